@@ -1,0 +1,20 @@
+//! The serving side of inferscale: models, the servers that run them, the queues in
+//! front of them, and what is measured about the requests that pass through.
+//!
+//! Today this crate holds the **generic** model kind — requests that each need a random
+//! amount of service from one of `c` identical servers behind a FIFO queue — and the
+//! [`station`] that simulates one such pool fed by an arrival process. It is the
+//! queueing-theory core the engine is validated against (M/M/c, M/D/1, M/G/1), and it
+//! stays as the `generic` model kind next to LLM and classic-DNN models.
+//!
+//! Measurements use bounded memory whatever the number of requests: exact running sums
+//! for means, time integrals for time averages, and an HDR histogram (3 significant
+//! digits) for latency quantiles.
+#![deny(missing_docs)]
+
+mod generic;
+pub mod metrics;
+pub mod station;
+
+pub use generic::GenericModel;
+pub use station::{StationConfig, StationReport, simulate_station};

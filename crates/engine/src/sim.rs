@@ -1,0 +1,204 @@
+//! The run loop: a [`Model`] receives events in time order from a [`Simulation`].
+
+use crate::{EventQueue, SimDuration, SimTime};
+
+/// A simulated system. It owns all its state and reacts to one event at a time,
+/// scheduling later events through the [`Context`].
+pub trait Model {
+    /// What can happen in this model. A small `Copy` enum keeps the queue fast.
+    type Event;
+
+    /// Reacts to `event` at `ctx.now()`.
+    fn handle(&mut self, event: Self::Event, ctx: &mut Context<Self::Event>);
+}
+
+/// What a model sees while it handles an event: the clock and the future-event list.
+pub struct Context<E> {
+    now: SimTime,
+    queue: EventQueue<E>,
+    stopped: bool,
+}
+
+impl<E> Context<E> {
+    /// The current simulated time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedules `event` at the absolute time `at`. Scheduling in the past is a bug in
+    /// the model; it is clamped to now so time never runs backwards.
+    #[inline]
+    pub fn schedule_at(&mut self, at: SimTime, event: E) {
+        debug_assert!(at >= self.now, "event scheduled in the past");
+        self.queue.push(at.max(self.now), event);
+    }
+
+    /// Schedules `event` after `delay` from now.
+    #[inline]
+    pub fn schedule_in(&mut self, delay: SimDuration, event: E) {
+        self.queue.push(self.now + delay, event);
+    }
+
+    /// Ends the run after the current event, whatever is still scheduled.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// How many events are waiting.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// Why [`Simulation::run_until`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The clock reached the horizon; later events stay queued.
+    Horizon,
+    /// No event was left to process.
+    Exhausted,
+    /// The model called [`Context::stop`].
+    Stopped,
+}
+
+/// A model together with its clock and future-event list.
+pub struct Simulation<M: Model> {
+    model: M,
+    ctx: Context<M::Event>,
+    events: u64,
+}
+
+impl<M: Model> Simulation<M> {
+    /// A simulation of `model` at time zero with nothing scheduled.
+    pub fn new(model: M) -> Self {
+        Simulation {
+            model,
+            ctx: Context {
+                now: SimTime::ZERO,
+                queue: EventQueue::with_capacity(64),
+                stopped: false,
+            },
+            events: 0,
+        }
+    }
+
+    /// Schedules `event` at `at` from outside the model (initial events).
+    pub fn schedule_at(&mut self, at: SimTime, event: M::Event) {
+        self.ctx.schedule_at(at, event);
+    }
+
+    /// Delivers events in order until the next one would be later than `horizon`, the
+    /// queue empties, or the model stops the run. On return the clock reads `horizon`
+    /// when the horizon was reached, else the time of the last event.
+    pub fn run_until(&mut self, horizon: SimTime) -> RunOutcome {
+        loop {
+            if self.ctx.stopped {
+                return RunOutcome::Stopped;
+            }
+            match self.ctx.queue.peek_time() {
+                None => return RunOutcome::Exhausted,
+                Some(t) if t > horizon => {
+                    self.ctx.now = horizon;
+                    return RunOutcome::Horizon;
+                }
+                Some(_) => {}
+            }
+            let Some((time, event)) = self.ctx.queue.pop() else {
+                return RunOutcome::Exhausted;
+            };
+            self.ctx.now = time;
+            self.events += 1;
+            self.model.handle(event, &mut self.ctx);
+        }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.ctx.now
+    }
+
+    /// How many events have been delivered so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The model, for reading its state.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The model, for changing its state between runs.
+    pub fn model_mut(&mut self) -> &mut M {
+        &mut self.model
+    }
+
+    /// Ends the simulation and hands back the model.
+    pub fn into_model(self) -> M {
+        self.model
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the times at which it saw each event and re-schedules a chain.
+    struct Recorder {
+        seen: Vec<(SimTime, u32)>,
+    }
+
+    impl Model for Recorder {
+        type Event = u32;
+        fn handle(&mut self, event: u32, ctx: &mut Context<u32>) {
+            self.seen.push((ctx.now(), event));
+            match event {
+                0 => ctx.schedule_in(SimDuration::from_secs(2), 1),
+                1 => ctx.schedule_in(SimDuration::ZERO, 2),
+                99 => ctx.stop(),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn delivers_chains_in_time_order() {
+        let mut sim = Simulation::new(Recorder { seen: vec![] });
+        sim.schedule_at(SimTime::from_secs(1), 0);
+        assert_eq!(
+            sim.run_until(SimTime::from_secs(100)),
+            RunOutcome::Exhausted
+        );
+        assert_eq!(
+            sim.model().seen,
+            vec![
+                (SimTime::from_secs(1), 0),
+                (SimTime::from_secs(3), 1),
+                (SimTime::from_secs(3), 2)
+            ]
+        );
+        assert_eq!(sim.events(), 3);
+    }
+
+    #[test]
+    fn stops_at_the_horizon_and_resumes() {
+        let mut sim = Simulation::new(Recorder { seen: vec![] });
+        sim.schedule_at(SimTime::from_secs(1), 5);
+        sim.schedule_at(SimTime::from_secs(10), 6);
+        assert_eq!(sim.run_until(SimTime::from_secs(5)), RunOutcome::Horizon);
+        assert_eq!(sim.now(), SimTime::from_secs(5));
+        assert_eq!(sim.model().seen.len(), 1);
+        // An event exactly at the horizon is delivered.
+        assert_eq!(sim.run_until(SimTime::from_secs(10)), RunOutcome::Exhausted);
+        assert_eq!(sim.model().seen.len(), 2);
+    }
+
+    #[test]
+    fn a_model_can_stop_the_run() {
+        let mut sim = Simulation::new(Recorder { seen: vec![] });
+        sim.schedule_at(SimTime::from_secs(1), 99);
+        sim.schedule_at(SimTime::from_secs(2), 7);
+        assert_eq!(sim.run_until(SimTime::MAX), RunOutcome::Stopped);
+        assert_eq!(sim.into_model().seen, vec![(SimTime::from_secs(1), 99)]);
+    }
+}

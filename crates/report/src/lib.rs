@@ -1,0 +1,21 @@
+//! Results: Parquet tables a notebook can read, and summaries with confidence
+//! intervals a person can read.
+//!
+//! This is the only crate that knows about Arrow and Parquet. It takes plain rows
+//! ([`RunRow`]) rather than simulator types, so the simulator crates build and test
+//! without the Arrow stack, and a table's schema is defined in exactly one place.
+//!
+//! Files are written atomically: to a temporary file in the target directory, flushed
+//! to disk, then renamed over the target, so an interrupted run never leaves a
+//! half-written table behind.
+#![deny(missing_docs)]
+
+mod parquet_io;
+mod runs;
+pub mod stats;
+mod summary;
+
+pub use parquet_io::{ParquetTable, Provenance, ReportError, read_parquet, write_parquet_atomic};
+pub use runs::WALL_TIME_COLUMN;
+pub use runs::{RunRow, runs_batch, write_runs};
+pub use summary::{MetricSummary, format_summary_table, summarize_runs};

@@ -1,0 +1,163 @@
+//! Writing and reading Parquet files: atomic replacement and provenance metadata.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use thiserror::Error;
+
+/// Metadata key holding the scenario text a table was produced from.
+pub const SCENARIO_KEY: &str = "inferscale.scenario";
+/// Metadata key holding the program version that produced a table.
+pub const VERSION_KEY: &str = "inferscale.version";
+
+/// Why a result file could not be written or read.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The file system refused.
+    #[error("{action} `{}`: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// Arrow or Parquet refused the data.
+    #[error("Parquet error on `{}`: {source}", path.display())]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What the library said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Where a table came from, stored in its metadata so a file explains itself.
+#[derive(Clone, Debug)]
+pub struct Provenance {
+    /// The full text of the scenario file.
+    pub scenario_text: String,
+    /// The program version (`inferscale 0.1.0`).
+    pub version: String,
+}
+
+impl Provenance {
+    fn pairs(&self) -> [(&'static str, String); 2] {
+        [
+            (SCENARIO_KEY, self.scenario_text.clone()),
+            (VERSION_KEY, self.version.clone()),
+        ]
+    }
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ReportError + 'a {
+    move |source| ReportError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn pq_err<E: std::error::Error + Send + Sync + 'static>(
+    path: &Path,
+) -> impl FnOnce(E) -> ReportError + '_ {
+    move |source| ReportError::Parquet {
+        path: path.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+/// Writes `batch` to `path` as zstd-compressed Parquet, replacing any existing file
+/// only once the new one is complete on disk. The provenance goes into both the Arrow
+/// schema metadata (what `pyarrow.Table.schema.metadata` shows) and the Parquet
+/// key-value metadata (what `pyarrow.parquet.read_metadata` shows).
+pub fn write_parquet_atomic(
+    path: &Path,
+    batch: &RecordBatch,
+    provenance: &Provenance,
+) -> Result<(), ReportError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+
+    let result = write_file(&tmp, batch, provenance).and_then(|()| {
+        fs::rename(&tmp, path).map_err(io_err("cannot move into place", path))?;
+        // Make the rename itself durable; not every platform can sync a directory.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_file(tmp: &Path, batch: &RecordBatch, provenance: &Provenance) -> Result<(), ReportError> {
+    let schema = Schema::new(batch.schema().fields().clone()).with_metadata(
+        provenance
+            .pairs()
+            .into_iter()
+            .collect::<arrow_schema::Metadata>(),
+    );
+    let batch = batch
+        .clone()
+        .with_schema(schema.into())
+        .map_err(pq_err(tmp))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_key_value_metadata(Some(
+            provenance
+                .pairs()
+                .into_iter()
+                .map(|(k, v)| KeyValue::new(k.to_owned(), v))
+                .collect(),
+        ))
+        .build();
+    let file = File::create(tmp).map_err(io_err("cannot create", tmp))?;
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq_err(tmp))?;
+    writer.write(&batch).map_err(pq_err(tmp))?;
+    let file = writer.into_inner().map_err(pq_err(tmp))?;
+    file.sync_all().map_err(io_err("cannot flush", tmp))
+}
+
+/// A Parquet file read back whole: its Arrow schema (with the provenance metadata)
+/// and its rows.
+#[derive(Clone, Debug)]
+pub struct ParquetTable {
+    /// The file's Arrow schema, including schema-level metadata.
+    pub schema: arrow_schema::SchemaRef,
+    /// The rows, in the batches the reader produced.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// Reads a Parquet file back (for tests and re-plotting).
+pub fn read_parquet(path: &Path) -> Result<ParquetTable, ReportError> {
+    let file = File::open(path).map_err(io_err("cannot open", path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
+    let schema = builder.schema().clone();
+    let reader = builder.build().map_err(pq_err(path))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pq_err(path))?;
+    Ok(ParquetTable { schema, batches })
+}

@@ -1,0 +1,33 @@
+//! Scenario files: the YAML schema, validation with errors located at file, line,
+//! column and field, and conversion into the simulator's configuration.
+//!
+//! This crate is the boundary between the outside world and the simulator: serde and
+//! YAML stop here. [`load`] and [`parse`] return a [`Scenario`] whose parts are the
+//! engine's and cluster's own types, already checked, so nothing downstream needs to
+//! validate user input again.
+//!
+//! ```
+//! let text = "
+//! name: mm1
+//! duration: 1h
+//! models:
+//!   - {name: svc, generic: {service_time: {exponential: {mean: 1s}}}}
+//! workload:
+//!   - {model: svc, arrivals: {poisson: {rate: 0.5/s}}}
+//! ";
+//! let scenario = inferscale_scenario::parse(text, "mm1.yaml").unwrap();
+//! assert_eq!(scenario.station.model.servers, 1);
+//!
+//! let err = inferscale_scenario::parse(&text.replace("rate: 0.5/s", "rate: -2/s"), "mm1.yaml")
+//!     .unwrap_err();
+//! assert!(err.to_string().starts_with("mm1.yaml:7:"), "{err}");
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod load;
+pub mod schema;
+pub mod units;
+
+pub use error::{Invalid, ScenarioError};
+pub use load::{Scenario, load, parse};

@@ -1,0 +1,188 @@
+//! Reading a scenario: YAML → [`ScenarioSpec`] → checked [`Scenario`].
+
+use std::path::{Path, PathBuf};
+
+use inferscale_cluster::{GenericModel, StationConfig};
+use inferscale_engine::{SimDuration, SimTime};
+use inferscale_workload::ArrivalProcess;
+use serde::Deserialize;
+use serde_saphyr::Location;
+
+use crate::ScenarioError;
+use crate::schema::{ArrivalSpec, ScenarioSpec};
+
+/// A scenario that passed every check, in the simulator's own types.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name of the study.
+    pub name: String,
+    /// The file's description, if any.
+    pub description: Option<String>,
+    /// Master seed.
+    pub seed: u64,
+    /// Number of independent replications (at least 1).
+    pub replications: u32,
+    /// Simulated time per replication, warm-up included.
+    pub duration: SimDuration,
+    /// Excluded initial part of each replication.
+    pub warmup: SimDuration,
+    /// The served model and its workload.
+    pub station: StationConfig,
+    /// Output directory from the file, if it names one.
+    pub output_dir: Option<PathBuf>,
+    /// The file's text, kept so results can carry it as provenance.
+    pub source_text: String,
+}
+
+/// Reads and checks the scenario at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Checks scenario `text`; `file` names it in error messages.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let spec = deserialize(text, file)?;
+    let at = |loc: Location, field: &str, message: String| {
+        ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
+    };
+
+    let name = &spec.name.value;
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(at(
+            spec.name.referenced,
+            "name",
+            format!(
+                "`{name}` cannot name a results directory; use letters, digits, `-`, `_` \
+                 and `.` (not first), e.g. `diurnal-llm`"
+            ),
+        ));
+    }
+
+    if spec.warmup.value >= spec.duration.value {
+        let loc = if spec.warmup.referenced == Location::UNKNOWN {
+            spec.duration.referenced
+        } else {
+            spec.warmup.referenced
+        };
+        return Err(at(
+            loc,
+            "warmup",
+            format!(
+                "the warm-up ({}) must be shorter than the duration ({})",
+                spec.warmup.value.0, spec.duration.value.0
+            ),
+        ));
+    }
+
+    let [model] = spec.models.value.as_slice() else {
+        return Err(at(
+            spec.models.referenced,
+            "models",
+            format!(
+                "this version simulates exactly one model per scenario; found {}",
+                spec.models.value.len()
+            ),
+        ));
+    };
+    let [workload] = spec.workload.value.as_slice() else {
+        return Err(at(
+            spec.workload.referenced,
+            "workload",
+            format!(
+                "expected exactly one workload entry, for model `{}`; found {}",
+                model.name.as_str(),
+                spec.workload.value.len()
+            ),
+        ));
+    };
+    if workload.model.value != model.name.as_str() {
+        return Err(at(
+            workload.model.referenced,
+            "workload[0].model",
+            format!(
+                "no model named `{}`; the models are: `{}`",
+                workload.model.value,
+                model.name.as_str()
+            ),
+        ));
+    }
+
+    let generic = &model.generic;
+    let ArrivalSpec::Poisson(poisson) = &workload.arrivals;
+    // Rates are checked positive while deserializing; this cannot fail.
+    let arrivals = ArrivalProcess::poisson(poisson.rate.per_second()).map_err(|e| {
+        at(
+            workload.model.referenced,
+            "workload[0].arrivals",
+            e.to_string(),
+        )
+    })?;
+
+    let duration = spec.duration.value.0;
+    let warmup = spec.warmup.value.0;
+    Ok(Scenario {
+        name: spec.name.value,
+        description: spec.description,
+        seed: spec.seed,
+        replications: spec.replications.get(),
+        duration,
+        warmup,
+        station: StationConfig {
+            model: GenericModel {
+                servers: generic.servers.get(),
+                service_time: generic.service_time.0.clone(),
+            },
+            arrivals,
+            warmup: SimTime::ZERO + warmup,
+            horizon: SimTime::ZERO + duration,
+        },
+        output_dir: spec.output.dir,
+        source_text: text.to_owned(),
+    })
+}
+
+/// Deserializes `text`, turning a serde error into a located [`ScenarioError`] that
+/// also names the field path.
+fn deserialize(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
+    let mut field = String::new();
+    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
+        let mut track = serde_path_to_error::Track::new();
+        let tracked = serde_path_to_error::Deserializer::new(de, &mut track);
+        ScenarioSpec::deserialize(tracked).inspect_err(|_| {
+            field = track.path().to_string();
+        })
+    });
+    result.map_err(|err| {
+        let (line, column) = err
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        // `Spanned` wrappers add a `.value` step that is not in the file.
+        let field = field.replace(".value", "");
+        let field = if field == "." { String::new() } else { field };
+        ScenarioError::at(file, text, line, column, field, message_of(&err))
+    })
+}
+
+/// The error's message without the location and snippet the YAML library appends.
+fn message_of(err: &serde_saphyr::Error) -> String {
+    let full = err.to_string();
+    let first = full.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // Drop the "line L column C: " prefix: the location is printed in front already.
+    match first.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") && prefix.contains(" column ") => {
+            rest.to_owned()
+        }
+        _ => first.to_owned(),
+    }
+}

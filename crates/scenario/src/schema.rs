@@ -1,0 +1,233 @@
+//! The scenario file's schema: the serde types a YAML scenario deserializes into.
+//!
+//! Every struct refuses unknown keys, every field documents its default, and every
+//! value with a constraint checks it while deserializing, so a mistake is reported at
+//! the line and column where it was written.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use inferscale_engine::Dist;
+use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
+
+use crate::units::{Duration, Rate};
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Name of the study. Required; names the default output directory
+    /// `results/<name>/` and the `scenario` column of the results. Letters, digits,
+    /// `-`, `_` and `.` only, so it is safe as a directory name.
+    pub name: Spanned<String>,
+    /// Free text for readers of the file. Default: none.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Master seed of every random stream. Default: 1.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Independent replications, each with its own random streams; confidence intervals
+    /// are taken across them. Default: 1 (no confidence interval).
+    #[serde(default = "default_replications")]
+    pub replications: NonZeroU32,
+    /// Simulated time of one replication, warm-up included. Required, e.g. `2h`.
+    pub duration: Spanned<Duration>,
+    /// Initial part of each replication excluded from statistics so that the empty
+    /// start does not bias them. Must be shorter than `duration`. Default: `0s`.
+    #[serde(default = "default_warmup")]
+    pub warmup: Spanned<Duration>,
+    /// The models served. Required; this version simulates exactly one.
+    pub models: Spanned<Vec<ModelSpec>>,
+    /// Where requests come from, one entry per model. Required.
+    pub workload: Spanned<Vec<WorkloadSpec>>,
+    /// Where and how results are written. Default: `results/<name>/`.
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_replications() -> NonZeroU32 {
+    NonZeroU32::MIN
+}
+
+fn default_warmup() -> Spanned<Duration> {
+    Spanned {
+        value: Duration::default(),
+        referenced: Location::UNKNOWN,
+        defined: Location::UNKNOWN,
+    }
+}
+
+/// A model: its name and what serving one request involves.
+///
+/// ```yaml
+/// models:
+///   - name: svc
+///     generic: {servers: 8, service_time: {exponential: {mean: 1s}}}
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Name that workloads refer to. Required.
+    pub name: String,
+    /// A generic model: requests each need a random amount of service from one of
+    /// `servers` identical servers behind a FIFO queue (the textbook G/G/c queue).
+    /// Required in this version (LLM and classic-DNN models come next).
+    pub generic: GenericModelSpec,
+}
+
+/// The `generic:` section of a model.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenericModelSpec {
+    /// Requests served at once (the `c` of M/M/c), at least 1. Default: 1.
+    #[serde(default = "default_servers")]
+    pub servers: NonZeroU32,
+    /// Time one request occupies a server. Required, e.g. `{exponential: {mean: 1s}}`.
+    pub service_time: DurationDist,
+}
+
+fn default_servers() -> NonZeroU32 {
+    NonZeroU32::MIN
+}
+
+/// Requests for one model.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Name of the model in `models:` these requests are for. Required.
+    pub model: Spanned<String>,
+    /// When requests arrive. Required, e.g. `{poisson: {rate: 40/s}}`.
+    pub arrivals: ArrivalSpec,
+}
+
+/// An arrival process.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalSpec {
+    /// Poisson arrivals at a constant rate: `{poisson: {rate: 40/s}}`.
+    Poisson(PoissonSpec),
+}
+
+/// Parameters of a Poisson process.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawPoisson")]
+pub struct PoissonSpec {
+    /// Mean arrivals per unit of time, greater than zero, e.g. `40/s` or `600/min`.
+    pub rate: Rate,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoisson {
+    rate: Rate,
+}
+
+impl TryFrom<RawPoisson> for PoissonSpec {
+    type Error = String;
+    fn try_from(raw: RawPoisson) -> Result<Self, String> {
+        if raw.rate.per_second() > 0.0 {
+            Ok(PoissonSpec { rate: raw.rate })
+        } else {
+            Err("a Poisson rate must be greater than zero, e.g. `40/s`".into())
+        }
+    }
+}
+
+/// Where results go.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Output directory, relative to the working directory. Default:
+    /// `results/<name>/`. The command line's `--out` overrides it.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+/// A distribution of durations, by family. Values are times with units.
+///
+/// ```yaml
+/// service_time: {exponential: {mean: 1s}}
+/// service_time: {deterministic: 250ms}
+/// service_time: {gamma: {mean: 1s, scv: 4}}          # or {shape: 0.25, scale: 4s}
+/// service_time: {lognormal: {mean: 1s, scv: 0.5}}    # or {median: 800ms, sigma: 0.6}
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "DurationDistSpec")]
+pub struct DurationDist(pub Dist);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DurationDistSpec {
+    Exponential(ExponentialSpec),
+    Deterministic(Duration),
+    Gamma(GammaSpec),
+    Lognormal(LognormalSpec),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExponentialSpec {
+    mean: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GammaSpec {
+    mean: Option<Duration>,
+    scv: Option<f64>,
+    shape: Option<f64>,
+    scale: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LognormalSpec {
+    mean: Option<Duration>,
+    scv: Option<f64>,
+    median: Option<Duration>,
+    sigma: Option<f64>,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.0.as_secs_f64()
+}
+
+impl TryFrom<DurationDistSpec> for DurationDist {
+    type Error = String;
+    fn try_from(spec: DurationDistSpec) -> Result<Self, String> {
+        let dist = match spec {
+            DurationDistSpec::Exponential(e) => Dist::exponential(secs(e.mean)),
+            DurationDistSpec::Deterministic(d) => Dist::deterministic(secs(d)),
+            DurationDistSpec::Gamma(g) => match (g.mean, g.scv, g.shape, g.scale) {
+                (Some(mean), Some(scv), None, None) => Dist::gamma_mean_scv(secs(mean), scv),
+                (None, None, Some(shape), Some(scale)) => Dist::gamma(shape, secs(scale)),
+                _ => {
+                    return Err(
+                        "gamma takes either `mean` and `scv` (e.g. {mean: 1s, scv: 4}) \
+                                or `shape` and `scale` (e.g. {shape: 0.25, scale: 4s})"
+                            .into(),
+                    );
+                }
+            },
+            DurationDistSpec::Lognormal(l) => match (l.mean, l.scv, l.median, l.sigma) {
+                (Some(mean), Some(scv), None, None) => Dist::lognormal_mean_scv(secs(mean), scv),
+                (None, None, Some(median), Some(sigma)) => {
+                    Dist::lognormal_median_sigma(secs(median), sigma)
+                }
+                _ => {
+                    return Err(
+                        "lognormal takes either `mean` and `scv` (e.g. {mean: 1s, scv: 0.5}) \
+                                or `median` and `sigma` (e.g. {median: 800ms, sigma: 0.6})"
+                            .into(),
+                    );
+                }
+            },
+        };
+        dist.map(DurationDist).map_err(|e| e.to_string())
+    }
+}

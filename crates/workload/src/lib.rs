@@ -1,0 +1,12 @@
+//! Where requests come from: arrival processes (and, later, request sizes and trace
+//! replay).
+//!
+//! An [`ArrivalProcess`] answers one question — "given the last arrival at `now`, when
+//! is the next one?" — from its own random stream, so the arrival sequence of a
+//! replication is identical whatever the rest of the simulation does with it. This is
+//! what gives policy comparisons their common random numbers.
+#![deny(missing_docs)]
+
+mod arrivals;
+
+pub use arrivals::{ArrivalError, ArrivalProcess};

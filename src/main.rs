@@ -1,0 +1,134 @@
+//! The `inferscale` command.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use inferscale::report::{Provenance, format_summary_table, summarize_runs, write_runs};
+use inferscale::scenario::{self, Scenario, ScenarioError};
+
+/// Simulate AI inference clusters and the autoscaling policies that run them.
+#[derive(Parser)]
+#[command(name = "inferscale", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every replication of a scenario, print a summary and write results.
+    ///
+    /// Writes DIR/runs.parquet (one row per replication) and prints, per metric, the
+    /// mean across replications with its 95% confidence interval.
+    Run {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Output directory [default: the scenario's `output.dir`, else results/<name>/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Worker threads for replications [default: one per core]. Results do not
+        /// depend on it.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Print only errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario file without running it.
+    ///
+    /// Exits with 0 and a one-line description if the file is valid, or with 2 and an
+    /// error that names the file, line, column and field otherwise.
+    Validate {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+    },
+}
+
+/// Exit status for a scenario or command line that is wrong (clap uses 2 as well).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status for anything else that went wrong.
+const EXIT_INTERNAL: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            threads,
+            quiet,
+        } => run(&scenario, out.as_deref(), threads.map(usize::from), quiet),
+        Command::Validate { scenario } => validate(&scenario),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(bad) = err.downcast_ref::<ScenarioError>() {
+                eprintln!("error: {bad}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                eprintln!("error: {err:#}");
+                ExitCode::from(EXIT_INTERNAL)
+            }
+        }
+    }
+}
+
+fn describe(s: &Scenario) -> String {
+    let m = &s.station.model;
+    format!(
+        "`{}`: {} replication{} of {} (warm-up {}), {} server{} with {} service (mean {:.4} s, SCV {:.3}), Poisson arrivals at {}/s (load {:.3})",
+        s.name,
+        s.replications,
+        if s.replications == 1 { "" } else { "s" },
+        s.duration,
+        s.warmup,
+        m.servers,
+        if m.servers == 1 { "" } else { "s" },
+        m.service_time.family(),
+        m.service_time.mean(),
+        m.service_time.scv(),
+        s.station.arrivals.mean_rate_per_s(),
+        m.utilization_at(s.station.arrivals.mean_rate_per_s()),
+    )
+}
+
+fn validate(path: &Path) -> anyhow::Result<()> {
+    let scenario = scenario::load(path)?;
+    println!("ok: {}", describe(&scenario));
+    Ok(())
+}
+
+fn run(path: &Path, out: Option<&Path>, threads: Option<usize>, quiet: bool) -> anyhow::Result<()> {
+    let scenario = scenario::load(path)?;
+    let out_dir = out
+        .map(Path::to_owned)
+        .or_else(|| scenario.output_dir.clone())
+        .unwrap_or_else(|| Path::new("results").join(&scenario.name));
+    if !quiet {
+        eprintln!("Running {}", describe(&scenario));
+    }
+    let started = Instant::now();
+    let rows = inferscale::runner::run_replications(&scenario, threads)?;
+    let runs_path = out_dir.join("runs.parquet");
+    let provenance = Provenance {
+        scenario_text: scenario.source_text.clone(),
+        version: inferscale::version_string(),
+    };
+    write_runs(&runs_path, &rows, &provenance)
+        .with_context(|| format!("writing results of `{}`", scenario.name))?;
+    if !quiet {
+        println!("{}", format_summary_table(&summarize_runs(&rows)));
+        let events: u64 = rows.iter().map(|r| r.events).sum();
+        let wall = started.elapsed().as_secs_f64();
+        eprintln!(
+            "Simulated {events} events in {wall:.2} s ({:.1} M events/s); wrote {}",
+            events as f64 / wall / 1e6,
+            runs_path.display()
+        );
+    }
+    Ok(())
+}
