@@ -36,6 +36,10 @@ enum Command {
         /// Print only errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Write 0 in wall-clock columns, so that two runs of the same scenario give
+        /// byte-identical files (for checksums and artifact evaluation).
+        #[arg(long)]
+        reproducible: bool,
     },
     /// Check a scenario file without running it.
     ///
@@ -60,7 +64,16 @@ fn main() -> ExitCode {
             out,
             threads,
             quiet,
-        } => run(&scenario, out.as_deref(), threads.map(usize::from), quiet),
+            reproducible,
+        } => run(
+            &scenario,
+            out.as_deref(),
+            RunOptions {
+                threads: threads.map(usize::from),
+                quiet,
+                reproducible,
+            },
+        ),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
@@ -102,7 +115,19 @@ fn validate(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(path: &Path, out: Option<&Path>, threads: Option<usize>, quiet: bool) -> anyhow::Result<()> {
+/// How `run` behaves, from its flags.
+struct RunOptions {
+    threads: Option<usize>,
+    quiet: bool,
+    reproducible: bool,
+}
+
+fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> {
+    let RunOptions {
+        threads,
+        quiet,
+        reproducible,
+    } = opts;
     let scenario = scenario::load(path)?;
     let out_dir = out
         .map(Path::to_owned)
@@ -112,7 +137,10 @@ fn run(path: &Path, out: Option<&Path>, threads: Option<usize>, quiet: bool) -> 
         eprintln!("Running {}", describe(&scenario));
     }
     let started = Instant::now();
-    let rows = inferscale::runner::run_replications(&scenario, threads)?;
+    let mut rows = inferscale::runner::run_replications(&scenario, threads)?;
+    if reproducible {
+        rows.iter_mut().for_each(|r| r.wall_time_s = 0.0);
+    }
     let runs_path = out_dir.join("runs.parquet");
     let provenance = Provenance {
         scenario_text: scenario.source_text.clone(),

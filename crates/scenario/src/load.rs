@@ -153,6 +153,21 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// Deserializes `text`, turning a serde error into a located [`ScenarioError`] that
 /// also names the field path.
 fn deserialize(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
+    let has_content = text.lines().any(|l| {
+        let l = l.trim();
+        !l.is_empty() && !l.starts_with('#') && l != "---"
+    });
+    if !has_content {
+        return Err(ScenarioError::at(
+            file,
+            text,
+            0,
+            0,
+            "",
+            "the scenario is empty; it needs at least `name`, `duration`, `models` and \
+             `workload` (see scenarios/quickstart.yaml)",
+        ));
+    }
     let mut field = String::new();
     let result = serde_saphyr::with_deserializer_from_str(text, |de| {
         let mut track = serde_path_to_error::Track::new();

@@ -29,7 +29,7 @@ pub struct ScenarioSpec {
     pub seed: u64,
     /// Independent replications, each with its own random streams; confidence intervals
     /// are taken across them. Default: 1 (no confidence interval).
-    #[serde(default = "default_replications")]
+    #[serde(default = "default_replications", deserialize_with = "at_least_one")]
     pub replications: NonZeroU32,
     /// Simulated time of one replication, warm-up included. Required, e.g. `2h`.
     pub duration: Spanned<Duration>,
@@ -48,6 +48,12 @@ pub struct ScenarioSpec {
 
 fn default_seed() -> u64 {
     1
+}
+
+/// A count that must be 1 or more, with an error that says so in words.
+fn at_least_one<'de, D: serde::Deserializer<'de>>(de: D) -> Result<NonZeroU32, D::Error> {
+    let n = u32::deserialize(de)?;
+    NonZeroU32::new(n).ok_or_else(|| serde::de::Error::custom("must be at least 1, got 0"))
 }
 
 fn default_replications() -> NonZeroU32 {
@@ -85,7 +91,7 @@ pub struct ModelSpec {
 #[serde(deny_unknown_fields)]
 pub struct GenericModelSpec {
     /// Requests served at once (the `c` of M/M/c), at least 1. Default: 1.
-    #[serde(default = "default_servers")]
+    #[serde(default = "default_servers", deserialize_with = "at_least_one")]
     pub servers: NonZeroU32,
     /// Time one request occupies a server. Required, e.g. `{exponential: {mean: 1s}}`.
     pub service_time: DurationDist,

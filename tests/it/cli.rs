@@ -1,0 +1,132 @@
+//! The `inferscale` command as a user runs it.
+
+use arrow_array::Array;
+use inferscale::report::read_parquet;
+
+use crate::support::{TempDir, inferscale, stderr, stdout};
+
+#[test]
+fn run_quickstart_prints_a_summary_and_writes_runs_parquet() {
+    let out_dir = TempDir::new("quickstart");
+    let out = inferscale(&["run", "scenarios/quickstart.yaml", "--out", out_dir.str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(summary.contains("95% CI over 5 replications"), "{summary}");
+    assert!(
+        summary.lines().any(|l| l.starts_with("mean_wait_s")),
+        "{summary}"
+    );
+
+    let table = read_parquet(&out_dir.join("runs.parquet")).expect("runs.parquet is readable");
+    let rows: usize = table.batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 5);
+    for column in [
+        "scenario",
+        "replication",
+        "seed",
+        "arrivals",
+        "completed",
+        "mean_wait_s",
+        "mean_response_s",
+        "p50_response_s",
+        "p90_response_s",
+        "p99_response_s",
+        "utilization",
+        "mean_queue_len",
+        "events",
+        "wall_time_s",
+    ] {
+        let col = table.batches[0].column_by_name(column);
+        assert!(
+            col.is_some_and(|c| c.null_count() == 0),
+            "column {column} missing or null"
+        );
+    }
+    let meta = table.schema.metadata();
+    let text =
+        std::fs::read_to_string(crate::support::repo().join("scenarios/quickstart.yaml")).unwrap();
+    assert_eq!(meta.get("inferscale.scenario"), Some(&text));
+    assert!(
+        meta.get("inferscale.version")
+            .is_some_and(|v| v.starts_with("inferscale "))
+    );
+    // Nothing but the table is left in the directory (no temporary files).
+    let names: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, vec!["runs.parquet".to_string()]);
+}
+
+#[test]
+fn validate_accepts_every_example_scenario() {
+    let dir = crate::support::repo().join("scenarios");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let out = inferscale(&["validate", path.to_str().unwrap()]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                stderr(&out)
+            );
+            assert!(stdout(&out).starts_with("ok: "));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2);
+}
+
+#[test]
+fn help_explains_every_command_and_option() {
+    let top = stdout(&inferscale(&["--help"]));
+    assert!(top.contains("run") && top.contains("validate"), "{top}");
+    let run = stdout(&inferscale(&["run", "--help"]));
+    for option in [
+        "--out",
+        "--threads",
+        "--quiet",
+        "--reproducible",
+        "<SCENARIO>",
+    ] {
+        assert!(run.contains(option), "run --help lacks {option}:\n{run}");
+    }
+    let validate = stdout(&inferscale(&["validate", "--help"]));
+    assert!(validate.contains("without running it"), "{validate}");
+}
+
+#[test]
+fn command_line_mistakes_exit_with_2() {
+    assert_eq!(inferscale(&["run"]).status.code(), Some(2));
+    assert_eq!(inferscale(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        inferscale(&["run", "scenarios/quickstart.yaml", "--threads", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn an_unwritable_output_is_an_internal_error_with_exit_1() {
+    let dir = TempDir::new("unwritable");
+    // A file where the output directory should be.
+    let blocker = dir.join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let out = inferscale(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "-q",
+        "--out",
+        blocker.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("writing results of `quickstart`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared reference data: `$INFERSCALE_REFERENCE`, else `../shared/reference`
+/// beside the repository.
+pub fn reference_dir() -> PathBuf {
+    std::env::var_os("INFERSCALE_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/reference"))
+}
+
+/// Runs the `inferscale` binary with `args` from the repository root.
+pub fn inferscale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_inferscale"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("the inferscale binary runs")
+}
+
+/// A fresh, empty directory under the system temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("inferscale-it-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn str(&self) -> &str {
+        self.0.to_str().expect("temp paths are UTF-8")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Standard error as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
