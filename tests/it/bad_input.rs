@@ -75,10 +75,10 @@ fn every_broken_scenario_gives_a_located_error_and_exit_2() {
             if !first.starts_with(&format!("{prefix}: ")) {
                 problems.push(format!("does not start with `{prefix}: `"));
             }
-            if let Some(field) = &want.field {
-                if !first.contains(&format!("`{field}`: ")) {
-                    problems.push(format!("does not name the field `{field}`"));
-                }
+            if let Some(field) = &want.field
+                && !first.contains(&format!("`{field}`: "))
+            {
+                problems.push(format!("does not name the field `{field}`"));
             }
             if !first.contains(&want.message) {
                 problems.push(format!("does not say `{}`", want.message));

@@ -7,7 +7,7 @@ use inferscale_engine::{Context, Model, RngStreams, SimDuration, SimRng, SimTime
 use inferscale_workload::ArrivalProcess;
 
 use crate::GenericModel;
-use crate::metrics::{LatencyRecorder, TimeAverage};
+use crate::metrics::{DurationMean, LatencyRecorder, TimeAverage};
 
 /// Everything one replication of a station needs besides its random streams.
 #[derive(Clone, Debug)]
@@ -34,7 +34,8 @@ pub struct StationReport {
     /// Of those, how many were still queued or in service at the horizon.
     pub in_flight_at_end: u64,
     /// Time from arrival to start of service; only requests that started service.
-    pub wait: LatencyRecorder,
+    /// Mean only: a second histogram per request cost 9% of the event loop.
+    pub wait: DurationMean,
     /// Time from arrival to completion; only completed requests.
     pub response: LatencyRecorder,
     /// Busy servers / servers, averaged over the window.
@@ -80,7 +81,7 @@ struct Station {
     warmup: SimTime,
     counted_arrivals: u64,
     completed: u64,
-    wait: LatencyRecorder,
+    wait: DurationMean,
     response: LatencyRecorder,
     busy_avg: TimeAverage,
     queue_avg: TimeAverage,
@@ -165,7 +166,7 @@ pub fn simulate_station(config: &StationConfig, streams: &RngStreams) -> Station
         warmup: config.warmup,
         counted_arrivals: 0,
         completed: 0,
-        wait: LatencyRecorder::new(),
+        wait: DurationMean::default(),
         response: LatencyRecorder::new(),
         busy_avg: TimeAverage::new(config.warmup),
         queue_avg: TimeAverage::new(config.warmup),

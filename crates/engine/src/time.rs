@@ -16,14 +16,17 @@ pub struct SimDuration(u64);
 
 /// Converts seconds to nanoseconds, rounding to the nearest nanosecond and saturating
 /// at the representable range (negative and NaN inputs become zero).
+#[inline]
 fn secs_f64_to_nanos(secs: f64) -> u64 {
-    let nanos = (secs * NANOS_PER_SEC as f64).round();
+    let nanos = secs * NANOS_PER_SEC as f64;
     if nanos.is_nan() || nanos <= 0.0 {
         0
     } else if nanos >= u64::MAX as f64 {
         u64::MAX
     } else {
-        nanos as u64
+        // Round half up; for positive values this equals `f64::round`, which without
+        // SSE4.1 is a libm call and showed up at 6% of an M/M/c profile.
+        (nanos + 0.5) as u64
     }
 }
 
