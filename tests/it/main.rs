@@ -8,5 +8,6 @@
 mod bad_input;
 mod cli;
 mod determinism;
+mod published;
 mod queueing;
 mod support;

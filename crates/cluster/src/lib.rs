@@ -13,8 +13,14 @@
 #![deny(missing_docs)]
 
 mod generic;
+mod hardware;
+mod llm;
 pub mod metrics;
+pub mod perf;
 pub mod station;
 
 pub use generic::GenericModel;
+pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};
+pub use llm::LlmSpec;
+pub use perf::{BatchWork, Efficiency, Roofline};
 pub use station::{StationConfig, StationReport, simulate_station};

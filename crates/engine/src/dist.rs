@@ -54,6 +54,10 @@ pub struct Dist(Family);
 #[derive(Clone, Debug)]
 enum Family {
     Deterministic(f64),
+    Uniform {
+        low: f64,
+        high: f64,
+    },
     Exponential {
         mean: f64,
     },
@@ -73,6 +77,19 @@ impl Dist {
     /// Always `value`.
     pub fn deterministic(value: f64) -> Result<Self, DistError> {
         Ok(Dist(Family::Deterministic(non_negative("value", value)?)))
+    }
+
+    /// Uniform on `[low, high]`.
+    pub fn uniform(low: f64, high: f64) -> Result<Self, DistError> {
+        let low = non_negative("low", low)?;
+        let high = non_negative("high", high)?;
+        if high < low {
+            return Err(DistError::Negative {
+                name: "high - low",
+                value: high - low,
+            });
+        }
+        Ok(Dist(Family::Uniform { low, high }))
     }
 
     /// Exponential with the given mean (SCV 1).
@@ -138,6 +155,7 @@ impl Dist {
     pub fn mean(&self) -> f64 {
         match &self.0 {
             Family::Deterministic(v) => *v,
+            Family::Uniform { low, high } => (low + high) / 2.0,
             Family::Exponential { mean } => *mean,
             Family::Gamma { shape, scale, .. } => shape * scale,
             Family::LogNormal { mu, sigma, .. } => (mu + sigma * sigma / 2.0).exp(),
@@ -148,6 +166,14 @@ impl Dist {
     pub fn scv(&self) -> f64 {
         match &self.0 {
             Family::Deterministic(_) => 0.0,
+            Family::Uniform { low, high } => {
+                let mean = (low + high) / 2.0;
+                if mean == 0.0 {
+                    0.0
+                } else {
+                    (high - low).powi(2) / 12.0 / (mean * mean)
+                }
+            }
             Family::Exponential { .. } => 1.0,
             Family::Gamma { shape, .. } => 1.0 / shape,
             Family::LogNormal { sigma, .. } => (sigma * sigma).exp_m1(),
@@ -158,6 +184,7 @@ impl Dist {
     pub fn family(&self) -> &'static str {
         match &self.0 {
             Family::Deterministic(_) => "deterministic",
+            Family::Uniform { .. } => "uniform",
             Family::Exponential { .. } => "exponential",
             Family::Gamma { .. } => "gamma",
             Family::LogNormal { .. } => "lognormal",
@@ -169,6 +196,11 @@ impl Dist {
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match &self.0 {
             Family::Deterministic(v) => *v,
+            Family::Uniform { low, high } => {
+                // 53 random bits → [0, 1).
+                let unit = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+                low + (high - low) * unit
+            }
             Family::Exponential { mean } => {
                 let unit: f64 = Exp1.sample(rng);
                 mean * unit
@@ -228,6 +260,7 @@ mod tests {
             (Dist::gamma_mean_scv(1.0, 0.25).unwrap(), 0.03),
             (Dist::gamma_mean_scv(1.0, 4.0).unwrap(), 0.10),
             (Dist::lognormal_mean_scv(2.0, 1.0).unwrap(), 0.10),
+            (Dist::uniform(60.0, 120.0).unwrap(), 0.03),
         ] {
             let (mean, scv) = moments(&dist, n);
             assert_close(dist.family(), mean, dist.mean(), 0.02);
@@ -250,6 +283,7 @@ mod tests {
         assert!(Dist::gamma_mean_scv(1.0, f64::NAN).is_err());
         assert!(Dist::lognormal_median_sigma(1.0, -0.1).is_err());
         assert!(Dist::deterministic(f64::INFINITY).is_err());
+        assert!(Dist::uniform(2.0, 1.0).is_err());
         let msg = Dist::gamma_mean_scv(1.0, 0.0).unwrap_err().to_string();
         assert!(
             msg.contains("scv must be a finite number greater than zero"),

@@ -24,6 +24,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod catalog;
 mod error;
 mod load;
 pub mod schema;

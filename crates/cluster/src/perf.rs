@@ -1,0 +1,306 @@
+//! How long one iteration of an LLM server takes: a roofline model.
+//!
+//! An iteration runs one forward pass over a batch that mixes **prefill** work (new
+//! prompt tokens, possibly a chunk of a prompt) and **decode** work (one new token for
+//! each running request). Its time is the sum of two operator classes, each bounded by
+//! the slower of compute and memory traffic (the roofline):
+//!
+//! - linear layers: 2·params FLOPs per token, against reading every weight once;
+//! - attention: 4·layers·hidden FLOPs per (query, key) pair, against reading the KV
+//!   cache of every decoding request once;
+//!
+//! each divided by the hardware peak times an efficiency factor, plus a fixed overhead
+//! per iteration and per layer (kernel launches, scheduling) and, with tensor
+//! parallelism, two all-reduces of the activations per layer over the interconnect.
+//! Everything is split evenly over the `tp` accelerators of the replica.
+//!
+//! The default efficiencies are calibrated on published TensorRT-LLM measurements and
+//! checked against others (`tests/it/published.rs`); a scenario can override them or
+//! replace the whole model with a measured profile table.
+
+use crate::{AcceleratorSpec, LlmSpec};
+
+/// How close a serving stack gets to the hardware's peaks, and what it adds per
+/// iteration. See [`Efficiency::CALIBRATED`] for the defaults and their origin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Efficiency {
+    /// Share of peak FLOP/s reached by compute-bound work (0–1].
+    pub compute: f64,
+    /// Share of peak memory bandwidth reached by memory-bound work (0–1].
+    pub memory: f64,
+    /// Fixed time added to every iteration, seconds (scheduling, sampling, launch).
+    pub iteration_overhead_s: f64,
+    /// Time added per layer to every iteration, seconds: kernel launches that CUDA
+    /// graphs do not hide (zero for graph-captured decode; large for eager stacks).
+    pub layer_overhead_s: f64,
+    /// Time added per layer to iterations that process prompt tokens, seconds: the
+    /// context phase runs more, unfused, uncaptured kernels per layer than decode.
+    pub prefill_layer_overhead_s: f64,
+    /// Latency of one all-reduce between tensor-parallel accelerators, seconds.
+    pub allreduce_latency_s: f64,
+}
+
+impl Efficiency {
+    /// Defaults fitted to TensorRT-LLM's published A100 FP16 measurements (first-token
+    /// latency and static-batch throughput of LLaMA-2 7B/70B and GPT-J 6B); the fit
+    /// and its check against held-out cases are in `tests/it/published.rs`.
+    pub const CALIBRATED: Efficiency = Efficiency {
+        compute: 0.72,
+        memory: 0.80,
+        iteration_overhead_s: 0.0,
+        layer_overhead_s: 0.0,
+        prefill_layer_overhead_s: 250e-6,
+        allreduce_latency_s: 20e-6,
+    };
+}
+
+impl Default for Efficiency {
+    fn default() -> Self {
+        Efficiency::CALIBRATED
+    }
+}
+
+/// The work in one iteration, in the aggregate quantities the roofline needs; a
+/// scheduler keeps these as running counters so it never walks the batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchWork {
+    /// New prompt tokens processed (prefill, all requests, all chunks).
+    pub prefill_tokens: f64,
+    /// (query, key) pairs of prefill attention: for a chunk of `n` tokens after `p`
+    /// cached ones, n·p + n(n+1)/2.
+    pub prefill_attention_pairs: f64,
+    /// Requests producing one token each (decode).
+    pub decode_requests: f64,
+    /// Sum of the context lengths those decoding requests attend to.
+    pub decode_context_tokens: f64,
+}
+
+impl BatchWork {
+    /// (query, key) pairs of a causal prefill chunk of `new` tokens after `cached`.
+    pub fn prefill_pairs(new: f64, cached: f64) -> f64 {
+        new * cached + new * (new + 1.0) / 2.0
+    }
+
+    /// Whether the batch does anything.
+    pub fn is_empty(&self) -> bool {
+        self.prefill_tokens == 0.0 && self.decode_requests == 0.0
+    }
+}
+
+/// A model deployed on `tp` accelerators with a given efficiency: answers "how long
+/// does this batch take".
+#[derive(Clone, Debug)]
+pub struct Roofline {
+    model: LlmSpec,
+    accelerator: AcceleratorSpec,
+    tp: u32,
+    efficiency: Efficiency,
+}
+
+impl Roofline {
+    /// The roofline of `model` split over `tp` accelerators of type `accelerator`.
+    pub fn new(
+        model: LlmSpec,
+        accelerator: AcceleratorSpec,
+        tp: u32,
+        efficiency: Efficiency,
+    ) -> Self {
+        Roofline {
+            model,
+            accelerator,
+            tp: tp.max(1),
+            efficiency,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &LlmSpec {
+        &self.model
+    }
+
+    /// Accelerators per replica.
+    pub fn tp(&self) -> u32 {
+        self.tp
+    }
+
+    /// Duration of one iteration over `work`, seconds.
+    pub fn iteration_time(&self, work: &BatchWork) -> f64 {
+        if work.is_empty() {
+            return 0.0;
+        }
+        let m = &self.model;
+        let a = &self.accelerator;
+        let e = &self.efficiency;
+        let tp = f64::from(self.tp);
+        let flops_rate = a.peak_flops * e.compute;
+        let bytes_rate = a.memory_bandwidth * e.memory;
+
+        let tokens = work.prefill_tokens + work.decode_requests;
+        let linear_compute = m.dense_flops_per_token() * tokens / tp / flops_rate;
+        let linear_memory = m.weight_bytes() / tp / bytes_rate;
+        let linear = linear_compute.max(linear_memory);
+
+        let attention_pairs = work.prefill_attention_pairs + work.decode_context_tokens;
+        let attention_compute = m.attention_flops(attention_pairs) / tp / flops_rate;
+        let attention_memory =
+            m.kv_bytes_per_token() * work.decode_context_tokens / tp / bytes_rate;
+        let attention = attention_compute.max(attention_memory);
+
+        let communication = if self.tp > 1 {
+            // Two ring all-reduces of the activations per layer.
+            let bytes = tokens * f64::from(m.hidden) * m.dtype_bytes * 2.0 * (tp - 1.0) / tp;
+            2.0 * f64::from(m.layers) * (e.allreduce_latency_s + bytes / a.interconnect_bandwidth)
+        } else {
+            0.0
+        };
+
+        let layer_overhead = if work.prefill_tokens > 0.0 {
+            e.layer_overhead_s + e.prefill_layer_overhead_s
+        } else {
+            e.layer_overhead_s
+        };
+        linear
+            + attention
+            + communication
+            + e.iteration_overhead_s
+            + layer_overhead * f64::from(m.layers)
+    }
+
+    /// KV-cache capacity of one replica, tokens: memory left after the weights, less
+    /// a safety `margin` share of the memory (activations, fragmentation), divided by
+    /// the per-token KV size. Zero if the weights do not fit.
+    pub fn kv_capacity_tokens(&self, margin: f64) -> f64 {
+        let total = self.accelerator.memory_bytes * f64::from(self.tp);
+        let free = total * (1.0 - margin) - self.model.weight_bytes();
+        (free / self.model.kv_bytes_per_token()).max(0.0).floor()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DeviceKind;
+
+    fn a100() -> AcceleratorSpec {
+        AcceleratorSpec {
+            kind: DeviceKind::Gpu,
+            peak_flops: 312e12,
+            peak_int8_ops: Some(624e12),
+            memory_bytes: 80e9,
+            memory_bandwidth: 2039e9,
+            interconnect_bandwidth: 300e9,
+        }
+    }
+
+    fn tiny() -> LlmSpec {
+        LlmSpec {
+            name: "tiny".into(),
+            params: 1e9,
+            layers: 10,
+            hidden: 1000,
+            heads: 10,
+            kv_heads: 10,
+            intermediate: 4000,
+            vocab: 1000,
+            dtype_bytes: 2.0,
+            max_context: 4096,
+        }
+    }
+
+    fn ideal() -> Efficiency {
+        Efficiency {
+            compute: 1.0,
+            memory: 1.0,
+            iteration_overhead_s: 0.0,
+            layer_overhead_s: 0.0,
+            prefill_layer_overhead_s: 0.0,
+            allreduce_latency_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn single_token_decode_is_bound_by_reading_the_weights() {
+        let r = Roofline::new(tiny(), a100(), 1, ideal());
+        let work = BatchWork {
+            decode_requests: 1.0,
+            decode_context_tokens: 100.0,
+            ..Default::default()
+        };
+        // 2 GB of weights at 2039 GB/s, plus 100 tokens × 40 kB of KV.
+        let want = 2e9 / 2039e9 + 100.0 * 40_000.0 / 2039e9;
+        assert!((r.iteration_time(&work) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn long_prefill_is_bound_by_compute() {
+        let r = Roofline::new(tiny(), a100(), 1, ideal());
+        let n = 4096.0;
+        let work = BatchWork {
+            prefill_tokens: n,
+            prefill_attention_pairs: BatchWork::prefill_pairs(n, 0.0),
+            ..Default::default()
+        };
+        let want = (2e9 * n + 4.0 * 10.0 * 1000.0 * (n * (n + 1.0) / 2.0)) / 312e12;
+        assert!((r.iteration_time(&work) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tensor_parallelism_splits_work_and_adds_all_reduces() {
+        let one = Roofline::new(tiny(), a100(), 1, ideal());
+        let two = Roofline::new(tiny(), a100(), 2, ideal());
+        let work = BatchWork {
+            decode_requests: 8.0,
+            decode_context_tokens: 800.0,
+            ..Default::default()
+        };
+        let comm = 2.0 * 10.0 * (8.0 * 1000.0 * 2.0 * 2.0 * 0.5 / 300e9);
+        assert!(
+            (two.iteration_time(&work) - (one.iteration_time(&work) / 2.0 + comm)).abs() < 1e-12
+        );
+    }
+
+    #[test]
+    fn overheads_add_and_empty_batches_take_no_time() {
+        let mut e = ideal();
+        e.iteration_overhead_s = 0.002;
+        e.layer_overhead_s = 0.0001;
+        let r = Roofline::new(tiny(), a100(), 1, e);
+        assert_eq!(r.iteration_time(&BatchWork::default()), 0.0);
+        let work = BatchWork {
+            decode_requests: 1.0,
+            ..Default::default()
+        };
+        let bare = Roofline::new(tiny(), a100(), 1, ideal()).iteration_time(&work);
+        assert!((r.iteration_time(&work) - bare - 0.003).abs() < 1e-12);
+        // Prompt work pays the context-phase overhead on top.
+        e.prefill_layer_overhead_s = 0.0005;
+        let r = Roofline::new(tiny(), a100(), 1, e);
+        let prefill = BatchWork {
+            prefill_tokens: 1.0,
+            prefill_attention_pairs: 1.0,
+            ..Default::default()
+        };
+        let bare = Roofline::new(tiny(), a100(), 1, ideal()).iteration_time(&prefill);
+        assert!((r.iteration_time(&prefill) - bare - 0.008).abs() < 1e-12);
+        assert!(
+            (r.iteration_time(&work)
+                - Roofline::new(tiny(), a100(), 1, ideal()).iteration_time(&work)
+                - 0.003)
+                .abs()
+                < 1e-12
+        );
+    }
+
+    #[test]
+    fn kv_capacity_is_memory_after_weights() {
+        let r = Roofline::new(tiny(), a100(), 1, ideal());
+        // 80 GB · 0.9 − 2 GB = 70 GB over 40 kB per token.
+        assert_eq!(r.kv_capacity_tokens(0.1), 1_750_000.0);
+        let mut huge = tiny();
+        huge.params = 100e9;
+        assert_eq!(
+            Roofline::new(huge, a100(), 1, ideal()).kv_capacity_tokens(0.1),
+            0.0
+        );
+    }
+}
