@@ -11,3 +11,4 @@ mod determinism;
 mod published;
 mod queueing;
 mod support;
+mod vidur;

@@ -15,6 +15,7 @@
 mod generic;
 mod hardware;
 mod llm;
+pub mod llm_server;
 pub mod metrics;
 pub mod perf;
 pub mod station;
@@ -22,5 +23,6 @@ pub mod station;
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};
 pub use llm::LlmSpec;
+pub use llm_server::{LlmReport, LlmRequest, LlmServerConfig, simulate_llm_server};
 pub use perf::{BatchWork, Efficiency, Roofline};
 pub use station::{StationConfig, StationReport, simulate_station};

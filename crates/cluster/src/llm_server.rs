@@ -1,0 +1,676 @@
+//! One LLM replica serving requests with iteration-level (continuous) batching, as
+//! vLLM does: a FCFS waiting queue, a paged KV cache, prefill-prioritising scheduling,
+//! and preemption by recompute when the cache runs out.
+//!
+//! # Scheduling (vLLM v0 default, no chunked prefill)
+//!
+//! Before each iteration the scheduler first tries to admit waiting requests, in
+//! arrival order, while the running set stays under `max_batch`, the prompt tokens of
+//! the iteration under `max_batched_tokens`, and the free KV blocks above the
+//! watermark. If it admitted any, the iteration is a prefill of exactly those requests
+//! (each produces its first token). Otherwise every running request decodes one token;
+//! a request whose stored tokens fill its last block needs a new block first, and if
+//! the cache has none left the most recently admitted requests are preempted (their
+//! blocks freed, and they return to the head of the queue to be recomputed).
+//!
+//! # Cost per iteration
+//!
+//! Nothing here walks the running batch per iteration. Decoding requests advance in
+//! lock step, so the scheduler keeps counters: the number decoding, the sum of their
+//! context lengths, and — because a request needs a new block exactly when its stored
+//! length is a multiple of the block size — how many requests sit in each of the
+//! `block_size` phases. Completions come off a heap keyed by the decode step at which
+//! each request finishes. An iteration costs O(admitted + finished · log n).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+use inferscale_engine::{Context, Model, SimDuration, SimTime, Simulation};
+
+use crate::metrics::{LatencyRecorder, TimeAverage};
+use crate::perf::{BatchWork, Roofline};
+
+/// Limits of one replica's scheduler and KV cache.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmServerConfig {
+    /// Most requests running at once (vLLM `max_num_seqs`).
+    pub max_batch: u32,
+    /// Most prompt tokens processed in one iteration (vLLM `max_num_batched_tokens`).
+    pub max_batched_tokens: u32,
+    /// Tokens per KV-cache block (vLLM `block_size`).
+    pub block_size: u32,
+    /// KV-cache blocks of the replica.
+    pub kv_blocks: u64,
+    /// Blocks kept free when admitting (vLLM `watermark`, a share of `kv_blocks`).
+    pub watermark_blocks: u64,
+}
+
+impl LlmServerConfig {
+    /// vLLM's defaults (256 sequences, 16-token blocks, 1% watermark) with the KV
+    /// capacity of `roofline` after a `memory_margin` share of memory is set aside.
+    pub fn vllm_defaults(roofline: &Roofline, memory_margin: f64, max_batched_tokens: u32) -> Self {
+        let block_size = 16;
+        let kv_blocks = (roofline.kv_capacity_tokens(memory_margin) / f64::from(block_size)) as u64;
+        LlmServerConfig {
+            max_batch: 256,
+            max_batched_tokens,
+            block_size,
+            kv_blocks,
+            watermark_blocks: kv_blocks / 100,
+        }
+    }
+}
+
+/// One request for an LLM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LlmRequest {
+    /// When it arrives.
+    pub arrival: SimTime,
+    /// Prompt tokens.
+    pub prompt: u32,
+    /// Output tokens to generate (at least 1).
+    pub output: u32,
+}
+
+/// What a replica measured.
+#[derive(Clone, Debug)]
+pub struct LlmReport {
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Requests that finished.
+    pub completed: u64,
+    /// Requests refused because they can never fit (prompt over the token budget or
+    /// the KV cache). Counted, never silently lost.
+    pub rejected: u64,
+    /// Requests waiting or running at the end.
+    pub in_flight_at_end: u64,
+    /// Arrival → first token.
+    pub ttft: LatencyRecorder,
+    /// (end-to-end − TTFT) / (output − 1), per request with more than one token.
+    pub tpot: LatencyRecorder,
+    /// Arrival → last token.
+    pub e2e: LatencyRecorder,
+    /// Output tokens produced.
+    pub output_tokens: u64,
+    /// Time of the last completion, seconds.
+    pub last_completion_s: f64,
+    /// Iterations run, and of those how many were prefills.
+    pub iterations: u64,
+    /// Prefill iterations.
+    pub prefill_iterations: u64,
+    /// Preemptions (a request may be preempted more than once).
+    pub preemptions: u64,
+    /// Largest number of KV blocks in use.
+    pub peak_kv_blocks: u64,
+    /// Time-average share of KV blocks in use.
+    pub mean_kv_utilization: f64,
+    /// Time-average number of requests in the system (waiting or running).
+    pub mean_in_system: f64,
+    /// Mean number of requests per decode iteration.
+    pub mean_decode_batch: f64,
+    /// Events the engine processed.
+    pub events: u64,
+}
+
+/// A request's state while it is in the replica.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    request: LlmRequest,
+    /// Tokens generated so far.
+    generated: u32,
+    /// Decode counter when it (re)joined the decode set, and its stored tokens then.
+    joined_at: u64,
+    stored_at_join: u64,
+    /// Bumped when the request leaves the decode set, invalidating heap entries.
+    epoch: u32,
+    /// Key in the running map (admission order).
+    admit_seq: u64,
+    /// When the first token came out, once it has.
+    first_token_at: Option<SimTime>,
+}
+
+impl Slot {
+    fn stored(&self, decode_counter: u64) -> u64 {
+        self.stored_at_join + (decode_counter - self.joined_at)
+    }
+}
+
+/// What the iteration in progress is doing.
+enum Iteration {
+    Idle,
+    Prefill,
+    Decode,
+}
+
+/// Events of the replica.
+#[derive(Clone, Copy, Debug)]
+pub enum LlmEvent {
+    /// The next request of the source arrives.
+    Arrival,
+    /// The iteration in progress finishes.
+    IterationDone,
+}
+
+struct Server<I: Iterator<Item = LlmRequest>> {
+    roofline: Roofline,
+    config: LlmServerConfig,
+    source: I,
+    next_request: Option<LlmRequest>,
+
+    slots: Vec<Slot>,
+    free_slots: Vec<usize>,
+    waiting: VecDeque<usize>,
+    running: BTreeMap<u64, usize>,
+    next_admit_seq: u64,
+
+    iteration: Iteration,
+    admitted: Vec<usize>,
+
+    decode_counter: u64,
+    decoding: u64,
+    decode_context: u64,
+    phase_counts: Vec<u64>,
+    finishes: BinaryHeap<Reverse<(u64, usize, u32)>>,
+    blocks_used: u64,
+
+    report: LlmReport,
+    kv_avg: TimeAverage,
+    in_system_avg: TimeAverage,
+    decode_batch_sum: u64,
+    decode_iterations: u64,
+}
+
+impl<I: Iterator<Item = LlmRequest>> Server<I> {
+    fn blocks_for(&self, tokens: u64) -> u64 {
+        tokens.div_ceil(u64::from(self.config.block_size))
+    }
+
+    fn in_system(&self) -> u64 {
+        (self.waiting.len() + self.running.len()) as u64
+    }
+
+    fn on_arrival(&mut self, ctx: &mut Context<LlmEvent>) {
+        let now = ctx.now();
+        let Some(request) = self.next_request.take() else {
+            return;
+        };
+        self.next_request = self.source.next();
+        if let Some(next) = self.next_request {
+            ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
+        }
+        self.report.arrivals += 1;
+        let tokens = u64::from(request.prompt) + u64::from(request.output);
+        if request.output == 0
+            || request.prompt > self.config.max_batched_tokens
+            || self.blocks_for(tokens)
+                > self
+                    .config
+                    .kv_blocks
+                    .saturating_sub(self.config.watermark_blocks)
+        {
+            self.report.rejected += 1;
+            return;
+        }
+        let slot = Slot {
+            request,
+            generated: 0,
+            joined_at: 0,
+            stored_at_join: 0,
+            epoch: 0,
+            admit_seq: 0,
+            first_token_at: None,
+        };
+        let id = match self.free_slots.pop() {
+            Some(id) => {
+                self.slots[id] = slot;
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() - 1
+            }
+        };
+        self.waiting.push_back(id);
+        self.in_system_avg.set(now, self.in_system());
+        if matches!(self.iteration, Iteration::Idle) {
+            self.start_iteration(ctx);
+        }
+    }
+
+    /// Chooses and starts the next iteration, or goes idle.
+    fn start_iteration(&mut self, ctx: &mut Context<LlmEvent>) {
+        let now = ctx.now();
+        // 1. Admit waiting requests for a prefill iteration.
+        let mut tokens_budget = self.config.max_batched_tokens;
+        let mut work = BatchWork::default();
+        self.admitted.clear();
+        while let Some(&id) = self.waiting.front() {
+            let slot = self.slots[id];
+            let new_tokens = slot.request.prompt + slot.generated;
+            if new_tokens > self.config.max_batched_tokens {
+                // A preempted request whose recompute outgrew the token budget can never
+                // be scheduled again: refuse it rather than stall the queue.
+                self.waiting.pop_front();
+                self.report.rejected += 1;
+                self.free_slots.push(id);
+                continue;
+            }
+            let blocks = self.blocks_for(u64::from(new_tokens));
+            let free = self.config.kv_blocks - self.blocks_used;
+            if self.running.len() + self.admitted.len() >= self.config.max_batch as usize
+                || new_tokens > tokens_budget
+                || free < blocks + self.config.watermark_blocks
+            {
+                break;
+            }
+            self.waiting.pop_front();
+            tokens_budget -= new_tokens;
+            self.blocks_used += blocks;
+            let n = f64::from(new_tokens);
+            work.prefill_tokens += n;
+            work.prefill_attention_pairs += BatchWork::prefill_pairs(n, 0.0);
+            self.admitted.push(id);
+        }
+        if !self.admitted.is_empty() {
+            for &id in &self.admitted {
+                let seq = self.next_admit_seq;
+                self.next_admit_seq += 1;
+                self.slots[id].admit_seq = seq;
+                self.running.insert(seq, id);
+            }
+            self.iteration = Iteration::Prefill;
+            self.report.prefill_iterations += 1;
+            self.begin(now, &work, ctx);
+            return;
+        }
+        // 2. Otherwise decode every running request.
+        if self.decoding == 0 {
+            self.iteration = Iteration::Idle;
+            return;
+        }
+        let phase = (self.decode_counter % u64::from(self.config.block_size)) as usize;
+        while self.phase_counts[phase] > self.config.kv_blocks - self.blocks_used {
+            self.preempt_latest(now);
+            if self.decoding == 0 {
+                self.iteration = Iteration::Idle;
+                return self.start_iteration(ctx);
+            }
+        }
+        self.blocks_used += self.phase_counts[phase];
+        work.decode_requests = self.decoding as f64;
+        work.decode_context_tokens = (self.decode_context + self.decoding) as f64;
+        self.decode_batch_sum += self.decoding;
+        self.decode_iterations += 1;
+        self.iteration = Iteration::Decode;
+        self.begin(now, &work, ctx);
+    }
+
+    fn begin(&mut self, now: SimTime, work: &BatchWork, ctx: &mut Context<LlmEvent>) {
+        self.report.iterations += 1;
+        self.report.peak_kv_blocks = self.report.peak_kv_blocks.max(self.blocks_used);
+        self.kv_avg.set(now, self.blocks_used);
+        let seconds = self.roofline.iteration_time(work);
+        ctx.schedule_in(SimDuration::from_secs_f64(seconds), LlmEvent::IterationDone);
+    }
+
+    /// Removes request `id` from the decode set (finish or preemption); returns its
+    /// stored tokens.
+    fn leave_decode_set(&mut self, id: usize) -> u64 {
+        let block = u64::from(self.config.block_size);
+        let slot = &mut self.slots[id];
+        let stored = slot.stored(self.decode_counter);
+        let phase = ((slot.joined_at + block - slot.stored_at_join % block) % block) as usize;
+        slot.generated += (self.decode_counter - slot.joined_at) as u32;
+        slot.epoch = slot.epoch.wrapping_add(1);
+        self.phase_counts[phase] -= 1;
+        self.decoding -= 1;
+        self.decode_context -= stored;
+        stored
+    }
+
+    fn preempt_latest(&mut self, now: SimTime) {
+        let Some((_, id)) = self.running.pop_last() else {
+            return;
+        };
+        let stored = self.leave_decode_set(id);
+        self.blocks_used -= self.blocks_for(stored);
+        self.waiting.push_front(id);
+        self.report.preemptions += 1;
+        self.kv_avg.set(now, self.blocks_used);
+    }
+
+    fn join_decode_set(&mut self, id: usize) {
+        let block = u64::from(self.config.block_size);
+        let slot = &mut self.slots[id];
+        let stored = u64::from(slot.request.prompt + slot.generated - 1);
+        slot.joined_at = self.decode_counter;
+        slot.stored_at_join = stored;
+        let phase = ((slot.joined_at + block - stored % block) % block) as usize;
+        let finish_step = self.decode_counter + u64::from(slot.request.output - slot.generated) - 1;
+        self.phase_counts[phase] += 1;
+        self.decoding += 1;
+        self.decode_context += stored;
+        self.finishes.push(Reverse((finish_step, id, slot.epoch)));
+    }
+
+    /// Records a completed request and frees everything it held.
+    fn finish_request(&mut self, id: usize, now: SimTime, stored: u64) {
+        let slot = self.slots[id];
+        self.running.remove(&slot.admit_seq);
+        self.blocks_used -= self.blocks_for(stored);
+        self.report.e2e.record(now - slot.request.arrival);
+        if let (Some(first), true) = (slot.first_token_at, slot.request.output > 1) {
+            let per_token = (now - first).as_nanos() / u64::from(slot.request.output - 1);
+            self.report.tpot.record(SimDuration::from_nanos(per_token));
+        }
+        self.report.completed += 1;
+        self.report.output_tokens += u64::from(slot.request.output);
+        self.report.last_completion_s = now.as_secs_f64();
+        self.free_slots.push(id);
+    }
+
+    fn on_iteration_done(&mut self, ctx: &mut Context<LlmEvent>) {
+        let now = ctx.now();
+        match self.iteration {
+            Iteration::Prefill => {
+                let admitted = std::mem::take(&mut self.admitted);
+                for &id in &admitted {
+                    let slot = &mut self.slots[id];
+                    if slot.first_token_at.is_none() {
+                        slot.first_token_at = Some(now);
+                        self.report.ttft.record(now - slot.request.arrival);
+                    }
+                    slot.generated += 1;
+                    if slot.generated >= slot.request.output {
+                        let stored = u64::from(slot.request.prompt + slot.generated - 1);
+                        self.finish_request(id, now, stored);
+                    } else {
+                        self.join_decode_set(id);
+                    }
+                }
+                self.admitted = admitted;
+            }
+            Iteration::Decode => {
+                self.decode_context += self.decoding;
+                self.decode_counter += 1;
+                let done_step = self.decode_counter - 1;
+                while let Some(&Reverse((step, id, epoch))) = self.finishes.peek() {
+                    if step > done_step {
+                        break;
+                    }
+                    self.finishes.pop();
+                    if self.slots[id].epoch != epoch {
+                        continue;
+                    }
+                    let stored = self.leave_decode_set(id);
+                    self.finish_request(id, now, stored);
+                }
+            }
+            Iteration::Idle => {}
+        }
+        self.in_system_avg.set(now, self.in_system());
+        self.start_iteration(ctx);
+    }
+}
+
+impl<I: Iterator<Item = LlmRequest>> Model for Server<I> {
+    type Event = LlmEvent;
+
+    fn handle(&mut self, event: LlmEvent, ctx: &mut Context<LlmEvent>) {
+        match event {
+            LlmEvent::Arrival => self.on_arrival(ctx),
+            LlmEvent::IterationDone => self.on_iteration_done(ctx),
+        }
+    }
+}
+
+/// Serves `requests` (in arrival order) on one replica until `horizon`, or until every
+/// request has finished when `horizon` is `None`.
+pub fn simulate_llm_server<I>(
+    roofline: Roofline,
+    config: LlmServerConfig,
+    requests: I,
+    horizon: Option<SimTime>,
+) -> LlmReport
+where
+    I: IntoIterator<Item = LlmRequest>,
+{
+    let mut source = requests.into_iter();
+    let first = source.next();
+    let block_size = config.block_size.max(1) as usize;
+    let server = Server {
+        roofline,
+        config,
+        source,
+        next_request: first,
+        slots: Vec::new(),
+        free_slots: Vec::new(),
+        waiting: VecDeque::new(),
+        running: BTreeMap::new(),
+        next_admit_seq: 0,
+        iteration: Iteration::Idle,
+        admitted: Vec::new(),
+        decode_counter: 0,
+        decoding: 0,
+        decode_context: 0,
+        phase_counts: vec![0; block_size],
+        finishes: BinaryHeap::new(),
+        blocks_used: 0,
+        report: LlmReport {
+            arrivals: 0,
+            completed: 0,
+            rejected: 0,
+            in_flight_at_end: 0,
+            ttft: LatencyRecorder::new(),
+            tpot: LatencyRecorder::new(),
+            e2e: LatencyRecorder::new(),
+            output_tokens: 0,
+            last_completion_s: 0.0,
+            iterations: 0,
+            prefill_iterations: 0,
+            preemptions: 0,
+            peak_kv_blocks: 0,
+            mean_kv_utilization: 0.0,
+            mean_in_system: 0.0,
+            mean_decode_batch: 0.0,
+            events: 0,
+        },
+        kv_avg: TimeAverage::new(SimTime::ZERO),
+        in_system_avg: TimeAverage::new(SimTime::ZERO),
+        decode_batch_sum: 0,
+        decode_iterations: 0,
+    };
+    let mut sim = Simulation::new(server);
+    if let Some(first) = first {
+        sim.schedule_at(first.arrival, LlmEvent::Arrival);
+    }
+    sim.run_until(horizon.unwrap_or(SimTime::MAX));
+    let end = sim.now();
+    let events = sim.events();
+    let server = sim.into_model();
+    let in_flight_at_end = server.in_system();
+    let mean_kv_utilization = server.kv_avg.mean_until(end) / server.config.kv_blocks.max(1) as f64;
+    let mean_in_system = server.in_system_avg.mean_until(end);
+    let mean_decode_batch = if server.decode_iterations == 0 {
+        0.0
+    } else {
+        server.decode_batch_sum as f64 / server.decode_iterations as f64
+    };
+    LlmReport {
+        events,
+        in_flight_at_end,
+        mean_kv_utilization,
+        mean_in_system,
+        mean_decode_batch,
+        ..server.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AcceleratorSpec, DeviceKind, Efficiency, LlmSpec};
+
+    fn roofline() -> Roofline {
+        let model = LlmSpec {
+            name: "toy-7b".into(),
+            params: 7e9,
+            layers: 32,
+            hidden: 4096,
+            heads: 32,
+            kv_heads: 8,
+            intermediate: 14336,
+            vocab: 32000,
+            dtype_bytes: 2.0,
+            max_context: 8192,
+        };
+        let gpu = AcceleratorSpec {
+            kind: DeviceKind::Gpu,
+            peak_flops: 312e12,
+            peak_int8_ops: None,
+            memory_bytes: 80e9,
+            memory_bandwidth: 2039e9,
+            interconnect_bandwidth: 300e9,
+        };
+        Roofline::new(model, gpu, 1, Efficiency::CALIBRATED)
+    }
+
+    fn config(kv_blocks: u64) -> LlmServerConfig {
+        LlmServerConfig {
+            max_batch: 64,
+            max_batched_tokens: 4096,
+            block_size: 16,
+            kv_blocks,
+            watermark_blocks: 0,
+        }
+    }
+
+    fn poisson(n: u32, rate: f64, prompt: u32, output: u32) -> Vec<LlmRequest> {
+        use rand_distr::{Distribution, Exp1};
+        let mut rng = inferscale_engine::RngStreams::new(5, 0).stream("arrivals");
+        let mut t = 0.0;
+        (0..n)
+            .map(|_| {
+                let gap: f64 = Exp1.sample(&mut rng);
+                t += gap / rate;
+                LlmRequest {
+                    arrival: SimTime::from_secs_f64(t),
+                    prompt,
+                    output,
+                }
+            })
+            .collect()
+    }
+
+    /// One request alone: TTFT is one prefill iteration and every later token one
+    /// decode iteration at the growing context, exactly as the roofline predicts.
+    #[test]
+    fn a_lone_request_takes_exactly_the_predicted_time() {
+        let r = roofline();
+        let (prompt, output) = (300u32, 50u32);
+        let request = LlmRequest {
+            arrival: SimTime::from_secs(1),
+            prompt,
+            output,
+        };
+        let report = simulate_llm_server(r.clone(), config(10_000), [request], None);
+        let prefill = r.iteration_time(&BatchWork {
+            prefill_tokens: f64::from(prompt),
+            prefill_attention_pairs: BatchWork::prefill_pairs(f64::from(prompt), 0.0),
+            ..Default::default()
+        });
+        let mut expected_e2e = SimDuration::from_secs_f64(prefill).as_nanos();
+        for k in 0..u64::from(output - 1) {
+            let step = r.iteration_time(&BatchWork {
+                decode_requests: 1.0,
+                decode_context_tokens: (u64::from(prompt) + k + 1) as f64,
+                ..Default::default()
+            });
+            expected_e2e += SimDuration::from_secs_f64(step).as_nanos();
+        }
+        assert_eq!(report.completed, 1);
+        assert_eq!(report.ttft.count(), 1);
+        // Histograms quantise; the exact mean is the check.
+        assert!(
+            (report.ttft.mean_s() - SimDuration::from_secs_f64(prefill).as_secs_f64()).abs()
+                < 1e-12
+        );
+        assert!((report.e2e.mean_s() - expected_e2e as f64 / 1e9).abs() < 1e-12);
+        assert_eq!(report.iterations, u64::from(output));
+        assert_eq!(report.prefill_iterations, 1);
+    }
+
+    #[test]
+    fn requests_are_conserved_when_the_run_stops_midway() {
+        let requests = poisson(2_000, 20.0, 512, 128);
+        let report = simulate_llm_server(
+            roofline(),
+            config(20_000),
+            requests,
+            Some(SimTime::from_secs(60)),
+        );
+        assert!(report.completed > 0 && report.in_flight_at_end > 0);
+        assert_eq!(
+            report.arrivals,
+            report.completed + report.rejected + report.in_flight_at_end
+        );
+        assert_eq!(report.e2e.count(), report.completed);
+    }
+
+    /// A cache far too small for the load forces preemptions; the cache is never
+    /// overcommitted and every request still finishes.
+    #[test]
+    fn a_small_cache_preempts_but_never_overflows() {
+        let kv_blocks = 400; // 6,400 tokens: about ten 640-token requests
+        let requests = poisson(300, 50.0, 512, 128);
+        let report = simulate_llm_server(roofline(), config(kv_blocks), requests, None);
+        assert!(report.preemptions > 0, "no preemption at all");
+        assert!(report.peak_kv_blocks <= kv_blocks);
+        assert_eq!(report.completed + report.rejected, 300);
+        assert_eq!(report.rejected, 0);
+        assert_eq!(report.output_tokens, 300 * 128);
+    }
+
+    #[test]
+    fn impossible_requests_are_rejected_and_counted() {
+        let requests = vec![
+            LlmRequest {
+                arrival: SimTime::ZERO,
+                prompt: 5000,
+                output: 10,
+            }, // over the token budget
+            LlmRequest {
+                arrival: SimTime::ZERO,
+                prompt: 100,
+                output: 0,
+            }, // nothing to generate
+            LlmRequest {
+                arrival: SimTime::ZERO,
+                prompt: 100,
+                output: 10,
+            },
+        ];
+        let report = simulate_llm_server(roofline(), config(1000), requests, None);
+        assert_eq!(
+            (report.arrivals, report.rejected, report.completed),
+            (3, 2, 1)
+        );
+    }
+
+    /// More load gives bigger decode batches and a longer TPOT, but more throughput.
+    #[test]
+    fn batching_trades_latency_for_throughput() {
+        let light =
+            simulate_llm_server(roofline(), config(50_000), poisson(400, 1.0, 256, 64), None);
+        let heavy = simulate_llm_server(
+            roofline(),
+            config(50_000),
+            poisson(400, 20.0, 256, 64),
+            None,
+        );
+        assert!(heavy.mean_decode_batch > 4.0 * light.mean_decode_batch);
+        assert!(heavy.tpot.quantile_s(0.5) > light.tpot.quantile_s(0.5));
+        let rate = |r: &LlmReport| r.output_tokens as f64 / r.last_completion_s;
+        assert!(rate(&heavy) > 5.0 * rate(&light));
+    }
+}
