@@ -27,6 +27,7 @@ fn main() {
         block_size: 16,
         kv_blocks: 3328,
         watermark_blocks: 33,
+        chunked_prefill: false,
     };
     let mut rng = RngStreams::new(42, 0).stream("arrivals");
     let mut t = 0.0;

@@ -69,6 +69,7 @@ fn replica() -> (Roofline, LlmServerConfig) {
         block_size: 16,
         kv_blocks: 3328,
         watermark_blocks: 33,
+        chunked_prefill: false,
     };
     (roofline, config)
 }
