@@ -97,8 +97,7 @@ impl DurationMean {
 #[derive(Clone, Debug)]
 pub struct LatencyRecorder {
     histogram: Histogram<u64>,
-    count: u64,
-    sum_nanos: u128,
+    mean: DurationMean,
 }
 
 impl Default for LatencyRecorder {
@@ -115,38 +114,31 @@ impl LatencyRecorder {
         histogram.auto(true);
         LatencyRecorder {
             histogram,
-            count: 0,
-            sum_nanos: 0,
+            mean: DurationMean::default(),
         }
     }
 
     /// Records one latency.
     #[inline]
     pub fn record(&mut self, latency: SimDuration) {
-        let nanos = latency.as_nanos();
-        self.count += 1;
-        self.sum_nanos += u128::from(nanos);
+        self.mean.record(latency);
         // With auto-resize on, recording only fails if the value exceeds u64 range.
-        let _ = self.histogram.record(nanos);
+        let _ = self.histogram.record(latency.as_nanos());
     }
 
     /// How many latencies were recorded.
     pub fn count(&self) -> u64 {
-        self.count
+        self.mean.count()
     }
 
     /// The exact mean in seconds, or NaN if nothing was recorded.
     pub fn mean_s(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.sum_nanos as f64 / self.count as f64 / 1e9
-        }
+        self.mean.mean_s()
     }
 
     /// The `q`-quantile (0 ≤ q ≤ 1) in seconds, or NaN if nothing was recorded.
     pub fn quantile_s(&self, q: f64) -> f64 {
-        if self.count == 0 {
+        if self.count() == 0 {
             f64::NAN
         } else {
             self.histogram.value_at_quantile(q) as f64 / 1e9
@@ -155,8 +147,8 @@ impl LatencyRecorder {
 
     /// Adds every latency recorded by `other` (exact: histograms merge bucket by bucket).
     pub fn merge(&mut self, other: &LatencyRecorder) {
-        self.count += other.count;
-        self.sum_nanos += other.sum_nanos;
+        self.mean.count += other.mean.count;
+        self.mean.sum_nanos += other.mean.sum_nanos;
         let _ = self.histogram.add(&other.histogram);
     }
 }
