@@ -23,6 +23,9 @@ pub mod station;
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};
 pub use llm::LlmSpec;
-pub use llm_server::{LlmReport, LlmRequest, LlmServerConfig, simulate_llm_server};
+pub use llm_server::{
+    LlmOutcomes, LlmReplica, LlmReport, LlmRequest, LlmServerConfig, LlmSla, ReplicaStats,
+    simulate_llm_server,
+};
 pub use perf::{BatchWork, Efficiency, Roofline};
 pub use station::{StationConfig, StationReport, simulate_station};

@@ -30,6 +30,16 @@
 //! length is a multiple of the block size — how many requests sit in each of the
 //! `block_size` phases. Completions come off a heap keyed by the decode step at which
 //! each request finishes. An iteration costs O(admitted + finished · log n).
+//!
+//! # Structure
+//!
+//! [`LlmReplica`] is the scheduler and cache of one replica, driven from outside: a
+//! request is [`enqueue`](LlmReplica::enqueue)d, an iteration is
+//! [`start`](LlmReplica::start_iteration)ed (which says how long it takes) and later
+//! [`complete`](LlmReplica::complete_iteration)d. Per-request results go to an
+//! [`LlmOutcomes`] that the caller owns, so many replicas of a model share one set of
+//! histograms. [`simulate_llm_server`] drives a single replica from a request stream;
+//! the cluster model drives many.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -161,20 +171,124 @@ enum Iteration {
     Mixed,
 }
 
-/// Events of the replica.
-#[derive(Clone, Copy, Debug)]
-pub enum LlmEvent {
-    /// The next request of the source arrives.
-    Arrival,
-    /// The iteration in progress finishes.
-    IterationDone,
+/// Latency targets a request is judged against; a missing target always passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LlmSla {
+    /// Arrival → first token.
+    pub ttft: Option<SimDuration>,
+    /// Mean time per output token after the first.
+    pub tpot: Option<SimDuration>,
+    /// Arrival → last token.
+    pub e2e: Option<SimDuration>,
 }
 
-struct Server<I: Iterator<Item = LlmRequest>> {
+/// Per-request results of one model, shared by all its replicas: counts, latency
+/// histograms and SLA attainment.
+#[derive(Clone, Debug)]
+pub struct LlmOutcomes {
+    /// The targets requests are judged against.
+    pub sla: LlmSla,
+    /// Requests that finished.
+    pub completed: u64,
+    /// Finished requests that met every target of `sla`.
+    pub met_sla: u64,
+    /// Requests refused because they could never be served.
+    pub rejected: u64,
+    /// Arrival → first token.
+    pub ttft: LatencyRecorder,
+    /// (end-to-end − TTFT) / (output − 1), for requests with more than one token.
+    pub tpot: LatencyRecorder,
+    /// Arrival → last token.
+    pub e2e: LatencyRecorder,
+    /// Output tokens of finished requests.
+    pub output_tokens: u64,
+    /// When the last request finished.
+    pub last_completion: SimTime,
+}
+
+impl LlmOutcomes {
+    /// Empty outcomes judged against `sla`.
+    pub fn new(sla: LlmSla) -> Self {
+        LlmOutcomes {
+            sla,
+            completed: 0,
+            met_sla: 0,
+            rejected: 0,
+            ttft: LatencyRecorder::new(),
+            tpot: LatencyRecorder::new(),
+            e2e: LatencyRecorder::new(),
+            output_tokens: 0,
+            last_completion: SimTime::ZERO,
+        }
+    }
+
+    fn record_completion(&mut self, request: &LlmRequest, first_token: SimTime, now: SimTime) {
+        let ttft = first_token - request.arrival;
+        let e2e = now - request.arrival;
+        let tpot = (request.output > 1).then(|| {
+            SimDuration::from_nanos((now - first_token).as_nanos() / u64::from(request.output - 1))
+        });
+        self.e2e.record(e2e);
+        if let Some(tpot) = tpot {
+            self.tpot.record(tpot);
+        }
+        let within = |target: Option<SimDuration>, value: Option<SimDuration>| match (target, value)
+        {
+            (Some(t), Some(v)) => v <= t,
+            _ => true,
+        };
+        if within(self.sla.ttft, Some(ttft))
+            && within(self.sla.tpot, tpot)
+            && within(self.sla.e2e, Some(e2e))
+        {
+            self.met_sla += 1;
+        }
+        self.completed += 1;
+        self.output_tokens += u64::from(request.output);
+        self.last_completion = now;
+    }
+}
+
+/// What one replica did, for utilisation and cache statistics.
+#[derive(Clone, Debug)]
+pub struct ReplicaStats {
+    /// Iterations run.
+    pub iterations: u64,
+    /// Of those, iterations that processed prompt tokens.
+    pub prefill_iterations: u64,
+    /// Preemptions (a request may be preempted more than once).
+    pub preemptions: u64,
+    /// Largest number of KV blocks in use.
+    pub peak_kv_blocks: u64,
+    /// Sum of decode batch sizes, and decode iterations, for the mean batch.
+    pub decode_batch_sum: u64,
+    /// Iterations that decoded.
+    pub decode_iterations: u64,
+    /// Time spent in iterations.
+    pub busy: SimDuration,
+    kv_avg: TimeAverage,
+}
+
+impl ReplicaStats {
+    /// Time-average KV blocks in use over `[start, end]`.
+    pub fn mean_kv_blocks(&self, end: SimTime) -> f64 {
+        self.kv_avg.mean_until(end)
+    }
+
+    /// Mean requests per decode iteration.
+    pub fn mean_decode_batch(&self) -> f64 {
+        if self.decode_iterations == 0 {
+            0.0
+        } else {
+            self.decode_batch_sum as f64 / self.decode_iterations as f64
+        }
+    }
+}
+
+/// One replica's scheduler, KV cache and running requests.
+pub struct LlmReplica {
     roofline: Roofline,
     config: LlmServerConfig,
-    source: I,
-    next_request: Option<LlmRequest>,
 
     slots: Vec<Slot>,
     free_slots: Vec<usize>,
@@ -183,6 +297,7 @@ struct Server<I: Iterator<Item = LlmRequest>> {
     next_admit_seq: u64,
 
     iteration: Iteration,
+    iteration_started: SimTime,
     admitted: Vec<usize>,
     /// Chunked mode: requests admitted but not fully prefilled, in admission order,
     /// and the chunks the current iteration processes.
@@ -198,44 +313,95 @@ struct Server<I: Iterator<Item = LlmRequest>> {
     finishes: BinaryHeap<Reverse<(u64, usize, u32)>>,
     blocks_used: u64,
 
-    report: LlmReport,
-    kv_avg: TimeAverage,
-    in_system_avg: TimeAverage,
-    decode_batch_sum: u64,
-    decode_iterations: u64,
+    stats: ReplicaStats,
 }
 
-impl<I: Iterator<Item = LlmRequest>> Server<I> {
+impl LlmReplica {
+    /// An empty replica; statistics are kept from `stats_from` on.
+    pub fn new(roofline: Roofline, config: LlmServerConfig, stats_from: SimTime) -> Self {
+        let block_size = config.block_size.max(1) as usize;
+        LlmReplica {
+            roofline,
+            config,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            waiting: VecDeque::new(),
+            running: BTreeMap::new(),
+            next_admit_seq: 0,
+            iteration: Iteration::Idle,
+            iteration_started: SimTime::ZERO,
+            admitted: Vec::new(),
+            prefilling: VecDeque::new(),
+            chunks: Vec::new(),
+            iteration_decodes: false,
+            decode_counter: 0,
+            decoding: 0,
+            decode_context: 0,
+            phase_counts: vec![0; block_size],
+            finishes: BinaryHeap::new(),
+            blocks_used: 0,
+            stats: ReplicaStats {
+                iterations: 0,
+                prefill_iterations: 0,
+                preemptions: 0,
+                peak_kv_blocks: 0,
+                decode_batch_sum: 0,
+                decode_iterations: 0,
+                busy: SimDuration::ZERO,
+                kv_avg: TimeAverage::new(stats_from),
+            },
+        }
+    }
+
+    /// The scheduler limits.
+    pub fn config(&self) -> &LlmServerConfig {
+        &self.config
+    }
+
+    /// What the replica has done so far.
+    pub fn stats(&self) -> &ReplicaStats {
+        &self.stats
+    }
+
+    /// Requests waiting or running: what "least outstanding" routing compares.
+    pub fn outstanding(&self) -> usize {
+        self.waiting.len() + self.running.len()
+    }
+
+    /// Requests waiting to be admitted: what "join the shortest queue" compares.
+    pub fn queued(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Whether an iteration is in progress.
+    pub fn is_busy(&self) -> bool {
+        !matches!(self.iteration, Iteration::Idle)
+    }
+
+    /// KV blocks in use.
+    pub fn kv_blocks_used(&self) -> u64 {
+        self.blocks_used
+    }
+
     fn blocks_for(&self, tokens: u64) -> u64 {
         tokens.div_ceil(u64::from(self.config.block_size))
     }
 
-    fn in_system(&self) -> u64 {
-        (self.waiting.len() + self.running.len()) as u64
-    }
-
-    fn on_arrival(&mut self, ctx: &mut Context<LlmEvent>) {
-        let now = ctx.now();
-        let Some(request) = self.next_request.take() else {
-            return;
-        };
-        self.next_request = self.source.next();
-        if let Some(next) = self.next_request {
-            ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
-        }
-        self.report.arrivals += 1;
+    /// Whether this replica could ever serve `request` (its prompt fits the token
+    /// budget without chunking, and prompt plus output fit the cache).
+    pub fn can_serve(&self, request: &LlmRequest) -> bool {
         let tokens = u64::from(request.prompt) + u64::from(request.output);
-        if request.output == 0
-            || (!self.config.chunked_prefill && request.prompt > self.config.max_batched_tokens)
-            || self.blocks_for(tokens)
-                > self
+        request.output > 0
+            && (self.config.chunked_prefill || request.prompt <= self.config.max_batched_tokens)
+            && self.blocks_for(tokens)
+                <= self
                     .config
                     .kv_blocks
                     .saturating_sub(self.config.watermark_blocks)
-        {
-            self.report.rejected += 1;
-            return;
-        }
+    }
+
+    /// Adds `request` to the waiting queue; the caller checked [`Self::can_serve`].
+    pub fn enqueue(&mut self, request: LlmRequest) {
         let slot = Slot {
             request,
             generated: 0,
@@ -258,18 +424,17 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
             }
         };
         self.waiting.push_back(id);
-        self.in_system_avg.set(now, self.in_system());
-        if matches!(self.iteration, Iteration::Idle) {
-            self.start_iteration(ctx);
-        }
     }
 
-    /// Chooses and starts the next iteration, or goes idle.
-    fn start_iteration(&mut self, ctx: &mut Context<LlmEvent>) {
-        if self.config.chunked_prefill {
-            return self.start_mixed_iteration(ctx);
+    /// Chooses and starts the next iteration and returns its duration, or `None` when
+    /// there is nothing to do (or an iteration is already in progress).
+    pub fn start_iteration(&mut self, now: SimTime, out: &mut LlmOutcomes) -> Option<SimDuration> {
+        if self.is_busy() {
+            return None;
         }
-        let now = ctx.now();
+        if self.config.chunked_prefill {
+            return self.start_mixed_iteration(now);
+        }
         // 1. Admit waiting requests for a prefill iteration.
         let mut tokens_budget = self.config.max_batched_tokens;
         let mut work = BatchWork::default();
@@ -281,7 +446,7 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
                 // A preempted request whose recompute outgrew the token budget can never
                 // be scheduled again: refuse it rather than stall the queue.
                 self.waiting.pop_front();
-                self.report.rejected += 1;
+                out.rejected += 1;
                 self.free_slots.push(id);
                 continue;
             }
@@ -309,36 +474,34 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
                 self.running.insert(seq, id);
             }
             self.iteration = Iteration::Prefill;
-            self.report.prefill_iterations += 1;
-            self.begin(now, &work, ctx);
-            return;
+            self.stats.prefill_iterations += 1;
+            return Some(self.begin(now, &work));
         }
         // 2. Otherwise decode every running request.
         if self.decoding == 0 {
             self.iteration = Iteration::Idle;
-            return;
+            return None;
         }
         let phase = (self.decode_counter % u64::from(self.config.block_size)) as usize;
         while self.phase_counts[phase] > self.config.kv_blocks - self.blocks_used {
             self.preempt_latest(now);
             if self.decoding == 0 {
                 self.iteration = Iteration::Idle;
-                return self.start_iteration(ctx);
+                return self.start_iteration(now, out);
             }
         }
         self.blocks_used += self.phase_counts[phase];
         work.decode_requests = self.decoding as f64;
         work.decode_context_tokens = (self.decode_context + self.decoding) as f64;
-        self.decode_batch_sum += self.decoding;
-        self.decode_iterations += 1;
+        self.stats.decode_batch_sum += self.decoding;
+        self.stats.decode_iterations += 1;
         self.iteration = Iteration::Decode;
-        self.begin(now, &work, ctx);
+        Some(self.begin(now, &work))
     }
 
     /// Chunked mode: decode everything running, then fill the token budget with
     /// prompt chunks.
-    fn start_mixed_iteration(&mut self, ctx: &mut Context<LlmEvent>) {
-        let now = ctx.now();
+    fn start_mixed_iteration(&mut self, now: SimTime) -> Option<SimDuration> {
         let mut work = BatchWork::default();
         self.chunks.clear();
         // Decode part, preempting the latest admissions if the cache cannot grow.
@@ -353,8 +516,8 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
             self.blocks_used += self.phase_counts[phase];
             work.decode_requests = self.decoding as f64;
             work.decode_context_tokens = (self.decode_context + self.decoding) as f64;
-            self.decode_batch_sum += self.decoding;
-            self.decode_iterations += 1;
+            self.stats.decode_batch_sum += self.decoding;
+            self.stats.decode_iterations += 1;
         }
         let mut budget = self
             .config
@@ -404,19 +567,19 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
         }
         if work.is_empty() {
             self.iteration = Iteration::Idle;
-            return;
+            return None;
         }
         if work.prefill_tokens > 0.0 {
-            self.report.prefill_iterations += 1;
+            self.stats.prefill_iterations += 1;
         }
         self.iteration = Iteration::Mixed;
-        self.begin(now, &work, ctx);
+        Some(self.begin(now, &work))
     }
 
     /// Chunked mode: applies the iteration's decode step and prompt chunks.
-    fn finish_mixed_iteration(&mut self, now: SimTime) {
+    fn finish_mixed_iteration(&mut self, now: SimTime, out: &mut LlmOutcomes) {
         if self.iteration_decodes {
-            self.complete_decode_step(now);
+            self.complete_decode_step(now, out);
         }
         let chunks = std::mem::take(&mut self.chunks);
         for &(id, chunk) in &chunks {
@@ -426,30 +589,30 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
                 continue;
             }
             self.prefilling.retain(|&p| p != id);
-            self.first_token(id, now);
+            self.first_token(id, now, out);
         }
         self.chunks = chunks;
     }
 
     /// A request's prefill is complete: its next token is out.
-    fn first_token(&mut self, id: usize, now: SimTime) {
+    fn first_token(&mut self, id: usize, now: SimTime, out: &mut LlmOutcomes) {
         let slot = &mut self.slots[id];
         if slot.first_token_at.is_none() {
             slot.first_token_at = Some(now);
-            self.report.ttft.record(now - slot.request.arrival);
+            out.ttft.record(now - slot.request.arrival);
         }
         slot.generated += 1;
         slot.prefilled = 0;
         if slot.generated >= slot.request.output {
             let stored = u64::from(slot.request.prompt + slot.generated - 1);
-            self.finish_request(id, now, stored);
+            self.finish_request(id, now, stored, out);
         } else {
             self.join_decode_set(id);
         }
     }
 
     /// The decode step of the finished iteration: contexts grow, finishers leave.
-    fn complete_decode_step(&mut self, now: SimTime) {
+    fn complete_decode_step(&mut self, now: SimTime, out: &mut LlmOutcomes) {
         self.decode_context += self.decoding;
         self.decode_counter += 1;
         let done_step = self.decode_counter - 1;
@@ -462,16 +625,16 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
                 continue;
             }
             let stored = self.leave_decode_set(id);
-            self.finish_request(id, now, stored);
+            self.finish_request(id, now, stored, out);
         }
     }
 
-    fn begin(&mut self, now: SimTime, work: &BatchWork, ctx: &mut Context<LlmEvent>) {
-        self.report.iterations += 1;
-        self.report.peak_kv_blocks = self.report.peak_kv_blocks.max(self.blocks_used);
-        self.kv_avg.set(now, self.blocks_used);
-        let seconds = self.roofline.iteration_time(work);
-        ctx.schedule_in(SimDuration::from_secs_f64(seconds), LlmEvent::IterationDone);
+    fn begin(&mut self, now: SimTime, work: &BatchWork) -> SimDuration {
+        self.stats.iterations += 1;
+        self.stats.peak_kv_blocks = self.stats.peak_kv_blocks.max(self.blocks_used);
+        self.stats.kv_avg.set(now, self.blocks_used);
+        self.iteration_started = now;
+        SimDuration::from_secs_f64(self.roofline.iteration_time(work))
     }
 
     /// Removes request `id` from the decode set (finish or preemption); returns its
@@ -507,8 +670,8 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
             self.prefilling.retain(|&p| p != id);
         }
         self.waiting.push_front(id);
-        self.report.preemptions += 1;
-        self.kv_avg.set(now, self.blocks_used);
+        self.stats.preemptions += 1;
+        self.stats.kv_avg.set(now, self.blocks_used);
     }
 
     fn join_decode_set(&mut self, id: usize) {
@@ -527,48 +690,87 @@ impl<I: Iterator<Item = LlmRequest>> Server<I> {
     }
 
     /// Records a completed request and frees everything it held.
-    fn finish_request(&mut self, id: usize, now: SimTime, stored: u64) {
+    fn finish_request(&mut self, id: usize, now: SimTime, stored: u64, out: &mut LlmOutcomes) {
         let slot = self.slots[id];
         self.running.remove(&slot.admit_seq);
         self.blocks_used -= self.blocks_for(stored);
-        self.report.e2e.record(now - slot.request.arrival);
-        if let (Some(first), true) = (slot.first_token_at, slot.request.output > 1) {
-            let per_token = (now - first).as_nanos() / u64::from(slot.request.output - 1);
-            self.report.tpot.record(SimDuration::from_nanos(per_token));
-        }
-        self.report.completed += 1;
-        self.report.output_tokens += u64::from(slot.request.output);
-        self.report.last_completion_s = now.as_secs_f64();
+        out.record_completion(&slot.request, slot.first_token_at.unwrap_or(now), now);
         self.free_slots.push(id);
     }
 
-    fn on_iteration_done(&mut self, ctx: &mut Context<LlmEvent>) {
-        let now = ctx.now();
+    /// Applies the effects of the iteration that ends at `now`; the caller then starts
+    /// the next one.
+    pub fn complete_iteration(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+        self.stats.busy = self.stats.busy + (now - self.iteration_started);
         match self.iteration {
             Iteration::Prefill => {
                 let admitted = std::mem::take(&mut self.admitted);
                 for &id in &admitted {
-                    self.first_token(id, now);
+                    self.first_token(id, now, out);
                 }
                 self.admitted = admitted;
             }
-            Iteration::Decode => self.complete_decode_step(now),
-            Iteration::Mixed => self.finish_mixed_iteration(now),
+            Iteration::Decode => self.complete_decode_step(now, out),
+            Iteration::Mixed => self.finish_mixed_iteration(now, out),
             Iteration::Idle => {}
         }
-        self.in_system_avg.set(now, self.in_system());
-        self.start_iteration(ctx);
+        self.iteration = Iteration::Idle;
     }
 }
 
-impl<I: Iterator<Item = LlmRequest>> Model for Server<I> {
+/// Events of a single replica driven by a request stream.
+#[derive(Clone, Copy, Debug)]
+pub enum LlmEvent {
+    /// The next request of the source arrives.
+    Arrival,
+    /// The iteration in progress finishes.
+    IterationDone,
+}
+
+/// One replica fed directly by a request stream (no router, no node lifecycle).
+struct SingleServer<I: Iterator<Item = LlmRequest>> {
+    replica: LlmReplica,
+    outcomes: LlmOutcomes,
+    source: I,
+    next_request: Option<LlmRequest>,
+    arrivals: u64,
+    in_system_avg: TimeAverage,
+}
+
+impl<I: Iterator<Item = LlmRequest>> SingleServer<I> {
+    fn kick(&mut self, ctx: &mut Context<LlmEvent>) {
+        if let Some(d) = self.replica.start_iteration(ctx.now(), &mut self.outcomes) {
+            ctx.schedule_in(d, LlmEvent::IterationDone);
+        }
+    }
+}
+
+impl<I: Iterator<Item = LlmRequest>> Model for SingleServer<I> {
     type Event = LlmEvent;
 
     fn handle(&mut self, event: LlmEvent, ctx: &mut Context<LlmEvent>) {
+        let now = ctx.now();
         match event {
-            LlmEvent::Arrival => self.on_arrival(ctx),
-            LlmEvent::IterationDone => self.on_iteration_done(ctx),
+            LlmEvent::Arrival => {
+                let Some(request) = self.next_request.take() else {
+                    return;
+                };
+                self.next_request = self.source.next();
+                if let Some(next) = self.next_request {
+                    ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
+                }
+                self.arrivals += 1;
+                if self.replica.can_serve(&request) {
+                    self.replica.enqueue(request);
+                } else {
+                    self.outcomes.rejected += 1;
+                }
+            }
+            LlmEvent::IterationDone => self.replica.complete_iteration(now, &mut self.outcomes),
         }
+        self.in_system_avg
+            .set(now, self.replica.outstanding() as u64);
+        self.kick(ctx);
     }
 }
 
@@ -585,51 +787,13 @@ where
 {
     let mut source = requests.into_iter();
     let first = source.next();
-    let block_size = config.block_size.max(1) as usize;
-    let server = Server {
-        roofline,
-        config,
+    let server = SingleServer {
+        replica: LlmReplica::new(roofline, config, SimTime::ZERO),
+        outcomes: LlmOutcomes::new(LlmSla::default()),
         source,
         next_request: first,
-        slots: Vec::new(),
-        free_slots: Vec::new(),
-        waiting: VecDeque::new(),
-        running: BTreeMap::new(),
-        next_admit_seq: 0,
-        iteration: Iteration::Idle,
-        admitted: Vec::new(),
-        prefilling: VecDeque::new(),
-        chunks: Vec::new(),
-        iteration_decodes: false,
-        decode_counter: 0,
-        decoding: 0,
-        decode_context: 0,
-        phase_counts: vec![0; block_size],
-        finishes: BinaryHeap::new(),
-        blocks_used: 0,
-        report: LlmReport {
-            arrivals: 0,
-            completed: 0,
-            rejected: 0,
-            in_flight_at_end: 0,
-            ttft: LatencyRecorder::new(),
-            tpot: LatencyRecorder::new(),
-            e2e: LatencyRecorder::new(),
-            output_tokens: 0,
-            last_completion_s: 0.0,
-            iterations: 0,
-            prefill_iterations: 0,
-            preemptions: 0,
-            peak_kv_blocks: 0,
-            mean_kv_utilization: 0.0,
-            mean_in_system: 0.0,
-            mean_decode_batch: 0.0,
-            events: 0,
-        },
-        kv_avg: TimeAverage::new(SimTime::ZERO),
+        arrivals: 0,
         in_system_avg: TimeAverage::new(SimTime::ZERO),
-        decode_batch_sum: 0,
-        decode_iterations: 0,
     };
     let mut sim = Simulation::new(server);
     if let Some(first) = first {
@@ -639,21 +803,27 @@ where
     let end = sim.now();
     let events = sim.events();
     let server = sim.into_model();
-    let in_flight_at_end = server.in_system();
-    let mean_kv_utilization = server.kv_avg.mean_until(end) / server.config.kv_blocks.max(1) as f64;
-    let mean_in_system = server.in_system_avg.mean_until(end);
-    let mean_decode_batch = if server.decode_iterations == 0 {
-        0.0
-    } else {
-        server.decode_batch_sum as f64 / server.decode_iterations as f64
-    };
+    let stats = server.replica.stats().clone();
+    let kv_blocks = server.replica.config().kv_blocks.max(1) as f64;
+    let o = server.outcomes;
     LlmReport {
+        arrivals: server.arrivals,
+        completed: o.completed,
+        rejected: o.rejected,
+        in_flight_at_end: server.replica.outstanding() as u64,
+        ttft: o.ttft,
+        tpot: o.tpot,
+        e2e: o.e2e,
+        output_tokens: o.output_tokens,
+        last_completion_s: o.last_completion.as_secs_f64(),
+        iterations: stats.iterations,
+        prefill_iterations: stats.prefill_iterations,
+        preemptions: stats.preemptions,
+        peak_kv_blocks: stats.peak_kv_blocks,
+        mean_kv_utilization: stats.mean_kv_blocks(end) / kv_blocks,
+        mean_in_system: server.in_system_avg.mean_until(end),
+        mean_decode_batch: stats.mean_decode_batch(),
         events,
-        in_flight_at_end,
-        mean_kv_utilization,
-        mean_in_system,
-        mean_decode_batch,
-        ..server.report
     }
 }
 
