@@ -28,6 +28,7 @@ fn main() {
         kv_blocks: 3328,
         watermark_blocks: 33,
         chunked_prefill: false,
+        timeout: None,
     };
     let mut rng = RngStreams::new(42, 0).stream("arrivals");
     let mut t = 0.0;

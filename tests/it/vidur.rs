@@ -70,6 +70,7 @@ fn replica() -> (Roofline, LlmServerConfig) {
         kv_blocks: 3328,
         watermark_blocks: 33,
         chunked_prefill: false,
+        timeout: None,
     };
     (roofline, config)
 }

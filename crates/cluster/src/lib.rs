@@ -12,6 +12,7 @@
 //! digits) for latency quantiles.
 #![deny(missing_docs)]
 
+pub mod cluster;
 mod generic;
 mod hardware;
 mod llm;
@@ -20,6 +21,10 @@ pub mod metrics;
 pub mod perf;
 pub mod station;
 
+pub use cluster::{
+    ClusterConfig, ClusterReport, LlmDeployment, ModelReport, NodePool, PoolUsage, RequestStream,
+    RoutingPolicy, simulate_cluster,
+};
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};
 pub use llm::LlmSpec;

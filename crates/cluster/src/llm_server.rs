@@ -65,6 +65,9 @@ pub struct LlmServerConfig {
     /// Mix prompt chunks into decode iterations instead of running prefill-only
     /// iterations (vLLM `enable_chunked_prefill`).
     pub chunked_prefill: bool,
+    /// Drop a request still waiting for its first admission this long after it
+    /// arrived (`None`: wait forever).
+    pub timeout: Option<SimDuration>,
 }
 
 impl LlmServerConfig {
@@ -80,6 +83,7 @@ impl LlmServerConfig {
             kv_blocks,
             watermark_blocks: kv_blocks / 100,
             chunked_prefill: false,
+            timeout: None,
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct LlmReport {
     /// Requests refused because they can never fit (prompt over the token budget
     /// without chunked prefill, or over the KV cache). Counted, never silently lost.
     pub rejected: u64,
+    /// Requests dropped after waiting past the timeout.
+    pub dropped: u64,
     /// Requests waiting or running at the end.
     pub in_flight_at_end: u64,
     /// Arrival → first token.
@@ -190,10 +196,17 @@ pub struct LlmOutcomes {
     pub sla: LlmSla,
     /// Requests that finished.
     pub completed: u64,
-    /// Finished requests that met every target of `sla`.
+    /// Finished requests that arrived after `measure_from`.
+    pub measured: u64,
+    /// Of those, requests that met every target of `sla`.
     pub met_sla: u64,
     /// Requests refused because they could never be served.
     pub rejected: u64,
+    /// Requests dropped: a full queue, or a wait longer than the timeout.
+    pub dropped: u64,
+    /// Requests that arrived before this instant are served but not measured (the
+    /// warm-up).
+    pub measure_from: SimTime,
     /// Arrival → first token.
     pub ttft: LatencyRecorder,
     /// (end-to-end − TTFT) / (output − 1), for requests with more than one token.
@@ -212,8 +225,11 @@ impl LlmOutcomes {
         LlmOutcomes {
             sla,
             completed: 0,
+            measured: 0,
             met_sla: 0,
             rejected: 0,
+            dropped: 0,
+            measure_from: SimTime::ZERO,
             ttft: LatencyRecorder::new(),
             tpot: LatencyRecorder::new(),
             e2e: LatencyRecorder::new(),
@@ -222,7 +238,19 @@ impl LlmOutcomes {
         }
     }
 
+    fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
+        if request.arrival >= self.measure_from {
+            self.ttft.record(now - request.arrival);
+        }
+    }
+
     fn record_completion(&mut self, request: &LlmRequest, first_token: SimTime, now: SimTime) {
+        self.completed += 1;
+        self.output_tokens += u64::from(request.output);
+        self.last_completion = now;
+        if request.arrival < self.measure_from {
+            return;
+        }
         let ttft = first_token - request.arrival;
         let e2e = now - request.arrival;
         let tpot = (request.output > 1).then(|| {
@@ -243,9 +271,7 @@ impl LlmOutcomes {
         {
             self.met_sla += 1;
         }
-        self.completed += 1;
-        self.output_tokens += u64::from(request.output);
-        self.last_completion = now;
+        self.measured += 1;
     }
 }
 
@@ -387,6 +413,16 @@ impl LlmReplica {
         tokens.div_ceil(u64::from(self.config.block_size))
     }
 
+    /// Whether a request never yet admitted has waited past the timeout.
+    fn timed_out(&self, slot: &Slot, now: SimTime) -> bool {
+        slot.first_token_at.is_none()
+            && slot.prefilled == 0
+            && self
+                .config
+                .timeout
+                .is_some_and(|t| now - slot.request.arrival > t)
+    }
+
     /// Whether this replica could ever serve `request` (its prompt fits the token
     /// budget without chunking, and prompt plus output fit the cache).
     pub fn can_serve(&self, request: &LlmRequest) -> bool {
@@ -433,7 +469,7 @@ impl LlmReplica {
             return None;
         }
         if self.config.chunked_prefill {
-            return self.start_mixed_iteration(now);
+            return self.start_mixed_iteration(now, out);
         }
         // 1. Admit waiting requests for a prefill iteration.
         let mut tokens_budget = self.config.max_batched_tokens;
@@ -441,6 +477,12 @@ impl LlmReplica {
         self.admitted.clear();
         while let Some(&id) = self.waiting.front() {
             let slot = self.slots[id];
+            if self.timed_out(&slot, now) {
+                self.waiting.pop_front();
+                out.dropped += 1;
+                self.free_slots.push(id);
+                continue;
+            }
             let new_tokens = slot.request.prompt + slot.generated;
             if new_tokens > self.config.max_batched_tokens {
                 // A preempted request whose recompute outgrew the token budget can never
@@ -501,7 +543,11 @@ impl LlmReplica {
 
     /// Chunked mode: decode everything running, then fill the token budget with
     /// prompt chunks.
-    fn start_mixed_iteration(&mut self, now: SimTime) -> Option<SimDuration> {
+    fn start_mixed_iteration(
+        &mut self,
+        now: SimTime,
+        out: &mut LlmOutcomes,
+    ) -> Option<SimDuration> {
         let mut work = BatchWork::default();
         self.chunks.clear();
         // Decode part, preempting the latest admissions if the cache cannot grow.
@@ -543,6 +589,12 @@ impl LlmReplica {
                 break;
             };
             let slot = self.slots[id];
+            if self.timed_out(&slot, now) {
+                self.waiting.pop_front();
+                out.dropped += 1;
+                self.free_slots.push(id);
+                continue;
+            }
             let target = slot.request.prompt + slot.generated;
             let blocks = self.blocks_for(u64::from(target));
             let free = self.config.kv_blocks - self.blocks_used;
@@ -599,7 +651,7 @@ impl LlmReplica {
         let slot = &mut self.slots[id];
         if slot.first_token_at.is_none() {
             slot.first_token_at = Some(now);
-            out.ttft.record(now - slot.request.arrival);
+            out.record_first_token(&slot.request, now);
         }
         slot.generated += 1;
         slot.prefilled = 0;
@@ -810,6 +862,7 @@ where
         arrivals: server.arrivals,
         completed: o.completed,
         rejected: o.rejected,
+        dropped: o.dropped,
         in_flight_at_end: server.replica.outstanding() as u64,
         ttft: o.ttft,
         tpot: o.tpot,
@@ -864,6 +917,7 @@ mod tests {
             kv_blocks,
             watermark_blocks: 0,
             chunked_prefill: false,
+            timeout: None,
         }
     }
 
@@ -1054,5 +1108,21 @@ mod tests {
         assert!(report.peak_kv_blocks <= 400);
         assert_eq!(report.completed, 300);
         assert_eq!(report.output_tokens, 300 * 128);
+    }
+
+    #[test]
+    fn requests_waiting_past_the_timeout_are_dropped_and_counted() {
+        let mut cfg = config(50_000);
+        cfg.timeout = Some(SimDuration::from_secs(2));
+        // 600 requests in 6 s, far more than one replica prefills in time.
+        let report = simulate_llm_server(roofline(), cfg, poisson(600, 100.0, 2000, 50), None);
+        assert!(report.dropped > 0, "nothing timed out");
+        assert_eq!(
+            report.arrivals,
+            report.completed + report.dropped + report.rejected
+        );
+        // Nobody who was served waited more than the timeout for admission, so every
+        // TTFT is at most the timeout plus one prefill iteration.
+        assert!(report.ttft.quantile_s(1.0) < 2.0 + 1.0);
     }
 }

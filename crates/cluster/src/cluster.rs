@@ -1,0 +1,741 @@
+//! A cluster: node types, nodes that boot and bill, LLM replicas placed on them, and
+//! a router per model that spreads requests over its ready replicas.
+//!
+//! This is the static policy: every model asks for a fixed number of replicas at time
+//! zero. Each replica needs `tp` accelerators of its model's node type on one node;
+//! replicas are packed first-fit onto nodes, and a new node is requested when none has
+//! room (within the node type's quota). A node **bills from the moment it is
+//! requested** until the end of the run, rounded up to the node type's billing
+//! granularity and at least its minimum. A replica's lifecycle is
+//! `provisioning` (its node boots, a draw from the node type's boot-time distribution)
+//! → `loading` (weights / load bandwidth + container start) → `ready`.
+//!
+//! Requests that arrive while a model has no ready replica wait in the router's queue
+//! (bounded; past the bound they are dropped and counted) and are dispatched as
+//! replicas come up. Every request ends in exactly one of: completed, dropped,
+//! rejected (can never be served), or in flight at the end.
+
+use std::collections::VecDeque;
+
+use inferscale_engine::{Context, Model, RngStreams, SimDuration, SimRng, SimTime, Simulation};
+use rand::Rng;
+
+use crate::NodeType;
+use crate::llm_server::{LlmOutcomes, LlmReplica, LlmRequest, LlmServerConfig, LlmSla};
+use crate::perf::Roofline;
+
+/// How a model's router picks a replica for each request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoutingPolicy {
+    /// Each ready replica in turn.
+    RoundRobin,
+    /// A uniformly random ready replica.
+    Random,
+    /// The replica with the fewest requests waiting or running.
+    LeastOutstanding,
+    /// The replica with the fewest requests waiting for admission.
+    ShortestQueue,
+    /// The less loaded (outstanding) of two random replicas.
+    PowerOfTwo,
+}
+
+/// A node type with its billing rules.
+#[derive(Clone, Debug)]
+pub struct NodePool {
+    /// The node type.
+    pub node_type: NodeType,
+    /// Billing granularity (e.g. 1 s).
+    pub billing_granularity: SimDuration,
+    /// Minimum billed time per node (e.g. 60 s).
+    pub billing_minimum: SimDuration,
+}
+
+/// One model served by the cluster.
+#[derive(Clone, Debug)]
+pub struct LlmDeployment {
+    /// Name, for reports.
+    pub name: String,
+    /// Performance model of one replica (model, accelerator, tp, efficiency).
+    pub roofline: Roofline,
+    /// Scheduler limits of each replica.
+    pub server: LlmServerConfig,
+    /// Index into the cluster's node pools.
+    pub pool: usize,
+    /// Replicas to run (the static policy).
+    pub replicas: u32,
+    /// Container start added to the weight load time.
+    pub container_start: SimDuration,
+    /// Targets each request is judged against.
+    pub sla: LlmSla,
+    /// How requests are spread.
+    pub routing: RoutingPolicy,
+    /// Most requests a replica's waiting queue (and the router's, while no replica is
+    /// ready) may hold; more are dropped. `None`: unbounded.
+    pub max_queue: Option<u32>,
+}
+
+impl LlmDeployment {
+    /// Time to load the weights onto a freshly booted node.
+    pub fn load_time(&self, pool: &NodePool) -> SimDuration {
+        let weights = self.roofline.model().weight_bytes();
+        SimDuration::from_secs_f64(weights / pool.node_type.load_bandwidth) + self.container_start
+    }
+}
+
+/// A request stream for one model.
+pub struct RequestStream {
+    /// Index into the deployments.
+    pub model: usize,
+    /// Requests in arrival order.
+    pub requests: Box<dyn Iterator<Item = LlmRequest> + Send>,
+}
+
+/// Everything a cluster run needs besides its random streams.
+pub struct ClusterConfig {
+    /// Node types on offer.
+    pub pools: Vec<NodePool>,
+    /// Models served.
+    pub models: Vec<LlmDeployment>,
+    /// Requests arriving before this are served but not measured.
+    pub warmup: SimTime,
+    /// End of the run.
+    pub horizon: SimTime,
+}
+
+/// What a node cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolUsage {
+    /// Node type name.
+    pub node_type: String,
+    /// Nodes requested.
+    pub nodes: u64,
+    /// Billed node-hours.
+    pub node_hours: f64,
+    /// Dollars.
+    pub cost: f64,
+}
+
+/// What one model saw.
+#[derive(Clone, Debug)]
+pub struct ModelReport {
+    /// Model name.
+    pub name: String,
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Still waiting or running at the end.
+    pub in_flight_at_end: u64,
+    /// Replicas that could not be placed (quota exhausted).
+    pub unplaced_replicas: u32,
+    /// Replicas that became ready.
+    pub ready_replicas: u32,
+    /// Latencies, completions, drops, SLA attainment.
+    pub outcomes: LlmOutcomes,
+    /// Mean share of ready time that replicas spent in iterations.
+    pub utilization: f64,
+    /// Mean share of KV blocks in use, over replicas and ready time.
+    pub kv_utilization: f64,
+    /// Preemptions over all replicas.
+    pub preemptions: u64,
+}
+
+/// What a cluster run measured.
+#[derive(Clone, Debug)]
+pub struct ClusterReport {
+    /// Per model.
+    pub models: Vec<ModelReport>,
+    /// Per node type.
+    pub pools: Vec<PoolUsage>,
+    /// Total dollars.
+    pub cost: f64,
+    /// Events the engine processed.
+    pub events: u64,
+}
+
+/// Events of the cluster.
+#[derive(Clone, Copy, Debug)]
+enum ClusterEvent {
+    /// Time zero: provision the static fleet and prime every request stream.
+    Start,
+    Arrival {
+        stream: usize,
+    },
+    NodeBooted {
+        node: usize,
+    },
+    ReplicaLoaded {
+        replica: usize,
+    },
+    IterationDone {
+        replica: usize,
+    },
+}
+
+struct Node {
+    pool: usize,
+    requested: SimTime,
+    free_accelerators: u32,
+    replicas: Vec<usize>,
+}
+
+struct Replica {
+    model: usize,
+    server: LlmReplica,
+    ready_at: Option<SimTime>,
+}
+
+struct Router {
+    ready: Vec<usize>,
+    next: usize,
+    pending: VecDeque<LlmRequest>,
+    rng: SimRng,
+}
+
+/// A request stream with its next request, already drawn.
+struct ActiveStream {
+    model: usize,
+    source: Box<dyn Iterator<Item = LlmRequest> + Send>,
+    next: Option<LlmRequest>,
+}
+
+struct Cluster {
+    config: ClusterConfig,
+    streams: Vec<ActiveStream>,
+    nodes: Vec<Node>,
+    replicas: Vec<Replica>,
+    routers: Vec<Router>,
+    outcomes: Vec<LlmOutcomes>,
+    arrivals: Vec<u64>,
+    unplaced: Vec<u32>,
+    boot_rng: SimRng,
+}
+
+impl Cluster {
+    /// Picks a ready replica of `model`, or `None` if there is none.
+    fn route(&mut self, model: usize) -> Option<usize> {
+        let router = &mut self.routers[model];
+        let n = router.ready.len();
+        if n == 0 {
+            return None;
+        }
+        let replicas = &self.replicas;
+        let outstanding = |r: usize| replicas[r].server.outstanding();
+        let pick = |rng: &mut SimRng| ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize;
+        let index = match self.config.models[model].routing {
+            RoutingPolicy::RoundRobin => {
+                router.next = router.next.wrapping_add(1) % n;
+                router.next
+            }
+            RoutingPolicy::Random => pick(&mut router.rng),
+            RoutingPolicy::LeastOutstanding => {
+                (0..n).min_by_key(|&i| (outstanding(router.ready[i]), i))?
+            }
+            RoutingPolicy::ShortestQueue => {
+                (0..n).min_by_key(|&i| (replicas[router.ready[i]].server.queued(), i))?
+            }
+            RoutingPolicy::PowerOfTwo => {
+                let a = pick(&mut router.rng);
+                let b = pick(&mut router.rng);
+                if outstanding(router.ready[b]) < outstanding(router.ready[a]) {
+                    b
+                } else {
+                    a
+                }
+            }
+        };
+        Some(router.ready[index])
+    }
+
+    /// Sends `request` to a replica of `model`, or queues or drops it.
+    fn dispatch(&mut self, model: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
+        let max_queue = self.config.models[model].max_queue.map(|q| q as usize);
+        match self.route(model) {
+            Some(r) => {
+                let server = &mut self.replicas[r].server;
+                if !server.can_serve(&request) {
+                    self.outcomes[model].rejected += 1;
+                } else if max_queue.is_some_and(|q| server.queued() >= q) {
+                    self.outcomes[model].dropped += 1;
+                } else {
+                    server.enqueue(request);
+                    self.kick(r, ctx);
+                }
+            }
+            None => {
+                let pending = &mut self.routers[model].pending;
+                if max_queue.is_some_and(|q| pending.len() >= q) {
+                    self.outcomes[model].dropped += 1;
+                } else {
+                    pending.push_back(request);
+                }
+            }
+        }
+    }
+
+    fn kick(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
+        let model = self.replicas[r].model;
+        let now = ctx.now();
+        if let Some(d) = self.replicas[r]
+            .server
+            .start_iteration(now, &mut self.outcomes[model])
+        {
+            ctx.schedule_in(d, ClusterEvent::IterationDone { replica: r });
+        }
+    }
+
+    fn next_arrival(&mut self, stream: usize, ctx: &mut Context<ClusterEvent>) {
+        let now = ctx.now();
+        let active = &mut self.streams[stream];
+        active.next = active.source.next();
+        if let Some(request) = active.next {
+            ctx.schedule_at(request.arrival.max(now), ClusterEvent::Arrival { stream });
+        }
+    }
+
+    /// Places every model's replicas at time zero, requesting nodes as needed.
+    fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
+        for model in 0..self.config.models.len() {
+            let deployment = &self.config.models[model];
+            let (pool, tp, count) = (
+                deployment.pool,
+                deployment.roofline.tp(),
+                deployment.replicas,
+            );
+            for _ in 0..count {
+                let fits = self
+                    .nodes
+                    .iter()
+                    .position(|n| n.pool == pool && n.free_accelerators >= tp);
+                let node = match fits {
+                    Some(node) => node,
+                    None => {
+                        let node_type = &self.config.pools[pool].node_type;
+                        let existing = self.nodes.iter().filter(|n| n.pool == pool).count() as u32;
+                        if node_type.max_count.is_some_and(|max| existing >= max)
+                            || node_type.accelerators_per_node < tp
+                        {
+                            self.unplaced[model] += 1;
+                            continue;
+                        }
+                        let boot = SimDuration::from_secs_f64(
+                            node_type.boot_time.sample(&mut self.boot_rng),
+                        );
+                        self.nodes.push(Node {
+                            pool,
+                            requested: ctx.now(),
+                            free_accelerators: node_type.accelerators_per_node,
+                            replicas: Vec::new(),
+                        });
+                        let node = self.nodes.len() - 1;
+                        ctx.schedule_in(boot, ClusterEvent::NodeBooted { node });
+                        node
+                    }
+                };
+                self.nodes[node].free_accelerators -= tp;
+                let deployment = &self.config.models[model];
+                let server = LlmReplica::new(
+                    deployment.roofline.clone(),
+                    deployment.server.clone(),
+                    self.config.warmup,
+                );
+                self.replicas.push(Replica {
+                    model,
+                    server,
+                    ready_at: None,
+                });
+                let r = self.replicas.len() - 1;
+                self.nodes[node].replicas.push(r);
+            }
+        }
+    }
+}
+
+impl Model for Cluster {
+    type Event = ClusterEvent;
+
+    fn handle(&mut self, event: ClusterEvent, ctx: &mut Context<ClusterEvent>) {
+        let now = ctx.now();
+        match event {
+            ClusterEvent::Start => {
+                self.provision(ctx);
+                for stream in 0..self.streams.len() {
+                    self.next_arrival(stream, ctx);
+                }
+            }
+            ClusterEvent::Arrival { stream } => {
+                let model = self.streams[stream].model;
+                if let Some(request) = self.streams[stream].next {
+                    self.arrivals[model] += 1;
+                    self.dispatch(model, request, ctx);
+                }
+                self.next_arrival(stream, ctx);
+            }
+            ClusterEvent::NodeBooted { node } => {
+                let pool = &self.config.pools[self.nodes[node].pool];
+                for i in 0..self.nodes[node].replicas.len() {
+                    let r = self.nodes[node].replicas[i];
+                    let load = self.config.models[self.replicas[r].model].load_time(pool);
+                    ctx.schedule_in(load, ClusterEvent::ReplicaLoaded { replica: r });
+                }
+            }
+            ClusterEvent::ReplicaLoaded { replica } => {
+                let model = self.replicas[replica].model;
+                self.replicas[replica].ready_at = Some(now);
+                self.routers[model].ready.push(replica);
+                while let Some(request) = self.routers[model].pending.pop_front() {
+                    self.dispatch(model, request, ctx);
+                }
+            }
+            ClusterEvent::IterationDone { replica } => {
+                let model = self.replicas[replica].model;
+                self.replicas[replica]
+                    .server
+                    .complete_iteration(now, &mut self.outcomes[model]);
+                self.kick(replica, ctx);
+            }
+        }
+    }
+}
+
+/// Bills a node alive for `lifetime`: rounded up to the granularity, at least the minimum.
+pub fn billed(lifetime: SimDuration, pool: &NodePool) -> SimDuration {
+    let granularity = pool.billing_granularity.as_nanos().max(1);
+    let rounded = lifetime.as_nanos().div_ceil(granularity) * granularity;
+    SimDuration::from_nanos(rounded.max(pool.billing_minimum.as_nanos()))
+}
+
+/// Runs the cluster until the horizon.
+pub fn simulate_cluster(
+    config: ClusterConfig,
+    streams: Vec<RequestStream>,
+    rng: &RngStreams,
+) -> ClusterReport {
+    let models = config.models.len();
+    let routers = (0..models)
+        .map(|m| Router {
+            ready: Vec::new(),
+            next: usize::MAX,
+            pending: VecDeque::new(),
+            rng: rng.stream(&format!("routing/{}", config.models[m].name)),
+        })
+        .collect();
+    let outcomes = config
+        .models
+        .iter()
+        .map(|m| {
+            let mut o = LlmOutcomes::new(m.sla);
+            o.measure_from = config.warmup;
+            o
+        })
+        .collect();
+    let horizon = config.horizon;
+    let cluster = Cluster {
+        streams: streams
+            .into_iter()
+            .map(|s| ActiveStream {
+                model: s.model,
+                source: s.requests,
+                next: None,
+            })
+            .collect(),
+        nodes: Vec::new(),
+        replicas: Vec::new(),
+        routers,
+        outcomes,
+        arrivals: vec![0; models],
+        unplaced: vec![0; models],
+        boot_rng: rng.stream("boot"),
+        config,
+    };
+    let mut sim = Simulation::new(cluster);
+    sim.schedule_at(SimTime::ZERO, ClusterEvent::Start);
+    sim.run_until(horizon);
+    let events = sim.events();
+    let end = sim.now();
+    let cluster = sim.into_model();
+
+    let mut pools: Vec<PoolUsage> = cluster
+        .config
+        .pools
+        .iter()
+        .map(|p| PoolUsage {
+            node_type: p.node_type.name.clone(),
+            nodes: 0,
+            node_hours: 0.0,
+            cost: 0.0,
+        })
+        .collect();
+    for node in &cluster.nodes {
+        let pool = &cluster.config.pools[node.pool];
+        let hours = billed(end - node.requested, pool).as_secs_f64() / 3600.0;
+        let usage = &mut pools[node.pool];
+        usage.nodes += 1;
+        usage.node_hours += hours;
+        usage.cost += hours * pool.node_type.price_per_hour;
+    }
+    let cost = pools.iter().map(|p| p.cost).sum();
+
+    let mut reports = Vec::with_capacity(models);
+    for (m, outcomes) in cluster.outcomes.into_iter().enumerate() {
+        let mine: Vec<&Replica> = cluster.replicas.iter().filter(|r| r.model == m).collect();
+        let ready: Vec<&&Replica> = mine.iter().filter(|r| r.ready_at.is_some()).collect();
+        let mut busy_share = 0.0;
+        let mut kv_share = 0.0;
+        for r in &ready {
+            let ready_at = r.ready_at.unwrap_or(end).max(cluster.config.warmup);
+            let span = (end - ready_at).as_secs_f64();
+            if span > 0.0 {
+                busy_share += (r.server.stats().busy.as_secs_f64() / span).min(1.0);
+            }
+            kv_share +=
+                r.server.stats().mean_kv_blocks(end) / r.server.config().kv_blocks.max(1) as f64;
+        }
+        let n = ready.len().max(1) as f64;
+        reports.push(ModelReport {
+            name: cluster.config.models[m].name.clone(),
+            arrivals: cluster.arrivals[m],
+            in_flight_at_end: mine
+                .iter()
+                .map(|r| r.server.outstanding() as u64)
+                .sum::<u64>()
+                + cluster.routers[m].pending.len() as u64,
+            unplaced_replicas: cluster.unplaced[m],
+            ready_replicas: ready.len() as u32,
+            outcomes,
+            utilization: busy_share / n,
+            kv_utilization: kv_share / n,
+            preemptions: mine.iter().map(|r| r.server.stats().preemptions).sum(),
+        });
+    }
+    ClusterReport {
+        models: reports,
+        pools,
+        cost,
+        events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AcceleratorSpec, DeviceKind, Efficiency, LlmSpec};
+    use inferscale_engine::Dist;
+    use rand_distr::{Distribution, Exp1};
+
+    fn node_type(max_count: Option<u32>) -> NodeType {
+        NodeType {
+            name: "gpu8".into(),
+            accelerator: AcceleratorSpec {
+                kind: DeviceKind::Gpu,
+                peak_flops: 312e12,
+                peak_int8_ops: None,
+                memory_bytes: 80e9,
+                memory_bandwidth: 2039e9,
+                interconnect_bandwidth: 300e9,
+            },
+            accelerators_per_node: 8,
+            price_per_hour: 32.0,
+            spot_price_per_hour: None,
+            boot_time: Dist::deterministic(120.0).unwrap(),
+            load_bandwidth: 2e9,
+            max_count,
+        }
+    }
+
+    fn deployment(replicas: u32, tp: u32, routing: RoutingPolicy) -> LlmDeployment {
+        let model = LlmSpec {
+            name: "toy-8b".into(),
+            params: 8e9,
+            layers: 32,
+            hidden: 4096,
+            heads: 32,
+            kv_heads: 8,
+            intermediate: 14336,
+            vocab: 128256,
+            dtype_bytes: 2.0,
+            max_context: 8192,
+        };
+        let roofline = Roofline::new(
+            model,
+            node_type(None).accelerator,
+            tp,
+            Efficiency::CALIBRATED,
+        );
+        let server = LlmServerConfig::vllm_defaults(&roofline, 0.1, 8192);
+        LlmDeployment {
+            name: "chat".into(),
+            roofline,
+            server,
+            pool: 0,
+            replicas,
+            container_start: SimDuration::from_secs(30),
+            sla: LlmSla {
+                ttft: Some(SimDuration::from_secs(2)),
+                tpot: Some(SimDuration::from_millis(100)),
+                e2e: None,
+            },
+            routing,
+            max_queue: None,
+        }
+    }
+
+    fn pool(max_count: Option<u32>) -> NodePool {
+        NodePool {
+            node_type: node_type(max_count),
+            billing_granularity: SimDuration::from_secs(1),
+            billing_minimum: SimDuration::from_secs(60),
+        }
+    }
+
+    fn poisson(rate: f64, until_s: f64, seed: u64) -> Box<dyn Iterator<Item = LlmRequest> + Send> {
+        let mut rng = RngStreams::new(seed, 0).stream("arrivals");
+        let mut t = 0.0;
+        Box::new(std::iter::from_fn(move || {
+            let gap: f64 = Exp1.sample(&mut rng);
+            t += gap / rate;
+            (t < until_s).then(|| LlmRequest {
+                arrival: SimTime::from_secs_f64(t),
+                prompt: 512,
+                output: 128,
+            })
+        }))
+    }
+
+    fn run(
+        models: Vec<LlmDeployment>,
+        max_count: Option<u32>,
+        rate: f64,
+        secs: u64,
+    ) -> ClusterReport {
+        let config = ClusterConfig {
+            pools: vec![pool(max_count)],
+            models,
+            warmup: SimTime::ZERO,
+            horizon: SimTime::from_secs(secs),
+        };
+        let streams = vec![RequestStream {
+            model: 0,
+            requests: poisson(rate, secs as f64, 1),
+        }];
+        simulate_cluster(config, streams, &RngStreams::new(7, 0))
+    }
+
+    /// Five TP-2 replicas need 10 GPUs: two 8-GPU nodes, each billed for the whole
+    /// hour from the moment it was requested: cost = 2 × 1 h × price, exactly.
+    #[test]
+    fn cost_is_node_lifetime_times_price() {
+        let report = run(
+            vec![deployment(5, 2, RoutingPolicy::RoundRobin)],
+            None,
+            1.0,
+            3600,
+        );
+        assert_eq!(report.pools[0].nodes, 2);
+        assert_eq!(report.pools[0].node_hours, 2.0);
+        assert_eq!(report.cost, 64.0);
+        assert_eq!(report.models[0].ready_replicas, 5);
+    }
+
+    #[test]
+    fn billing_rounds_up_and_has_a_minimum() {
+        let p = pool(None);
+        assert_eq!(
+            billed(SimDuration::from_millis(61_200), &p),
+            SimDuration::from_secs(62)
+        );
+        assert_eq!(
+            billed(SimDuration::from_secs(5), &p),
+            SimDuration::from_secs(60)
+        );
+    }
+
+    /// Nothing is served before the node boots (120 s) and the weights load
+    /// (16 GB at 2 GB/s + 30 s container start = 38 s).
+    #[test]
+    fn the_first_token_waits_for_boot_and_load() {
+        let report = run(
+            vec![deployment(1, 1, RoutingPolicy::RoundRobin)],
+            None,
+            0.5,
+            600,
+        );
+        let first_ready = 120.0 + 8.0 + 30.0;
+        let m = &report.models[0];
+        assert!(m.outcomes.completed > 100);
+        // The earliest request (arrived near t = 0) waited for the replica.
+        assert!(m.outcomes.ttft.quantile_s(1.0) > first_ready - 5.0);
+        assert!(
+            m.outcomes.ttft.quantile_s(0.5) < 1.0,
+            "later requests are served at once"
+        );
+    }
+
+    #[test]
+    fn quotas_limit_nodes_and_unplaced_replicas_are_reported() {
+        let report = run(
+            vec![deployment(6, 2, RoutingPolicy::RoundRobin)],
+            Some(1),
+            1.0,
+            600,
+        );
+        assert_eq!(report.pools[0].nodes, 1);
+        assert_eq!(report.models[0].ready_replicas, 4);
+        assert_eq!(report.models[0].unplaced_replicas, 2);
+    }
+
+    #[test]
+    fn every_request_is_accounted_for_under_overload() {
+        let mut d = deployment(2, 1, RoutingPolicy::Random);
+        d.max_queue = Some(50);
+        let report = run(vec![d], None, 60.0, 600);
+        let m = &report.models[0];
+        let o = &m.outcomes;
+        assert!(o.dropped > 0, "the bounded queue never overflowed");
+        assert_eq!(
+            m.arrivals,
+            o.completed + o.dropped + o.rejected + m.in_flight_at_end
+        );
+        assert!(
+            m.utilization > 0.9 && m.utilization <= 1.0,
+            "{}",
+            m.utilization
+        );
+    }
+
+    /// Load-aware routing beats blind routing on the tail.
+    #[test]
+    fn least_outstanding_beats_random_on_tail_latency() {
+        let p90 = |routing| {
+            let report = run(vec![deployment(8, 1, routing)], None, 24.0, 1800);
+            report.models[0].outcomes.e2e.quantile_s(0.9)
+        };
+        let random = p90(RoutingPolicy::Random);
+        let least = p90(RoutingPolicy::LeastOutstanding);
+        let two = p90(RoutingPolicy::PowerOfTwo);
+        assert!(
+            least < random,
+            "least outstanding {least} vs random {random}"
+        );
+        assert!(two < random, "power of two {two} vs random {random}");
+    }
+
+    #[test]
+    fn same_seed_same_report() {
+        let a = run(
+            vec![deployment(3, 1, RoutingPolicy::PowerOfTwo)],
+            None,
+            10.0,
+            900,
+        );
+        let b = run(
+            vec![deployment(3, 1, RoutingPolicy::PowerOfTwo)],
+            None,
+            10.0,
+            900,
+        );
+        assert_eq!(a.events, b.events);
+        assert_eq!(
+            a.models[0].outcomes.e2e.mean_s().to_bits(),
+            b.models[0].outcomes.e2e.mean_s().to_bits()
+        );
+    }
+}
