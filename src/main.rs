@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::report::{Provenance, format_summary_table, summarize_runs, write_runs};
-use inferscale::scenario::{self, Scenario, ScenarioError};
+use inferscale::scenario::{self, Scenario, ScenarioError, System};
 
 /// Simulate AI inference clusters and the autoscaling policies that run them.
 #[derive(Parser)]
@@ -91,22 +91,53 @@ fn main() -> ExitCode {
 }
 
 fn describe(s: &Scenario) -> String {
-    let m = &s.station.model;
-    format!(
-        "`{}`: {} replication{} of {} (warm-up {}), {} server{} with {} service (mean {:.4} s, SCV {:.3}), Poisson arrivals at {}/s (load {:.3})",
+    let runs = format!(
+        "`{}`: {} replication{} of {} (warm-up {})",
         s.name,
         s.replications,
         if s.replications == 1 { "" } else { "s" },
         s.duration,
-        s.warmup,
-        m.servers,
-        if m.servers == 1 { "" } else { "s" },
-        m.service_time.family(),
-        m.service_time.mean(),
-        m.service_time.scv(),
-        s.station.arrivals.mean_rate_per_s(),
-        m.utilization_at(s.station.arrivals.mean_rate_per_s()),
-    )
+        s.warmup
+    );
+    match &s.system {
+        System::Generic(station) => {
+            let m = &station.model;
+            let rate = station.arrivals.mean_rate_per_s();
+            format!(
+                "{runs}, {} server{} with {} service (mean {:.4} s, SCV {:.3}), Poisson arrivals at {rate}/s (load {:.3})",
+                m.servers,
+                if m.servers == 1 { "" } else { "s" },
+                m.service_time.family(),
+                m.service_time.mean(),
+                m.service_time.scv(),
+                m.utilization_at(rate),
+            )
+        }
+        System::Llm(system) => {
+            let models: Vec<String> = system
+                .cluster
+                .models
+                .iter()
+                .map(|d| {
+                    let pool = &system.cluster.pools[d.pool].node_type;
+                    format!(
+                        "{} × {} on {} (tp {}, {} KV blocks)",
+                        d.replicas,
+                        d.roofline.model().name,
+                        pool.name,
+                        d.roofline.tp(),
+                        d.server.kv_blocks
+                    )
+                })
+                .collect();
+            let rate: f64 = system
+                .workloads
+                .iter()
+                .map(|w| w.arrivals.mean_rate_per_s())
+                .sum();
+            format!("{runs}, {}; {rate}/s requests", models.join(", "))
+        }
+    }
 }
 
 fn validate(path: &Path) -> anyhow::Result<()> {

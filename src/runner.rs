@@ -2,10 +2,14 @@
 
 use std::time::Instant;
 
-use inferscale_cluster::{StationReport, simulate_station};
-use inferscale_engine::RngStreams;
-use inferscale_report::RunRow;
-use inferscale_scenario::Scenario;
+use inferscale_cluster::metrics::LatencyRecorder;
+use inferscale_cluster::{
+    ClusterReport, DeviceKind, LlmRequest, RequestStream, StationReport, simulate_cluster,
+    simulate_station,
+};
+use inferscale_engine::{RngStreams, SimTime};
+use inferscale_report::{LlmColumns, RunRow};
+use inferscale_scenario::{LlmSystem, Scenario, System};
 use rayon::prelude::*;
 
 /// A thread pool could not be created.
@@ -45,19 +49,148 @@ pub fn run_replications(
 /// Runs replication `replication` of `scenario`.
 pub fn run_one(scenario: &Scenario, replication: u64) -> RunRow {
     let started = Instant::now();
-    let report = simulate_station(
-        &scenario.station,
-        &RngStreams::new(scenario.seed, replication),
-    );
-    to_row(
-        scenario,
-        replication,
-        &report,
-        started.elapsed().as_secs_f64(),
-    )
+    let streams = RngStreams::new(scenario.seed, replication);
+    let mut row = match &scenario.system {
+        System::Generic(station) => {
+            station_row(scenario, replication, &simulate_station(station, &streams))
+        }
+        System::Llm(system) => {
+            let report = simulate_cluster(
+                system.cluster.clone(),
+                request_streams(system, &streams),
+                &streams,
+            );
+            cluster_row(scenario, replication, system, &report)
+        }
+    };
+    row.wall_time_s = started.elapsed().as_secs_f64();
+    row
 }
 
-fn to_row(scenario: &Scenario, replication: u64, r: &StationReport, wall_time_s: f64) -> RunRow {
+/// One lazily generated request stream per workload entry, each with its own random
+/// streams (`arrivals/<i>`, `tokens/<i>`), so adding a workload never changes another's
+/// requests.
+fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStream> {
+    let horizon = system.cluster.horizon;
+    system
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
+            let mut token_rng = streams.stream(&format!("tokens/{i}"));
+            let (arrivals, input, output) = (
+                w.arrivals.clone(),
+                w.input_tokens.clone(),
+                w.output_tokens.clone(),
+            );
+            let mut now = SimTime::ZERO;
+            let requests = std::iter::from_fn(move || {
+                now = arrivals.next_after(now, &mut arrival_rng)?;
+                (now <= horizon).then(|| LlmRequest {
+                    arrival: now,
+                    prompt: input.sample(&mut token_rng),
+                    output: output.sample(&mut token_rng),
+                })
+            });
+            RequestStream {
+                model: w.model,
+                requests: Box::new(requests),
+            }
+        })
+        .collect()
+}
+
+fn cluster_row(
+    scenario: &Scenario,
+    replication: u64,
+    system: &LlmSystem,
+    r: &ClusterReport,
+) -> RunRow {
+    let mut ttft = LatencyRecorder::new();
+    let mut tpot = LatencyRecorder::new();
+    let mut e2e = LatencyRecorder::new();
+    let (mut arrivals, mut completed, mut in_flight, mut dropped, mut rejected) = (0, 0, 0, 0, 0);
+    let (mut measured, mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0, 0);
+    let (mut utilization, mut kv) = (0.0, 0.0);
+    for m in &r.models {
+        let o = &m.outcomes;
+        ttft.merge(&o.ttft);
+        tpot.merge(&o.tpot);
+        e2e.merge(&o.e2e);
+        arrivals += m.arrivals;
+        completed += o.completed;
+        in_flight += m.in_flight_at_end;
+        dropped += o.dropped;
+        rejected += o.rejected;
+        measured += o.measured;
+        met += o.met_sla;
+        output_tokens += o.output_tokens;
+        preemptions += m.preemptions;
+        unplaced += u64::from(m.unplaced_replicas);
+        utilization += m.utilization;
+        kv += m.kv_utilization;
+    }
+    let models = r.models.len().max(1) as f64;
+    let window_s = (system.cluster.horizon - system.cluster.warmup).as_secs_f64();
+    let hours_of = |kind: DeviceKind| -> f64 {
+        r.pools
+            .iter()
+            .zip(&system.cluster.pools)
+            .filter(|(_, p)| p.node_type.accelerator.kind == kind)
+            .map(|(u, _)| u.node_hours)
+            .sum()
+    };
+    let per = |num: f64, den: u64, scale: f64| {
+        if den == 0 {
+            f64::NAN
+        } else {
+            num / den as f64 * scale
+        }
+    };
+    RunRow {
+        scenario: scenario.name.clone(),
+        replication,
+        seed: scenario.seed,
+        arrivals,
+        completed,
+        in_flight_at_end: in_flight,
+        mean_wait_s: None,
+        mean_response_s: e2e.mean_s(),
+        p50_response_s: e2e.quantile_s(0.50),
+        p90_response_s: e2e.quantile_s(0.90),
+        p99_response_s: e2e.quantile_s(0.99),
+        utilization: utilization / models,
+        mean_queue_len: None,
+        mean_in_system: None,
+        window_s,
+        events: r.events,
+        wall_time_s: 0.0,
+        llm: Some(LlmColumns {
+            dropped,
+            rejected,
+            ttft_p50_s: ttft.quantile_s(0.50),
+            ttft_p90_s: ttft.quantile_s(0.90),
+            ttft_p99_s: ttft.quantile_s(0.99),
+            tpot_p50_s: tpot.quantile_s(0.50),
+            tpot_p90_s: tpot.quantile_s(0.90),
+            tpot_p99_s: tpot.quantile_s(0.99),
+            sla_attainment: per(met as f64, measured + dropped + rejected, 1.0),
+            goodput_per_s: met as f64 / window_s,
+            output_tokens,
+            cost_usd: r.cost,
+            cost_per_1k_requests: per(r.cost, completed, 1e3),
+            cost_per_1m_output_tokens: per(r.cost, output_tokens, 1e6),
+            gpu_node_hours: hours_of(DeviceKind::Gpu),
+            cpu_node_hours: hours_of(DeviceKind::Cpu),
+            kv_utilization: kv / models,
+            preemptions,
+            unplaced_replicas: unplaced,
+        }),
+    }
+}
+
+fn station_row(scenario: &Scenario, replication: u64, r: &StationReport) -> RunRow {
     RunRow {
         scenario: scenario.name.clone(),
         replication,
@@ -65,16 +198,17 @@ fn to_row(scenario: &Scenario, replication: u64, r: &StationReport, wall_time_s:
         arrivals: r.arrivals,
         completed: r.completed,
         in_flight_at_end: r.in_flight_at_end,
-        mean_wait_s: r.wait.mean_s(),
+        mean_wait_s: Some(r.wait.mean_s()),
         mean_response_s: r.response.mean_s(),
         p50_response_s: r.response.quantile_s(0.50),
         p90_response_s: r.response.quantile_s(0.90),
         p99_response_s: r.response.quantile_s(0.99),
         utilization: r.utilization,
-        mean_queue_len: r.mean_queue_len,
-        mean_in_system: r.mean_in_system,
+        mean_queue_len: Some(r.mean_queue_len),
+        mean_in_system: Some(r.mean_in_system),
         window_s: r.window_s,
         events: r.events,
-        wall_time_s,
+        wall_time_s: 0.0,
+        llm: None,
     }
 }

@@ -17,7 +17,12 @@ use inferscale::scenario::catalog;
 use rand_distr::{Distribution, Exp1};
 
 fn main() {
-    let arg = |i: usize, default: f64| std::env::args().nth(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let arg = |i: usize, default: f64| {
+        std::env::args()
+            .nth(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(default)
+    };
     let seconds = arg(1, 3600.0);
     let rate = arg(2, 1000.0);
     let replicas = arg(3, 100.0) as u32;
@@ -59,12 +64,19 @@ fn main() {
     let requests = std::iter::from_fn(move || {
         let gap: f64 = Exp1.sample(&mut rng);
         t += gap / rate;
-        (t < seconds).then(|| LlmRequest { arrival: SimTime::from_secs_f64(t), prompt: 512, output: 128 })
+        (t < seconds).then(|| LlmRequest {
+            arrival: SimTime::from_secs_f64(t),
+            prompt: 512,
+            output: 128,
+        })
     });
     let started = Instant::now();
     let report = simulate_cluster(
         config,
-        vec![RequestStream { model: 0, requests: Box::new(requests) }],
+        vec![RequestStream {
+            model: 0,
+            requests: Box::new(requests),
+        }],
         &RngStreams::new(1, 0),
     );
     let wall = started.elapsed().as_secs_f64();

@@ -130,3 +130,45 @@ fn an_unwritable_output_is_an_internal_error_with_exit_1() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_llm_scenario_reports_latency_sla_and_cost() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let out_dir = TempDir::new("llm");
+    let out = inferscale(&[
+        "run",
+        "scenarios/llm-a100.yaml",
+        "-q",
+        "--out",
+        out_dir.str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = read_parquet(&out_dir.join("runs.parquet")).unwrap();
+    let batch = &table.batches[0];
+    assert_eq!(batch.num_rows(), 3);
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone()
+    };
+    for name in [
+        "ttft_p99_s",
+        "tpot_p50_s",
+        "sla_attainment",
+        "cost_usd",
+        "cost_per_1k_requests",
+    ] {
+        assert_eq!(col(name).null_count(), 0, "{name} has nulls");
+    }
+    // One 8-GPU a100-80gb node billed for the hour: $40.9657 exactly.
+    for cost in col("cost_usd").values() {
+        assert!((cost - 40.9657).abs() < 1e-9, "cost {cost}");
+    }
+    // The queueing-only columns do not apply and are null.
+    assert_eq!(col("mean_wait_s").null_count(), 3);
+    let sla = col("sla_attainment");
+    assert!(sla.values().iter().all(|s| (0.0..=1.0).contains(s)));
+}

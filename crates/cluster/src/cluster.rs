@@ -91,6 +91,7 @@ pub struct RequestStream {
 }
 
 /// Everything a cluster run needs besides its random streams.
+#[derive(Clone, Debug)]
 pub struct ClusterConfig {
     /// Node types on offer.
     pub pools: Vec<NodePool>,

@@ -17,5 +17,5 @@ mod summary;
 
 pub use parquet_io::{ParquetTable, Provenance, ReportError, read_parquet, write_parquet_atomic};
 pub use runs::WALL_TIME_COLUMN;
-pub use runs::{RunRow, runs_batch, write_runs};
+pub use runs::{LlmColumns, RunRow, runs_batch, write_runs};
 pub use summary::{MetricSummary, format_summary_table, summarize_runs};

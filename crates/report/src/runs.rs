@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_array::{Array, ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
@@ -24,8 +24,9 @@ pub struct RunRow {
     pub completed: u64,
     /// Of those, requests still in the system at the end.
     pub in_flight_at_end: u64,
-    /// Mean time from arrival to start of service.
-    pub mean_wait_s: f64,
+    /// Mean time from arrival to start of service (generic models; null for LLMs,
+    /// whose wait is in the TTFT columns).
+    pub mean_wait_s: Option<f64>,
     /// Mean time from arrival to completion.
     pub mean_response_s: f64,
     /// Median response time.
@@ -36,10 +37,10 @@ pub struct RunRow {
     pub p99_response_s: f64,
     /// Mean share of servers busy.
     pub utilization: f64,
-    /// Time-average number of requests waiting.
-    pub mean_queue_len: f64,
-    /// Time-average number of requests in the system.
-    pub mean_in_system: f64,
+    /// Time-average number of requests waiting (generic models).
+    pub mean_queue_len: Option<f64>,
+    /// Time-average number of requests in the system (generic models).
+    pub mean_in_system: Option<f64>,
     /// Length of the statistics window (duration minus warm-up).
     pub window_s: f64,
     /// Events the engine processed.
@@ -47,6 +48,53 @@ pub struct RunRow {
     /// Wall-clock time the replication took. The only column that differs between
     /// two runs of the same scenario.
     pub wall_time_s: f64,
+    /// The inference-cluster columns; `None` (all null) for generic models.
+    pub llm: Option<LlmColumns>,
+}
+
+/// Columns of runs that serve LLMs on a cluster. Latencies cover requests that arrived
+/// after the warm-up; counts and cost cover the whole run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmColumns {
+    /// Requests dropped (full queue or timeout).
+    pub dropped: u64,
+    /// Requests refused as impossible (too long for any replica).
+    pub rejected: u64,
+    /// Arrival → first token, quantiles.
+    pub ttft_p50_s: f64,
+    /// 90th percentile TTFT.
+    pub ttft_p90_s: f64,
+    /// 99th percentile TTFT.
+    pub ttft_p99_s: f64,
+    /// Time per output token, quantiles.
+    pub tpot_p50_s: f64,
+    /// 90th percentile TPOT.
+    pub tpot_p90_s: f64,
+    /// 99th percentile TPOT.
+    pub tpot_p99_s: f64,
+    /// Share of measured requests that met every SLA target of their model (dropped
+    /// requests count as misses).
+    pub sla_attainment: f64,
+    /// Requests per second that completed within their SLA.
+    pub goodput_per_s: f64,
+    /// Output tokens of completed requests.
+    pub output_tokens: u64,
+    /// Dollars for every node, billed from request to the end.
+    pub cost_usd: f64,
+    /// Dollars per 1,000 completed requests.
+    pub cost_per_1k_requests: f64,
+    /// Dollars per million output tokens.
+    pub cost_per_1m_output_tokens: f64,
+    /// Billed node-hours of GPU node types.
+    pub gpu_node_hours: f64,
+    /// Billed node-hours of CPU node types.
+    pub cpu_node_hours: f64,
+    /// Mean share of KV-cache blocks in use.
+    pub kv_utilization: f64,
+    /// Requests preempted (recomputed) for lack of KV cache.
+    pub preemptions: u64,
+    /// Replicas that could not be placed within the quotas.
+    pub unplaced_replicas: u64,
 }
 
 /// The column that legitimately varies between identical runs.
@@ -62,6 +110,23 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
     };
     let scenario: DictionaryArray<Int32Type> = rows.iter().map(|r| r.scenario.as_str()).collect();
+    let opt_col = |f: fn(&RunRow) -> Option<f64>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<Float64Array>())
+    };
+    let llm_f64 = |f: fn(&LlmColumns) -> f64| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| r.llm.as_ref().map(f))
+                .collect::<Float64Array>(),
+        )
+    };
+    let llm_u64 = |f: fn(&LlmColumns) -> u64| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| r.llm.as_ref().map(f))
+                .collect::<UInt64Array>(),
+        )
+    };
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("scenario", Arc::new(scenario)),
         ("replication", u64_col(|r| r.replication)),
@@ -69,22 +134,44 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("arrivals", u64_col(|r| r.arrivals)),
         ("completed", u64_col(|r| r.completed)),
         ("in_flight_at_end", u64_col(|r| r.in_flight_at_end)),
-        ("mean_wait_s", f64_col(|r| r.mean_wait_s)),
+        ("mean_wait_s", opt_col(|r| r.mean_wait_s)),
         ("mean_response_s", f64_col(|r| r.mean_response_s)),
         ("p50_response_s", f64_col(|r| r.p50_response_s)),
         ("p90_response_s", f64_col(|r| r.p90_response_s)),
         ("p99_response_s", f64_col(|r| r.p99_response_s)),
         ("utilization", f64_col(|r| r.utilization)),
-        ("mean_queue_len", f64_col(|r| r.mean_queue_len)),
-        ("mean_in_system", f64_col(|r| r.mean_in_system)),
+        ("mean_queue_len", opt_col(|r| r.mean_queue_len)),
+        ("mean_in_system", opt_col(|r| r.mean_in_system)),
         ("window_s", f64_col(|r| r.window_s)),
         ("events", u64_col(|r| r.events)),
+        ("dropped", llm_u64(|l| l.dropped)),
+        ("rejected", llm_u64(|l| l.rejected)),
+        ("ttft_p50_s", llm_f64(|l| l.ttft_p50_s)),
+        ("ttft_p90_s", llm_f64(|l| l.ttft_p90_s)),
+        ("ttft_p99_s", llm_f64(|l| l.ttft_p99_s)),
+        ("tpot_p50_s", llm_f64(|l| l.tpot_p50_s)),
+        ("tpot_p90_s", llm_f64(|l| l.tpot_p90_s)),
+        ("tpot_p99_s", llm_f64(|l| l.tpot_p99_s)),
+        ("sla_attainment", llm_f64(|l| l.sla_attainment)),
+        ("goodput_per_s", llm_f64(|l| l.goodput_per_s)),
+        ("output_tokens", llm_u64(|l| l.output_tokens)),
+        ("cost_usd", llm_f64(|l| l.cost_usd)),
+        ("cost_per_1k_requests", llm_f64(|l| l.cost_per_1k_requests)),
+        (
+            "cost_per_1m_output_tokens",
+            llm_f64(|l| l.cost_per_1m_output_tokens),
+        ),
+        ("gpu_node_hours", llm_f64(|l| l.gpu_node_hours)),
+        ("cpu_node_hours", llm_f64(|l| l.cpu_node_hours)),
+        ("kv_utilization", llm_f64(|l| l.kv_utilization)),
+        ("preemptions", llm_u64(|l| l.preemptions)),
+        ("unplaced_replicas", llm_u64(|l| l.unplaced_replicas)),
         (WALL_TIME_COLUMN, f64_col(|r| r.wall_time_s)),
     ];
     let fields: Vec<Field> = columns
         .iter()
         .map(|(name, array)| {
-            let nullable = matches!(array.data_type(), DataType::Float64);
+            let nullable = array.null_count() > 0 || matches!(array.data_type(), DataType::Float64);
             Field::new(*name, array.data_type().clone(), nullable)
         })
         .collect();
@@ -106,7 +193,6 @@ pub fn write_runs(
 pub(crate) mod tests {
     use super::*;
     use crate::read_parquet;
-    use arrow_array::Array;
     use arrow_array::cast::AsArray;
 
     pub(crate) fn row(replication: u64, wait: f64) -> RunRow {
@@ -117,17 +203,18 @@ pub(crate) mod tests {
             arrivals: 1000 + replication,
             completed: 990,
             in_flight_at_end: 10 + replication,
-            mean_wait_s: wait,
+            mean_wait_s: Some(wait),
             mean_response_s: wait + 1.0,
             p50_response_s: 1.0,
             p90_response_s: 2.0,
             p99_response_s: 4.0,
             utilization: 0.9,
-            mean_queue_len: 6.3,
-            mean_in_system: 13.5,
+            mean_queue_len: Some(6.3),
+            mean_in_system: Some(13.5),
             window_s: 3600.0,
             events: 2000,
             wall_time_s: 0.01,
+            llm: None,
         }
     }
 
@@ -165,6 +252,13 @@ pub(crate) mod tests {
             .as_primitive::<arrow_array::types::Float64Type>();
         assert_eq!(wait.value(1), 0.9);
         assert_eq!(wait.null_count(), 0);
+        // LLM columns are present and null for a generic run.
+        let ttft = batch.column_by_name("ttft_p99_s").unwrap();
+        assert_eq!(ttft.null_count(), 2);
+        assert_eq!(
+            schema.field_with_name("dropped").unwrap().data_type(),
+            &DataType::UInt64
+        );
         // No temporary file is left behind.
         let leftovers: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()

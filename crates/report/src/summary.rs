@@ -21,13 +21,51 @@ type Getter = fn(&RunRow) -> f64;
 const METRICS: &[(&str, Getter)] = &[
     ("arrivals", |r| r.arrivals as f64),
     ("completed", |r| r.completed as f64),
-    ("mean_wait_s", |r| r.mean_wait_s),
+    ("mean_wait_s", |r| r.mean_wait_s.unwrap_or(f64::NAN)),
     ("mean_response_s", |r| r.mean_response_s),
     ("p50_response_s", |r| r.p50_response_s),
     ("p90_response_s", |r| r.p90_response_s),
     ("p99_response_s", |r| r.p99_response_s),
     ("utilization", |r| r.utilization),
-    ("mean_queue_len", |r| r.mean_queue_len),
+    ("mean_queue_len", |r| r.mean_queue_len.unwrap_or(f64::NAN)),
+    ("ttft_p50_s", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.ttft_p50_s)
+    }),
+    ("ttft_p99_s", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.ttft_p99_s)
+    }),
+    ("tpot_p50_s", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.tpot_p50_s)
+    }),
+    ("tpot_p99_s", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.tpot_p99_s)
+    }),
+    ("sla_attainment", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.sla_attainment)
+    }),
+    ("goodput_per_s", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.goodput_per_s)
+    }),
+    ("dropped", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.dropped as f64)
+    }),
+    ("cost_usd", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.cost_usd)
+    }),
+    ("cost_per_1k_requests", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.cost_per_1k_requests)
+    }),
+    ("cost_per_1m_output_tokens", |r| {
+        r.llm
+            .as_ref()
+            .map_or(f64::NAN, |l| l.cost_per_1m_output_tokens)
+    }),
+    ("gpu_node_hours", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.gpu_node_hours)
+    }),
+    ("kv_utilization", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.kv_utilization)
+    }),
     ("events", |r| r.events as f64),
     ("wall_time_s", |r| r.wall_time_s),
 ];
@@ -43,6 +81,8 @@ pub fn summarize_runs(rows: &[RunRow]) -> Vec<MetricSummary> {
                 ci: mean_ci(&values, 0.95),
             }
         })
+        // Metrics that do not apply to these runs (all null) are left out.
+        .filter(|s| s.ci.n > 0)
         .collect()
 }
 
@@ -52,7 +92,7 @@ pub fn format_summary_table(summaries: &[MetricSummary]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<18} {:>14} {:>12}   95% CI over {n} replication{}",
+        "{:<26} {:>14} {:>12}   95% CI over {n} replication{}",
         "metric",
         "mean",
         "± half-width",
@@ -73,7 +113,7 @@ pub fn format_summary_table(summaries: &[MetricSummary]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<18} {:>14} {:>12}   {range}",
+            "{:<26} {:>14} {:>12}   {range}",
             s.metric,
             format_number(s.ci.mean),
             hw
@@ -125,6 +165,8 @@ mod tests {
             .unwrap();
         // mean 0.9, half-width t(0.975, 1)·0.1 = 1.2706
         assert!(wait.contains("0.9000") && wait.contains("1.271"), "{wait}");
-        assert_eq!(table.lines().count(), 1 + METRICS.len());
+        // The LLM metrics do not apply to these rows and are left out.
+        assert!(!table.contains("ttft"), "{table}");
+        assert_eq!(table.lines().count(), 1 + 11);
     }
 }

@@ -11,6 +11,15 @@ use serde_saphyr::Location;
 use crate::ScenarioError;
 use crate::schema::{ArrivalSpec, ScenarioSpec};
 
+/// What a scenario simulates.
+#[derive(Clone, Debug)]
+pub enum System {
+    /// One generic model: a G/G/c station.
+    Generic(StationConfig),
+    /// LLM models on a cluster of node types.
+    Llm(crate::llm_load::LlmSystem),
+}
+
 /// A scenario that passed every check, in the simulator's own types.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -26,8 +35,8 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// Excluded initial part of each replication.
     pub warmup: SimDuration,
-    /// The served model and its workload.
-    pub station: StationConfig,
+    /// What is simulated: a generic station, or an LLM cluster.
+    pub system: System,
     /// Output directory from the file, if it names one.
     pub output_dir: Option<PathBuf>,
     /// The file's text, kept so results can carry it as provenance.
@@ -49,6 +58,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let at = |loc: Location, field: &str, message: String| {
         ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
     };
+    let at: &dyn Fn(Location, &str, String) -> ScenarioError = &at;
 
     let name = &spec.name.value;
     if name.is_empty()
@@ -83,49 +93,40 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         ));
     }
 
-    let [model] = spec.models.value.as_slice() else {
-        return Err(at(
-            spec.models.referenced,
-            "models",
-            format!(
-                "this version simulates exactly one model per scenario; found {}",
-                spec.models.value.len()
-            ),
-        ));
-    };
-    let [workload] = spec.workload.value.as_slice() else {
-        return Err(at(
-            spec.workload.referenced,
-            "workload",
-            format!(
-                "expected exactly one workload entry, for model `{}`; found {}",
-                model.name.as_str(),
-                spec.workload.value.len()
-            ),
-        ));
-    };
-    if workload.model.value != model.name.as_str() {
-        return Err(at(
-            workload.model.referenced,
-            "workload[0].model",
-            format!(
-                "no model named `{}`; the models are: `{}`",
-                workload.model.value,
-                model.name.as_str()
-            ),
-        ));
+    let models = &spec.models.value;
+    for (i, model) in models.iter().enumerate() {
+        let kinds =
+            usize::from(model.value.generic.is_some()) + usize::from(model.value.llm.is_some());
+        if kinds != 1 {
+            return Err(at(
+                model.referenced,
+                &format!("models[{i}]"),
+                format!(
+                    "model `{}` needs exactly one of `generic:` and `llm:`; found {kinds}",
+                    model.value.name
+                ),
+            ));
+        }
     }
-
-    let generic = &model.generic;
-    let ArrivalSpec::Poisson(poisson) = &workload.arrivals;
-    // Rates are checked positive while deserializing; this cannot fail.
-    let arrivals = ArrivalProcess::poisson(poisson.rate.per_second()).map_err(|e| {
-        at(
-            workload.model.referenced,
-            "workload[0].arrivals",
-            e.to_string(),
-        )
-    })?;
+    let any_llm = models.iter().any(|m| m.value.llm.is_some());
+    let system = if any_llm {
+        if let Some((i, m)) = models
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.value.generic.is_some())
+        {
+            return Err(at(
+                m.referenced,
+                &format!("models[{i}].generic"),
+                "this version cannot mix `generic:` and `llm:` models in one scenario; \
+                 split them into two scenarios"
+                    .into(),
+            ));
+        }
+        System::Llm(crate::llm_load::build(&spec, &at)?)
+    } else {
+        System::Generic(generic_station(&spec, &at)?)
+    };
 
     let duration = spec.duration.value.0;
     let warmup = spec.warmup.value.0;
@@ -136,17 +137,69 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         replications: spec.replications.get(),
         duration,
         warmup,
-        station: StationConfig {
-            model: GenericModel {
-                servers: generic.servers.get(),
-                service_time: generic.service_time.0.clone(),
-            },
-            arrivals,
-            warmup: SimTime::ZERO + warmup,
-            horizon: SimTime::ZERO + duration,
-        },
+        system,
         output_dir: spec.output.dir,
         source_text: text.to_owned(),
+    })
+}
+
+/// The single generic model and its workload, as a station.
+fn generic_station(
+    spec: &ScenarioSpec,
+    at: &dyn Fn(Location, &str, String) -> ScenarioError,
+) -> Result<StationConfig, ScenarioError> {
+    let [model] = spec.models.value.as_slice() else {
+        return Err(at(
+            spec.models.referenced,
+            "models",
+            format!(
+                "a scenario of `generic:` models simulates exactly one; found {}",
+                spec.models.value.len()
+            ),
+        ));
+    };
+    let model = &model.value;
+    let [workload] = spec.workload.value.as_slice() else {
+        return Err(at(
+            spec.workload.referenced,
+            "workload",
+            format!(
+                "expected exactly one workload entry, for model `{}`; found {}",
+                model.name,
+                spec.workload.value.len()
+            ),
+        ));
+    };
+    if workload.model.value != model.name {
+        return Err(at(
+            workload.model.referenced,
+            "workload[0].model",
+            format!(
+                "no model named `{}`; the models are: `{}`",
+                workload.model.value, model.name
+            ),
+        ));
+    }
+    let Some(generic) = &model.generic else {
+        unreachable!("checked: every model here is generic")
+    };
+    let ArrivalSpec::Poisson(poisson) = &workload.arrivals;
+    // Rates are checked positive while deserializing; this cannot fail.
+    let arrivals = ArrivalProcess::poisson(poisson.rate.per_second()).map_err(|e| {
+        at(
+            workload.model.referenced,
+            "workload[0].arrivals",
+            e.to_string(),
+        )
+    })?;
+    Ok(StationConfig {
+        model: GenericModel {
+            servers: generic.servers.get(),
+            service_time: generic.service_time.0.clone(),
+        },
+        arrivals,
+        warmup: SimTime::ZERO + spec.warmup.value.0,
+        horizon: SimTime::ZERO + spec.duration.value.0,
     })
 }
 

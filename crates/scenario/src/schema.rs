@@ -37,8 +37,12 @@ pub struct ScenarioSpec {
     /// start does not bias them. Must be shorter than `duration`. Default: `0s`.
     #[serde(default = "default_warmup")]
     pub warmup: Spanned<Duration>,
-    /// The models served. Required; this version simulates exactly one.
-    pub models: Spanned<Vec<ModelSpec>>,
+    /// Node types the cluster may rent (for `llm:` models). Default: none.
+    #[serde(default)]
+    pub hardware: Vec<crate::llm_schema::HardwareSpec>,
+    /// The models served. Required: one `generic:` model, or any number of `llm:`
+    /// models.
+    pub models: Spanned<Vec<Spanned<ModelSpec>>>,
     /// Where requests come from, one entry per model. Required.
     pub workload: Spanned<Vec<WorkloadSpec>>,
     /// Where and how results are written. Default: `results/<name>/`.
@@ -68,12 +72,17 @@ fn default_warmup() -> Spanned<Duration> {
     }
 }
 
-/// A model: its name and what serving one request involves.
+/// A model: its name and what serving one request involves — exactly one of
+/// `generic:` and `llm:`.
 ///
 /// ```yaml
 /// models:
 ///   - name: svc
 ///     generic: {servers: 8, service_time: {exponential: {mean: 1s}}}
+///   - name: chat
+///     llm: {preset: llama-3.1-8b}
+///     placement: gpu
+///     replicas: 4
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,8 +91,42 @@ pub struct ModelSpec {
     pub name: String,
     /// A generic model: requests each need a random amount of service from one of
     /// `servers` identical servers behind a FIFO queue (the textbook G/G/c queue).
-    /// Required in this version (LLM and classic-DNN models come next).
-    pub generic: GenericModelSpec,
+    #[serde(default)]
+    pub generic: Option<GenericModelSpec>,
+    /// A large language model served with continuous batching.
+    #[serde(default)]
+    pub llm: Option<crate::llm_schema::LlmModelSpec>,
+    /// `llm:` only — the `hardware:` entry replicas run on. Required for LLMs.
+    #[serde(default)]
+    pub placement: Option<Spanned<String>>,
+    /// `llm:` only — accelerators per replica (tensor parallelism). Default: 1.
+    #[serde(default = "default_tp")]
+    pub tp: u32,
+    /// `llm:` only — replicas to run (the static policy). Default: 1.
+    #[serde(default = "default_tp")]
+    pub replicas: u32,
+    /// `llm:` only — how each replica serves. Default: vLLM's defaults.
+    #[serde(default)]
+    pub serving: crate::llm_schema::ServingSpec,
+    /// `llm:` only — how requests are spread over replicas. Default:
+    /// `least_outstanding`.
+    #[serde(default)]
+    pub routing: crate::llm_schema::RoutingSpec,
+    /// `llm:` only — most requests waiting per replica (and at the router while no
+    /// replica is ready); more are dropped. Default: unbounded.
+    #[serde(default)]
+    pub max_queue: Option<u32>,
+    /// `llm:` only — drop a request not admitted this long after it arrived.
+    /// Default: never.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// `llm:` only — latency targets. Default: none (every request meets it).
+    #[serde(default)]
+    pub sla: crate::llm_schema::SlaSpec,
+}
+
+fn default_tp() -> u32 {
+    1
 }
 
 /// The `generic:` section of a model.
@@ -109,6 +152,12 @@ pub struct WorkloadSpec {
     pub model: Spanned<String>,
     /// When requests arrive. Required, e.g. `{poisson: {rate: 40/s}}`.
     pub arrivals: ArrivalSpec,
+    /// `llm:` models only — prompt tokens per request. Required for LLMs.
+    #[serde(default)]
+    pub input_tokens: Option<crate::llm_schema::TokenCounts>,
+    /// `llm:` models only — output tokens per request. Required for LLMs.
+    #[serde(default)]
+    pub output_tokens: Option<crate::llm_schema::TokenCounts>,
 }
 
 /// An arrival process.

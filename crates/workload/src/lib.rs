@@ -8,5 +8,7 @@
 #![deny(missing_docs)]
 
 mod arrivals;
+mod sizes;
 
 pub use arrivals::{ArrivalError, ArrivalProcess};
+pub use sizes::TokenDist;

@@ -1,0 +1,333 @@
+//! Checking and converting the LLM parts of a scenario into a cluster configuration.
+
+use inferscale_cluster::{
+    ClusterConfig, Efficiency, LlmDeployment, LlmServerConfig, LlmSla, NodePool, Roofline,
+    RoutingPolicy,
+};
+use inferscale_engine::SimTime;
+use inferscale_workload::{ArrivalProcess, TokenDist};
+use serde_saphyr::Location;
+
+use crate::ScenarioError;
+use crate::catalog;
+use crate::llm_schema::RoutingSpec;
+use crate::schema::{ArrivalSpec, ScenarioSpec};
+
+/// LLM models on a cluster, and the request streams that feed them.
+#[derive(Clone, Debug)]
+pub struct LlmSystem {
+    /// Node types, deployments, warm-up and horizon.
+    pub cluster: ClusterConfig,
+    /// One entry per `workload:` item.
+    pub workloads: Vec<LlmWorkload>,
+}
+
+/// Requests for one LLM model.
+#[derive(Clone, Debug)]
+pub struct LlmWorkload {
+    /// Index into `cluster.models`.
+    pub model: usize,
+    /// When requests arrive.
+    pub arrivals: ArrivalProcess,
+    /// Prompt tokens per request.
+    pub input_tokens: TokenDist,
+    /// Output tokens per request.
+    pub output_tokens: TokenDist,
+}
+
+type At<'a> = &'a dyn Fn(Location, &str, String) -> ScenarioError;
+
+fn list(names: impl Iterator<Item = String>) -> String {
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Builds the LLM system of `spec`, whose models are all `llm:`.
+pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioError> {
+    let hardware = catalog::hardware()?;
+    let presets = || list(hardware.iter().map(|h| h.name.clone()));
+
+    let mut pools = Vec::new();
+    for (i, h) in spec.hardware.iter().enumerate() {
+        let Some(entry) = hardware.iter().find(|e| e.name == h.preset.value) else {
+            return Err(at(
+                h.preset.referenced,
+                &format!("hardware[{i}].preset"),
+                format!(
+                    "no hardware preset `{}`; the presets are: {}",
+                    h.preset.value,
+                    presets()
+                ),
+            ));
+        };
+        if spec.hardware[..i].iter().any(|o| o.name == h.name) {
+            return Err(at(
+                h.preset.referenced,
+                &format!("hardware[{i}].name"),
+                format!("`{}` is defined twice", h.name),
+            ));
+        }
+        let mut node_type = entry.node_type();
+        node_type.name = h.name.clone();
+        node_type.max_count = h.max_count;
+        let a = &mut node_type.accelerator;
+        let positive = |field: &str, v: f64| -> Result<f64, ScenarioError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(at(
+                    h.preset.referenced,
+                    &format!("hardware[{i}].{field}"),
+                    format!("must be greater than zero, got {v}"),
+                ))
+            }
+        };
+        if let Some(v) = h.memory_gb {
+            a.memory_bytes = positive("memory_gb", v)? * 1e9;
+        }
+        if let Some(v) = h.memory_bandwidth_gb_s {
+            a.memory_bandwidth = positive("memory_bandwidth_gb_s", v)? * 1e9;
+        }
+        if let Some(v) = h.bf16_tflops {
+            a.peak_flops = positive("bf16_tflops", v)? * 1e12;
+        }
+        if let Some(v) = h.price_per_hour {
+            node_type.price_per_hour = if v == 0.0 {
+                0.0
+            } else {
+                positive("price_per_hour", v)?
+            };
+        }
+        if let Some(v) = h.accelerators_per_node {
+            node_type.accelerators_per_node =
+                positive("accelerators_per_node", f64::from(v))? as u32;
+        }
+        if let Some(v) = &h.boot_time {
+            node_type.boot_time = v.0.clone();
+        }
+        if let Some(v) = h.load_bandwidth_gb_s {
+            node_type.load_bandwidth = positive("load_bandwidth_gb_s", v)? * 1e9;
+        }
+        pools.push(NodePool {
+            node_type,
+            billing_granularity: h.billing.granularity.0,
+            billing_minimum: h.billing.minimum.0,
+        });
+    }
+
+    let model_catalog = catalog::models()?;
+    let mut models = Vec::new();
+    for (i, spanned) in spec.models.value.iter().enumerate() {
+        let m = &spanned.value;
+        let Some(llm) = &m.llm else {
+            unreachable!("checked: every model here is llm")
+        };
+        let field = |f: &str| format!("models[{i}].{f}");
+        let Some(entry) = model_catalog.iter().find(|e| e.name == llm.preset.value) else {
+            return Err(at(
+                llm.preset.referenced,
+                &field("llm.preset"),
+                format!(
+                    "no model preset `{}`; the presets are: {}",
+                    llm.preset.value,
+                    list(model_catalog.iter().map(|e| e.name.clone()))
+                ),
+            ));
+        };
+        let mut model = entry.spec();
+        if let Some(p) = llm.params {
+            model.params = p;
+        }
+        if let Some(d) = llm.dtype_bytes {
+            model.dtype_bytes = d;
+        }
+        let Some(placement) = &m.placement else {
+            return Err(at(
+                spanned.referenced,
+                &field("placement"),
+                format!(
+                    "model `{}` needs `placement:`, the hardware entry it runs on; the entries are: {}",
+                    m.name,
+                    list(pools.iter().map(|p| p.node_type.name.clone()))
+                ),
+            ));
+        };
+        let Some(pool) = pools
+            .iter()
+            .position(|p| p.node_type.name == placement.value)
+        else {
+            return Err(at(
+                placement.referenced,
+                &field("placement"),
+                format!(
+                    "no hardware entry named `{}`; the entries are: {}",
+                    placement.value,
+                    list(pools.iter().map(|p| p.node_type.name.clone()))
+                ),
+            ));
+        };
+        let node_type = &pools[pool].node_type;
+        if m.tp == 0 || m.tp > node_type.accelerators_per_node {
+            return Err(at(
+                spanned.referenced,
+                &field("tp"),
+                format!(
+                    "tp must be between 1 and the {} accelerators of a `{}` node, got {}",
+                    node_type.accelerators_per_node, node_type.name, m.tp
+                ),
+            ));
+        }
+        if m.replicas == 0 {
+            return Err(at(
+                spanned.referenced,
+                &field("replicas"),
+                "must be at least 1".into(),
+            ));
+        }
+        let e = &m.serving.efficiency;
+        let share = |name: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
+            match v {
+                None => Ok(default),
+                Some(v) if v > 0.0 && v <= 1.0 => Ok(v),
+                Some(v) => Err(at(
+                    spanned.referenced,
+                    &field(&format!("serving.efficiency.{name}")),
+                    format!("must be in (0, 1], got {v}"),
+                )),
+            }
+        };
+        let efficiency = Efficiency {
+            compute: share("compute", e.compute, Efficiency::CALIBRATED.compute)?,
+            memory: share("memory", e.memory, Efficiency::CALIBRATED.memory)?,
+            iteration_overhead_s: e
+                .iteration_overhead
+                .map_or(Efficiency::CALIBRATED.iteration_overhead_s, |d| {
+                    d.0.as_secs_f64()
+                }),
+            layer_overhead_s: e
+                .layer_overhead
+                .map_or(Efficiency::CALIBRATED.layer_overhead_s, |d| {
+                    d.0.as_secs_f64()
+                }),
+            ..Efficiency::CALIBRATED
+        };
+        let serving = &m.serving;
+        if !(0.0..1.0).contains(&serving.memory_margin) {
+            return Err(at(
+                spanned.referenced,
+                &field("serving.memory_margin"),
+                format!("must be in [0, 1), got {}", serving.memory_margin),
+            ));
+        }
+        if serving.block_size == 0 || serving.max_batch == 0 || serving.max_batched_tokens == 0 {
+            return Err(at(
+                spanned.referenced,
+                &field("serving"),
+                "max_batch, max_batched_tokens and block_size must be at least 1".into(),
+            ));
+        }
+        let roofline = Roofline::new(
+            model.clone(),
+            node_type.accelerator.clone(),
+            m.tp,
+            efficiency,
+        );
+        let kv_tokens = roofline.kv_capacity_tokens(serving.memory_margin);
+        let kv_blocks = (kv_tokens / f64::from(serving.block_size)) as u64;
+        if kv_blocks == 0 {
+            let need_gb = model.weight_bytes() / 1e9;
+            let have_gb = node_type.accelerator.memory_bytes
+                * f64::from(m.tp)
+                * (1.0 - serving.memory_margin)
+                / 1e9;
+            return Err(at(
+                spanned.referenced,
+                &field("tp"),
+                format!(
+                    "`{}` needs {need_gb:.0} GB for its weights but {} × `{}` leaves {have_gb:.0} GB after the memory margin; raise `tp` or choose larger accelerators",
+                    model.name, m.tp, node_type.name
+                ),
+            ));
+        }
+        let server = LlmServerConfig {
+            max_batch: serving.max_batch,
+            max_batched_tokens: serving.max_batched_tokens,
+            block_size: serving.block_size,
+            kv_blocks,
+            watermark_blocks: kv_blocks / 100,
+            chunked_prefill: serving.chunked_prefill,
+            timeout: m.timeout.map(|d| d.0),
+        };
+        models.push(LlmDeployment {
+            name: m.name.clone(),
+            roofline,
+            server,
+            pool,
+            replicas: m.replicas,
+            container_start: serving.container_start.0,
+            sla: LlmSla {
+                ttft: m.sla.ttft_p99.map(|d| d.0),
+                tpot: m.sla.tpot_p99.map(|d| d.0),
+                e2e: m.sla.e2e_p99.map(|d| d.0),
+            },
+            routing: match m.routing {
+                RoutingSpec::RoundRobin => RoutingPolicy::RoundRobin,
+                RoutingSpec::Random => RoutingPolicy::Random,
+                RoutingSpec::LeastOutstanding => RoutingPolicy::LeastOutstanding,
+                RoutingSpec::ShortestQueue => RoutingPolicy::ShortestQueue,
+                RoutingSpec::PowerOfTwo => RoutingPolicy::PowerOfTwo,
+            },
+            max_queue: m.max_queue,
+        });
+    }
+
+    let mut workloads = Vec::new();
+    for (i, w) in spec.workload.value.iter().enumerate() {
+        let Some(model) = models.iter().position(|m| m.name == w.model.value) else {
+            return Err(at(
+                w.model.referenced,
+                &format!("workload[{i}].model"),
+                format!(
+                    "no model named `{}`; the models are: {}",
+                    w.model.value,
+                    list(models.iter().map(|m| m.name.clone()))
+                ),
+            ));
+        };
+        let tokens = |t: &Option<crate::llm_schema::TokenCounts>, name: &str| {
+            t.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
+                at(
+                    w.model.referenced,
+                    &format!("workload[{i}].{name}"),
+                    format!("`{name}:` is required for LLM workloads, e.g. `{name}: {{lognormal: {{median: 512, sigma: 1.0, max: 8192}}}}` or `{name}: 128`"),
+                )
+            })
+        };
+        let ArrivalSpec::Poisson(poisson) = &w.arrivals;
+        let arrivals = ArrivalProcess::poisson(poisson.rate.per_second()).map_err(|e| {
+            at(
+                w.model.referenced,
+                &format!("workload[{i}].arrivals"),
+                e.to_string(),
+            )
+        })?;
+        workloads.push(LlmWorkload {
+            model,
+            arrivals,
+            input_tokens: tokens(&w.input_tokens, "input_tokens")?,
+            output_tokens: tokens(&w.output_tokens, "output_tokens")?,
+        });
+    }
+
+    Ok(LlmSystem {
+        cluster: ClusterConfig {
+            pools,
+            models,
+            warmup: SimTime::ZERO + spec.warmup.value.0,
+            horizon: SimTime::ZERO + spec.duration.value.0,
+        },
+        workloads,
+    })
+}

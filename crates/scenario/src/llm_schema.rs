@@ -1,0 +1,326 @@
+//! The scenario schema of the inference cluster: node types, LLM models with their
+//! serving configuration and SLA, and token-length distributions.
+//!
+//! ```yaml
+//! hardware:
+//!   - {name: gpu, preset: a100-80gb, max_count: 4}
+//! models:
+//!   - name: chat
+//!     llm: {preset: llama-3.1-8b}
+//!     placement: gpu
+//!     replicas: 4
+//!     serving: {max_batch: 256, max_batched_tokens: 8192}
+//!     routing: least_outstanding
+//!     sla: {ttft_p99: 2s, tpot_p99: 100ms}
+//! workload:
+//!   - model: chat
+//!     arrivals: {poisson: {rate: 20/s}}
+//!     input_tokens: {lognormal: {median: 512, sigma: 1.0, max: 8192}}
+//!     output_tokens: 128
+//! ```
+
+use inferscale_engine::Dist;
+use inferscale_workload::TokenDist;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::schema::DurationDist;
+use crate::units::Duration;
+
+/// A node type of the cluster: a catalog preset with optional overrides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareSpec {
+    /// Name models use in `placement:`. Required.
+    pub name: String,
+    /// Catalog entry to start from (see `crates/scenario/catalog/hardware.yaml`), e.g.
+    /// `a100-80gb`. Required.
+    pub preset: Spanned<String>,
+    /// Most nodes of this type at once (the quota). Default: unlimited.
+    #[serde(default)]
+    pub max_count: Option<u32>,
+    /// Override: on-demand price of one node, dollars per hour.
+    #[serde(default)]
+    pub price_per_hour: Option<f64>,
+    /// Override: accelerators per node.
+    #[serde(default)]
+    pub accelerators_per_node: Option<u32>,
+    /// Override: time from request to a booted node.
+    #[serde(default)]
+    pub boot_time: Option<DurationDist>,
+    /// Override: memory per accelerator, GB.
+    #[serde(default)]
+    pub memory_gb: Option<f64>,
+    /// Override: memory bandwidth per accelerator, GB/s.
+    #[serde(default)]
+    pub memory_bandwidth_gb_s: Option<f64>,
+    /// Override: peak dense BF16 throughput per accelerator, TFLOP/s.
+    #[serde(default)]
+    pub bf16_tflops: Option<f64>,
+    /// Weight loading bandwidth onto a node, GB/s. Default: 2.
+    #[serde(default)]
+    pub load_bandwidth_gb_s: Option<f64>,
+    /// How a node is billed. Default: per second, one-minute minimum.
+    #[serde(default)]
+    pub billing: BillingSpec,
+}
+
+/// Billing rules of a node type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingSpec {
+    /// Billing granularity. Default: `1s`.
+    #[serde(default = "one_second")]
+    pub granularity: Duration,
+    /// Minimum billed time per node. Default: `60s`.
+    #[serde(default = "one_minute")]
+    pub minimum: Duration,
+}
+
+impl Default for BillingSpec {
+    fn default() -> Self {
+        BillingSpec {
+            granularity: one_second(),
+            minimum: one_minute(),
+        }
+    }
+}
+
+fn one_second() -> Duration {
+    Duration(inferscale_engine::SimDuration::from_secs(1))
+}
+
+fn one_minute() -> Duration {
+    Duration(inferscale_engine::SimDuration::from_secs(60))
+}
+
+/// The `llm:` section of a model: a catalog preset with optional overrides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmModelSpec {
+    /// Catalog entry (see `crates/scenario/catalog/models.yaml`), e.g. `llama-3.1-8b`.
+    pub preset: Spanned<String>,
+    /// Override: total parameters.
+    #[serde(default)]
+    pub params: Option<f64>,
+    /// Override: bytes per weight and KV element (1 for FP8/INT8).
+    #[serde(default)]
+    pub dtype_bytes: Option<f64>,
+}
+
+/// How each replica of an LLM serves (vLLM's knobs and the performance model).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServingSpec {
+    /// Most requests running at once (vLLM `max_num_seqs`). Default: 256.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: u32,
+    /// Most prompt tokens per iteration (vLLM `max_num_batched_tokens`). Default: 8192.
+    #[serde(default = "default_max_batched_tokens")]
+    pub max_batched_tokens: u32,
+    /// Tokens per KV block. Default: 16.
+    #[serde(default = "default_block_size")]
+    pub block_size: u32,
+    /// Share of accelerator memory kept free of weights and KV cache. Default: 0.1.
+    #[serde(default = "default_memory_margin")]
+    pub memory_margin: f64,
+    /// Mix prompt chunks into decode iterations (vLLM `enable_chunked_prefill`).
+    /// Default: false.
+    #[serde(default)]
+    pub chunked_prefill: bool,
+    /// Container start added to the weight load time. Default: `30s`.
+    #[serde(default = "default_container_start")]
+    pub container_start: Duration,
+    /// Override the roofline's calibrated efficiencies (see `Efficiency::CALIBRATED`).
+    #[serde(default)]
+    pub efficiency: EfficiencySpec,
+}
+
+impl Default for ServingSpec {
+    fn default() -> Self {
+        ServingSpec {
+            max_batch: default_max_batch(),
+            max_batched_tokens: default_max_batched_tokens(),
+            block_size: default_block_size(),
+            memory_margin: default_memory_margin(),
+            chunked_prefill: false,
+            container_start: default_container_start(),
+            efficiency: EfficiencySpec::default(),
+        }
+    }
+}
+
+fn default_max_batch() -> u32 {
+    256
+}
+fn default_max_batched_tokens() -> u32 {
+    8192
+}
+fn default_block_size() -> u32 {
+    16
+}
+fn default_memory_margin() -> f64 {
+    0.1
+}
+fn default_container_start() -> Duration {
+    Duration(inferscale_engine::SimDuration::from_secs(30))
+}
+
+/// Overrides of the roofline's efficiency factors; unset fields keep the calibrated
+/// defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfficiencySpec {
+    /// Share of peak FLOP/s reached by compute-bound work.
+    #[serde(default)]
+    pub compute: Option<f64>,
+    /// Share of peak memory bandwidth reached by memory-bound work.
+    #[serde(default)]
+    pub memory: Option<f64>,
+    /// Fixed time added to every iteration.
+    #[serde(default)]
+    pub iteration_overhead: Option<Duration>,
+    /// Time per layer added to every iteration (eager, graph-less stacks).
+    #[serde(default)]
+    pub layer_overhead: Option<Duration>,
+}
+
+/// How a model's router spreads requests over its ready replicas.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingSpec {
+    /// Each replica in turn.
+    RoundRobin,
+    /// A uniformly random replica.
+    Random,
+    /// The replica with the fewest requests waiting or running (the default).
+    #[default]
+    LeastOutstanding,
+    /// The replica with the fewest requests waiting.
+    ShortestQueue,
+    /// The less loaded of two random replicas.
+    PowerOfTwo,
+}
+
+/// Per-request latency targets. A request meets the SLA when it meets every target
+/// given; `*_p99` names say the targets are meant for the 99th percentile, and the
+/// results report both the share of requests within them and the p99 itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaSpec {
+    /// Arrival → first token.
+    #[serde(default)]
+    pub ttft_p99: Option<Duration>,
+    /// Time per output token after the first.
+    #[serde(default)]
+    pub tpot_p99: Option<Duration>,
+    /// Arrival → last token.
+    #[serde(default)]
+    pub e2e_p99: Option<Duration>,
+}
+
+/// A distribution of token counts, as written in a workload.
+///
+/// ```yaml
+/// input_tokens: 512                                          # fixed
+/// input_tokens: {uniform: [128, 1024]}
+/// input_tokens: {lognormal: {median: 512, sigma: 1.0, max: 8192}}
+/// input_tokens: {lognormal: {mean: 700, scv: 1.5, min: 1, max: 8192}}
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokenCounts(pub TokenDist);
+
+impl<'de> Deserialize<'de> for TokenCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TokenCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a token count (`512`) or a distribution such as `{lognormal: {median: 512, sigma: 1.0}}`")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<TokenCounts, E> {
+                match u32::try_from(n) {
+                    Ok(n) if n >= 1 => Ok(TokenCounts(TokenDist::fixed(n))),
+                    _ => Err(E::custom(format!(
+                        "a token count must be between 1 and {}, got {n}",
+                        u32::MAX
+                    ))),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<TokenCounts, E> {
+                if n < 1 {
+                    Err(E::custom(format!(
+                        "a token count must be at least 1, got {n}"
+                    )))
+                } else {
+                    self.visit_u64(n as u64)
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<TokenCounts, A::Error> {
+                let family =
+                    TokenFamily::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                family
+                    .build()
+                    .map(TokenCounts)
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum TokenFamily {
+    Uniform([u32; 2]),
+    Lognormal(LognormalTokens),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LognormalTokens {
+    median: Option<f64>,
+    sigma: Option<f64>,
+    mean: Option<f64>,
+    scv: Option<f64>,
+    min: Option<u32>,
+    max: Option<u32>,
+}
+
+impl TokenFamily {
+    fn build(self) -> Result<TokenDist, String> {
+        match self {
+            TokenFamily::Uniform([low, high]) => {
+                if low == 0 || high < low {
+                    return Err(format!(
+                        "uniform token counts need 1 <= low <= high, got [{low}, {high}]"
+                    ));
+                }
+                let dist = Dist::uniform(f64::from(low) - 0.5, f64::from(high) + 0.5)
+                    .map_err(|e| e.to_string())?;
+                Ok(TokenDist::new(dist, low, high))
+            }
+            TokenFamily::Lognormal(l) => {
+                let dist = match (l.median, l.sigma, l.mean, l.scv) {
+                    (Some(median), Some(sigma), None, None) => Dist::lognormal_median_sigma(median, sigma),
+                    (None, None, Some(mean), Some(scv)) => Dist::lognormal_mean_scv(mean, scv),
+                    _ => {
+                        return Err("lognormal token counts take `median` and `sigma` or `mean` and `scv`, \
+                                    e.g. {median: 512, sigma: 1.0, max: 8192}"
+                            .into());
+                    }
+                }
+                .map_err(|e| e.to_string())?;
+                let min = l.min.unwrap_or(1).max(1);
+                let max = l.max.unwrap_or(1 << 20);
+                if max < min {
+                    return Err(format!("`max` ({max}) is below `min` ({min})"));
+                }
+                Ok(TokenDist::new(dist, min, max))
+            }
+        }
+    }
+}
