@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use inferscale::report::{Provenance, format_summary_table, summarize_runs, write_runs};
+use inferscale::report::{
+    Provenance, format_model_table, format_summary_table, summarize_runs, write_models, write_runs,
+};
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
 
 /// Simulate AI inference clusters and the autoscaling policies that run them.
@@ -168,7 +170,8 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         eprintln!("Running {}", describe(&scenario));
     }
     let started = Instant::now();
-    let mut rows = inferscale::runner::run_replications(&scenario, threads)?;
+    let results = inferscale::runner::run_all(&scenario, threads)?;
+    let mut rows = results.runs;
     if reproducible {
         rows.iter_mut().for_each(|r| r.wall_time_s = 0.0);
     }
@@ -179,8 +182,19 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
     };
     write_runs(&runs_path, &rows, &provenance)
         .with_context(|| format!("writing results of `{}`", scenario.name))?;
+    let models_path = out_dir.join("models.parquet");
+    if !results.models.is_empty() {
+        write_models(&models_path, &results.models, &provenance)
+            .with_context(|| format!("writing per-model results of `{}`", scenario.name))?;
+    }
     if !quiet {
         println!("{}", format_summary_table(&summarize_runs(&rows)));
+        if !results.models.is_empty() {
+            println!(
+                "Per model, mean over replications:\n{}",
+                format_model_table(&results.models)
+            );
+        }
         let events: u64 = rows.iter().map(|r| r.events).sum();
         let wall = started.elapsed().as_secs_f64();
         eprintln!(

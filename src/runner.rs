@@ -8,7 +8,7 @@ use inferscale_cluster::{
     simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime};
-use inferscale_report::{LlmColumns, RunRow};
+use inferscale_report::{LlmColumns, ModelRow, RunRow};
 use inferscale_scenario::{LlmSystem, Scenario, System};
 use rayon::prelude::*;
 
@@ -20,16 +20,23 @@ pub struct PoolError {
     source: rayon::ThreadPoolBuildError,
 }
 
+/// Everything a scenario's runs produced, in replication order.
+#[derive(Clone, Debug, Default)]
+pub struct RunResults {
+    /// One row per replication (`runs.parquet`).
+    pub runs: Vec<RunRow>,
+    /// One row per replication and LLM model (`models.parquet`); empty for generic
+    /// scenarios.
+    pub models: Vec<ModelRow>,
+}
+
 /// Runs every replication of `scenario` on `threads` worker threads (default: one per
 /// core) and returns the rows in replication order.
 ///
 /// Each replication draws from its own random streams, derived from the scenario seed
 /// and the replication index only, so the rows are identical whatever the thread count
 /// and whichever replication finishes first.
-pub fn run_replications(
-    scenario: &Scenario,
-    threads: Option<usize>,
-) -> Result<Vec<RunRow>, PoolError> {
+pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults, PoolError> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(threads) = threads {
         builder = builder.num_threads(threads);
@@ -38,33 +45,103 @@ pub fn run_replications(
         threads: threads.unwrap_or(0),
         source,
     })?;
-    Ok(pool.install(|| {
+    let per_run: Vec<(RunRow, Vec<ModelRow>)> = pool.install(|| {
         (0..u64::from(scenario.replications))
             .into_par_iter()
             .map(|replication| run_one(scenario, replication))
             .collect()
-    }))
+    });
+    let mut results = RunResults::default();
+    for (run, models) in per_run {
+        results.runs.push(run);
+        results.models.extend(models);
+    }
+    Ok(results)
 }
 
-/// Runs replication `replication` of `scenario`.
-pub fn run_one(scenario: &Scenario, replication: u64) -> RunRow {
+/// [`run_all`], keeping only the per-run rows.
+pub fn run_replications(
+    scenario: &Scenario,
+    threads: Option<usize>,
+) -> Result<Vec<RunRow>, PoolError> {
+    run_all(scenario, threads).map(|r| r.runs)
+}
+
+/// Runs replication `replication` of `scenario`: its run row and, for LLM scenarios,
+/// a row per model.
+pub fn run_one(scenario: &Scenario, replication: u64) -> (RunRow, Vec<ModelRow>) {
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
-    let mut row = match &scenario.system {
-        System::Generic(station) => {
-            station_row(scenario, replication, &simulate_station(station, &streams))
-        }
+    let (mut row, models) = match &scenario.system {
+        System::Generic(station) => (
+            station_row(scenario, replication, &simulate_station(station, &streams)),
+            Vec::new(),
+        ),
         System::Llm(system) => {
             let report = simulate_cluster(
                 system.cluster.clone(),
                 request_streams(system, &streams),
                 &streams,
             );
-            cluster_row(scenario, replication, system, &report)
+            (
+                cluster_row(scenario, replication, system, &report),
+                model_rows(scenario, replication, system, &report),
+            )
         }
     };
     row.wall_time_s = started.elapsed().as_secs_f64();
-    row
+    (row, models)
+}
+
+fn model_rows(
+    scenario: &Scenario,
+    replication: u64,
+    system: &LlmSystem,
+    r: &ClusterReport,
+) -> Vec<ModelRow> {
+    let window_s = (system.cluster.horizon - system.cluster.warmup).as_secs_f64();
+    r.models
+        .iter()
+        .zip(&system.cluster.models)
+        .map(|(m, d)| {
+            let o = &m.outcomes;
+            let judged = o.measured + o.dropped + o.rejected;
+            ModelRow {
+                scenario: scenario.name.clone(),
+                replication,
+                seed: scenario.seed,
+                model: m.name.clone(),
+                node_type: system.cluster.pools[d.pool].node_type.name.clone(),
+                ready_replicas: u64::from(m.ready_replicas),
+                arrivals: m.arrivals,
+                completed: o.completed,
+                dropped: o.dropped,
+                rejected: o.rejected,
+                in_flight_at_end: m.in_flight_at_end,
+                ttft_p50_s: o.ttft.quantile_s(0.5),
+                ttft_p99_s: o.ttft.quantile_s(0.99),
+                tpot_p50_s: o.tpot.quantile_s(0.5),
+                tpot_p99_s: o.tpot.quantile_s(0.99),
+                e2e_p50_s: o.e2e.quantile_s(0.5),
+                e2e_p99_s: o.e2e.quantile_s(0.99),
+                sla_attainment: if judged == 0 {
+                    f64::NAN
+                } else {
+                    o.met_sla as f64 / judged as f64
+                },
+                goodput_per_s: o.met_sla as f64 / window_s,
+                output_tokens: o.output_tokens,
+                utilization: m.utilization,
+                kv_utilization: m.kv_utilization,
+                cost_usd: m.cost,
+                cost_per_1k_requests: if o.completed == 0 {
+                    f64::NAN
+                } else {
+                    m.cost / o.completed as f64 * 1e3
+                },
+            }
+        })
+        .collect()
 }
 
 /// One lazily generated request stream per workload entry, each with its own random

@@ -172,3 +172,35 @@ fn an_llm_scenario_reports_latency_sla_and_cost() {
     let sla = col("sla_attainment");
     assert!(sla.values().iter().all(|s| (0.0..=1.0).contains(s)));
 }
+
+#[test]
+fn a_two_model_scenario_writes_one_row_per_model_and_attributes_all_cost() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let out_dir = TempDir::new("models");
+    let out = inferscale(&["run", "scenarios/cpu-vs-gpu.yaml", "--out", out_dir.str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("small-on-cpu") && stdout(&out).contains("small-on-gpu"));
+    let models = read_parquet(&out_dir.join("models.parquet")).unwrap();
+    let runs = read_parquet(&out_dir.join("runs.parquet")).unwrap();
+    let m = &models.batches[0];
+    assert_eq!(m.num_rows(), 6, "2 models x 3 replications");
+    let model_cost: f64 = m
+        .column_by_name("cost_usd")
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .values()
+        .iter()
+        .sum();
+    let run_cost: f64 = runs.batches[0]
+        .column_by_name("cost_usd")
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .values()
+        .iter()
+        .sum();
+    assert!(
+        (model_cost - run_cost).abs() < 1e-9,
+        "{model_cost} vs {run_cost}"
+    );
+}

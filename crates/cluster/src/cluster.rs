@@ -137,6 +137,9 @@ pub struct ModelReport {
     pub kv_utilization: f64,
     /// Preemptions over all replicas.
     pub preemptions: u64,
+    /// Dollars attributed to this model: each node's cost split over the models by
+    /// the accelerators their replicas occupy on it.
+    pub cost: f64,
 }
 
 /// What a cluster run measured.
@@ -474,6 +477,26 @@ pub fn simulate_cluster(
         usage.cost += hours * pool.node_type.price_per_hour;
     }
     let cost = pools.iter().map(|p| p.cost).sum();
+    let mut model_cost = vec![0.0; models];
+    for node in &cluster.nodes {
+        let pool = &cluster.config.pools[node.pool];
+        let node_cost = billed(end - node.requested, pool).as_secs_f64() / 3600.0
+            * pool.node_type.price_per_hour;
+        let used: u32 = node
+            .replicas
+            .iter()
+            .map(|&r| {
+                cluster.config.models[cluster.replicas[r].model]
+                    .roofline
+                    .tp()
+            })
+            .sum();
+        for &r in &node.replicas {
+            let m = cluster.replicas[r].model;
+            model_cost[m] += node_cost * f64::from(cluster.config.models[m].roofline.tp())
+                / f64::from(used.max(1));
+        }
+    }
 
     let mut reports = Vec::with_capacity(models);
     for (m, outcomes) in cluster.outcomes.into_iter().enumerate() {
@@ -505,6 +528,7 @@ pub fn simulate_cluster(
             utilization: busy_share / n,
             kv_utilization: kv_share / n,
             preemptions: mine.iter().map(|r| r.server.stats().preemptions).sum(),
+            cost: model_cost[m],
         });
     }
     ClusterReport {
@@ -633,6 +657,7 @@ mod tests {
         assert_eq!(report.pools[0].nodes, 2);
         assert_eq!(report.pools[0].node_hours, 2.0);
         assert_eq!(report.cost, 64.0);
+        assert_eq!(report.models[0].cost, 64.0);
         assert_eq!(report.models[0].ready_replicas, 5);
     }
 

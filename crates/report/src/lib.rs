@@ -10,11 +10,13 @@
 //! half-written table behind.
 #![deny(missing_docs)]
 
+mod models;
 mod parquet_io;
 mod runs;
 pub mod stats;
 mod summary;
 
+pub use models::{ModelRow, format_model_table, models_batch, write_models};
 pub use parquet_io::{ParquetTable, Provenance, ReportError, read_parquet, write_parquet_atomic};
 pub use runs::WALL_TIME_COLUMN;
 pub use runs::{LlmColumns, RunRow, runs_batch, write_runs};

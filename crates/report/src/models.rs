@@ -1,0 +1,156 @@
+//! `models.parquet`: one row per simulated replication and model, for scenarios that
+//! serve several LLM models (a CPU pool against a GPU pool, say) and want them apart.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_schema::{Field, Schema};
+
+use crate::{Provenance, ReportError, write_parquet_atomic};
+
+/// What one model saw in one replication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// Replication index.
+    pub replication: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// Model name (as in the scenario).
+    pub model: String,
+    /// Node type its replicas run on.
+    pub node_type: String,
+    /// Replicas that became ready.
+    pub ready_replicas: u64,
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Requests that completed.
+    pub completed: u64,
+    /// Requests dropped (full queue or timeout).
+    pub dropped: u64,
+    /// Requests refused as impossible.
+    pub rejected: u64,
+    /// Requests still in the system at the end.
+    pub in_flight_at_end: u64,
+    /// TTFT quantiles, seconds.
+    pub ttft_p50_s: f64,
+    /// 99th percentile TTFT.
+    pub ttft_p99_s: f64,
+    /// TPOT quantiles, seconds.
+    pub tpot_p50_s: f64,
+    /// 99th percentile TPOT.
+    pub tpot_p99_s: f64,
+    /// End-to-end latency quantiles, seconds.
+    pub e2e_p50_s: f64,
+    /// 99th percentile end-to-end latency.
+    pub e2e_p99_s: f64,
+    /// Share of measured requests within every SLA target.
+    pub sla_attainment: f64,
+    /// Completed requests within the SLA, per second.
+    pub goodput_per_s: f64,
+    /// Output tokens of completed requests.
+    pub output_tokens: u64,
+    /// Mean share of ready time replicas spent in iterations.
+    pub utilization: f64,
+    /// Mean share of KV blocks in use.
+    pub kv_utilization: f64,
+    /// Dollars attributed to the model.
+    pub cost_usd: f64,
+    /// Dollars per 1,000 completed requests.
+    pub cost_per_1k_requests: f64,
+}
+
+/// The rows as one Arrow batch.
+pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
+    let u = |f: fn(&ModelRow) -> u64| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
+    };
+    let x = |f: fn(&ModelRow) -> f64| -> ArrayRef {
+        Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
+    };
+    let d = |f: fn(&ModelRow) -> &str| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<DictionaryArray<Int32Type>>())
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("scenario", d(|r| &r.scenario)),
+        ("replication", u(|r| r.replication)),
+        ("seed", u(|r| r.seed)),
+        ("model", d(|r| &r.model)),
+        ("node_type", d(|r| &r.node_type)),
+        ("ready_replicas", u(|r| r.ready_replicas)),
+        ("arrivals", u(|r| r.arrivals)),
+        ("completed", u(|r| r.completed)),
+        ("dropped", u(|r| r.dropped)),
+        ("rejected", u(|r| r.rejected)),
+        ("in_flight_at_end", u(|r| r.in_flight_at_end)),
+        ("ttft_p50_s", x(|r| r.ttft_p50_s)),
+        ("ttft_p99_s", x(|r| r.ttft_p99_s)),
+        ("tpot_p50_s", x(|r| r.tpot_p50_s)),
+        ("tpot_p99_s", x(|r| r.tpot_p99_s)),
+        ("e2e_p50_s", x(|r| r.e2e_p50_s)),
+        ("e2e_p99_s", x(|r| r.e2e_p99_s)),
+        ("sla_attainment", x(|r| r.sla_attainment)),
+        ("goodput_per_s", x(|r| r.goodput_per_s)),
+        ("output_tokens", u(|r| r.output_tokens)),
+        ("utilization", x(|r| r.utilization)),
+        ("kv_utilization", x(|r| r.kv_utilization)),
+        ("cost_usd", x(|r| r.cost_usd)),
+        ("cost_per_1k_requests", x(|r| r.cost_per_1k_requests)),
+    ];
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, a)| Field::new(*name, a.data_type().clone(), false))
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .expect("columns are built from the same rows, so lengths and types agree")
+}
+
+/// Writes `rows` to `path` atomically.
+pub fn write_models(
+    path: &Path,
+    rows: &[ModelRow],
+    provenance: &Provenance,
+) -> Result<(), ReportError> {
+    write_parquet_atomic(path, &models_batch(rows), provenance)
+}
+
+/// Per model, the mean over replications of the headline metrics, as a text table.
+pub fn format_model_table(rows: &[ModelRow]) -> String {
+    use std::fmt::Write;
+    let mut names: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+    names.dedup();
+    let mut seen = Vec::new();
+    names.retain(|n| {
+        let fresh = !seen.contains(n);
+        seen.push(*n);
+        fresh
+    });
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<18} {:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "model", "node type", "ttft p99", "tpot p99", "e2e p99", "SLA met", "cost $", "$ / 1k req"
+    );
+    for name in names {
+        let mine: Vec<&ModelRow> = rows.iter().filter(|r| r.model == name).collect();
+        let mean =
+            |f: fn(&ModelRow) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
+        let _ = writeln!(
+            out,
+            "{:<18} {:<14} {:>9.3}s {:>9.4}s {:>9.2}s {:>9.1}% {:>10.2} {:>10.4}",
+            name,
+            mine[0].node_type,
+            mean(|r| r.ttft_p99_s),
+            mean(|r| r.tpot_p99_s),
+            mean(|r| r.e2e_p99_s),
+            100.0 * mean(|r| r.sla_attainment),
+            mean(|r| r.cost_usd),
+            mean(|r| r.cost_per_1k_requests),
+        );
+    }
+    out
+}
