@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::report::{
     Provenance, format_model_table, format_summary_table, summarize_runs, write_models, write_runs,
+    write_timeseries,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
 
@@ -186,6 +187,14 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
     if !results.models.is_empty() {
         write_models(&models_path, &results.models, &provenance)
             .with_context(|| format!("writing per-model results of `{}`", scenario.name))?;
+    }
+    if !results.timeseries.is_empty() {
+        write_timeseries(
+            &out_dir.join("timeseries.parquet"),
+            &results.timeseries,
+            &provenance,
+        )
+        .with_context(|| format!("writing the time series of `{}`", scenario.name))?;
     }
     if !quiet {
         println!("{}", format_summary_table(&summarize_runs(&rows)));

@@ -8,7 +8,7 @@ use inferscale_cluster::{
     simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime};
-use inferscale_report::{LlmColumns, ModelRow, RunRow};
+use inferscale_report::{LlmColumns, ModelRow, RunRow, TimeseriesRow};
 use inferscale_scenario::{LlmSystem, Scenario, System};
 use rayon::prelude::*;
 
@@ -28,7 +28,13 @@ pub struct RunResults {
     /// One row per replication and LLM model (`models.parquet`); empty for generic
     /// scenarios.
     pub models: Vec<ModelRow>,
+    /// One row per replication, LLM model and sampling interval
+    /// (`timeseries.parquet`).
+    pub timeseries: Vec<TimeseriesRow>,
 }
+
+/// What one replication produced.
+type OneRun = (RunRow, Vec<ModelRow>, Vec<TimeseriesRow>);
 
 /// Runs every replication of `scenario` on `threads` worker threads (default: one per
 /// core) and returns the rows in replication order.
@@ -45,16 +51,17 @@ pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults
         threads: threads.unwrap_or(0),
         source,
     })?;
-    let per_run: Vec<(RunRow, Vec<ModelRow>)> = pool.install(|| {
+    let per_run: Vec<OneRun> = pool.install(|| {
         (0..u64::from(scenario.replications))
             .into_par_iter()
             .map(|replication| run_one(scenario, replication))
             .collect()
     });
     let mut results = RunResults::default();
-    for (run, models) in per_run {
+    for (run, models, timeseries) in per_run {
         results.runs.push(run);
         results.models.extend(models);
+        results.timeseries.extend(timeseries);
     }
     Ok(results)
 }
@@ -69,12 +76,13 @@ pub fn run_replications(
 
 /// Runs replication `replication` of `scenario`: its run row and, for LLM scenarios,
 /// a row per model.
-pub fn run_one(scenario: &Scenario, replication: u64) -> (RunRow, Vec<ModelRow>) {
+pub fn run_one(scenario: &Scenario, replication: u64) -> OneRun {
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
-    let (mut row, models) = match &scenario.system {
+    let (mut row, models, series) = match &scenario.system {
         System::Generic(station) => (
             station_row(scenario, replication, &simulate_station(station, &streams)),
+            Vec::new(),
             Vec::new(),
         ),
         System::Llm(system) => {
@@ -86,11 +94,47 @@ pub fn run_one(scenario: &Scenario, replication: u64) -> (RunRow, Vec<ModelRow>)
             (
                 cluster_row(scenario, replication, system, &report),
                 model_rows(scenario, replication, system, &report),
+                timeseries_rows(scenario, replication, system, &report),
             )
         }
     };
     row.wall_time_s = started.elapsed().as_secs_f64();
-    (row, models)
+    (row, models, series)
+}
+
+fn timeseries_rows(
+    scenario: &Scenario,
+    replication: u64,
+    system: &LlmSystem,
+    r: &ClusterReport,
+) -> Vec<TimeseriesRow> {
+    let finite = |v: f64| v.is_finite().then_some(v);
+    r.timeseries
+        .iter()
+        .map(|s| {
+            let d = &system.cluster.models[s.model];
+            TimeseriesRow {
+                scenario: scenario.name.clone(),
+                replication,
+                time_s: s.time.as_secs_f64(),
+                model: d.name.clone(),
+                node_type: system.cluster.pools[d.pool].node_type.name.clone(),
+                arrivals: s.arrivals,
+                completions: s.completions,
+                dropped: s.dropped,
+                replicas_provisioning: u64::from(s.provisioning),
+                replicas_loading: u64::from(s.loading),
+                replicas_ready: u64::from(s.ready),
+                queued: s.queued,
+                running: s.running,
+                kv_utilization: s.kv_utilization,
+                ttft_p50_s: finite(s.ttft_p50_s),
+                ttft_p99_s: finite(s.ttft_p99_s),
+                e2e_p99_s: finite(s.e2e_p99_s),
+                cost_rate_per_hour: s.cost_rate_per_hour,
+            }
+        })
+        .collect()
 }
 
 fn model_rows(

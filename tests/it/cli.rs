@@ -171,6 +171,29 @@ fn an_llm_scenario_reports_latency_sla_and_cost() {
     assert_eq!(col("mean_wait_s").null_count(), 3);
     let sla = col("sla_attainment");
     assert!(sla.values().iter().all(|s| (0.0..=1.0).contains(s)));
+    // A 10 s time series over the hour, per replication; its arrivals add up.
+    let series = read_parquet(&out_dir.join("timeseries.parquet")).unwrap();
+    let rows: usize = series.batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 3 * 360);
+    let arrivals: u64 = series
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("arrivals")
+                .unwrap()
+                .as_primitive::<arrow_array::types::UInt64Type>()
+                .values()
+                .to_vec()
+        })
+        .sum();
+    let run_arrivals: u64 = batch
+        .column_by_name("arrivals")
+        .unwrap()
+        .as_primitive::<arrow_array::types::UInt64Type>()
+        .values()
+        .iter()
+        .sum();
+    assert_eq!(arrivals, run_arrivals);
 }
 
 #[test]

@@ -101,6 +101,46 @@ pub struct ClusterConfig {
     pub warmup: SimTime,
     /// End of the run.
     pub horizon: SimTime,
+    /// Time-series sampling interval; `None` records no time series.
+    pub sample_interval: Option<SimDuration>,
+}
+
+/// The state of one model's part of the cluster over one sampling interval, ending at
+/// `time`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// End of the interval.
+    pub time: SimTime,
+    /// Index of the model.
+    pub model: usize,
+    /// Requests that arrived in the interval.
+    pub arrivals: u64,
+    /// Requests that completed in the interval.
+    pub completions: u64,
+    /// Requests dropped or rejected in the interval.
+    pub dropped: u64,
+    /// Replicas whose node is still booting, at the end of the interval.
+    pub provisioning: u32,
+    /// Replicas loading weights.
+    pub loading: u32,
+    /// Replicas serving.
+    pub ready: u32,
+    /// Requests waiting for admission (replica queues and the router's).
+    pub queued: u64,
+    /// Requests admitted and not finished.
+    pub running: u64,
+    /// Share of ready replicas' KV blocks in use.
+    pub kv_utilization: f64,
+    /// TTFT of first tokens in the interval: median and 99th percentile, seconds
+    /// (NaN when none).
+    pub ttft_p50_s: f64,
+    /// 99th percentile TTFT in the interval.
+    pub ttft_p99_s: f64,
+    /// 99th percentile end-to-end latency of completions in the interval.
+    pub e2e_p99_s: f64,
+    /// Dollars per hour of the nodes this model's replicas occupy (attributed by
+    /// accelerators, as for cost).
+    pub cost_rate_per_hour: f64,
 }
 
 /// What a node cost.
@@ -153,6 +193,8 @@ pub struct ClusterReport {
     pub cost: f64,
     /// Events the engine processed.
     pub events: u64,
+    /// One sample per model per interval, if sampling was asked for.
+    pub timeseries: Vec<Sample>,
 }
 
 /// Events of the cluster.
@@ -172,6 +214,8 @@ enum ClusterEvent {
     IterationDone {
         replica: usize,
     },
+    /// End of a sampling interval.
+    Sample,
 }
 
 struct Node {
@@ -183,7 +227,9 @@ struct Node {
 
 struct Replica {
     model: usize,
+    node: usize,
     server: LlmReplica,
+    booted: bool,
     ready_at: Option<SimTime>,
 }
 
@@ -211,6 +257,9 @@ struct Cluster {
     arrivals: Vec<u64>,
     unplaced: Vec<u32>,
     boot_rng: SimRng,
+    timeseries: Vec<Sample>,
+    /// Per model: (arrivals, completions, dropped + rejected) at the last sample.
+    last_counts: Vec<(u64, u64, u64)>,
 }
 
 impl Cluster {
@@ -295,6 +344,65 @@ impl Cluster {
         }
     }
 
+    /// Records one sample per model and starts the next window.
+    fn sample(&mut self, now: SimTime) {
+        for model in 0..self.config.models.len() {
+            let (mut provisioning, mut loading, mut ready) = (0, 0, 0);
+            let (mut queued, mut outstanding) = (0u64, 0u64);
+            let (mut kv_used, mut kv_total) = (0u64, 0u64);
+            let mut cost_rate = 0.0;
+            for r in self.replicas.iter().filter(|r| r.model == model) {
+                match (r.booted, r.ready_at.is_some()) {
+                    (false, _) => provisioning += 1,
+                    (true, false) => loading += 1,
+                    (true, true) => {
+                        ready += 1;
+                        kv_used += r.server.kv_blocks_used();
+                        kv_total += r.server.config().kv_blocks;
+                    }
+                }
+                queued += r.server.queued() as u64;
+                outstanding += r.server.outstanding() as u64;
+                let node = &self.nodes[r.node];
+                let pool = &self.config.pools[node.pool].node_type;
+                let tp = self.config.models[model].roofline.tp();
+                let used: u32 = node
+                    .replicas
+                    .iter()
+                    .map(|&o| self.config.models[self.replicas[o].model].roofline.tp())
+                    .sum();
+                cost_rate += pool.price_per_hour * f64::from(tp) / f64::from(used.max(1));
+            }
+            let pending = self.routers[model].pending.len() as u64;
+            let o = &mut self.outcomes[model];
+            let counts = (self.arrivals[model], o.completed, o.dropped + o.rejected);
+            let last = self.last_counts[model];
+            self.timeseries.push(Sample {
+                time: now,
+                model,
+                arrivals: counts.0 - last.0,
+                completions: counts.1 - last.1,
+                dropped: counts.2 - last.2,
+                provisioning,
+                loading,
+                ready,
+                queued: queued + pending,
+                running: outstanding - queued,
+                kv_utilization: if kv_total == 0 {
+                    0.0
+                } else {
+                    kv_used as f64 / kv_total as f64
+                },
+                ttft_p50_s: o.window_ttft.quantile_s(0.5),
+                ttft_p99_s: o.window_ttft.quantile_s(0.99),
+                e2e_p99_s: o.window_e2e.quantile_s(0.99),
+                cost_rate_per_hour: cost_rate,
+            });
+            o.start_window();
+            self.last_counts[model] = counts;
+        }
+    }
+
     /// Places every model's replicas at time zero, requesting nodes as needed.
     fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
         for model in 0..self.config.models.len() {
@@ -343,7 +451,9 @@ impl Cluster {
                 );
                 self.replicas.push(Replica {
                     model,
+                    node,
                     server,
+                    booted: false,
                     ready_at: None,
                 });
                 let r = self.replicas.len() - 1;
@@ -361,6 +471,9 @@ impl Model for Cluster {
         match event {
             ClusterEvent::Start => {
                 self.provision(ctx);
+                if let Some(interval) = self.config.sample_interval.filter(|i| !i.is_zero()) {
+                    ctx.schedule_in(interval, ClusterEvent::Sample);
+                }
                 for stream in 0..self.streams.len() {
                     self.next_arrival(stream, ctx);
                 }
@@ -377,6 +490,7 @@ impl Model for Cluster {
                 let pool = &self.config.pools[self.nodes[node].pool];
                 for i in 0..self.nodes[node].replicas.len() {
                     let r = self.nodes[node].replicas[i];
+                    self.replicas[r].booted = true;
                     let load = self.config.models[self.replicas[r].model].load_time(pool);
                     ctx.schedule_in(load, ClusterEvent::ReplicaLoaded { replica: r });
                 }
@@ -395,6 +509,12 @@ impl Model for Cluster {
                     .server
                     .complete_iteration(now, &mut self.outcomes[model]);
                 self.kick(replica, ctx);
+            }
+            ClusterEvent::Sample => {
+                self.sample(now);
+                if let Some(interval) = self.config.sample_interval {
+                    ctx.schedule_in(interval, ClusterEvent::Sample);
+                }
             }
         }
     }
@@ -448,6 +568,8 @@ pub fn simulate_cluster(
         arrivals: vec![0; models],
         unplaced: vec![0; models],
         boot_rng: rng.stream("boot"),
+        timeseries: Vec::new(),
+        last_counts: vec![(0, 0, 0); models],
         config,
     };
     let mut sim = Simulation::new(cluster);
@@ -536,6 +658,7 @@ pub fn simulate_cluster(
         pools,
         cost,
         events,
+        timeseries: cluster.timeseries,
     }
 }
 
@@ -636,6 +759,7 @@ mod tests {
             models,
             warmup: SimTime::ZERO,
             horizon: SimTime::from_secs(secs),
+            sample_interval: Some(SimDuration::from_secs(10)),
         };
         let streams = vec![RequestStream {
             model: 0,
@@ -762,6 +886,47 @@ mod tests {
         assert_eq!(
             a.models[0].outcomes.e2e.mean_s().to_bits(),
             b.models[0].outcomes.e2e.mean_s().to_bits()
+        );
+    }
+
+    /// The time series adds up to the totals and shows the lifecycle: nothing ready
+    /// before boot + load, then every replica ready.
+    #[test]
+    fn the_time_series_adds_up_and_shows_the_lifecycle() {
+        let report = run(
+            vec![deployment(3, 1, RoutingPolicy::LeastOutstanding)],
+            None,
+            5.0,
+            600,
+        );
+        let series = &report.timeseries;
+        assert_eq!(series.len(), 60);
+        let m = &report.models[0];
+        assert_eq!(series.iter().map(|s| s.arrivals).sum::<u64>(), m.arrivals);
+        assert_eq!(
+            series.iter().map(|s| s.completions).sum::<u64>(),
+            m.outcomes.completed
+        );
+        // Boot 120 s, load 38 s: provisioning until 120 s, loading until 158 s.
+        let at = |t: u64| {
+            series
+                .iter()
+                .find(|s| s.time == SimTime::from_secs(t))
+                .unwrap()
+        };
+        assert_eq!((at(110).provisioning, at(110).ready), (3, 0));
+        assert_eq!((at(150).loading, at(150).ready), (3, 0));
+        assert_eq!(at(160).ready, 3);
+        assert!(
+            at(150).queued > 100,
+            "requests pile up before the first replica is ready"
+        );
+        assert!(at(600).queued < 20);
+        // One 8-GPU node at $32/h, all of it attributed to this model.
+        assert!(
+            series
+                .iter()
+                .all(|s| (s.cost_rate_per_hour - 32.0).abs() < 1e-9)
         );
     }
 }

@@ -217,6 +217,11 @@ pub struct LlmOutcomes {
     pub output_tokens: u64,
     /// When the last request finished.
     pub last_completion: SimTime,
+    /// TTFT of first tokens since the last [`LlmOutcomes::start_window`], whatever
+    /// the warm-up: the time series' per-interval view.
+    pub window_ttft: LatencyRecorder,
+    /// End-to-end latency of completions since the last window start.
+    pub window_e2e: LatencyRecorder,
 }
 
 impl LlmOutcomes {
@@ -235,10 +240,19 @@ impl LlmOutcomes {
             e2e: LatencyRecorder::new(),
             output_tokens: 0,
             last_completion: SimTime::ZERO,
+            window_ttft: LatencyRecorder::new(),
+            window_e2e: LatencyRecorder::new(),
         }
     }
 
+    /// Starts a new time-series window: clears the window histograms.
+    pub fn start_window(&mut self) {
+        self.window_ttft.reset();
+        self.window_e2e.reset();
+    }
+
     fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
+        self.window_ttft.record(now - request.arrival);
         if request.arrival >= self.measure_from {
             self.ttft.record(now - request.arrival);
         }
@@ -248,6 +262,7 @@ impl LlmOutcomes {
         self.completed += 1;
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;
+        self.window_e2e.record(now - request.arrival);
         if request.arrival < self.measure_from {
             return;
         }

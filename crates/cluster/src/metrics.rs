@@ -145,6 +145,12 @@ impl LatencyRecorder {
         }
     }
 
+    /// Forgets every latency recorded so far (keeps the memory).
+    pub fn reset(&mut self) {
+        self.histogram.reset();
+        self.mean = DurationMean::default();
+    }
+
     /// Adds every latency recorded by `other` (exact: histograms merge bucket by bucket).
     pub fn merge(&mut self, other: &LatencyRecorder) {
         self.mean.count += other.mean.count;

@@ -15,9 +15,11 @@ mod parquet_io;
 mod runs;
 pub mod stats;
 mod summary;
+mod timeseries;
 
 pub use models::{ModelRow, format_model_table, models_batch, write_models};
 pub use parquet_io::{ParquetTable, Provenance, ReportError, read_parquet, write_parquet_atomic};
 pub use runs::WALL_TIME_COLUMN;
 pub use runs::{LlmColumns, RunRow, runs_batch, write_runs};
 pub use summary::{MetricSummary, format_summary_table, summarize_runs};
+pub use timeseries::{TimeseriesRow, timeseries_batch, write_timeseries};

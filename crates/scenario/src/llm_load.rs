@@ -327,6 +327,7 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
             models,
             warmup: SimTime::ZERO + spec.warmup.value.0,
             horizon: SimTime::ZERO + spec.duration.value.0,
+            sample_interval: Some(spec.output.timeseries_interval.0).filter(|i| !i.is_zero()),
         },
         workloads,
     })

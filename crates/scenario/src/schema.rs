@@ -194,13 +194,30 @@ impl TryFrom<RawPoisson> for PoissonSpec {
 }
 
 /// Where results go.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// Output directory, relative to the working directory. Default:
     /// `results/<name>/`. The command line's `--out` overrides it.
     #[serde(default)]
     pub dir: Option<PathBuf>,
+    /// Interval of `timeseries.parquet` (LLM scenarios); `0s` writes none. Default:
+    /// `10s`.
+    #[serde(default = "default_timeseries_interval")]
+    pub timeseries_interval: Duration,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            dir: None,
+            timeseries_interval: default_timeseries_interval(),
+        }
+    }
+}
+
+fn default_timeseries_interval() -> Duration {
+    Duration(inferscale_engine::SimDuration::from_secs(10))
 }
 
 /// A distribution of durations, by family. Values are times with units.

@@ -1,0 +1,110 @@
+//! `timeseries.parquet`: per replication, model and sampling interval, what the
+//! cluster looked like — the table behind timelines of load, capacity and latency.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_schema::{Field, Schema};
+
+use crate::{Provenance, ReportError, write_parquet_atomic};
+
+/// One model over one interval of one replication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeseriesRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// Replication index.
+    pub replication: u64,
+    /// End of the interval, seconds since the start.
+    pub time_s: f64,
+    /// Model name.
+    pub model: String,
+    /// Node type of its replicas.
+    pub node_type: String,
+    /// Requests that arrived in the interval.
+    pub arrivals: u64,
+    /// Requests that completed in the interval.
+    pub completions: u64,
+    /// Requests dropped or rejected in the interval.
+    pub dropped: u64,
+    /// Replicas whose node is booting, at the end of the interval.
+    pub replicas_provisioning: u64,
+    /// Replicas loading weights.
+    pub replicas_loading: u64,
+    /// Replicas serving.
+    pub replicas_ready: u64,
+    /// Requests waiting for admission.
+    pub queued: u64,
+    /// Requests admitted and unfinished.
+    pub running: u64,
+    /// Share of ready replicas' KV blocks in use.
+    pub kv_utilization: f64,
+    /// Median TTFT of first tokens in the interval (null when none).
+    pub ttft_p50_s: Option<f64>,
+    /// 99th percentile TTFT in the interval.
+    pub ttft_p99_s: Option<f64>,
+    /// 99th percentile end-to-end latency of completions in the interval.
+    pub e2e_p99_s: Option<f64>,
+    /// Dollars per hour of the model's share of the nodes.
+    pub cost_rate_per_hour: f64,
+}
+
+/// The rows as one Arrow batch.
+pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
+    let u = |f: fn(&TimeseriesRow) -> u64| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
+    };
+    let x = |f: fn(&TimeseriesRow) -> f64| -> ArrayRef {
+        Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
+    };
+    let o = |f: fn(&TimeseriesRow) -> Option<f64>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<Float64Array>())
+    };
+    let d = |f: fn(&TimeseriesRow) -> &str| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<DictionaryArray<Int32Type>>())
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("scenario", d(|r| &r.scenario)),
+        ("replication", u(|r| r.replication)),
+        ("time_s", x(|r| r.time_s)),
+        ("model", d(|r| &r.model)),
+        ("node_type", d(|r| &r.node_type)),
+        ("arrivals", u(|r| r.arrivals)),
+        ("completions", u(|r| r.completions)),
+        ("dropped", u(|r| r.dropped)),
+        ("replicas_provisioning", u(|r| r.replicas_provisioning)),
+        ("replicas_loading", u(|r| r.replicas_loading)),
+        ("replicas_ready", u(|r| r.replicas_ready)),
+        ("queued", u(|r| r.queued)),
+        ("running", u(|r| r.running)),
+        ("kv_utilization", x(|r| r.kv_utilization)),
+        ("ttft_p50_s", o(|r| r.ttft_p50_s)),
+        ("ttft_p99_s", o(|r| r.ttft_p99_s)),
+        ("e2e_p99_s", o(|r| r.e2e_p99_s)),
+        ("cost_rate_per_hour", x(|r| r.cost_rate_per_hour)),
+    ];
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, a)| {
+            Field::new(
+                *name,
+                a.data_type().clone(),
+                a.null_count() > 0 || name.ends_with("_s"),
+            )
+        })
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .expect("columns are built from the same rows, so lengths and types agree")
+}
+
+/// Writes `rows` to `path` atomically.
+pub fn write_timeseries(
+    path: &Path,
+    rows: &[TimeseriesRow],
+    provenance: &Provenance,
+) -> Result<(), ReportError> {
+    write_parquet_atomic(path, &timeseries_batch(rows), provenance)
+}
