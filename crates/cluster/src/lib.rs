@@ -32,5 +32,5 @@ pub use llm_server::{
     LlmOutcomes, LlmReplica, LlmReport, LlmRequest, LlmServerConfig, LlmSla, ReplicaStats,
     simulate_llm_server,
 };
-pub use perf::{BatchWork, Efficiency, Roofline};
+pub use perf::{BatchWork, Efficiency, ProfileTable, Roofline};
 pub use station::{StationConfig, StationReport, simulate_station};

@@ -87,14 +87,61 @@ impl BatchWork {
     }
 }
 
-/// A model deployed on `tp` accelerators with a given efficiency: answers "how long
-/// does this batch take".
+/// Measured iteration times that replace the roofline: piecewise-linear curves of
+/// prefill time against prompt tokens and of decode time against decoding requests,
+/// plus a cost per context token read by decode attention. An iteration takes the sum
+/// of the parts it contains. Beyond the measured range the end segments extend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileTable {
+    /// (prompt tokens in the iteration, seconds), sorted by tokens.
+    pub prefill: Vec<(f64, f64)>,
+    /// (decoding requests in the iteration, seconds), sorted by requests.
+    pub decode: Vec<(f64, f64)>,
+    /// Seconds per context token attended by decoding requests.
+    pub decode_per_context_token_s: f64,
+}
+
+impl ProfileTable {
+    /// Linear interpolation through `points`, extended past both ends; never negative.
+    fn interpolate(points: &[(f64, f64)], x: f64) -> f64 {
+        match points {
+            [] => 0.0,
+            [(_, y)] => *y,
+            _ => {
+                let i = points
+                    .partition_point(|&(px, _)| px < x)
+                    .clamp(1, points.len() - 1);
+                let ((x0, y0), (x1, y1)) = (points[i - 1], points[i]);
+                let slope = if x1 > x0 { (y1 - y0) / (x1 - x0) } else { 0.0 };
+                (y0 + slope * (x - x0)).max(0.0)
+            }
+        }
+    }
+
+    /// Duration of an iteration over `work`, seconds.
+    pub fn iteration_time(&self, work: &BatchWork) -> f64 {
+        let mut t = 0.0;
+        if work.prefill_tokens > 0.0 {
+            t += Self::interpolate(&self.prefill, work.prefill_tokens);
+        }
+        if work.decode_requests > 0.0 {
+            t += Self::interpolate(&self.decode, work.decode_requests)
+                + self.decode_per_context_token_s * work.decode_context_tokens;
+        }
+        t
+    }
+}
+
+/// A model deployed on `tp` accelerators: answers "how long does this batch take" (from
+/// the roofline with a given efficiency, or from a measured [`ProfileTable`] that
+/// replaces it) and "how many tokens of KV cache fit".
 #[derive(Clone, Debug)]
 pub struct Roofline {
     model: LlmSpec,
     accelerator: AcceleratorSpec,
     tp: u32,
     efficiency: Efficiency,
+    profile: Option<ProfileTable>,
 }
 
 impl Roofline {
@@ -110,7 +157,15 @@ impl Roofline {
             accelerator,
             tp: tp.max(1),
             efficiency,
+            profile: None,
         }
+    }
+
+    /// The same deployment with iteration times taken from `profile` instead of the
+    /// roofline (the KV capacity still comes from memory and model size).
+    pub fn with_profile(mut self, profile: ProfileTable) -> Self {
+        self.profile = Some(profile);
+        self
     }
 
     /// The model.
@@ -127,6 +182,9 @@ impl Roofline {
     pub fn iteration_time(&self, work: &BatchWork) -> f64 {
         if work.is_empty() {
             return 0.0;
+        }
+        if let Some(profile) = &self.profile {
+            return profile.iteration_time(work);
         }
         let m = &self.model;
         let a = &self.accelerator;
@@ -302,5 +360,32 @@ mod tests {
             Roofline::new(huge, a100(), 1, ideal()).kv_capacity_tokens(0.1),
             0.0
         );
+    }
+
+    #[test]
+    fn a_profile_table_replaces_the_roofline() {
+        let profile = ProfileTable {
+            prefill: vec![(128.0, 0.010), (1024.0, 0.050), (4096.0, 0.200)],
+            decode: vec![(1.0, 0.012), (32.0, 0.020)],
+            decode_per_context_token_s: 1e-7,
+        };
+        let r = Roofline::new(tiny(), a100(), 1, ideal()).with_profile(profile);
+        let prefill = |n: f64| BatchWork {
+            prefill_tokens: n,
+            ..Default::default()
+        };
+        assert!((r.iteration_time(&prefill(1024.0)) - 0.050).abs() < 1e-12);
+        // Halfway between 1,024 and 4,096 tokens.
+        assert!((r.iteration_time(&prefill(2560.0)) - 0.125).abs() < 1e-12);
+        // Past the last point the last segment extends.
+        assert!((r.iteration_time(&prefill(7168.0)) - 0.350).abs() < 1e-12);
+        let decode = BatchWork {
+            decode_requests: 16.5,
+            decode_context_tokens: 10_000.0,
+            ..Default::default()
+        };
+        assert!((r.iteration_time(&decode) - (0.016 + 0.001)).abs() < 1e-12);
+        // The KV capacity still comes from the model and memory.
+        assert_eq!(r.kv_capacity_tokens(0.1), 1_750_000.0);
     }
 }

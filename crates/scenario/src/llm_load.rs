@@ -1,8 +1,8 @@
 //! Checking and converting the LLM parts of a scenario into a cluster configuration.
 
 use inferscale_cluster::{
-    ClusterConfig, Efficiency, LlmDeployment, LlmServerConfig, LlmSla, NodePool, Roofline,
-    RoutingPolicy,
+    ClusterConfig, Efficiency, LlmDeployment, LlmServerConfig, LlmSla, NodePool, ProfileTable,
+    Roofline, RoutingPolicy,
 };
 use inferscale_engine::SimTime;
 use inferscale_workload::{ArrivalProcess, TokenDist};
@@ -228,12 +228,38 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
                 "max_batch, max_batched_tokens and block_size must be at least 1".into(),
             ));
         }
-        let roofline = Roofline::new(
+        let mut roofline = Roofline::new(
             model.clone(),
             node_type.accelerator.clone(),
             m.tp,
             efficiency,
         );
+        if let Some(profile) = &serving.profile {
+            let points = |name: &str,
+                          pts: &[(f64, crate::units::Duration)]|
+             -> Result<Vec<(f64, f64)>, ScenarioError> {
+                let out: Vec<(f64, f64)> =
+                    pts.iter().map(|(x, t)| (*x, t.0.as_secs_f64())).collect();
+                let increasing = out.windows(2).all(|w| w[0].0 < w[1].0);
+                if out.is_empty()
+                    || !increasing
+                    || out.iter().any(|(x, _)| !x.is_finite() || *x < 0.0)
+                {
+                    return Err(at(
+                        spanned.referenced,
+                        &field(&format!("serving.profile.{name}")),
+                        "needs at least one [count, time] point, with counts increasing and not negative"
+                            .into(),
+                    ));
+                }
+                Ok(out)
+            };
+            roofline = roofline.with_profile(ProfileTable {
+                prefill: points("prefill", &profile.prefill)?,
+                decode: points("decode", &profile.decode)?,
+                decode_per_context_token_s: profile.decode_per_context_token.0.as_secs_f64(),
+            });
+        }
         let kv_tokens = roofline.kv_capacity_tokens(serving.memory_margin);
         let kv_blocks = (kv_tokens / f64::from(serving.block_size)) as u64;
         if kv_blocks == 0 {
@@ -331,4 +357,75 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
         },
         workloads,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{System, parse};
+    use inferscale_cluster::BatchWork;
+
+    const BASE: &str = "
+name: t
+duration: 10m
+hardware:
+  - {name: gpu, preset: h100-sxm, max_count: 1, price_per_hour: 80}
+models:
+  - name: chat
+    llm: {preset: llama-3.1-70b}
+    placement: gpu
+    tp: 4
+    replicas: 2
+    serving:
+      max_batched_tokens: 4096
+      profile:
+        prefill: [[128, 20ms], [4096, 300ms]]
+        decode: [[1, 25ms], [64, 40ms]]
+        decode_per_context_token: 10ns
+    sla: {ttft_p99: 1s}
+workload:
+  - model: chat
+    arrivals: {poisson: {rate: 3/s}}
+    input_tokens: {uniform: [100, 2000]}
+    output_tokens: 200
+";
+
+    #[test]
+    fn an_llm_scenario_becomes_a_cluster_with_overrides_and_a_profile() {
+        let scenario = parse(BASE, "t.yaml").unwrap();
+        let System::Llm(system) = scenario.system else {
+            panic!("not an LLM system")
+        };
+        let pool = &system.cluster.pools[0];
+        assert_eq!(pool.node_type.price_per_hour, 80.0);
+        assert_eq!(pool.node_type.max_count, Some(1));
+        let d = &system.cluster.models[0];
+        assert_eq!((d.replicas, d.roofline.tp()), (2, 4));
+        assert_eq!(
+            d.sla.ttft,
+            Some(inferscale_engine::SimDuration::from_secs(1))
+        );
+        // The profile, not the roofline, times iterations.
+        let t = d.roofline.iteration_time(&BatchWork {
+            prefill_tokens: 128.0,
+            ..Default::default()
+        });
+        assert!((t - 0.020).abs() < 1e-12);
+        let t = d.roofline.iteration_time(&BatchWork {
+            decode_requests: 64.0,
+            decode_context_tokens: 1e6,
+            ..Default::default()
+        });
+        assert!((t - 0.050).abs() < 1e-12);
+        // KV capacity from memory: 4 × 80 GB × 0.9 − 141.2 GB over 320 KiB per token.
+        let tokens: f64 = (4.0 * 80e9 * 0.9 - 141.2e9) / 327_680.0;
+        assert_eq!(d.server.kv_blocks, (tokens.floor() / 16.0) as u64);
+    }
+
+    #[test]
+    fn a_decreasing_profile_is_refused_with_its_location() {
+        let text = BASE.replace("[[1, 25ms], [64, 40ms]]", "[[64, 25ms], [1, 40ms]]");
+        let err = parse(&text, "t.yaml").unwrap_err().to_string();
+        assert!(err.contains("`models[0].serving.profile.decode`"), "{err}");
+        assert!(err.starts_with("t.yaml:7:5"), "{err}");
+    }
 }

@@ -134,6 +134,30 @@ pub struct ServingSpec {
     /// Override the roofline's calibrated efficiencies (see `Efficiency::CALIBRATED`).
     #[serde(default)]
     pub efficiency: EfficiencySpec,
+    /// Measured iteration times that replace the roofline. Default: none.
+    #[serde(default)]
+    pub profile: Option<ProfileSpec>,
+}
+
+/// Measured iteration times of one replica: how long a prefill of N prompt tokens and
+/// a decode step of B requests take, and the attention cost per context token.
+///
+/// ```yaml
+/// profile:
+///   prefill: [[128, 12ms], [1024, 55ms], [4096, 210ms]]   # prompt tokens → time
+///   decode:  [[1, 11ms], [32, 14ms], [128, 22ms]]         # decoding requests → time
+///   decode_per_context_token: 80ns
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSpec {
+    /// (prompt tokens, time) points, increasing in tokens. Required.
+    pub prefill: Vec<(f64, Duration)>,
+    /// (decoding requests, time) points, increasing in requests. Required.
+    pub decode: Vec<(f64, Duration)>,
+    /// Time per context token attended by decode. Default: `0s`.
+    #[serde(default)]
+    pub decode_per_context_token: Duration,
 }
 
 impl Default for ServingSpec {
@@ -146,6 +170,7 @@ impl Default for ServingSpec {
             chunked_prefill: false,
             container_start: default_container_start(),
             efficiency: EfficiencySpec::default(),
+            profile: None,
         }
     }
 }
