@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use inferscale::cluster::Serving;
 use inferscale::report::{
     Provenance, format_model_table, format_summary_table, summarize_runs, write_models, write_runs,
     write_timeseries,
@@ -123,13 +124,20 @@ fn describe(s: &Scenario) -> String {
                 .iter()
                 .map(|d| {
                     let pool = &system.cluster.pools[d.pool].node_type;
+                    let detail = match &d.serving {
+                        Serving::Llm { server, .. } => {
+                            format!("tp {}, {} KV blocks", d.tp(), server.kv_blocks)
+                        }
+                        Serving::Classic { server, .. } => format!(
+                            "batches up to {}, waits up to {}",
+                            server.max_batch, server.max_queue_delay
+                        ),
+                    };
                     format!(
-                        "{} × {} on {} (tp {}, {} KV blocks)",
+                        "{} × {} on {} ({detail})",
                         d.replicas,
-                        d.roofline.model().name,
+                        d.model_name(),
                         pool.name,
-                        d.roofline.tp(),
-                        d.server.kv_blocks
                     )
                 })
                 .collect();

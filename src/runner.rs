@@ -149,7 +149,7 @@ fn model_rows(
         .zip(&system.cluster.models)
         .map(|(m, d)| {
             let o = &m.outcomes;
-            let judged = o.measured + o.dropped + o.rejected;
+            let judged = o.measured + o.dropped_measured + o.rejected;
             ModelRow {
                 scenario: scenario.name.clone(),
                 replication,
@@ -233,6 +233,7 @@ fn cluster_row(
     let mut e2e = LatencyRecorder::new();
     let (mut arrivals, mut completed, mut in_flight, mut dropped, mut rejected) = (0, 0, 0, 0, 0);
     let (mut measured, mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0, 0);
+    let mut dropped_measured = 0;
     let (mut utilization, mut kv) = (0.0, 0.0);
     for m in &r.models {
         let o = &m.outcomes;
@@ -245,6 +246,7 @@ fn cluster_row(
         dropped += o.dropped;
         rejected += o.rejected;
         measured += o.measured;
+        dropped_measured += o.dropped_measured;
         met += o.met_sla;
         output_tokens += o.output_tokens;
         preemptions += m.preemptions;
@@ -296,7 +298,7 @@ fn cluster_row(
             tpot_p50_s: tpot.quantile_s(0.50),
             tpot_p90_s: tpot.quantile_s(0.90),
             tpot_p99_s: tpot.quantile_s(0.99),
-            sla_attainment: per(met as f64, measured + dropped + rejected, 1.0),
+            sla_attainment: per(met as f64, measured + dropped_measured + rejected, 1.0),
             goodput_per_s: met as f64 / window_s,
             output_tokens,
             cost_usd: r.cost,

@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use inferscale::cluster::{
-    ClusterConfig, Efficiency, LlmDeployment, LlmRequest, LlmServerConfig, LlmSla, NodePool,
-    RequestStream, Roofline, RoutingPolicy, simulate_cluster,
+    ClusterConfig, Deployment, Efficiency, LlmRequest, LlmServerConfig, LlmSla, NodePool,
+    RequestStream, Roofline, RoutingPolicy, Serving, simulate_cluster,
 };
 use inferscale::engine::{RngStreams, SimDuration, SimTime};
 use inferscale::scenario::catalog;
@@ -41,10 +41,9 @@ fn main() {
             billing_granularity: SimDuration::from_secs(1),
             billing_minimum: SimDuration::from_secs(60),
         }],
-        models: vec![LlmDeployment {
+        models: vec![Deployment {
             name: "llama-3.1-8b".into(),
-            roofline,
-            server,
+            serving: Serving::Llm { roofline, server },
             pool: 0,
             replicas,
             container_start: SimDuration::from_secs(30),

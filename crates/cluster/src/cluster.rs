@@ -21,6 +21,7 @@ use inferscale_engine::{Context, Model, RngStreams, SimDuration, SimRng, SimTime
 use rand::Rng;
 
 use crate::NodeType;
+use crate::classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 use crate::llm_server::{LlmOutcomes, LlmReplica, LlmRequest, LlmServerConfig, LlmSla};
 use crate::perf::Roofline;
 
@@ -50,15 +51,35 @@ pub struct NodePool {
     pub billing_minimum: SimDuration,
 }
 
+/// How a model's replicas serve: an LLM with continuous batching, or a classic model
+/// with dynamic batching.
+#[derive(Clone, Debug)]
+// A handful of deployments per run, read at set-up only: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Serving {
+    /// A large language model.
+    Llm {
+        /// Performance model of one replica (model, accelerator, tp, efficiency).
+        roofline: Roofline,
+        /// Scheduler limits of each replica.
+        server: LlmServerConfig,
+    },
+    /// A classic model (classifier, encoder) on one accelerator.
+    Classic {
+        /// Measured latency per batch size.
+        profile: ClassicProfile,
+        /// Dynamic-batching limits.
+        server: ClassicServerConfig,
+    },
+}
+
 /// One model served by the cluster.
 #[derive(Clone, Debug)]
-pub struct LlmDeployment {
+pub struct Deployment {
     /// Name, for reports.
     pub name: String,
-    /// Performance model of one replica (model, accelerator, tp, efficiency).
-    pub roofline: Roofline,
-    /// Scheduler limits of each replica.
-    pub server: LlmServerConfig,
+    /// What its replicas run.
+    pub serving: Serving,
     /// Index into the cluster's node pools.
     pub pool: usize,
     /// Replicas to run (the static policy).
@@ -74,11 +95,124 @@ pub struct LlmDeployment {
     pub max_queue: Option<u32>,
 }
 
-impl LlmDeployment {
+impl Deployment {
+    /// Accelerators one replica occupies.
+    pub fn tp(&self) -> u32 {
+        match &self.serving {
+            Serving::Llm { roofline, .. } => roofline.tp(),
+            Serving::Classic { .. } => 1,
+        }
+    }
+
+    /// Name of the model (the catalog entry).
+    pub fn model_name(&self) -> &str {
+        match &self.serving {
+            Serving::Llm { roofline, .. } => &roofline.model().name,
+            Serving::Classic { profile, .. } => &profile.name,
+        }
+    }
+
     /// Time to load the weights onto a freshly booted node.
     pub fn load_time(&self, pool: &NodePool) -> SimDuration {
-        let weights = self.roofline.model().weight_bytes();
+        let weights = match &self.serving {
+            Serving::Llm { roofline, .. } => roofline.model().weight_bytes(),
+            Serving::Classic { profile, .. } => profile.weight_bytes,
+        };
         SimDuration::from_secs_f64(weights / pool.node_type.load_bandwidth) + self.container_start
+    }
+
+    fn new_server(&self, stats_from: SimTime) -> Server {
+        match &self.serving {
+            Serving::Llm { roofline, server } => Server::Llm(Box::new(LlmReplica::new(
+                roofline.clone(),
+                server.clone(),
+                stats_from,
+            ))),
+            Serving::Classic { profile, server } => {
+                Server::Classic(ClassicReplica::new(profile.clone(), server.clone()))
+            }
+        }
+    }
+}
+
+/// A replica's server, of either kind.
+enum Server {
+    Llm(Box<LlmReplica>),
+    Classic(ClassicReplica),
+}
+
+impl Server {
+    fn outstanding(&self) -> usize {
+        match self {
+            Server::Llm(s) => s.outstanding(),
+            Server::Classic(s) => s.outstanding(),
+        }
+    }
+
+    fn queued(&self) -> usize {
+        match self {
+            Server::Llm(s) => s.queued(),
+            Server::Classic(s) => s.queued(),
+        }
+    }
+
+    fn can_serve(&self, request: &LlmRequest) -> bool {
+        match self {
+            Server::Llm(s) => s.can_serve(request),
+            Server::Classic(_) => true,
+        }
+    }
+
+    fn enqueue(&mut self, request: LlmRequest) {
+        match self {
+            Server::Llm(s) => s.enqueue(request),
+            Server::Classic(s) => s.enqueue(request),
+        }
+    }
+
+    fn start(&mut self, now: SimTime, out: &mut LlmOutcomes) -> NextStep {
+        match self {
+            Server::Llm(s) => s
+                .start_iteration(now, out)
+                .map_or(NextStep::Idle, NextStep::Busy),
+            Server::Classic(s) => s.start(now),
+        }
+    }
+
+    fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+        match self {
+            Server::Llm(s) => s.complete_iteration(now, out),
+            Server::Classic(s) => s.complete(now, out),
+        }
+    }
+
+    fn busy(&self) -> SimDuration {
+        match self {
+            Server::Llm(s) => s.stats().busy,
+            Server::Classic(s) => s.busy(),
+        }
+    }
+
+    /// KV blocks (used, total); classic models have none.
+    fn kv_blocks(&self) -> (u64, u64) {
+        match self {
+            Server::Llm(s) => (s.kv_blocks_used(), s.config().kv_blocks),
+            Server::Classic(_) => (0, 0),
+        }
+    }
+
+    fn mean_kv_share(&self, end: SimTime) -> f64 {
+        match self {
+            Server::Llm(s) => s.stats().mean_kv_blocks(end) / s.config().kv_blocks.max(1) as f64,
+            Server::Classic(_) => 0.0,
+        }
+    }
+
+    fn preemptions(&self) -> u64 {
+        match self {
+            Server::Llm(s) => s.stats().preemptions,
+            Server::Classic(_) => 0,
+        }
     }
 }
 
@@ -96,7 +230,7 @@ pub struct ClusterConfig {
     /// Node types on offer.
     pub pools: Vec<NodePool>,
     /// Models served.
-    pub models: Vec<LlmDeployment>,
+    pub models: Vec<Deployment>,
     /// Requests arriving before this are served but not measured.
     pub warmup: SimTime,
     /// End of the run.
@@ -216,6 +350,10 @@ enum ClusterEvent {
     },
     /// End of a sampling interval.
     Sample,
+    /// A classic replica's batch delay ran out.
+    BatchTimer {
+        replica: usize,
+    },
 }
 
 struct Node {
@@ -228,7 +366,9 @@ struct Node {
 struct Replica {
     model: usize,
     node: usize,
-    server: LlmReplica,
+    server: Server,
+    /// A batch-delay timer already scheduled for this instant.
+    timer_at: Option<SimTime>,
     booted: bool,
     ready_at: Option<SimTime>,
 }
@@ -307,7 +447,7 @@ impl Cluster {
                 if !server.can_serve(&request) {
                     self.outcomes[model].rejected += 1;
                 } else if max_queue.is_some_and(|q| server.queued() >= q) {
-                    self.outcomes[model].dropped += 1;
+                    self.outcomes[model].record_drop(&request);
                 } else {
                     server.enqueue(request);
                     self.kick(r, ctx);
@@ -316,7 +456,7 @@ impl Cluster {
             None => {
                 let pending = &mut self.routers[model].pending;
                 if max_queue.is_some_and(|q| pending.len() >= q) {
-                    self.outcomes[model].dropped += 1;
+                    self.outcomes[model].record_drop(&request);
                 } else {
                     pending.push_back(request);
                 }
@@ -327,11 +467,21 @@ impl Cluster {
     fn kick(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
         let model = self.replicas[r].model;
         let now = ctx.now();
-        if let Some(d) = self.replicas[r]
+        match self.replicas[r]
             .server
-            .start_iteration(now, &mut self.outcomes[model])
+            .start(now, &mut self.outcomes[model])
         {
-            ctx.schedule_in(d, ClusterEvent::IterationDone { replica: r });
+            NextStep::Busy(d) => ctx.schedule_in(d, ClusterEvent::IterationDone { replica: r }),
+            NextStep::WaitUntil(t) => {
+                if self.replicas[r]
+                    .timer_at
+                    .is_none_or(|at| at > t || at < now)
+                {
+                    self.replicas[r].timer_at = Some(t);
+                    ctx.schedule_at(t, ClusterEvent::BatchTimer { replica: r });
+                }
+            }
+            NextStep::Idle => {}
         }
     }
 
@@ -357,19 +507,20 @@ impl Cluster {
                     (true, false) => loading += 1,
                     (true, true) => {
                         ready += 1;
-                        kv_used += r.server.kv_blocks_used();
-                        kv_total += r.server.config().kv_blocks;
+                        let (used, total) = r.server.kv_blocks();
+                        kv_used += used;
+                        kv_total += total;
                     }
                 }
                 queued += r.server.queued() as u64;
                 outstanding += r.server.outstanding() as u64;
                 let node = &self.nodes[r.node];
                 let pool = &self.config.pools[node.pool].node_type;
-                let tp = self.config.models[model].roofline.tp();
+                let tp = self.config.models[model].tp();
                 let used: u32 = node
                     .replicas
                     .iter()
-                    .map(|&o| self.config.models[self.replicas[o].model].roofline.tp())
+                    .map(|&o| self.config.models[self.replicas[o].model].tp())
                     .sum();
                 cost_rate += pool.price_per_hour * f64::from(tp) / f64::from(used.max(1));
             }
@@ -407,11 +558,7 @@ impl Cluster {
     fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
         for model in 0..self.config.models.len() {
             let deployment = &self.config.models[model];
-            let (pool, tp, count) = (
-                deployment.pool,
-                deployment.roofline.tp(),
-                deployment.replicas,
-            );
+            let (pool, tp, count) = (deployment.pool, deployment.tp(), deployment.replicas);
             for _ in 0..count {
                 let fits = self
                     .nodes
@@ -444,15 +591,12 @@ impl Cluster {
                 };
                 self.nodes[node].free_accelerators -= tp;
                 let deployment = &self.config.models[model];
-                let server = LlmReplica::new(
-                    deployment.roofline.clone(),
-                    deployment.server.clone(),
-                    self.config.warmup,
-                );
+                let server = deployment.new_server(self.config.warmup);
                 self.replicas.push(Replica {
                     model,
                     node,
                     server,
+                    timer_at: None,
                     booted: false,
                     ready_at: None,
                 });
@@ -507,7 +651,7 @@ impl Model for Cluster {
                 let model = self.replicas[replica].model;
                 self.replicas[replica]
                     .server
-                    .complete_iteration(now, &mut self.outcomes[model]);
+                    .complete(now, &mut self.outcomes[model]);
                 self.kick(replica, ctx);
             }
             ClusterEvent::Sample => {
@@ -515,6 +659,12 @@ impl Model for Cluster {
                 if let Some(interval) = self.config.sample_interval {
                     ctx.schedule_in(interval, ClusterEvent::Sample);
                 }
+            }
+            ClusterEvent::BatchTimer { replica } => {
+                if self.replicas[replica].timer_at == Some(now) {
+                    self.replicas[replica].timer_at = None;
+                }
+                self.kick(replica, ctx);
             }
         }
     }
@@ -607,16 +757,12 @@ pub fn simulate_cluster(
         let used: u32 = node
             .replicas
             .iter()
-            .map(|&r| {
-                cluster.config.models[cluster.replicas[r].model]
-                    .roofline
-                    .tp()
-            })
+            .map(|&r| cluster.config.models[cluster.replicas[r].model].tp())
             .sum();
         for &r in &node.replicas {
             let m = cluster.replicas[r].model;
-            model_cost[m] += node_cost * f64::from(cluster.config.models[m].roofline.tp())
-                / f64::from(used.max(1));
+            model_cost[m] +=
+                node_cost * f64::from(cluster.config.models[m].tp()) / f64::from(used.max(1));
         }
     }
 
@@ -630,10 +776,9 @@ pub fn simulate_cluster(
             let ready_at = r.ready_at.unwrap_or(end).max(cluster.config.warmup);
             let span = (end - ready_at).as_secs_f64();
             if span > 0.0 {
-                busy_share += (r.server.stats().busy.as_secs_f64() / span).min(1.0);
+                busy_share += (r.server.busy().as_secs_f64() / span).min(1.0);
             }
-            kv_share +=
-                r.server.stats().mean_kv_blocks(end) / r.server.config().kv_blocks.max(1) as f64;
+            kv_share += r.server.mean_kv_share(end);
         }
         let n = ready.len().max(1) as f64;
         reports.push(ModelReport {
@@ -649,7 +794,7 @@ pub fn simulate_cluster(
             outcomes,
             utilization: busy_share / n,
             kv_utilization: kv_share / n,
-            preemptions: mine.iter().map(|r| r.server.stats().preemptions).sum(),
+            preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
             cost: model_cost[m],
         });
     }
@@ -689,7 +834,7 @@ mod tests {
         }
     }
 
-    fn deployment(replicas: u32, tp: u32, routing: RoutingPolicy) -> LlmDeployment {
+    fn deployment(replicas: u32, tp: u32, routing: RoutingPolicy) -> Deployment {
         let model = LlmSpec {
             name: "toy-8b".into(),
             params: 8e9,
@@ -709,10 +854,9 @@ mod tests {
             Efficiency::CALIBRATED,
         );
         let server = LlmServerConfig::vllm_defaults(&roofline, 0.1, 8192);
-        LlmDeployment {
+        Deployment {
             name: "chat".into(),
-            roofline,
-            server,
+            serving: Serving::Llm { roofline, server },
             pool: 0,
             replicas,
             container_start: SimDuration::from_secs(30),
@@ -748,12 +892,7 @@ mod tests {
         }))
     }
 
-    fn run(
-        models: Vec<LlmDeployment>,
-        max_count: Option<u32>,
-        rate: f64,
-        secs: u64,
-    ) -> ClusterReport {
+    fn run(models: Vec<Deployment>, max_count: Option<u32>, rate: f64, secs: u64) -> ClusterReport {
         let config = ClusterConfig {
             pools: vec![pool(max_count)],
             models,

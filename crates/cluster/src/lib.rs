@@ -12,6 +12,7 @@
 //! digits) for latency quantiles.
 #![deny(missing_docs)]
 
+pub mod classic;
 pub mod cluster;
 mod generic;
 mod hardware;
@@ -21,9 +22,10 @@ pub mod metrics;
 pub mod perf;
 pub mod station;
 
+pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 pub use cluster::{
-    ClusterConfig, ClusterReport, LlmDeployment, ModelReport, NodePool, PoolUsage, RequestStream,
-    RoutingPolicy, simulate_cluster,
+    ClusterConfig, ClusterReport, Deployment, ModelReport, NodePool, PoolUsage, RequestStream,
+    RoutingPolicy, Serving, simulate_cluster,
 };
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};

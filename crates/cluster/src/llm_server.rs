@@ -204,6 +204,8 @@ pub struct LlmOutcomes {
     pub rejected: u64,
     /// Requests dropped: a full queue, or a wait longer than the timeout.
     pub dropped: u64,
+    /// Of those, requests that arrived after `measure_from` (they count as SLA misses).
+    pub dropped_measured: u64,
     /// Requests that arrived before this instant are served but not measured (the
     /// warm-up).
     pub measure_from: SimTime,
@@ -234,6 +236,7 @@ impl LlmOutcomes {
             met_sla: 0,
             rejected: 0,
             dropped: 0,
+            dropped_measured: 0,
             measure_from: SimTime::ZERO,
             ttft: LatencyRecorder::new(),
             tpot: LatencyRecorder::new(),
@@ -251,14 +254,27 @@ impl LlmOutcomes {
         self.window_e2e.reset();
     }
 
-    fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
+    /// Counts a dropped request.
+    pub(crate) fn record_drop(&mut self, request: &LlmRequest) {
+        self.dropped += 1;
+        if request.arrival >= self.measure_from {
+            self.dropped_measured += 1;
+        }
+    }
+
+    pub(crate) fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
         self.window_ttft.record(now - request.arrival);
         if request.arrival >= self.measure_from {
             self.ttft.record(now - request.arrival);
         }
     }
 
-    fn record_completion(&mut self, request: &LlmRequest, first_token: SimTime, now: SimTime) {
+    pub(crate) fn record_completion(
+        &mut self,
+        request: &LlmRequest,
+        first_token: SimTime,
+        now: SimTime,
+    ) {
         self.completed += 1;
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;
@@ -494,7 +510,7 @@ impl LlmReplica {
             let slot = self.slots[id];
             if self.timed_out(&slot, now) {
                 self.waiting.pop_front();
-                out.dropped += 1;
+                out.record_drop(&slot.request);
                 self.free_slots.push(id);
                 continue;
             }
@@ -606,7 +622,7 @@ impl LlmReplica {
             let slot = self.slots[id];
             if self.timed_out(&slot, now) {
                 self.waiting.pop_front();
-                out.dropped += 1;
+                out.record_drop(&slot.request);
                 self.free_slots.push(id);
                 continue;
             }

@@ -101,31 +101,32 @@ pub struct ProfileTable {
     pub decode_per_context_token_s: f64,
 }
 
-impl ProfileTable {
-    /// Linear interpolation through `points`, extended past both ends; never negative.
-    fn interpolate(points: &[(f64, f64)], x: f64) -> f64 {
-        match points {
-            [] => 0.0,
-            [(_, y)] => *y,
-            _ => {
-                let i = points
-                    .partition_point(|&(px, _)| px < x)
-                    .clamp(1, points.len() - 1);
-                let ((x0, y0), (x1, y1)) = (points[i - 1], points[i]);
-                let slope = if x1 > x0 { (y1 - y0) / (x1 - x0) } else { 0.0 };
-                (y0 + slope * (x - x0)).max(0.0)
-            }
+/// Linear interpolation through `points` (sorted by x), extended past both ends with
+/// the end segments' slopes; never negative.
+pub(crate) fn interpolate(points: &[(f64, f64)], x: f64) -> f64 {
+    match points {
+        [] => 0.0,
+        [(_, y)] => *y,
+        _ => {
+            let i = points
+                .partition_point(|&(px, _)| px < x)
+                .clamp(1, points.len() - 1);
+            let ((x0, y0), (x1, y1)) = (points[i - 1], points[i]);
+            let slope = if x1 > x0 { (y1 - y0) / (x1 - x0) } else { 0.0 };
+            (y0 + slope * (x - x0)).max(0.0)
         }
     }
+}
 
+impl ProfileTable {
     /// Duration of an iteration over `work`, seconds.
     pub fn iteration_time(&self, work: &BatchWork) -> f64 {
         let mut t = 0.0;
         if work.prefill_tokens > 0.0 {
-            t += Self::interpolate(&self.prefill, work.prefill_tokens);
+            t += interpolate(&self.prefill, work.prefill_tokens);
         }
         if work.decode_requests > 0.0 {
-            t += Self::interpolate(&self.decode, work.decode_requests)
+            t += interpolate(&self.decode, work.decode_requests)
                 + self.decode_per_context_token_s * work.decode_context_tokens;
         }
         t

@@ -139,14 +139,21 @@ pub fn format_model_table(rows: &[ModelRow]) -> String {
         let mine: Vec<&ModelRow> = rows.iter().filter(|r| r.model == name).collect();
         let mean =
             |f: fn(&ModelRow) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
+        let secs = |v: f64, decimals: usize| {
+            if v.is_finite() {
+                format!("{v:.decimals$}s")
+            } else {
+                "-".to_owned()
+            }
+        };
         let _ = writeln!(
             out,
-            "{:<18} {:<14} {:>9.3}s {:>9.4}s {:>9.2}s {:>9.1}% {:>10.2} {:>10.4}",
+            "{:<18} {:<14} {:>10} {:>10} {:>10} {:>9.1}% {:>10.2} {:>10.4}",
             name,
             mine[0].node_type,
-            mean(|r| r.ttft_p99_s),
-            mean(|r| r.tpot_p99_s),
-            mean(|r| r.e2e_p99_s),
+            secs(mean(|r| r.ttft_p99_s), 3),
+            secs(mean(|r| r.tpot_p99_s), 4),
+            secs(mean(|r| r.e2e_p99_s), 3),
             100.0 * mean(|r| r.sla_attainment),
             mean(|r| r.cost_usd),
             mean(|r| r.cost_per_1k_requests),

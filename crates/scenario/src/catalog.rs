@@ -12,6 +12,40 @@ use crate::schema::DurationDist;
 pub const HARDWARE_YAML: &str = include_str!("../catalog/hardware.yaml");
 /// The model catalog's text.
 pub const MODELS_YAML: &str = include_str!("../catalog/models.yaml");
+/// The classic-model catalog's text.
+pub const CLASSIC_YAML: &str = include_str!("../catalog/classic.yaml");
+
+/// One entry of `classic.yaml`: a classic model's measured batch latencies.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicEntry {
+    /// Name scenarios use as `preset:`.
+    pub name: String,
+    /// Weights, MB (for the load time).
+    pub weights_mb: f64,
+    /// Per hardware preset: (batch size, latency) points.
+    pub latency: std::collections::BTreeMap<String, Vec<(u32, crate::units::Duration)>>,
+}
+
+impl ClassicEntry {
+    /// The profile on hardware preset `hardware`, if measured there.
+    pub fn profile(&self, hardware: &str) -> Option<inferscale_cluster::ClassicProfile> {
+        let points = self.latency.get(hardware)?;
+        Some(inferscale_cluster::ClassicProfile {
+            name: self.name.clone(),
+            latency: points
+                .iter()
+                .map(|(b, t)| (f64::from(*b), t.0.as_secs_f64()))
+                .collect(),
+            weight_bytes: self.weights_mb * 1e6,
+        })
+    }
+}
+
+/// Every model of the built-in classic-model catalog.
+pub fn classic() -> Result<Vec<ClassicEntry>, ScenarioError> {
+    parse(CLASSIC_YAML, "catalog/classic.yaml")
+}
 
 /// Default bandwidth at which weights load onto a node: 2 GB/s, a local NVMe or a
 /// same-region object store read with several streams.
@@ -250,6 +284,19 @@ mod tests {
                 m.name,
                 s.params
             );
+        }
+    }
+
+    #[test]
+    fn classic_tables_are_increasing_in_batch() {
+        let entries = classic().unwrap();
+        let resnet = entries.iter().find(|e| e.name == "resnet-50").unwrap();
+        let profile = resnet.profile("t4").unwrap();
+        assert_eq!(profile.latency.first(), Some(&(1.0, 0.01296)));
+        for e in &entries {
+            for points in e.latency.values() {
+                assert!(points.windows(2).all(|w| w[0].0 < w[1].0), "{}", e.name);
+            }
         }
     }
 

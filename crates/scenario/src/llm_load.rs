@@ -1,8 +1,8 @@
 //! Checking and converting the LLM parts of a scenario into a cluster configuration.
 
 use inferscale_cluster::{
-    ClusterConfig, Efficiency, LlmDeployment, LlmServerConfig, LlmSla, NodePool, ProfileTable,
-    Roofline, RoutingPolicy,
+    ClassicServerConfig, ClusterConfig, Deployment, Efficiency, LlmServerConfig, LlmSla, NodePool,
+    ProfileTable, Roofline, RoutingPolicy, Serving,
 };
 use inferscale_engine::SimTime;
 use inferscale_workload::{ArrivalProcess, TokenDist};
@@ -50,6 +50,7 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
     let presets = || list(hardware.iter().map(|h| h.name.clone()));
 
     let mut pools = Vec::new();
+    let mut preset_of_pool = Vec::new();
     for (i, h) in spec.hardware.iter().enumerate() {
         let Some(entry) = hardware.iter().find(|e| e.name == h.preset.value) else {
             return Err(at(
@@ -110,6 +111,7 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
         if let Some(v) = h.load_bandwidth_gb_s {
             node_type.load_bandwidth = positive("load_bandwidth_gb_s", v)? * 1e9;
         }
+        preset_of_pool.push(h.preset.value.clone());
         pools.push(NodePool {
             node_type,
             billing_granularity: h.billing.granularity.0,
@@ -118,13 +120,27 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
     }
 
     let model_catalog = catalog::models()?;
+    let classic_catalog = catalog::classic()?;
     let mut models = Vec::new();
     for (i, spanned) in spec.models.value.iter().enumerate() {
         let m = &spanned.value;
-        let Some(llm) = &m.llm else {
-            unreachable!("checked: every model here is llm")
-        };
         let field = |f: &str| format!("models[{i}].{f}");
+        if let Some(classic) = &m.classic {
+            models.push(classic_deployment(
+                m,
+                classic,
+                &field,
+                spanned.referenced,
+                &pools,
+                &preset_of_pool,
+                &classic_catalog,
+                at,
+            )?);
+            continue;
+        }
+        let Some(llm) = &m.llm else {
+            unreachable!("checked: every model here is llm or classic")
+        };
         let Some(entry) = model_catalog.iter().find(|e| e.name == llm.preset.value) else {
             return Err(at(
                 llm.preset.referenced,
@@ -286,10 +302,9 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
             chunked_prefill: serving.chunked_prefill,
             timeout: m.timeout.map(|d| d.0),
         };
-        models.push(LlmDeployment {
+        models.push(Deployment {
             name: m.name.clone(),
-            roofline,
-            server,
+            serving: Serving::Llm { roofline, server },
             pool,
             replicas: m.replicas,
             container_start: serving.container_start.0,
@@ -298,13 +313,7 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
                 tpot: m.sla.tpot_p99.map(|d| d.0),
                 e2e: m.sla.e2e_p99.map(|d| d.0),
             },
-            routing: match m.routing {
-                RoutingSpec::RoundRobin => RoutingPolicy::RoundRobin,
-                RoutingSpec::Random => RoutingPolicy::Random,
-                RoutingSpec::LeastOutstanding => RoutingPolicy::LeastOutstanding,
-                RoutingSpec::ShortestQueue => RoutingPolicy::ShortestQueue,
-                RoutingSpec::PowerOfTwo => RoutingPolicy::PowerOfTwo,
-            },
+            routing: routing(m.routing),
             max_queue: m.max_queue,
         });
     }
@@ -339,11 +348,19 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
                 e.to_string(),
             )
         })?;
+        let (input_tokens, output_tokens) = match models[model].serving {
+            // A classic request has no tokens: one input, one result.
+            Serving::Classic { .. } => (TokenDist::fixed(1), TokenDist::fixed(1)),
+            Serving::Llm { .. } => (
+                tokens(&w.input_tokens, "input_tokens")?,
+                tokens(&w.output_tokens, "output_tokens")?,
+            ),
+        };
         workloads.push(LlmWorkload {
             model,
             arrivals,
-            input_tokens: tokens(&w.input_tokens, "input_tokens")?,
-            output_tokens: tokens(&w.output_tokens, "output_tokens")?,
+            input_tokens,
+            output_tokens,
         });
     }
 
@@ -356,6 +373,105 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
             sample_interval: Some(spec.output.timeseries_interval.0).filter(|i| !i.is_zero()),
         },
         workloads,
+    })
+}
+
+fn routing(spec: RoutingSpec) -> RoutingPolicy {
+    match spec {
+        RoutingSpec::RoundRobin => RoutingPolicy::RoundRobin,
+        RoutingSpec::Random => RoutingPolicy::Random,
+        RoutingSpec::LeastOutstanding => RoutingPolicy::LeastOutstanding,
+        RoutingSpec::ShortestQueue => RoutingPolicy::ShortestQueue,
+        RoutingSpec::PowerOfTwo => RoutingPolicy::PowerOfTwo,
+    }
+}
+
+/// A `classic:` model: its measured latencies on the placement's hardware preset.
+#[allow(clippy::too_many_arguments)]
+fn classic_deployment(
+    m: &crate::schema::ModelSpec,
+    classic: &crate::llm_schema::ClassicModelSpec,
+    field: &dyn Fn(&str) -> String,
+    model_at: Location,
+    pools: &[NodePool],
+    presets: &[String],
+    catalog: &[catalog::ClassicEntry],
+    at: At,
+) -> Result<Deployment, ScenarioError> {
+    let Some(entry) = catalog.iter().find(|e| e.name == classic.preset.value) else {
+        return Err(at(
+            classic.preset.referenced,
+            &field("classic.preset"),
+            format!(
+                "no classic-model preset `{}`; the presets are: {}",
+                classic.preset.value,
+                list(catalog.iter().map(|e| e.name.clone()))
+            ),
+        ));
+    };
+    let Some(placement) = &m.placement else {
+        return Err(at(
+            model_at,
+            &field("placement"),
+            format!(
+                "model `{}` needs `placement:`, the hardware entry it runs on; the entries are: {}",
+                m.name,
+                list(pools.iter().map(|p| p.node_type.name.clone()))
+            ),
+        ));
+    };
+    let Some(pool) = pools
+        .iter()
+        .position(|p| p.node_type.name == placement.value)
+    else {
+        return Err(at(
+            placement.referenced,
+            &field("placement"),
+            format!(
+                "no hardware entry named `{}`; the entries are: {}",
+                placement.value,
+                list(pools.iter().map(|p| p.node_type.name.clone()))
+            ),
+        ));
+    };
+    let Some(profile) = entry.profile(&presets[pool]) else {
+        return Err(at(
+            placement.referenced,
+            &field("placement"),
+            format!(
+                "`{}` has no measured latencies on `{}`; it has them on: {}",
+                entry.name,
+                presets[pool],
+                list(entry.latency.keys().cloned())
+            ),
+        ));
+    };
+    if m.replicas == 0 || m.serving.max_batch == 0 {
+        return Err(at(
+            model_at,
+            &field("replicas"),
+            "replicas and serving.max_batch must be at least 1".into(),
+        ));
+    }
+    Ok(Deployment {
+        name: m.name.clone(),
+        serving: Serving::Classic {
+            profile,
+            server: ClassicServerConfig {
+                max_batch: m.serving.max_batch,
+                max_queue_delay: m.serving.max_queue_delay.0,
+            },
+        },
+        pool,
+        replicas: m.replicas,
+        container_start: m.serving.container_start.0,
+        sla: LlmSla {
+            ttft: None,
+            tpot: None,
+            e2e: m.sla.e2e_p99.or(m.sla.ttft_p99).map(|d| d.0),
+        },
+        routing: routing(m.routing),
+        max_queue: m.max_queue,
     })
 }
 
@@ -399,18 +515,21 @@ workload:
         assert_eq!(pool.node_type.price_per_hour, 80.0);
         assert_eq!(pool.node_type.max_count, Some(1));
         let d = &system.cluster.models[0];
-        assert_eq!((d.replicas, d.roofline.tp()), (2, 4));
+        assert_eq!((d.replicas, d.tp()), (2, 4));
+        let inferscale_cluster::Serving::Llm { roofline, server } = &d.serving else {
+            panic!("not an LLM")
+        };
         assert_eq!(
             d.sla.ttft,
             Some(inferscale_engine::SimDuration::from_secs(1))
         );
         // The profile, not the roofline, times iterations.
-        let t = d.roofline.iteration_time(&BatchWork {
+        let t = roofline.iteration_time(&BatchWork {
             prefill_tokens: 128.0,
             ..Default::default()
         });
         assert!((t - 0.020).abs() < 1e-12);
-        let t = d.roofline.iteration_time(&BatchWork {
+        let t = roofline.iteration_time(&BatchWork {
             decode_requests: 64.0,
             decode_context_tokens: 1e6,
             ..Default::default()
@@ -418,7 +537,7 @@ workload:
         assert!((t - 0.050).abs() < 1e-12);
         // KV capacity from memory: 4 × 80 GB × 0.9 − 141.2 GB over 320 KiB per token.
         let tokens: f64 = (4.0 * 80e9 * 0.9 - 141.2e9) / 327_680.0;
-        assert_eq!(d.server.kv_blocks, (tokens.floor() / 16.0) as u64);
+        assert_eq!(server.kv_blocks, (tokens.floor() / 16.0) as u64);
     }
 
     #[test]

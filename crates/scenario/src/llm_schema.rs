@@ -108,11 +108,24 @@ pub struct LlmModelSpec {
     pub dtype_bytes: Option<f64>,
 }
 
+/// The `classic:` section of a model: a catalog entry with measured batch latencies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicModelSpec {
+    /// Catalog entry (see `crates/scenario/catalog/classic.yaml`), e.g. `resnet-50`.
+    pub preset: Spanned<String>,
+}
+
 /// How each replica of an LLM serves (vLLM's knobs and the performance model).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServingSpec {
-    /// Most requests running at once (vLLM `max_num_seqs`). Default: 256.
+    /// `classic:` models — longest a request waits for a batch to fill (Triton's
+    /// `max_queue_delay`). Default: `0s` (batch whatever waits when a replica frees).
+    #[serde(default)]
+    pub max_queue_delay: Duration,
+    /// Most requests running at once (vLLM `max_num_seqs`; for `classic:` models, the
+    /// largest batch). Default: 256.
     #[serde(default = "default_max_batch")]
     pub max_batch: u32,
     /// Most prompt tokens per iteration (vLLM `max_num_batched_tokens`). Default: 8192.
@@ -171,6 +184,7 @@ impl Default for ServingSpec {
             container_start: default_container_start(),
             efficiency: EfficiencySpec::default(),
             profile: None,
+            max_queue_delay: Duration::default(),
         }
     }
 }

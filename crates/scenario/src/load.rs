@@ -95,20 +95,23 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
 
     let models = &spec.models.value;
     for (i, model) in models.iter().enumerate() {
-        let kinds =
-            usize::from(model.value.generic.is_some()) + usize::from(model.value.llm.is_some());
+        let kinds = usize::from(model.value.generic.is_some())
+            + usize::from(model.value.llm.is_some())
+            + usize::from(model.value.classic.is_some());
         if kinds != 1 {
             return Err(at(
                 model.referenced,
                 &format!("models[{i}]"),
                 format!(
-                    "model `{}` needs exactly one of `generic:` and `llm:`; found {kinds}",
+                    "model `{}` needs exactly one of `generic:`, `llm:` and `classic:`; found {kinds}",
                     model.value.name
                 ),
             ));
         }
     }
-    let any_llm = models.iter().any(|m| m.value.llm.is_some());
+    let any_llm = models
+        .iter()
+        .any(|m| m.value.llm.is_some() || m.value.classic.is_some());
     let system = if any_llm {
         if let Some((i, m)) = models
             .iter()
@@ -118,8 +121,8 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             return Err(at(
                 m.referenced,
                 &format!("models[{i}].generic"),
-                "this version cannot mix `generic:` and `llm:` models in one scenario; \
-                 split them into two scenarios"
+                "this version cannot mix `generic:` models with `llm:` or `classic:` ones in one \
+                 scenario; split them into two scenarios"
                     .into(),
             ));
         }

@@ -96,6 +96,9 @@ pub struct ModelSpec {
     /// A large language model served with continuous batching.
     #[serde(default)]
     pub llm: Option<crate::llm_schema::LlmModelSpec>,
+    /// A classic model (classifier, encoder) served with dynamic batching.
+    #[serde(default)]
+    pub classic: Option<crate::llm_schema::ClassicModelSpec>,
     /// `llm:` only — the `hardware:` entry replicas run on. Required for LLMs.
     #[serde(default)]
     pub placement: Option<Spanned<String>>,
