@@ -347,12 +347,13 @@ fn roofline_defaults_are_the_fit_and_hold_on_published_numbers() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Classic serving against the same source's independent column: NVIDIA's T4 ResNet-50
-/// table lists, per batch size, both the batch latency (our input) and the measured
-/// throughput. A saturated replica with `max_batch` = b must reproduce that throughput
+/// Classic serving against the same sources' independent column: NVIDIA's T4 tables
+/// for ResNet-50 and BERT-base list, per batch size, both the batch latency (our input)
+/// and the measured throughput. A saturated replica with `max_batch` = b must reproduce that throughput
 /// through the whole cluster path (routing, dynamic batching, completions).
-/// Measured at commit: −3.6% to −5.8% (the published throughput runs batches back to
-/// back slightly faster than their averaged latency implies).
+/// Measured at commit: ResNet-50 −3.6% to −5.8% (the published throughput runs batches
+/// back to back slightly faster than their averaged latency implies); BERT-base within
+/// ±1.5% (its table gives the median latency, which we use).
 #[test]
 fn dynamic_batching_reproduces_published_t4_throughput() {
     use inferscale::cluster::{
@@ -361,21 +362,21 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
     };
     use inferscale::engine::{RngStreams, SimDuration, SimTime};
 
-    let profile = catalog::classic()
-        .unwrap()
-        .into_iter()
-        .find(|e| e.name == "resnet-50")
-        .unwrap();
-    let profile = profile.profile("t4").expect("resnet-50 is measured on t4");
+    let classic = catalog::classic().unwrap();
     let node_type = catalog::node_type("t4").unwrap();
-    // [DLE-RN50] "Throughput Avg", mixed precision, NVIDIA T4.
-    for (batch, published) in [
-        (16u32, 1050.0),
-        (32, 1128.0),
-        (64, 1165.0),
-        (128, 1190.0),
-        (256, 1198.0),
+    // [DLE-RN50] "Throughput Avg", mixed precision, NVIDIA T4; [DLE-BERT] "Throughput-
+    // Average", BERT-base, sequence 128, fp16, T4.
+    for (model, batch, published) in [
+        ("resnet-50", 16u32, 1050.0),
+        ("resnet-50", 32, 1128.0),
+        ("resnet-50", 64, 1165.0),
+        ("resnet-50", 128, 1190.0),
+        ("resnet-50", 256, 1198.0),
+        ("bert-base", 4, 215.45),
+        ("bert-base", 8, 289.52),
     ] {
+        let entry = classic.iter().find(|e| e.name == model).unwrap();
+        let profile = entry.profile("t4").expect("measured on t4");
         let config = ClusterConfig {
             pools: vec![NodePool {
                 node_type: node_type.clone(),
@@ -425,7 +426,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
             last.iter().map(|s| s.completions).sum::<u64>() as f64 / (10.0 * last.len() as f64);
         let err = throughput / published - 1.0;
         println!(
-            "T4 ResNet-50 batch {batch:>3}: simulated {throughput:7.1} img/s, published {published:6.0} ({:+.1}%)",
+            "T4 {model} batch {batch:>3}: simulated {throughput:7.1}/s, published {published:7.1} ({:+.1}%)",
             100.0 * err
         );
         assert!(
