@@ -125,6 +125,7 @@ fn timeseries_rows(
                 replicas_provisioning: u64::from(s.provisioning),
                 replicas_loading: u64::from(s.loading),
                 replicas_ready: u64::from(s.ready),
+                replicas_draining: u64::from(s.draining),
                 queued: s.queued,
                 running: s.running,
                 kv_utilization: s.kv_utilization,

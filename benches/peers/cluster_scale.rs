@@ -58,6 +58,7 @@ fn main() {
         warmup: SimTime::ZERO,
         horizon: SimTime::from_secs_f64(seconds),
         sample_interval: Some(SimDuration::from_secs(10)),
+        replica_changes: Vec::new(),
     };
     let mut rng = RngStreams::new(1, 0).stream("arrivals");
     let mut t = 0.0;

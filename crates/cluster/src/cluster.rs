@@ -237,6 +237,20 @@ pub struct ClusterConfig {
     pub horizon: SimTime,
     /// Time-series sampling interval; `None` records no time series.
     pub sample_interval: Option<SimDuration>,
+    /// Scheduled changes of replica counts (a fixed timetable; the autoscaling loop
+    /// drives the same mechanism).
+    pub replica_changes: Vec<ReplicaChange>,
+}
+
+/// At `at`, run `replicas` replicas of model `model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicaChange {
+    /// When.
+    pub at: SimTime,
+    /// Index into the deployments.
+    pub model: usize,
+    /// The new replica count.
+    pub replicas: u32,
 }
 
 /// The state of one model's part of the cluster over one sampling interval, ending at
@@ -257,8 +271,10 @@ pub struct Sample {
     pub provisioning: u32,
     /// Replicas loading weights.
     pub loading: u32,
-    /// Replicas serving.
+    /// Replicas serving (draining ones included).
     pub ready: u32,
+    /// Replicas draining: finishing their requests before they go.
+    pub draining: u32,
     /// Requests waiting for admission (replica queues and the router's).
     pub queued: u64,
     /// Requests admitted and not finished.
@@ -354,11 +370,19 @@ enum ClusterEvent {
     BatchTimer {
         replica: usize,
     },
+    /// A scheduled change of a model's replica count.
+    SetReplicas {
+        model: usize,
+        replicas: u32,
+    },
 }
 
 struct Node {
     pool: usize,
     requested: SimTime,
+    booted: bool,
+    /// When its last replica went: billing stops here.
+    released: Option<SimTime>,
     free_accelerators: u32,
     replicas: Vec<usize>,
 }
@@ -371,6 +395,10 @@ struct Replica {
     timer_at: Option<SimTime>,
     booted: bool,
     ready_at: Option<SimTime>,
+    /// Asked to go: takes no new requests.
+    draining: bool,
+    /// Drained and empty: holds no accelerator any more.
+    gone_at: Option<SimTime>,
 }
 
 struct Router {
@@ -501,7 +529,15 @@ impl Cluster {
             let (mut queued, mut outstanding) = (0u64, 0u64);
             let (mut kv_used, mut kv_total) = (0u64, 0u64);
             let mut cost_rate = 0.0;
-            for r in self.replicas.iter().filter(|r| r.model == model) {
+            let mut draining = 0;
+            for r in self
+                .replicas
+                .iter()
+                .filter(|r| r.model == model && r.gone_at.is_none())
+            {
+                if r.draining {
+                    draining += 1;
+                }
                 match (r.booted, r.ready_at.is_some()) {
                     (false, _) => provisioning += 1,
                     (true, false) => loading += 1,
@@ -537,6 +573,7 @@ impl Cluster {
                 provisioning,
                 loading,
                 ready,
+                draining,
                 queued: queued + pending,
                 running: outstanding - queued,
                 kv_utilization: if kv_total == 0 {
@@ -554,55 +591,123 @@ impl Cluster {
         }
     }
 
-    /// Places every model's replicas at time zero, requesting nodes as needed.
+    /// Places every model's initial replicas at time zero.
     fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
         for model in 0..self.config.models.len() {
-            let deployment = &self.config.models[model];
-            let (pool, tp, count) = (deployment.pool, deployment.tp(), deployment.replicas);
-            for _ in 0..count {
-                let fits = self
+            for _ in 0..self.config.models[model].replicas {
+                self.add_replica(model, ctx);
+            }
+        }
+    }
+
+    /// Places one more replica of `model`: first fit on a live node of its type with
+    /// room, else on a newly requested node (within the quota). A replica placed on a
+    /// node that has already booted starts loading at once.
+    fn add_replica(&mut self, model: usize, ctx: &mut Context<ClusterEvent>) {
+        let now = ctx.now();
+        let deployment = &self.config.models[model];
+        let (pool, tp) = (deployment.pool, deployment.tp());
+        let fits = self
+            .nodes
+            .iter()
+            .position(|n| n.pool == pool && n.released.is_none() && n.free_accelerators >= tp);
+        let node = match fits {
+            Some(node) => node,
+            None => {
+                let node_type = &self.config.pools[pool].node_type;
+                let live = self
                     .nodes
                     .iter()
-                    .position(|n| n.pool == pool && n.free_accelerators >= tp);
-                let node = match fits {
-                    Some(node) => node,
-                    None => {
-                        let node_type = &self.config.pools[pool].node_type;
-                        let existing = self.nodes.iter().filter(|n| n.pool == pool).count() as u32;
-                        if node_type.max_count.is_some_and(|max| existing >= max)
-                            || node_type.accelerators_per_node < tp
-                        {
-                            self.unplaced[model] += 1;
-                            continue;
-                        }
-                        let boot = SimDuration::from_secs_f64(
-                            node_type.boot_time.sample(&mut self.boot_rng),
-                        );
-                        self.nodes.push(Node {
-                            pool,
-                            requested: ctx.now(),
-                            free_accelerators: node_type.accelerators_per_node,
-                            replicas: Vec::new(),
-                        });
-                        let node = self.nodes.len() - 1;
-                        ctx.schedule_in(boot, ClusterEvent::NodeBooted { node });
-                        node
-                    }
-                };
-                self.nodes[node].free_accelerators -= tp;
-                let deployment = &self.config.models[model];
-                let server = deployment.new_server(self.config.warmup);
-                self.replicas.push(Replica {
-                    model,
-                    node,
-                    server,
-                    timer_at: None,
+                    .filter(|n| n.pool == pool && n.released.is_none())
+                    .count() as u32;
+                if node_type.max_count.is_some_and(|max| live >= max)
+                    || node_type.accelerators_per_node < tp
+                {
+                    self.unplaced[model] += 1;
+                    return;
+                }
+                let boot =
+                    SimDuration::from_secs_f64(node_type.boot_time.sample(&mut self.boot_rng));
+                self.nodes.push(Node {
+                    pool,
+                    requested: now,
                     booted: false,
-                    ready_at: None,
+                    released: None,
+                    free_accelerators: node_type.accelerators_per_node,
+                    replicas: Vec::new(),
                 });
-                let r = self.replicas.len() - 1;
-                self.nodes[node].replicas.push(r);
+                let node = self.nodes.len() - 1;
+                ctx.schedule_in(boot, ClusterEvent::NodeBooted { node });
+                node
             }
+        };
+        self.nodes[node].free_accelerators -= tp;
+        let server = self.config.models[model].new_server(self.config.warmup);
+        let booted = self.nodes[node].booted;
+        self.replicas.push(Replica {
+            model,
+            node,
+            server,
+            timer_at: None,
+            booted,
+            ready_at: None,
+            draining: false,
+            gone_at: None,
+        });
+        let r = self.replicas.len() - 1;
+        self.nodes[node].replicas.push(r);
+        if booted {
+            let load = self.config.models[model].load_time(&self.config.pools[pool]);
+            ctx.schedule_in(load, ClusterEvent::ReplicaLoaded { replica: r });
+        }
+    }
+
+    /// Changes `model`'s replica count to `target`: adds replicas, or drains the most
+    /// recently added ones (they stop receiving requests, finish what they hold, then
+    /// go; a node is released, and stops billing, when its last replica has gone).
+    pub(crate) fn set_replicas(
+        &mut self,
+        model: usize,
+        target: u32,
+        ctx: &mut Context<ClusterEvent>,
+    ) {
+        let active: Vec<usize> = (0..self.replicas.len())
+            .filter(|&r| self.replicas[r].model == model && !self.replicas[r].draining)
+            .collect();
+        let current = active.len() as u32;
+        if target > current {
+            for _ in current..target {
+                self.add_replica(model, ctx);
+            }
+        } else {
+            for &r in active.iter().rev().take((current - target) as usize) {
+                self.drain(r, ctx.now());
+            }
+        }
+    }
+
+    fn drain(&mut self, r: usize, now: SimTime) {
+        let model = self.replicas[r].model;
+        self.replicas[r].draining = true;
+        self.routers[model].ready.retain(|&x| x != r);
+        self.retire_if_idle(r, now);
+    }
+
+    /// A draining replica with nothing left to do is gone; its node may go with it.
+    fn retire_if_idle(&mut self, r: usize, now: SimTime) {
+        let replica = &self.replicas[r];
+        if !replica.draining || replica.gone_at.is_some() || replica.server.outstanding() > 0 {
+            return;
+        }
+        self.replicas[r].gone_at = Some(now);
+        let node = self.replicas[r].node;
+        self.nodes[node].free_accelerators += self.config.models[self.replicas[r].model].tp();
+        let all_gone = self.nodes[node]
+            .replicas
+            .iter()
+            .all(|&o| self.replicas[o].gone_at.is_some());
+        if all_gone {
+            self.nodes[node].released = Some(now);
         }
     }
 }
@@ -615,6 +720,15 @@ impl Model for Cluster {
         match event {
             ClusterEvent::Start => {
                 self.provision(ctx);
+                for change in self.config.replica_changes.clone() {
+                    ctx.schedule_at(
+                        change.at,
+                        ClusterEvent::SetReplicas {
+                            model: change.model,
+                            replicas: change.replicas,
+                        },
+                    );
+                }
                 if let Some(interval) = self.config.sample_interval.filter(|i| !i.is_zero()) {
                     ctx.schedule_in(interval, ClusterEvent::Sample);
                 }
@@ -631,15 +745,22 @@ impl Model for Cluster {
                 self.next_arrival(stream, ctx);
             }
             ClusterEvent::NodeBooted { node } => {
+                self.nodes[node].booted = true;
                 let pool = &self.config.pools[self.nodes[node].pool];
                 for i in 0..self.nodes[node].replicas.len() {
                     let r = self.nodes[node].replicas[i];
                     self.replicas[r].booted = true;
+                    if self.replicas[r].draining {
+                        continue;
+                    }
                     let load = self.config.models[self.replicas[r].model].load_time(pool);
                     ctx.schedule_in(load, ClusterEvent::ReplicaLoaded { replica: r });
                 }
             }
             ClusterEvent::ReplicaLoaded { replica } => {
+                if self.replicas[replica].draining {
+                    return;
+                }
                 let model = self.replicas[replica].model;
                 self.replicas[replica].ready_at = Some(now);
                 self.routers[model].ready.push(replica);
@@ -653,6 +774,10 @@ impl Model for Cluster {
                     .server
                     .complete(now, &mut self.outcomes[model]);
                 self.kick(replica, ctx);
+                self.retire_if_idle(replica, now);
+            }
+            ClusterEvent::SetReplicas { model, replicas } => {
+                self.set_replicas(model, replicas, ctx)
             }
             ClusterEvent::Sample => {
                 self.sample(now);
@@ -742,7 +867,8 @@ pub fn simulate_cluster(
         .collect();
     for node in &cluster.nodes {
         let pool = &cluster.config.pools[node.pool];
-        let hours = billed(end - node.requested, pool).as_secs_f64() / 3600.0;
+        let hours =
+            billed(node.released.unwrap_or(end) - node.requested, pool).as_secs_f64() / 3600.0;
         let usage = &mut pools[node.pool];
         usage.nodes += 1;
         usage.node_hours += hours;
@@ -752,7 +878,8 @@ pub fn simulate_cluster(
     let mut model_cost = vec![0.0; models];
     for node in &cluster.nodes {
         let pool = &cluster.config.pools[node.pool];
-        let node_cost = billed(end - node.requested, pool).as_secs_f64() / 3600.0
+        let node_cost = billed(node.released.unwrap_or(end) - node.requested, pool).as_secs_f64()
+            / 3600.0
             * pool.node_type.price_per_hour;
         let used: u32 = node
             .replicas
@@ -893,12 +1020,23 @@ mod tests {
     }
 
     fn run(models: Vec<Deployment>, max_count: Option<u32>, rate: f64, secs: u64) -> ClusterReport {
+        run_with(models, max_count, rate, secs, Vec::new())
+    }
+
+    fn run_with(
+        models: Vec<Deployment>,
+        max_count: Option<u32>,
+        rate: f64,
+        secs: u64,
+        replica_changes: Vec<ReplicaChange>,
+    ) -> ClusterReport {
         let config = ClusterConfig {
             pools: vec![pool(max_count)],
             models,
             warmup: SimTime::ZERO,
             horizon: SimTime::from_secs(secs),
             sample_interval: Some(SimDuration::from_secs(10)),
+            replica_changes,
         };
         let streams = vec![RequestStream {
             model: 0,
@@ -1067,5 +1205,59 @@ mod tests {
                 .iter()
                 .all(|s| (s.cost_rate_per_hour - 32.0).abs() < 1e-9)
         );
+    }
+
+    /// Scaling down drains the newest replicas (they finish their requests, then go,
+    /// and an emptied node stops billing); scaling up places new replicas, booting a
+    /// node when none has room. Four TP-4 replicas fill two 8-GPU nodes.
+    #[test]
+    fn draining_releases_nodes_and_scaling_up_boots_new_ones() {
+        let changes = vec![
+            ReplicaChange {
+                at: SimTime::from_secs(1200),
+                model: 0,
+                replicas: 2,
+            },
+            ReplicaChange {
+                at: SimTime::from_secs(2400),
+                model: 0,
+                replicas: 4,
+            },
+        ];
+        let report = run_with(
+            vec![deployment(4, 4, RoutingPolicy::LeastOutstanding)],
+            None,
+            8.0,
+            3600,
+            changes,
+        );
+        let m = &report.models[0];
+        assert_eq!(
+            m.arrivals,
+            m.outcomes.completed + m.outcomes.dropped + m.outcomes.rejected + m.in_flight_at_end
+        );
+        assert_eq!(m.outcomes.dropped, 0, "draining must not lose requests");
+        // Three nodes: two at the start, one more when scaling back up.
+        assert_eq!(report.pools[0].nodes, 3);
+        // Node 1: the whole hour. Node 2: until its replicas drained, a little after
+        // 1200 s. Node 3: from 2400 s on.
+        let hours = report.pools[0].node_hours;
+        assert!(
+            hours > 1.0 + 1200.0 / 3600.0 + 1200.0 / 3600.0 - 1e-9,
+            "{hours}"
+        );
+        assert!(hours < 1.0 + 1300.0 / 3600.0 + 1200.0 / 3600.0, "{hours}");
+        let at = |t: u64| {
+            report
+                .timeseries
+                .iter()
+                .find(|s| s.time == SimTime::from_secs(t))
+                .unwrap()
+        };
+        assert_eq!(at(1190).ready, 4);
+        assert_eq!(at(1300).ready, 2);
+        // The new node boots for 120 s and loads for 38 s.
+        assert_eq!((at(2510).provisioning, at(2510).ready), (2, 2));
+        assert_eq!(at(2600).ready, 4);
     }
 }

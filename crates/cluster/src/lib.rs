@@ -24,8 +24,8 @@ pub mod station;
 
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 pub use cluster::{
-    ClusterConfig, ClusterReport, Deployment, ModelReport, NodePool, PoolUsage, RequestStream,
-    RoutingPolicy, Serving, simulate_cluster,
+    ClusterConfig, ClusterReport, Deployment, ModelReport, NodePool, PoolUsage, ReplicaChange,
+    RequestStream, RoutingPolicy, Serving, simulate_cluster,
 };
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};

@@ -33,8 +33,10 @@ pub struct TimeseriesRow {
     pub replicas_provisioning: u64,
     /// Replicas loading weights.
     pub replicas_loading: u64,
-    /// Replicas serving.
+    /// Replicas serving (draining ones included).
     pub replicas_ready: u64,
+    /// Replicas draining: finishing their requests before they go.
+    pub replicas_draining: u64,
     /// Requests waiting for admission.
     pub queued: u64,
     /// Requests admitted and unfinished.
@@ -77,6 +79,7 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("replicas_provisioning", u(|r| r.replicas_provisioning)),
         ("replicas_loading", u(|r| r.replicas_loading)),
         ("replicas_ready", u(|r| r.replicas_ready)),
+        ("replicas_draining", u(|r| r.replicas_draining)),
         ("queued", u(|r| r.queued)),
         ("running", u(|r| r.running)),
         ("kv_utilization", x(|r| r.kv_utilization)),

@@ -371,6 +371,7 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
             warmup: SimTime::ZERO + spec.warmup.value.0,
             horizon: SimTime::ZERO + spec.duration.value.0,
             sample_interval: Some(spec.output.timeseries_interval.0).filter(|i| !i.is_zero()),
+            replica_changes: Vec::new(),
         },
         workloads,
     })
