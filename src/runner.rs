@@ -178,6 +178,7 @@ fn model_rows(
                 output_tokens: o.output_tokens,
                 utilization: m.utilization,
                 kv_utilization: m.kv_utilization,
+                node_hours: m.node_hours,
                 cost_usd: m.cost,
                 cost_per_1k_requests: if o.completed == 0 {
                     f64::NAN

@@ -330,6 +330,8 @@ pub struct ModelReport {
     /// Dollars attributed to this model: each node's cost split over the models by
     /// the accelerators their replicas occupy on it.
     pub cost: f64,
+    /// Billed node-hours attributed the same way.
+    pub node_hours: f64,
 }
 
 /// What a cluster run measured.
@@ -876,11 +878,11 @@ pub fn simulate_cluster(
     }
     let cost = pools.iter().map(|p| p.cost).sum();
     let mut model_cost = vec![0.0; models];
+    let mut model_hours = vec![0.0; models];
     for node in &cluster.nodes {
         let pool = &cluster.config.pools[node.pool];
-        let node_cost = billed(node.released.unwrap_or(end) - node.requested, pool).as_secs_f64()
-            / 3600.0
-            * pool.node_type.price_per_hour;
+        let node_hours =
+            billed(node.released.unwrap_or(end) - node.requested, pool).as_secs_f64() / 3600.0;
         let used: u32 = node
             .replicas
             .iter()
@@ -888,8 +890,9 @@ pub fn simulate_cluster(
             .sum();
         for &r in &node.replicas {
             let m = cluster.replicas[r].model;
-            model_cost[m] +=
-                node_cost * f64::from(cluster.config.models[m].tp()) / f64::from(used.max(1));
+            let share = f64::from(cluster.config.models[m].tp()) / f64::from(used.max(1));
+            model_hours[m] += node_hours * share;
+            model_cost[m] += node_hours * share * pool.node_type.price_per_hour;
         }
     }
 
@@ -923,6 +926,7 @@ pub fn simulate_cluster(
             kv_utilization: kv_share / n,
             preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
             cost: model_cost[m],
+            node_hours: model_hours[m],
         });
     }
     ClusterReport {
@@ -1059,6 +1063,7 @@ mod tests {
         assert_eq!(report.pools[0].node_hours, 2.0);
         assert_eq!(report.cost, 64.0);
         assert_eq!(report.models[0].cost, 64.0);
+        assert_eq!(report.models[0].node_hours, 2.0);
         assert_eq!(report.models[0].ready_replicas, 5);
     }
 

@@ -57,6 +57,9 @@ pub struct ModelRow {
     pub utilization: f64,
     /// Mean share of KV blocks in use.
     pub kv_utilization: f64,
+    /// Billed node-hours attributed to the model (by accelerators occupied); group by
+    /// `node_type` for node-hours per node type.
+    pub node_hours: f64,
     /// Dollars attributed to the model.
     pub cost_usd: f64,
     /// Dollars per 1,000 completed requests.
@@ -97,6 +100,7 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("output_tokens", u(|r| r.output_tokens)),
         ("utilization", x(|r| r.utilization)),
         ("kv_utilization", x(|r| r.kv_utilization)),
+        ("node_hours", x(|r| r.node_hours)),
         ("cost_usd", x(|r| r.cost_usd)),
         ("cost_per_1k_requests", x(|r| r.cost_per_1k_requests)),
     ];

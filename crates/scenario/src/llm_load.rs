@@ -108,6 +108,15 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
         if let Some(v) = &h.boot_time {
             node_type.boot_time = v.0.clone();
         }
+        if let Some(v) = h.spot_price_per_hour {
+            node_type.spot_price_per_hour = Some(positive("spot_price_per_hour", v)?);
+        }
+        if let Some(v) = h.int8_tops {
+            node_type.accelerator.peak_int8_ops = Some(positive("int8_tops", v)? * 1e12);
+        }
+        if let Some(v) = h.interconnect_gb_s {
+            node_type.accelerator.interconnect_bandwidth = positive("interconnect_gb_s", v)? * 1e9;
+        }
         if let Some(v) = h.load_bandwidth_gb_s {
             node_type.load_bandwidth = positive("load_bandwidth_gb_s", v)? * 1e9;
         }
@@ -158,6 +167,38 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
         }
         if let Some(d) = llm.dtype_bytes {
             model.dtype_bytes = d;
+        }
+        for (value, slot) in [
+            (llm.layers, &mut model.layers),
+            (llm.hidden, &mut model.hidden),
+            (llm.heads, &mut model.heads),
+            (llm.kv_heads, &mut model.kv_heads),
+            (llm.intermediate, &mut model.intermediate),
+            (llm.vocab, &mut model.vocab),
+            (llm.max_context, &mut model.max_context),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        let sane = model.params.is_finite()
+            && model.params > 0.0
+            && model.dtype_bytes > 0.0
+            && model.layers > 0
+            && model.kv_heads > 0
+            && model.heads >= model.kv_heads
+            && model.heads % model.kv_heads == 0
+            && model.hidden % model.heads == 0;
+        if !sane {
+            return Err(at(
+                llm.preset.referenced,
+                &field("llm"),
+                format!(
+                    "the overridden architecture of `{}` is inconsistent: params and dtype_bytes must be positive, \
+                     heads a multiple of kv_heads, hidden a multiple of heads",
+                    model.name
+                ),
+            ));
         }
         let Some(placement) = &m.placement else {
             return Err(at(

@@ -57,6 +57,15 @@ pub struct HardwareSpec {
     /// Override: peak dense BF16 throughput per accelerator, TFLOP/s.
     #[serde(default)]
     pub bf16_tflops: Option<f64>,
+    /// Override: spot price of one node, dollars per hour.
+    #[serde(default)]
+    pub spot_price_per_hour: Option<f64>,
+    /// Override: peak dense INT8 throughput per accelerator, TOP/s.
+    #[serde(default)]
+    pub int8_tops: Option<f64>,
+    /// Override: accelerator-to-accelerator bandwidth, GB/s per direction.
+    #[serde(default)]
+    pub interconnect_gb_s: Option<f64>,
     /// Weight loading bandwidth onto a node, GB/s. Default: 2.
     #[serde(default)]
     pub load_bandwidth_gb_s: Option<f64>,
@@ -106,6 +115,27 @@ pub struct LlmModelSpec {
     /// Override: bytes per weight and KV element (1 for FP8/INT8).
     #[serde(default)]
     pub dtype_bytes: Option<f64>,
+    /// Override: transformer layers.
+    #[serde(default)]
+    pub layers: Option<u32>,
+    /// Override: hidden dimension.
+    #[serde(default)]
+    pub hidden: Option<u32>,
+    /// Override: attention (query) heads.
+    #[serde(default)]
+    pub heads: Option<u32>,
+    /// Override: key/value heads.
+    #[serde(default)]
+    pub kv_heads: Option<u32>,
+    /// Override: feed-forward inner dimension.
+    #[serde(default)]
+    pub intermediate: Option<u32>,
+    /// Override: vocabulary size.
+    #[serde(default)]
+    pub vocab: Option<u32>,
+    /// Override: longest context, tokens.
+    #[serde(default)]
+    pub max_context: Option<u32>,
 }
 
 /// The `classic:` section of a model: a catalog entry with measured batch latencies.
