@@ -142,7 +142,52 @@ pub struct Roofline {
     accelerator: AcceleratorSpec,
     tp: u32,
     efficiency: Efficiency,
+    /// Per-deployment constants of the formula, computed once: the hot loop calls
+    /// `iteration_time` once per iteration of every replica.
+    c: Coefficients,
     profile: Option<ProfileTable>,
+}
+
+/// The roofline's constants for one deployment, in seconds per unit of work.
+#[derive(Clone, Copy, Debug, Default)]
+struct Coefficients {
+    linear_per_token: f64,
+    linear_memory: f64,
+    attention_per_pair: f64,
+    kv_per_context_token: f64,
+    communication_fixed: f64,
+    communication_per_token: f64,
+    overhead: f64,
+    prefill_overhead: f64,
+}
+
+impl Coefficients {
+    fn of(m: &LlmSpec, a: &AcceleratorSpec, tp: u32, e: &Efficiency) -> Self {
+        let tp_f = f64::from(tp);
+        let flops_rate = a.peak_flops * e.compute;
+        let bytes_rate = a.memory_bandwidth * e.memory;
+        let layers = f64::from(m.layers);
+        let (communication_fixed, communication_per_token) = if tp > 1 {
+            // Two ring all-reduces of the activations per layer.
+            let bytes_per_token = f64::from(m.hidden) * m.dtype_bytes * 2.0 * (tp_f - 1.0) / tp_f;
+            (
+                2.0 * layers * e.allreduce_latency_s,
+                2.0 * layers * bytes_per_token / a.interconnect_bandwidth,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        Coefficients {
+            linear_per_token: m.dense_flops_per_token() / tp_f / flops_rate,
+            linear_memory: m.weight_bytes() / tp_f / bytes_rate,
+            attention_per_pair: m.attention_flops(1.0) / tp_f / flops_rate,
+            kv_per_context_token: m.kv_bytes_per_token() / tp_f / bytes_rate,
+            communication_fixed,
+            communication_per_token,
+            overhead: e.iteration_overhead_s + e.layer_overhead_s * layers,
+            prefill_overhead: e.prefill_layer_overhead_s * layers,
+        }
+    }
 }
 
 impl Roofline {
@@ -153,11 +198,14 @@ impl Roofline {
         tp: u32,
         efficiency: Efficiency,
     ) -> Self {
+        let tp = tp.max(1);
+        let c = Coefficients::of(&model, &accelerator, tp, &efficiency);
         Roofline {
             model,
             accelerator,
-            tp: tp.max(1),
+            tp,
             efficiency,
+            c,
             profile: None,
         }
     }
@@ -174,6 +222,11 @@ impl Roofline {
         &self.model
     }
 
+    /// The efficiency factors the roofline was built with.
+    pub fn efficiency(&self) -> &Efficiency {
+        &self.efficiency
+    }
+
     /// Accelerators per replica.
     pub fn tp(&self) -> u32 {
         self.tp
@@ -187,42 +240,19 @@ impl Roofline {
         if let Some(profile) = &self.profile {
             return profile.iteration_time(work);
         }
-        let m = &self.model;
-        let a = &self.accelerator;
-        let e = &self.efficiency;
-        let tp = f64::from(self.tp);
-        let flops_rate = a.peak_flops * e.compute;
-        let bytes_rate = a.memory_bandwidth * e.memory;
-
+        let c = &self.c;
         let tokens = work.prefill_tokens + work.decode_requests;
-        let linear_compute = m.dense_flops_per_token() * tokens / tp / flops_rate;
-        let linear_memory = m.weight_bytes() / tp / bytes_rate;
-        let linear = linear_compute.max(linear_memory);
-
+        let linear = (c.linear_per_token * tokens).max(c.linear_memory);
         let attention_pairs = work.prefill_attention_pairs + work.decode_context_tokens;
-        let attention_compute = m.attention_flops(attention_pairs) / tp / flops_rate;
-        let attention_memory =
-            m.kv_bytes_per_token() * work.decode_context_tokens / tp / bytes_rate;
-        let attention = attention_compute.max(attention_memory);
-
-        let communication = if self.tp > 1 {
-            // Two ring all-reduces of the activations per layer.
-            let bytes = tokens * f64::from(m.hidden) * m.dtype_bytes * 2.0 * (tp - 1.0) / tp;
-            2.0 * f64::from(m.layers) * (e.allreduce_latency_s + bytes / a.interconnect_bandwidth)
+        let attention = (c.attention_per_pair * attention_pairs)
+            .max(c.kv_per_context_token * work.decode_context_tokens);
+        let communication = c.communication_fixed + c.communication_per_token * tokens;
+        let prefill = if work.prefill_tokens > 0.0 {
+            c.prefill_overhead
         } else {
             0.0
         };
-
-        let layer_overhead = if work.prefill_tokens > 0.0 {
-            e.layer_overhead_s + e.prefill_layer_overhead_s
-        } else {
-            e.layer_overhead_s
-        };
-        linear
-            + attention
-            + communication
-            + e.iteration_overhead_s
-            + layer_overhead * f64::from(m.layers)
+        linear + attention + communication + c.overhead + prefill
     }
 
     /// KV-cache capacity of one replica, tokens: memory left after the weights, less
