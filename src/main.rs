@@ -106,9 +106,9 @@ fn describe(s: &Scenario) -> String {
     match &s.system {
         System::Generic(station) => {
             let m = &station.model;
-            let rate = station.arrivals.mean_rate_per_s();
+            let rate = station.arrivals.mean_rate_over(s.duration.as_secs_f64());
             format!(
-                "{runs}, {} server{} with {} service (mean {:.4} s, SCV {:.3}), Poisson arrivals at {rate}/s (load {:.3})",
+                "{runs}, {} server{} with {} service (mean {:.4} s, SCV {:.3}), arrivals at {rate:.4}/s on average (load {:.3})",
                 m.servers,
                 if m.servers == 1 { "" } else { "s" },
                 m.service_time.family(),
@@ -144,9 +144,12 @@ fn describe(s: &Scenario) -> String {
             let rate: f64 = system
                 .workloads
                 .iter()
-                .map(|w| w.arrivals.mean_rate_per_s())
+                .map(|w| w.arrivals.mean_rate_over(s.duration.as_secs_f64()))
                 .sum();
-            format!("{runs}, {}; {rate}/s requests", models.join(", "))
+            format!(
+                "{runs}, {}; {rate:.4}/s requests on average",
+                models.join(", ")
+            )
         }
     }
 }

@@ -202,7 +202,7 @@ fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStrea
         .map(|(i, w)| {
             let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
             let mut token_rng = streams.stream(&format!("tokens/{i}"));
-            let (arrivals, input, output) = (
+            let (mut arrivals, input, output) = (
                 w.arrivals.clone(),
                 w.input_tokens.clone(),
                 w.output_tokens.clone(),

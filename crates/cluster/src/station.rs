@@ -154,13 +154,14 @@ impl Model for Station {
 /// (`"arrivals"` and `"service"`), from an empty system to the horizon.
 pub fn simulate_station(config: &StationConfig, streams: &RngStreams) -> StationReport {
     let mut arrival_rng = streams.stream("arrivals");
-    let first = config.arrivals.next_after(SimTime::ZERO, &mut arrival_rng);
+    let mut arrivals = config.arrivals.clone();
+    let first = arrivals.next_after(SimTime::ZERO, &mut arrival_rng);
     let station = Station {
         servers: u64::from(config.model.servers),
         busy: 0,
         waiting: VecDeque::new(),
         model: config.model.clone(),
-        arrivals: config.arrivals.clone(),
+        arrivals,
         arrival_rng,
         service_rng: streams.stream("service"),
         warmup: config.warmup,

@@ -2,7 +2,9 @@
 //! parameters or by mean and squared coefficient of variation (SCV).
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp1, Gamma, LogNormal};
+use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Weibull};
+
+use crate::special::ln_gamma;
 use thiserror::Error;
 
 /// Why a distribution's parameters were refused.
@@ -70,6 +72,11 @@ enum Family {
         mu: f64,
         sigma: f64,
         sampler: LogNormal<f64>,
+    },
+    Weibull {
+        shape: f64,
+        scale: f64,
+        sampler: Weibull<f64>,
     },
 }
 
@@ -151,6 +158,44 @@ impl Dist {
         Self::lognormal(mean.ln() - sigma2 / 2.0, sigma2.sqrt())
     }
 
+    /// Weibull with the given shape `k` and scale `λ`.
+    pub fn weibull(shape: f64, scale: f64) -> Result<Self, DistError> {
+        let shape = positive("shape", shape)?;
+        let scale = positive("scale", scale)?;
+        let sampler = Weibull::new(scale, shape).map_err(|_| DistError::NotPositive {
+            name: "shape",
+            value: shape,
+        })?;
+        Ok(Dist(Family::Weibull {
+            shape,
+            scale,
+            sampler,
+        }))
+    }
+
+    /// Weibull with the given mean and coefficient of variation (shape found by
+    /// bisection: the CV falls as the shape grows).
+    pub fn weibull_mean_cv(mean: f64, cv: f64) -> Result<Self, DistError> {
+        let mean = positive("mean", mean)?;
+        let cv = positive("cv", cv)?;
+        let cv_of =
+            |k: f64| ((ln_gamma(1.0 + 2.0 / k) - 2.0 * ln_gamma(1.0 + 1.0 / k)).exp() - 1.0).sqrt();
+        let (mut lo, mut hi) = (0.05, 500.0);
+        if cv > cv_of(lo) || cv < cv_of(hi) {
+            return Err(DistError::NotPositive {
+                name: "cv",
+                value: cv,
+            });
+        }
+        for _ in 0..200 {
+            let mid = (lo * hi).sqrt();
+            if cv_of(mid) > cv { lo = mid } else { hi = mid }
+        }
+        let shape = (lo * hi).sqrt();
+        let scale = mean / ln_gamma(1.0 + 1.0 / shape).exp();
+        Self::weibull(shape, scale)
+    }
+
     /// The expected value.
     pub fn mean(&self) -> f64 {
         match &self.0 {
@@ -159,6 +204,7 @@ impl Dist {
             Family::Exponential { mean } => *mean,
             Family::Gamma { shape, scale, .. } => shape * scale,
             Family::LogNormal { mu, sigma, .. } => (mu + sigma * sigma / 2.0).exp(),
+            Family::Weibull { shape, scale, .. } => scale * ln_gamma(1.0 + 1.0 / shape).exp(),
         }
     }
 
@@ -177,6 +223,9 @@ impl Dist {
             Family::Exponential { .. } => 1.0,
             Family::Gamma { shape, .. } => 1.0 / shape,
             Family::LogNormal { sigma, .. } => (sigma * sigma).exp_m1(),
+            Family::Weibull { shape, .. } => {
+                (ln_gamma(1.0 + 2.0 / shape) - 2.0 * ln_gamma(1.0 + 1.0 / shape)).exp() - 1.0
+            }
         }
     }
 
@@ -188,6 +237,7 @@ impl Dist {
             Family::Exponential { .. } => "exponential",
             Family::Gamma { .. } => "gamma",
             Family::LogNormal { .. } => "lognormal",
+            Family::Weibull { .. } => "weibull",
         }
     }
 
@@ -207,6 +257,7 @@ impl Dist {
             }
             Family::Gamma { sampler, .. } => sampler.sample(rng),
             Family::LogNormal { sampler, .. } => sampler.sample(rng),
+            Family::Weibull { sampler, .. } => sampler.sample(rng),
         }
     }
 }
@@ -261,6 +312,7 @@ mod tests {
             (Dist::gamma_mean_scv(1.0, 4.0).unwrap(), 0.10),
             (Dist::lognormal_mean_scv(2.0, 1.0).unwrap(), 0.10),
             (Dist::uniform(60.0, 120.0).unwrap(), 0.03),
+            (Dist::weibull_mean_cv(2.0, 1.5).unwrap(), 0.10),
         ] {
             let (mean, scv) = moments(&dist, n);
             assert_close(dist.family(), mean, dist.mean(), 0.02);
@@ -268,6 +320,22 @@ mod tests {
         }
         let (mean, scv) = moments(&Dist::deterministic(0.25).unwrap(), 10);
         assert_eq!((mean, scv), (0.25, 0.0));
+    }
+
+    #[test]
+    fn weibull_by_mean_and_cv_hits_both() {
+        for cv in [0.3, 1.0, 2.5] {
+            let w = Dist::weibull_mean_cv(3.0, cv).unwrap();
+            assert!((w.mean() - 3.0).abs() < 1e-9, "{cv}");
+            assert!(
+                (w.scv().sqrt() - cv).abs() < 1e-6,
+                "{cv}: {}",
+                w.scv().sqrt()
+            );
+        }
+        // Shape 1 is the exponential.
+        let e = Dist::weibull_mean_cv(1.0, 1.0).unwrap();
+        assert!((e.scv() - 1.0).abs() < 1e-9);
     }
 
     #[test]

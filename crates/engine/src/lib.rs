@@ -47,6 +47,7 @@ mod dist;
 mod queue;
 mod rng;
 mod sim;
+pub mod special;
 mod time;
 
 pub use dist::{Dist, DistError};

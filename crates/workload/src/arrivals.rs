@@ -1,8 +1,13 @@
-//! Arrival processes.
+//! Arrival processes: Poisson with a constant or time-varying rate (sampled exactly by
+//! thinning), renewal processes with a given mean and coefficient of variation, and a
+//! two-state Markov-modulated Poisson process for bursts.
 
-use inferscale_engine::{SimDuration, SimRng, SimTime};
+use inferscale_engine::{Dist, SimDuration, SimRng, SimTime};
+use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 use thiserror::Error;
+
+use crate::RateFn;
 
 /// Why an arrival process was refused.
 #[derive(Clone, Debug, Error, PartialEq)]
@@ -11,10 +16,19 @@ pub enum ArrivalError {
     /// The rate must be finite and positive.
     #[error("arrival rate must be a finite number greater than zero per second, got {0}")]
     BadRate(f64),
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
 }
 
+/// Longest stretch searched for the next arrival of a time-varying Poisson process
+/// before concluding that none will come (a rate that stays at zero).
+const SEARCH_LIMIT_S: f64 = 366.0 * 86_400.0;
+/// Thinning window: the rate's upper bound is taken over this much time at once.
+const THINNING_WINDOW_S: f64 = 60.0;
+
 /// When requests arrive.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum ArrivalProcess {
     /// A homogeneous Poisson process: exponential inter-arrival times with mean 1/rate.
@@ -22,6 +36,39 @@ pub enum ArrivalProcess {
         /// Arrivals per second.
         rate_per_s: f64,
     },
+    /// A Poisson process whose rate follows `rate` (per second, of time in seconds),
+    /// sampled exactly by thinning against a windowed upper bound.
+    Varying {
+        /// The rate function.
+        rate: RateFn,
+    },
+    /// A renewal process: independent inter-arrival times from `interarrival`
+    /// (seconds).
+    Renewal {
+        /// Inter-arrival distribution.
+        interarrival: Dist,
+    },
+    /// A two-state Markov-modulated Poisson process: in state i arrivals come at
+    /// `rates[i]` per second, and the state lasts an exponential time with mean
+    /// `mean_durations[i]` seconds.
+    Mmpp {
+        /// Arrival rate in each state, per second.
+        rates: [f64; 2],
+        /// Mean time in each state, seconds.
+        mean_durations: [f64; 2],
+        /// Current state and when it ends; drawn from the stationary law on first use.
+        state: Option<(usize, SimTime)>,
+    },
+}
+
+fn positive(what: &str, v: f64) -> Result<f64, ArrivalError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(ArrivalError::Invalid(format!(
+            "{what} must be a finite number greater than zero, got {v}"
+        )))
+    }
 }
 
 impl ArrivalProcess {
@@ -34,67 +81,155 @@ impl ArrivalProcess {
         }
     }
 
-    /// The long-run mean arrival rate per second.
-    pub fn mean_rate_per_s(&self) -> f64 {
+    /// A Poisson process with a time-varying rate.
+    pub fn varying(rate: RateFn) -> Self {
+        match rate {
+            RateFn::Constant(r) if r > 0.0 => ArrivalProcess::Poisson { rate_per_s: r },
+            rate => ArrivalProcess::Varying { rate },
+        }
+    }
+
+    /// A renewal process with gamma inter-arrival times of the given rate and
+    /// coefficient of variation.
+    pub fn gamma(rate_per_s: f64, cv: f64) -> Result<Self, ArrivalError> {
+        let mean = 1.0 / positive("rate", rate_per_s)?;
+        let cv = positive("cv", cv)?;
+        Dist::gamma_mean_scv(mean, cv * cv)
+            .map(|interarrival| ArrivalProcess::Renewal { interarrival })
+            .map_err(|e| ArrivalError::Invalid(e.to_string()))
+    }
+
+    /// A renewal process with Weibull inter-arrival times of the given rate and
+    /// coefficient of variation.
+    pub fn weibull(rate_per_s: f64, cv: f64) -> Result<Self, ArrivalError> {
+        let mean = 1.0 / positive("rate", rate_per_s)?;
+        let cv = positive("cv", cv)?;
+        Dist::weibull_mean_cv(mean, cv)
+            .map(|interarrival| ArrivalProcess::Renewal { interarrival })
+            .map_err(|e| ArrivalError::Invalid(e.to_string()))
+    }
+
+    /// A two-state MMPP.
+    pub fn mmpp(rates: [f64; 2], mean_durations: [f64; 2]) -> Result<Self, ArrivalError> {
+        for r in rates {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(ArrivalError::Invalid(format!(
+                    "MMPP rates must be zero or more, got {r}"
+                )));
+            }
+        }
+        if rates == [0.0, 0.0] {
+            return Err(ArrivalError::Invalid(
+                "an MMPP needs a positive rate in some state".into(),
+            ));
+        }
+        for d in mean_durations {
+            positive("an MMPP state's mean duration", d)?;
+        }
+        Ok(ArrivalProcess::Mmpp {
+            rates,
+            mean_durations,
+            state: None,
+        })
+    }
+
+    /// The mean arrival rate per second over [0, `horizon_s`] (the long-run mean for
+    /// stationary processes).
+    pub fn mean_rate_over(&self, horizon_s: f64) -> f64 {
         match self {
             ArrivalProcess::Poisson { rate_per_s } => *rate_per_s,
+            ArrivalProcess::Varying { rate } => {
+                rate.integral(0.0, horizon_s, 10_000) / horizon_s.max(f64::MIN_POSITIVE)
+            }
+            ArrivalProcess::Renewal { interarrival } => 1.0 / interarrival.mean(),
+            ArrivalProcess::Mmpp {
+                rates,
+                mean_durations,
+                ..
+            } => {
+                let total = mean_durations[0] + mean_durations[1];
+                (rates[0] * mean_durations[0] + rates[1] * mean_durations[1]) / total
+            }
         }
     }
 
     /// The time of the arrival after one at `now`, or `None` when the process has ended.
     #[inline]
-    pub fn next_after(&self, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
+    pub fn next_after(&mut self, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
         match self {
             ArrivalProcess::Poisson { rate_per_s } => {
                 let unit: f64 = Exp1.sample(rng);
-                Some(now + SimDuration::from_secs_f64(unit / rate_per_s))
+                Some(now + SimDuration::from_secs_f64(unit / *rate_per_s))
+            }
+            ArrivalProcess::Varying { rate } => next_by_thinning(rate, now.as_secs_f64(), rng),
+            ArrivalProcess::Renewal { interarrival } => {
+                Some(now + SimDuration::from_secs_f64(interarrival.sample(rng)))
+            }
+            ArrivalProcess::Mmpp {
+                rates,
+                mean_durations,
+                state,
+            } => {
+                let (mut s, mut ends) = match *state {
+                    Some(st) => st,
+                    None => {
+                        let p0 = mean_durations[0] / (mean_durations[0] + mean_durations[1]);
+                        let s = usize::from(unit_uniform(rng) >= p0);
+                        (s, now + exp_duration(mean_durations[s], rng))
+                    }
+                };
+                let mut t = now;
+                loop {
+                    if rates[s] > 0.0 {
+                        let candidate = t + exp_duration(1.0 / rates[s], rng);
+                        if candidate < ends {
+                            *state = Some((s, ends));
+                            return Some(candidate);
+                        }
+                    }
+                    // Memoryless: restart the clock at the switch.
+                    t = ends;
+                    s = 1 - s;
+                    ends = t + exp_duration(mean_durations[s], rng);
+                }
             }
         }
     }
+}
+
+fn unit_uniform(rng: &mut SimRng) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+fn exp_duration(mean_s: f64, rng: &mut SimRng) -> SimDuration {
+    let unit: f64 = Exp1.sample(rng);
+    SimDuration::from_secs_f64(unit * mean_s)
+}
+
+/// Lewis–Shedler thinning: candidates from a Poisson process at the rate's upper bound
+/// over a window, each kept with probability rate(t) / bound.
+fn next_by_thinning(rate: &RateFn, mut t: f64, rng: &mut SimRng) -> Option<SimTime> {
+    let limit = t + SEARCH_LIMIT_S;
+    while t < limit {
+        let window_end = t + THINNING_WINDOW_S;
+        let bound = rate.max_over(t, window_end);
+        if bound <= 0.0 {
+            t = window_end;
+            continue;
+        }
+        let gap: f64 = Exp1.sample(rng);
+        let candidate = t + gap / bound;
+        if candidate > window_end {
+            t = window_end;
+            continue;
+        }
+        t = candidate;
+        if unit_uniform(rng) * bound <= rate.at(t) {
+            return Some(SimTime::from_secs_f64(t));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use inferscale_engine::RngStreams;
-
-    #[test]
-    fn refuses_non_positive_rates() {
-        assert_eq!(
-            ArrivalProcess::poisson(0.0),
-            Err(ArrivalError::BadRate(0.0))
-        );
-        assert!(ArrivalProcess::poisson(-3.0).is_err());
-        assert!(ArrivalProcess::poisson(f64::INFINITY).is_err());
-    }
-
-    /// Counts in 1 s windows of a Poisson process are Poisson(λ): mean λ and variance λ.
-    /// With 20 000 windows at λ = 50 the mean's standard error is 0.05 (0.1%), so 1% is
-    /// a 10σ check; the dispersion index's standard error is about sqrt(2/20000) = 1%,
-    /// so 5% is a 5σ check.
-    #[test]
-    fn poisson_counts_have_poisson_mean_and_dispersion() {
-        let rate = 50.0;
-        let process = ArrivalProcess::poisson(rate).unwrap();
-        let mut rng = RngStreams::new(3, 0).stream("arrivals");
-        let windows = 20_000usize;
-        let mut counts = vec![0u64; windows];
-        let mut t = SimTime::ZERO;
-        loop {
-            t = process.next_after(t, &mut rng).unwrap();
-            let w = t.as_nanos() / 1_000_000_000;
-            if w as usize >= windows {
-                break;
-            }
-            counts[w as usize] += 1;
-        }
-        let mean = counts.iter().sum::<u64>() as f64 / windows as f64;
-        let var = counts
-            .iter()
-            .map(|&c| (c as f64 - mean).powi(2))
-            .sum::<f64>()
-            / (windows - 1) as f64;
-        assert!((mean - rate).abs() < 0.01 * rate, "mean {mean}");
-        assert!((var / mean - 1.0).abs() < 0.05, "dispersion {}", var / mean);
-    }
-}
+mod tests;

@@ -8,7 +8,9 @@
 #![deny(missing_docs)]
 
 mod arrivals;
+mod rate;
 mod sizes;
 
 pub use arrivals::{ArrivalError, ArrivalProcess};
+pub use rate::{Interpolation, RateFn};
 pub use sizes::TokenDist;
