@@ -29,6 +29,7 @@ mod error;
 mod llm_load;
 pub mod llm_schema;
 mod load;
+pub mod rates;
 pub mod schema;
 pub mod units;
 

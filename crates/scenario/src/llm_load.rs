@@ -11,7 +11,7 @@ use serde_saphyr::Location;
 use crate::ScenarioError;
 use crate::catalog;
 use crate::llm_schema::RoutingSpec;
-use crate::schema::{ArrivalSpec, ScenarioSpec};
+use crate::schema::ScenarioSpec;
 
 /// LLM models on a cluster, and the request streams that feed them.
 #[derive(Clone, Debug)]
@@ -381,14 +381,7 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
                 )
             })
         };
-        let ArrivalSpec::Poisson(poisson) = &w.arrivals;
-        let arrivals = ArrivalProcess::poisson(poisson.rate.per_second()).map_err(|e| {
-            at(
-                w.model.referenced,
-                &format!("workload[{i}].arrivals"),
-                e.to_string(),
-            )
-        })?;
+        let arrivals = w.arrivals.0.clone();
         let (input_tokens, output_tokens) = match models[model].serving {
             // A classic request has no tokens: one input, one result.
             Serving::Classic { .. } => (TokenDist::fixed(1), TokenDist::fixed(1)),

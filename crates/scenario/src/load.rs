@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 
 use inferscale_cluster::{GenericModel, StationConfig};
 use inferscale_engine::{SimDuration, SimTime};
-use inferscale_workload::ArrivalProcess;
 use serde::Deserialize;
 use serde_saphyr::Location;
 
 use crate::ScenarioError;
-use crate::schema::{ArrivalSpec, ScenarioSpec};
+use crate::schema::ScenarioSpec;
 
 /// What a scenario simulates.
 #[derive(Clone, Debug)]
@@ -186,15 +185,8 @@ fn generic_station(
     let Some(generic) = &model.generic else {
         unreachable!("checked: every model here is generic")
     };
-    let ArrivalSpec::Poisson(poisson) = &workload.arrivals;
-    // Rates are checked positive while deserializing; this cannot fail.
-    let arrivals = ArrivalProcess::poisson(poisson.rate.per_second()).map_err(|e| {
-        at(
-            workload.model.referenced,
-            "workload[0].arrivals",
-            e.to_string(),
-        )
-    })?;
+    // Arrival processes are checked while deserializing.
+    let arrivals = workload.arrivals.0.clone();
     Ok(StationConfig {
         model: GenericModel {
             servers: generic.servers.get(),

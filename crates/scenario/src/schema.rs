@@ -163,36 +163,88 @@ pub struct WorkloadSpec {
     pub output_tokens: Option<crate::llm_schema::TokenCounts>,
 }
 
-/// An arrival process.
-#[derive(Debug, Deserialize)]
+/// An arrival process, and where it came from, as an engine-ready value.
+///
+/// ```yaml
+/// arrivals: {poisson: {rate: 40/s}}
+/// arrivals: {poisson: {rate: {diurnal: {mean: 40/s, peak_to_trough: 4, period: 24h, phase: 6h}}}}
+/// arrivals: {poisson: {rate: {piecewise: {points: [[0s, 10/s], [1h, 40/s]], interpolation: linear}}}}
+/// arrivals: {poisson: {rate: {ramp: {from: 10/s, to: 40/s, start: 10m, duration: 20m}}}}
+/// arrivals: {poisson: {rate: {sum: [20/s, {spike: {start: 30m, rise: 2m, height: 200/s, decay: 10m}}]}}}
+/// arrivals: {gamma: {rate: 40/s, cv: 2}}            # renewal, also `weibull`
+/// arrivals: {mmpp: {rates: [5/s, 50/s], mean_durations: [10m, 1m]}}
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "ArrivalFamily")]
+pub struct ArrivalSpec(pub inferscale_workload::ArrivalProcess);
+
+#[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ArrivalSpec {
-    /// Poisson arrivals at a constant rate: `{poisson: {rate: 40/s}}`.
+enum ArrivalFamily {
     Poisson(PoissonSpec),
+    Gamma(RenewalSpec),
+    Weibull(RenewalSpec),
+    Mmpp(MmppSpec),
 }
 
 /// Parameters of a Poisson process.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, try_from = "RawPoisson")]
 pub struct PoissonSpec {
-    /// Mean arrivals per unit of time, greater than zero, e.g. `40/s` or `600/min`.
-    pub rate: Rate,
+    /// Arrivals per unit of time: a constant (`40/s`, greater than zero) or a function
+    /// of time.
+    pub rate: crate::rates::RateSpec,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPoisson {
-    rate: Rate,
+    rate: crate::rates::RateSpec,
 }
 
 impl TryFrom<RawPoisson> for PoissonSpec {
     type Error = String;
     fn try_from(raw: RawPoisson) -> Result<Self, String> {
-        if raw.rate.per_second() > 0.0 {
-            Ok(PoissonSpec { rate: raw.rate })
-        } else {
-            Err("a Poisson rate must be greater than zero, e.g. `40/s`".into())
+        match raw.rate.0 {
+            inferscale_workload::RateFn::Constant(r) if r <= 0.0 => {
+                Err("a Poisson rate must be greater than zero, e.g. `40/s`".into())
+            }
+            _ => Ok(PoissonSpec { rate: raw.rate }),
         }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenewalSpec {
+    rate: Rate,
+    cv: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MmppSpec {
+    rates: [Rate; 2],
+    mean_durations: [Duration; 2],
+}
+
+impl TryFrom<ArrivalFamily> for ArrivalSpec {
+    type Error = String;
+    fn try_from(family: ArrivalFamily) -> Result<Self, String> {
+        use inferscale_workload::ArrivalProcess;
+        let process = match family {
+            ArrivalFamily::Poisson(p) => Ok(ArrivalProcess::varying(p.rate.0)),
+            ArrivalFamily::Gamma(r) => ArrivalProcess::gamma(r.rate.per_second(), r.cv),
+            ArrivalFamily::Weibull(r) => ArrivalProcess::weibull(r.rate.per_second(), r.cv),
+            ArrivalFamily::Mmpp(m) => ArrivalProcess::mmpp(
+                [m.rates[0].per_second(), m.rates[1].per_second()],
+                [
+                    m.mean_durations[0].0.as_secs_f64(),
+                    m.mean_durations[1].0.as_secs_f64(),
+                ],
+            ),
+        };
+        process.map(ArrivalSpec).map_err(|e| e.to_string())
     }
 }
 
