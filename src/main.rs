@@ -144,7 +144,7 @@ fn describe(s: &Scenario) -> String {
             let rate: f64 = system
                 .workloads
                 .iter()
-                .map(|w| w.arrivals.mean_rate_over(s.duration.as_secs_f64()))
+                .map(|w| w.source.mean_rate_over(s.duration.as_secs_f64()))
                 .sum();
             format!(
                 "{runs}, {}; {rate:.4}/s requests on average",

@@ -9,7 +9,8 @@ use inferscale_cluster::{
 };
 use inferscale_engine::{RngStreams, SimTime};
 use inferscale_report::{LlmColumns, ModelRow, RunRow, TimeseriesRow};
-use inferscale_scenario::{LlmSystem, Scenario, System};
+use inferscale_scenario::{LlmSystem, RequestSource, Scenario, System};
+use inferscale_workload::{TraceFormat, TraceReader};
 use rayon::prelude::*;
 
 /// A thread pool could not be created.
@@ -200,28 +201,72 @@ fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStrea
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
-            let mut token_rng = streams.stream(&format!("tokens/{i}"));
-            let (mut arrivals, input, output) = (
-                w.arrivals.clone(),
-                w.input_tokens.clone(),
-                w.output_tokens.clone(),
-            );
-            let mut now = SimTime::ZERO;
-            let requests = std::iter::from_fn(move || {
-                now = arrivals.next_after(now, &mut arrival_rng)?;
-                (now <= horizon).then(|| LlmRequest {
-                    arrival: now,
-                    prompt: input.sample(&mut token_rng),
-                    output: output.sample(&mut token_rng),
-                })
-            });
+            let requests: Box<dyn Iterator<Item = LlmRequest> + Send> = match &w.source {
+                RequestSource::Synthetic {
+                    arrivals,
+                    input_tokens,
+                    output_tokens,
+                } => {
+                    let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
+                    let mut token_rng = streams.stream(&format!("tokens/{i}"));
+                    let (mut arrivals, input, output) = (
+                        arrivals.clone(),
+                        input_tokens.clone(),
+                        output_tokens.clone(),
+                    );
+                    let mut now = SimTime::ZERO;
+                    Box::new(std::iter::from_fn(move || {
+                        now = arrivals.next_after(now, &mut arrival_rng)?;
+                        (now <= horizon).then(|| LlmRequest {
+                            arrival: now,
+                            prompt: input.sample(&mut token_rng),
+                            output: output.sample(&mut token_rng),
+                        })
+                    }))
+                }
+                RequestSource::Trace {
+                    path,
+                    format,
+                    speedup,
+                    start_s,
+                    end_s,
+                    ..
+                } => trace_stream(path, *format, *speedup, *start_s, *end_s, horizon),
+            };
             RequestStream {
                 model: w.model,
-                requests: Box::new(requests),
+                requests,
             }
         })
         .collect()
+}
+
+/// A trace replayed from `start_s` (trace time) at t = 0, `speedup` times faster. The
+/// file was read through without error when the scenario was loaded; should it fail
+/// now (changed on disk), the stream ends there.
+fn trace_stream(
+    path: &std::path::Path,
+    format: TraceFormat,
+    speedup: f64,
+    start_s: f64,
+    end_s: f64,
+    horizon: SimTime,
+) -> Box<dyn Iterator<Item = LlmRequest> + Send> {
+    let Ok(reader) = TraceReader::open(path, format) else {
+        return Box::new(std::iter::empty());
+    };
+    Box::new(
+        reader
+            .map_while(Result::ok)
+            .skip_while(move |r| r.time_s < start_s)
+            .take_while(move |r| r.time_s < end_s)
+            .map(move |r| LlmRequest {
+                arrival: SimTime::from_secs_f64((r.time_s - start_s) / speedup),
+                prompt: r.input_tokens,
+                output: r.output_tokens.max(1),
+            })
+            .take_while(move |r| r.arrival <= horizon),
+    )
 }
 
 fn cluster_row(

@@ -11,4 +11,5 @@ mod determinism;
 mod published;
 mod queueing;
 mod support;
+mod traces;
 mod vidur;

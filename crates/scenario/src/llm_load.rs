@@ -5,7 +5,7 @@ use inferscale_cluster::{
     ProfileTable, Roofline, RoutingPolicy, Serving,
 };
 use inferscale_engine::SimTime;
-use inferscale_workload::{ArrivalProcess, TokenDist};
+use inferscale_workload::{ArrivalProcess, TokenDist, TraceFormat, TraceReader};
 use serde_saphyr::Location;
 
 use crate::ScenarioError;
@@ -27,12 +27,54 @@ pub struct LlmSystem {
 pub struct LlmWorkload {
     /// Index into `cluster.models`.
     pub model: usize,
-    /// When requests arrive.
-    pub arrivals: ArrivalProcess,
-    /// Prompt tokens per request.
-    pub input_tokens: TokenDist,
-    /// Output tokens per request.
-    pub output_tokens: TokenDist,
+    /// Where the requests come from.
+    pub source: RequestSource,
+}
+
+/// Synthetic requests or a replayed trace.
+#[derive(Clone, Debug)]
+pub enum RequestSource {
+    /// Arrivals from a process, sizes from distributions.
+    Synthetic {
+        /// When requests arrive.
+        arrivals: ArrivalProcess,
+        /// Prompt tokens per request.
+        input_tokens: TokenDist,
+        /// Output tokens per request.
+        output_tokens: TokenDist,
+    },
+    /// A trace file, already checked to read cleanly.
+    Trace {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its format.
+        format: TraceFormat,
+        /// Time is divided by this.
+        speedup: f64,
+        /// Offset into the trace where replay starts, seconds.
+        start_s: f64,
+        /// Offset where it stops, seconds.
+        end_s: f64,
+        /// Requests in [start, end) (for describing the workload).
+        requests: u64,
+        /// Span of those requests in trace time, seconds.
+        span_s: f64,
+    },
+}
+
+impl RequestSource {
+    /// Mean requests per second over the first `horizon_s` seconds.
+    pub fn mean_rate_over(&self, horizon_s: f64) -> f64 {
+        match self {
+            RequestSource::Synthetic { arrivals, .. } => arrivals.mean_rate_over(horizon_s),
+            RequestSource::Trace {
+                requests,
+                span_s,
+                speedup,
+                ..
+            } => *requests as f64 / (span_s / speedup).max(1e-9),
+        }
+    }
 }
 
 type At<'a> = &'a dyn Fn(Location, &str, String) -> ScenarioError;
@@ -45,7 +87,11 @@ fn list(names: impl Iterator<Item = String>) -> String {
 }
 
 /// Builds the LLM system of `spec`, whose models are all `llm:`.
-pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioError> {
+pub(crate) fn build(
+    spec: &ScenarioSpec,
+    base: &std::path::Path,
+    at: At,
+) -> Result<LlmSystem, ScenarioError> {
     let hardware = catalog::hardware()?;
     let presets = || list(hardware.iter().map(|h| h.name.clone()));
 
@@ -381,21 +427,39 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
                 )
             })
         };
-        let arrivals = w.arrivals.0.clone();
-        let (input_tokens, output_tokens) = match models[model].serving {
-            // A classic request has no tokens: one input, one result.
-            Serving::Classic { .. } => (TokenDist::fixed(1), TokenDist::fixed(1)),
-            Serving::Llm { .. } => (
-                tokens(&w.input_tokens, "input_tokens")?,
-                tokens(&w.output_tokens, "output_tokens")?,
-            ),
+        let source = match (&w.arrivals, &w.trace) {
+            (Some(_), Some(trace)) => {
+                return Err(at(
+                    trace.referenced,
+                    &format!("workload[{i}].trace"),
+                    "give either `arrivals:` or `trace:`, not both".into(),
+                ));
+            }
+            (None, Some(trace)) => trace_source(&trace.value, trace.referenced, base, i, at)?,
+            (Some(arrivals), None) => {
+                let (input_tokens, output_tokens) = match models[model].serving {
+                    // A classic request has no tokens: one input, one result.
+                    Serving::Classic { .. } => (TokenDist::fixed(1), TokenDist::fixed(1)),
+                    Serving::Llm { .. } => (
+                        tokens(&w.input_tokens, "input_tokens")?,
+                        tokens(&w.output_tokens, "output_tokens")?,
+                    ),
+                };
+                RequestSource::Synthetic {
+                    arrivals: arrivals.0.clone(),
+                    input_tokens,
+                    output_tokens,
+                }
+            }
+            (None, None) => {
+                return Err(at(
+                    w.model.referenced,
+                    &format!("workload[{i}]"),
+                    "a workload needs `arrivals:` (with token distributions) or `trace:`".into(),
+                ));
+            }
         };
-        workloads.push(LlmWorkload {
-            model,
-            arrivals,
-            input_tokens,
-            output_tokens,
-        });
+        workloads.push(LlmWorkload { model, source });
     }
 
     Ok(LlmSystem {
@@ -408,6 +472,66 @@ pub(crate) fn build(spec: &ScenarioSpec, at: At) -> Result<LlmSystem, ScenarioEr
             replica_changes: Vec::new(),
         },
         workloads,
+    })
+}
+
+/// Checks a trace by reading it through once, and describes it.
+fn trace_source(
+    trace: &crate::schema::TraceSpec,
+    location: Location,
+    base: &std::path::Path,
+    i: usize,
+    at: At,
+) -> Result<RequestSource, ScenarioError> {
+    let field = format!("workload[{i}].trace");
+    let path = base.join(&trace.path);
+    let format = match trace.format {
+        crate::schema::TraceFormatSpec::AzureLlm => TraceFormat::AzureLlm,
+        crate::schema::TraceFormatSpec::Mooncake => TraceFormat::Mooncake,
+    };
+    if !(trace.speedup.is_finite() && trace.speedup > 0.0) {
+        return Err(at(
+            location,
+            &field,
+            format!("`speedup` must be greater than zero, got {}", trace.speedup),
+        ));
+    }
+    let start_s = trace.start.0.as_secs_f64();
+    let end_s = trace.end.map_or(f64::INFINITY, |e| e.0.as_secs_f64());
+    if end_s <= start_s {
+        return Err(at(location, &field, "`end` must be after `start`".into()));
+    }
+    let reader =
+        TraceReader::open(&path, format).map_err(|e| at(location, &field, e.to_string()))?;
+    let (mut requests, mut first, mut last) = (0u64, f64::NAN, 0.0f64);
+    for request in reader {
+        let request = request.map_err(|e| at(location, &field, e.to_string()))?;
+        if request.time_s >= start_s && request.time_s < end_s {
+            requests += 1;
+            if first.is_nan() {
+                first = request.time_s;
+            }
+            last = request.time_s;
+        }
+    }
+    if requests == 0 {
+        return Err(at(
+            location,
+            &field,
+            format!(
+                "no request of `{}` falls in the chosen window",
+                path.display()
+            ),
+        ));
+    }
+    Ok(RequestSource::Trace {
+        path,
+        format,
+        speedup: trace.speedup,
+        start_s,
+        end_s,
+        requests,
+        span_s: (last - first).max(1e-9),
     })
 }
 

@@ -125,7 +125,8 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
                     .into(),
             ));
         }
-        System::Llm(crate::llm_load::build(&spec, &at)?)
+        let base = Path::new(file).parent().unwrap_or(Path::new(""));
+        System::Llm(crate::llm_load::build(&spec, base, &at)?)
     } else {
         System::Generic(generic_station(&spec, &at)?)
     };
@@ -185,8 +186,15 @@ fn generic_station(
     let Some(generic) = &model.generic else {
         unreachable!("checked: every model here is generic")
     };
+    let Some(arrivals) = &workload.arrivals else {
+        return Err(at(
+            workload.model.referenced,
+            "workload[0].arrivals",
+            "a generic model needs `arrivals:` (traces feed `llm:` models)".into(),
+        ));
+    };
     // Arrival processes are checked while deserializing.
-    let arrivals = workload.arrivals.0.clone();
+    let arrivals = arrivals.0.clone();
     Ok(StationConfig {
         model: GenericModel {
             servers: generic.servers.get(),

@@ -153,8 +153,14 @@ fn default_servers() -> NonZeroU32 {
 pub struct WorkloadSpec {
     /// Name of the model in `models:` these requests are for. Required.
     pub model: Spanned<String>,
-    /// When requests arrive. Required, e.g. `{poisson: {rate: 40/s}}`.
-    pub arrivals: ArrivalSpec,
+    /// When requests arrive, e.g. `{poisson: {rate: 40/s}}`. Required unless `trace:`
+    /// gives arrivals and sizes.
+    #[serde(default)]
+    pub arrivals: Option<ArrivalSpec>,
+    /// `llm:` models — replay a request trace in its native format instead of
+    /// `arrivals:` and token distributions.
+    #[serde(default)]
+    pub trace: Option<Spanned<TraceSpec>>,
     /// `llm:` models only — prompt tokens per request. Required for LLMs.
     #[serde(default)]
     pub input_tokens: Option<crate::llm_schema::TokenCounts>,
@@ -246,6 +252,44 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
         };
         process.map(ArrivalSpec).map_err(|e| e.to_string())
     }
+}
+
+/// A request trace to replay.
+///
+/// ```yaml
+/// trace: {path: ../traces/AzureLLMInferenceTrace_conv.csv, format: azure-llm, speedup: 2}
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    /// The file, relative to the scenario file's directory. Required.
+    pub path: PathBuf,
+    /// `azure-llm` (CSV `TIMESTAMP,ContextTokens,GeneratedTokens`) or `mooncake`
+    /// (JSONL). Required.
+    pub format: TraceFormatSpec,
+    /// Replay this many times faster (time divided by it). Default: 1.
+    #[serde(default = "default_speedup")]
+    pub speedup: f64,
+    /// Skip the trace before this offset from its first request. Default: `0s`.
+    #[serde(default)]
+    pub start: Duration,
+    /// Stop at this offset from its first request. Default: the end of the trace.
+    #[serde(default)]
+    pub end: Option<Duration>,
+}
+
+fn default_speedup() -> f64 {
+    1.0
+}
+
+/// The trace formats.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceFormatSpec {
+    /// Azure LLM inference 2023 CSV.
+    AzureLlm,
+    /// Mooncake FAST'25 JSONL.
+    Mooncake,
 }
 
 /// Where results go.

@@ -10,7 +10,9 @@
 mod arrivals;
 mod rate;
 mod sizes;
+mod trace;
 
 pub use arrivals::{ArrivalError, ArrivalProcess};
 pub use rate::{Interpolation, RateFn};
 pub use sizes::TokenDist;
+pub use trace::{TraceError, TraceFormat, TraceReader, TraceRequest};

@@ -1,0 +1,359 @@
+//! Request traces in their native formats, read as streams (never loaded whole).
+//!
+//! - **Azure LLM inference 2023** CSV: `TIMESTAMP,ContextTokens,GeneratedTokens`, the
+//!   timestamp `YYYY-MM-DD HH:MM:SS.fffffff` with up to 9 fractional digits and an
+//!   optional `+00:00`.
+//! - **Mooncake** JSONL: `{"timestamp": ms, "input_length": n, "output_length": m,
+//!   "hash_ids": [...]}` per line.
+//!
+//! Times become seconds since the first request. A malformed line (bad timestamp,
+//! missing column, negative or non-integer tokens, time going backwards) is an error
+//! that names the file and line.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// One request of a trace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceRequest {
+    /// Seconds since the trace's first request.
+    pub time_s: f64,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+}
+
+/// The trace formats understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// Azure LLM inference 2023 CSV.
+    AzureLlm,
+    /// Mooncake JSONL.
+    Mooncake,
+}
+
+/// A trace line that could not be read.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// The file could not be opened or read.
+    #[error("cannot read trace `{}`: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A line is malformed.
+    #[error("{}:{line}: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Streams the requests of a trace file.
+pub struct TraceReader<R: BufRead> {
+    path: PathBuf,
+    format: TraceFormat,
+    lines: std::io::Lines<R>,
+    line: usize,
+    origin: Option<f64>,
+    last: f64,
+}
+
+impl TraceReader<std::io::BufReader<std::fs::File>> {
+    /// Opens `path` as a trace of `format`.
+    pub fn open(path: &Path, format: TraceFormat) -> Result<Self, TraceError> {
+        let file = std::fs::File::open(path).map_err(|source| TraceError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self::new(path, format, std::io::BufReader::new(file)))
+    }
+}
+
+impl<R: BufRead> TraceReader<R> {
+    /// Reads a trace of `format` from `reader`; `path` names it in errors.
+    pub fn new(path: &Path, format: TraceFormat, reader: R) -> Self {
+        TraceReader {
+            path: path.to_owned(),
+            format,
+            lines: reader.lines(),
+            line: 0,
+            origin: None,
+            last: f64::NEG_INFINITY,
+        }
+    }
+
+    fn malformed(&self, message: impl Into<String>) -> TraceError {
+        TraceError::Malformed {
+            path: self.path.clone(),
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn parse(&self, text: &str) -> Result<Option<(f64, u32, u32)>, TraceError> {
+        match self.format {
+            TraceFormat::AzureLlm => {
+                if self.line == 1 {
+                    let header: Vec<&str> = text.trim().split(',').map(str::trim).collect();
+                    if header != ["TIMESTAMP", "ContextTokens", "GeneratedTokens"] {
+                        return Err(self.malformed(format!(
+                            "expected the header `TIMESTAMP,ContextTokens,GeneratedTokens`, found `{}`",
+                            text.trim()
+                        )));
+                    }
+                    return Ok(None);
+                }
+                let cells: Vec<&str> = text.trim().split(',').collect();
+                let [time, input, output] = cells.as_slice() else {
+                    return Err(
+                        self.malformed(format!("expected 3 columns, found {}", cells.len()))
+                    );
+                };
+                let t = parse_timestamp(time).map_err(|m| self.malformed(m))?;
+                Ok(Some((
+                    t,
+                    self.tokens(input, "ContextTokens")?,
+                    self.tokens(output, "GeneratedTokens")?,
+                )))
+            }
+            TraceFormat::Mooncake => {
+                let field = |name: &str| -> Result<&str, TraceError> {
+                    let key = format!("\"{name}\"");
+                    let at = text
+                        .find(&key)
+                        .ok_or_else(|| self.malformed(format!("no `{name}` field")))?;
+                    let rest = text[at + key.len()..].trim_start();
+                    let rest = rest
+                        .strip_prefix(':')
+                        .ok_or_else(|| self.malformed(format!("no value for `{name}`")))?;
+                    let rest = rest.trim_start();
+                    let end = rest.find([',', '}']).unwrap_or(rest.len());
+                    Ok(rest[..end].trim())
+                };
+                let ms: f64 = field("timestamp")?
+                    .parse()
+                    .map_err(|_| self.malformed("`timestamp` is not a number of milliseconds"))?;
+                if !ms.is_finite() || ms < 0.0 {
+                    return Err(self.malformed("`timestamp` must be zero or more milliseconds"));
+                }
+                let input = self.tokens(field("input_length")?, "input_length")?;
+                let output = self.tokens(field("output_length")?, "output_length")?;
+                Ok(Some((ms / 1e3, input, output)))
+            }
+        }
+    }
+
+    fn tokens(&self, text: &str, column: &str) -> Result<u32, TraceError> {
+        text.trim().parse::<u32>().map_err(|_| {
+            self.malformed(format!(
+                "`{column}` must be a whole number of tokens, 0 or more, got `{}`",
+                text.trim()
+            ))
+        })
+    }
+}
+
+impl<R: BufRead> Iterator for TraceReader<R> {
+    type Item = Result<TraceRequest, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let text = match self.lines.next()? {
+                Ok(t) => t,
+                Err(source) => {
+                    return Some(Err(TraceError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }));
+                }
+            };
+            self.line += 1;
+            if text.trim().is_empty() {
+                continue;
+            }
+            let (t, input, output) = match self.parse(&text) {
+                Ok(Some(row)) => row,
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
+            };
+            if t < self.last {
+                return Some(Err(self.malformed(format!(
+                    "time goes backwards ({t:.6} s after {:.6} s); traces must be sorted",
+                    self.last
+                ))));
+            }
+            self.last = t;
+            let origin = *self.origin.get_or_insert(t);
+            return Some(Ok(TraceRequest {
+                time_s: t - origin,
+                input_tokens: input,
+                output_tokens: output,
+            }));
+        }
+    }
+}
+
+/// Seconds since 1970 of `YYYY-MM-DD HH:MM:SS[.fffffffff][+00:00]` (UTC).
+fn parse_timestamp(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let text = text
+        .strip_suffix("+00:00")
+        .or_else(|| text.strip_suffix('Z'))
+        .unwrap_or(text);
+    let bad = || format!("`{text}` is not a timestamp like `2023-11-16 18:15:46.6805900`");
+    let (date, time) = text.split_once([' ', 'T']).ok_or_else(bad)?;
+    let d: Vec<&str> = date.split('-').collect();
+    let [y, m, day] = d.as_slice() else {
+        return Err(bad());
+    };
+    let (y, m, day): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        day.parse().map_err(|_| bad())?,
+    );
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let t: Vec<&str> = hms.split(':').collect();
+    let [h, min, s] = t.as_slice() else {
+        return Err(bad());
+    };
+    let (h, min, s): (i64, i64, i64) = (
+        h.parse().map_err(|_| bad())?,
+        min.parse().map_err(|_| bad())?,
+        s.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
+        return Err(bad());
+    }
+    if frac.len() > 9 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let nanos: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().map_err(|_| bad())?
+    };
+    let days = days_from_civil(y, m, day);
+    Ok((days * 86_400 + h * 3600 + min * 60 + s) as f64 + nanos as f64 * 1e-9)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(format: TraceFormat, text: &str) -> Vec<Result<TraceRequest, String>> {
+        TraceReader::new(Path::new("t"), format, text.as_bytes())
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn timestamps_parse_to_the_nanosecond() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        let a = parse_timestamp("2023-11-16 18:15:46.6805900").unwrap();
+        let b = parse_timestamp("2023-11-16 18:15:50.9951690+00:00").unwrap();
+        assert!((b - a - 4.314579).abs() < 1e-6);
+        assert_eq!(
+            parse_timestamp("2023-11-16 00:00:00").unwrap(),
+            1_700_092_800.0
+        );
+    }
+
+    #[test]
+    fn azure_rows_become_relative_requests() {
+        let rows = read(
+            TraceFormat::AzureLlm,
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n",
+        );
+        let r: Vec<TraceRequest> = rows.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            (r[0].time_s, r[0].input_tokens, r[0].output_tokens),
+            (0.0, 374, 44)
+        );
+        assert!((r[1].time_s - 4.314579).abs() < 1e-6);
+    }
+
+    #[test]
+    fn malformed_lines_name_file_and_line() {
+        let cases = [
+            (
+                TraceFormat::AzureLlm,
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1,2\n2023-11-16 25:00:00,1,2\n",
+                "t:3: `2023-11-16 25:00:00` is not a timestamp",
+            ),
+            (
+                TraceFormat::AzureLlm,
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1\n",
+                "t:2: expected 3 columns, found 2",
+            ),
+            (
+                TraceFormat::AzureLlm,
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,-5,2\n",
+                "t:2: `ContextTokens` must be a whole number",
+            ),
+            (
+                TraceFormat::AzureLlm,
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1,2\n2023-11-16 18:15:45,1,2\n",
+                "t:3: time goes backwards",
+            ),
+            (
+                TraceFormat::AzureLlm,
+                "time,in,out\n",
+                "t:1: expected the header",
+            ),
+            (
+                TraceFormat::Mooncake,
+                "{\"timestamp\": 0, \"input_length\": 5}\n",
+                "t:1: no `output_length` field",
+            ),
+            (
+                TraceFormat::Mooncake,
+                "{\"timestamp\": \"x\", \"input_length\": 5, \"output_length\": 3}\n",
+                "t:1: `timestamp` is not a number",
+            ),
+        ];
+        for (format, text, want) in cases {
+            let rows = read(format, text);
+            let err = rows.into_iter().find_map(Result::err).unwrap_or_default();
+            assert!(err.starts_with(want), "{want}\n got: {err}");
+        }
+    }
+
+    #[test]
+    fn mooncake_lines_in_milliseconds() {
+        let rows = read(
+            TraceFormat::Mooncake,
+            "{\"timestamp\": 0, \"input_length\": 6758, \"output_length\": 500, \"hash_ids\": [0, 1]}\n{\"timestamp\": 3000, \"input_length\": 7, \"output_length\": 9, \"hash_ids\": []}\n",
+        );
+        let r: Vec<TraceRequest> = rows.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            r[1],
+            TraceRequest {
+                time_s: 3.0,
+                input_tokens: 7,
+                output_tokens: 9
+            }
+        );
+    }
+}
