@@ -225,11 +225,14 @@ fn deserialize(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
         ));
     }
     let mut field = String::new();
-    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
-        let mut track = serde_path_to_error::Track::new();
-        let tracked = serde_path_to_error::Deserializer::new(de, &mut track);
-        ScenarioSpec::deserialize(tracked).inspect_err(|_| {
-            field = track.path().to_string();
+    let dir = Path::new(file).parent().unwrap_or(Path::new("")).to_owned();
+    let result = crate::rates::with_scenario_dir(&dir, || {
+        serde_saphyr::with_deserializer_from_str(text, |de| {
+            let mut track = serde_path_to_error::Track::new();
+            let tracked = serde_path_to_error::Deserializer::new(de, &mut track);
+            ScenarioSpec::deserialize(tracked).inspect_err(|_| {
+                field = track.path().to_string();
+            })
         })
     });
     result.map_err(|err| {

@@ -55,6 +55,46 @@ enum RateFamily {
     Spike(SpikeSpec),
     Sum(Vec<RateSpec>),
     Product(Vec<RateSpec>),
+    Series(SeriesSpec),
+}
+
+/// A rate series from a CSV file, e.g. the WorldCup 98 per-minute counts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesSpec {
+    /// The file, relative to the scenario file's directory.
+    path: std::path::PathBuf,
+    /// Column with the value, by header name.
+    column: String,
+    /// Time each row covers.
+    interval: Duration,
+    /// Whether the value is already a rate per second (else a count per interval).
+    #[serde(default)]
+    per_second: bool,
+    /// Multiply every rate by this. Default: 1.
+    #[serde(default = "one")]
+    scale: f64,
+    /// Replay this many times faster. Default: 1.
+    #[serde(default = "one")]
+    speedup: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+thread_local! {
+    /// The directory of the scenario file being parsed: relative paths in rate series
+    /// resolve against it, as trace paths do.
+    static SCENARIO_DIR: std::cell::RefCell<std::path::PathBuf> = std::cell::RefCell::new(std::path::PathBuf::new());
+}
+
+/// Runs `f` with relative series paths resolved against `dir`.
+pub(crate) fn with_scenario_dir<T>(dir: &std::path::Path, f: impl FnOnce() -> T) -> T {
+    let previous = SCENARIO_DIR.with(|d| d.replace(dir.to_owned()));
+    let result = f();
+    SCENARIO_DIR.with(|d| d.replace(previous));
+    result
 }
 
 #[derive(Deserialize)]
@@ -180,6 +220,29 @@ impl RateFamily {
             }
             RateFamily::Sum(_) | RateFamily::Product(_) => {
                 return Err("`sum` and `product` need at least one rate".into());
+            }
+            RateFamily::Series(s) => {
+                if s.interval.0.is_zero()
+                    || !(s.scale >= 0.0 && s.scale.is_finite())
+                    || !(s.speedup.is_finite() && s.speedup > 0.0)
+                {
+                    return Err("a series needs an `interval` above zero, a `scale` of zero or more and a positive `speedup`".into());
+                }
+                let path = SCENARIO_DIR.with(|d| d.borrow().join(&s.path));
+                let interval = secs(s.interval) / s.speedup;
+                // Faster replay: each row covers less time, at a proportionally higher rate.
+                let rate = inferscale_workload::read_rate_series(
+                    &path,
+                    &s.column,
+                    interval,
+                    s.per_second,
+                    s.scale,
+                )?;
+                if s.per_second && s.speedup != 1.0 {
+                    RateFn::Product(vec![RateFn::Constant(s.speedup), rate])
+                } else {
+                    rate
+                }
             }
         })
     }

@@ -13,6 +13,6 @@ mod sizes;
 mod trace;
 
 pub use arrivals::{ArrivalError, ArrivalProcess};
-pub use rate::{Interpolation, RateFn};
+pub use rate::{Interpolation, RateFn, read_rate_series};
 pub use sizes::TokenDist;
 pub use trace::{TraceError, TraceFormat, TraceReader, TraceRequest};

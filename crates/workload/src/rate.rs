@@ -135,11 +135,15 @@ impl RateFn {
         let ends = self.at(t0).max(self.at(t1));
         match self {
             RateFn::Constant(r) => r.max(0.0),
-            RateFn::Piecewise { points, .. } => points
-                .iter()
-                .filter(|(t, _)| *t > t0 && *t < t1)
-                .map(|p| p.1)
-                .fold(ends, f64::max),
+            RateFn::Piecewise { points, .. } => {
+                // Binary search: a series read from a file has 10⁵ points.
+                let from = points.partition_point(|&(t, _)| t <= t0);
+                let to = points.partition_point(|&(t, _)| t < t1);
+                points[from..to.max(from)]
+                    .iter()
+                    .map(|p| p.1)
+                    .fold(ends, f64::max)
+            }
             RateFn::Diurnal {
                 mean,
                 peak_to_trough,
@@ -181,6 +185,70 @@ impl RateFn {
     }
 }
 
+/// Reads a rate series from a CSV file: one row per `interval_s`, the value in
+/// column `column` (by header name). With `per_second` the value is a rate already
+/// (ServeGen's `total_rate_rps`); otherwise it is a count per interval (WorldCup's
+/// `count`) and is divided by the interval. Every value is multiplied by `scale`.
+/// Row i covers [i·interval, (i+1)·interval). Errors name the file and line.
+pub fn read_rate_series(
+    path: &std::path::Path,
+    column: &str,
+    interval_s: f64,
+    per_second: bool,
+    scale: f64,
+) -> Result<RateFn, String> {
+    use std::io::BufRead;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let header = match lines.next() {
+        Some(Ok(h)) => h,
+        _ => return Err(format!("`{}` is empty", path.display())),
+    };
+    let index = header
+        .split(',')
+        .position(|c| c.trim() == column)
+        .ok_or_else(|| {
+            format!(
+                "`{}` has no column `{column}`; its columns are: {}",
+                path.display(),
+                header.trim()
+            )
+        })?;
+    let mut points = Vec::new();
+    for (n, line) in lines.enumerate() {
+        let line = line.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cell = line.split(',').nth(index).map(str::trim).unwrap_or("");
+        let value: f64 = cell
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                format!(
+                    "{}:{}: `{cell}` is not a count or rate of zero or more",
+                    path.display(),
+                    n + 2
+                )
+            })?;
+        let rate = if per_second {
+            value
+        } else {
+            value / interval_s
+        };
+        points.push((points.len() as f64 * interval_s, rate * scale));
+    }
+    if points.is_empty() {
+        return Err(format!("`{}` has no rows", path.display()));
+    }
+    Ok(RateFn::Piecewise {
+        points,
+        interpolation: Interpolation::Step,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +287,40 @@ mod tests {
         assert_eq!(linear.at(150.0), 15.0);
         assert_eq!(linear.at(500.0), 0.0);
         assert_eq!(linear.max_over(50.0, 150.0), 30.0);
+    }
+
+    #[test]
+    fn rate_series_read_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("inferscale-series-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.csv");
+        std::fs::write(
+            &good,
+            "period,count\n1998-04-30 21:30:00,60\n1998-04-30 21:31:00,120\n",
+        )
+        .unwrap();
+        let rate = read_rate_series(&good, "count", 60.0, false, 0.5).unwrap();
+        assert_eq!(
+            (rate.at(30.0), rate.at(90.0), rate.at(1e6)),
+            (0.5, 1.0, 1.0)
+        );
+        let bad = dir.join("bad.csv");
+        std::fs::write(
+            &bad,
+            "period,count\n1998-04-30 21:30:00,60\n1998-04-30 21:31:00,-3\n",
+        )
+        .unwrap();
+        let err = read_rate_series(&bad, "count", 60.0, false, 1.0).unwrap_err();
+        assert!(
+            err.ends_with("bad.csv:3: `-3` is not a count or rate of zero or more"),
+            "{err}"
+        );
+        let err = read_rate_series(&good, "requests", 60.0, false, 1.0).unwrap_err();
+        assert!(
+            err.contains("has no column `requests`; its columns are: period,count"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
