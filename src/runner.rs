@@ -9,7 +9,7 @@ use inferscale_cluster::{
 };
 use inferscale_engine::{RngStreams, SimTime};
 use inferscale_report::{LlmColumns, ModelRow, RunRow, TimeseriesRow};
-use inferscale_scenario::{LlmSystem, RequestSource, Scenario, System};
+use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
 use inferscale_workload::{TraceFormat, TraceReader};
 use rayon::prelude::*;
 
@@ -202,25 +202,23 @@ fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStrea
         .enumerate()
         .map(|(i, w)| {
             let requests: Box<dyn Iterator<Item = LlmRequest> + Send> = match &w.source {
-                RequestSource::Synthetic {
-                    arrivals,
-                    input_tokens,
-                    output_tokens,
-                } => {
+                RequestSource::Synthetic { arrivals, sizes } => {
                     let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
                     let mut token_rng = streams.stream(&format!("tokens/{i}"));
-                    let (mut arrivals, input, output) = (
-                        arrivals.clone(),
-                        input_tokens.clone(),
-                        output_tokens.clone(),
-                    );
+                    let (mut arrivals, sizes) = (arrivals.clone(), sizes.clone());
                     let mut now = SimTime::ZERO;
                     Box::new(std::iter::from_fn(move || {
                         now = arrivals.next_after(now, &mut arrival_rng)?;
-                        (now <= horizon).then(|| LlmRequest {
+                        let (prompt, output) = match &sizes {
+                            Sizes::Independent { input, output } => {
+                                (input.sample(&mut token_rng), output.sample(&mut token_rng))
+                            }
+                            Sizes::Joint(pairs) => pairs.sample(&mut token_rng),
+                        };
+                        (now <= horizon).then_some(LlmRequest {
                             arrival: now,
-                            prompt: input.sample(&mut token_rng),
-                            output: output.sample(&mut token_rng),
+                            prompt,
+                            output,
                         })
                     }))
                 }

@@ -91,3 +91,36 @@ fn a_scenario_replays_the_azure_trace_end_to_end() {
         col("completed") + col("dropped") + col("rejected") + col("in_flight_at_end")
     );
 }
+
+/// ShareGPT lengths drawn jointly: the scenario reads every row of the reference file.
+#[test]
+fn a_scenario_draws_sharegpt_lengths_jointly() {
+    let csv =
+        reference_dir().join("traces/length_only/sharegpt_8k_filtered_stats_llama2_tokenizer.csv");
+    let text = format!(
+        "name: sharegpt\nduration: 10m\nhardware:\n  - {{name: gpu, preset: a100-80gb, boot_time: 0s}}\nmodels:\n  - name: chat\n    llm: {{preset: llama-3.1-8b}}\n    placement: gpu\nworkload:\n  - model: chat\n    arrivals: {{poisson: {{rate: 2/s}}}}\n    sizes: {{empirical: {{path: {}, input_column: num_prefill_tokens, output_column: num_decode_tokens}}}}\n",
+        csv.display()
+    );
+    let scenario =
+        inferscale::scenario::parse(&text, "sharegpt.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let inferscale::scenario::System::Llm(system) = &scenario.system else {
+        panic!("not a cluster")
+    };
+    let inferscale::scenario::RequestSource::Synthetic {
+        sizes: inferscale::scenario::Sizes::Joint(pairs),
+        ..
+    } = &system.workloads[0].source
+    else {
+        panic!("not joint sizes")
+    };
+    assert_eq!(pairs.len(), 30_731);
+    // The reference README gives the file's decode-token mean as 439.
+    let (_, output_mean) = pairs.means();
+    assert!((output_mean - 439.0).abs() < 1.0, "{output_mean}");
+    let rows = inferscale::runner::run_replications(&scenario, Some(1)).unwrap();
+    assert!(
+        rows[0].arrivals > 1000 && rows[0].completed > 900,
+        "{:?}",
+        rows[0]
+    );
+}

@@ -34,5 +34,5 @@ pub mod schema;
 pub mod units;
 
 pub use error::{Invalid, ScenarioError};
-pub use llm_load::{LlmSystem, LlmWorkload, RequestSource};
+pub use llm_load::{LlmSystem, LlmWorkload, RequestSource, Sizes};
 pub use load::{Scenario, System, load, parse};

@@ -5,7 +5,7 @@ use inferscale_cluster::{
     ProfileTable, Roofline, RoutingPolicy, Serving,
 };
 use inferscale_engine::SimTime;
-use inferscale_workload::{ArrivalProcess, TokenDist, TraceFormat, TraceReader};
+use inferscale_workload::{ArrivalProcess, EmpiricalPairs, TokenDist, TraceFormat, TraceReader};
 use serde_saphyr::Location;
 
 use crate::ScenarioError;
@@ -31,17 +31,29 @@ pub struct LlmWorkload {
     pub source: RequestSource,
 }
 
+/// How a synthetic request's token counts are drawn.
+#[derive(Clone, Debug)]
+pub enum Sizes {
+    /// Input and output independently.
+    Independent {
+        /// Prompt tokens.
+        input: TokenDist,
+        /// Output tokens.
+        output: TokenDist,
+    },
+    /// (input, output) rows drawn whole.
+    Joint(EmpiricalPairs),
+}
+
 /// Synthetic requests or a replayed trace.
 #[derive(Clone, Debug)]
 pub enum RequestSource {
-    /// Arrivals from a process, sizes from distributions.
+    /// Arrivals from a process, sizes from distributions or a table.
     Synthetic {
         /// When requests arrive.
         arrivals: ArrivalProcess,
-        /// Prompt tokens per request.
-        input_tokens: TokenDist,
-        /// Output tokens per request.
-        output_tokens: TokenDist,
+        /// Prompt and output tokens per request.
+        sizes: Sizes,
     },
     /// A trace file, already checked to read cleanly.
     Trace {
@@ -437,18 +449,37 @@ pub(crate) fn build(
             }
             (None, Some(trace)) => trace_source(&trace.value, trace.referenced, base, i, at)?,
             (Some(arrivals), None) => {
-                let (input_tokens, output_tokens) = match models[model].serving {
+                let sizes = match (&models[model].serving, &w.sizes) {
                     // A classic request has no tokens: one input, one result.
-                    Serving::Classic { .. } => (TokenDist::fixed(1), TokenDist::fixed(1)),
-                    Serving::Llm { .. } => (
-                        tokens(&w.input_tokens, "input_tokens")?,
-                        tokens(&w.output_tokens, "output_tokens")?,
-                    ),
+                    (Serving::Classic { .. }, _) => Sizes::Independent {
+                        input: TokenDist::fixed(1),
+                        output: TokenDist::fixed(1),
+                    },
+                    (Serving::Llm { .. }, Some(sizes)) => {
+                        if w.input_tokens.is_some() || w.output_tokens.is_some() {
+                            return Err(at(
+                                sizes.referenced,
+                                &format!("workload[{i}].sizes"),
+                                "give either `sizes:` or `input_tokens:` and `output_tokens:`, not both".into(),
+                            ));
+                        }
+                        let crate::schema::SizesSpec::Empirical(e) = &sizes.value;
+                        let pairs = EmpiricalPairs::from_csv(
+                            &base.join(&e.path),
+                            &e.input_column,
+                            &e.output_column,
+                        )
+                        .map_err(|m| at(sizes.referenced, &format!("workload[{i}].sizes"), m))?;
+                        Sizes::Joint(pairs)
+                    }
+                    (Serving::Llm { .. }, None) => Sizes::Independent {
+                        input: tokens(&w.input_tokens, "input_tokens")?,
+                        output: tokens(&w.output_tokens, "output_tokens")?,
+                    },
                 };
                 RequestSource::Synthetic {
                     arrivals: arrivals.0.clone(),
-                    input_tokens,
-                    output_tokens,
+                    sizes,
                 }
             }
             (None, None) => {

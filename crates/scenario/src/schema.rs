@@ -161,6 +161,10 @@ pub struct WorkloadSpec {
     /// `arrivals:` and token distributions.
     #[serde(default)]
     pub trace: Option<Spanned<TraceSpec>>,
+    /// `llm:` models — draw (input, output) token pairs whole from the rows of a file,
+    /// instead of `input_tokens:` and `output_tokens:`.
+    #[serde(default)]
+    pub sizes: Option<Spanned<SizesSpec>>,
     /// `llm:` models only — prompt tokens per request. Required for LLMs.
     #[serde(default)]
     pub input_tokens: Option<crate::llm_schema::TokenCounts>,
@@ -252,6 +256,34 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
         };
         process.map(ArrivalSpec).map_err(|e| e.to_string())
     }
+}
+
+/// Request sizes drawn jointly from a file.
+///
+/// ```yaml
+/// sizes:
+///   empirical:
+///     path: ../traces/length_only/sharegpt_8k_filtered_stats_llama2_tokenizer.csv
+///     input_column: num_prefill_tokens
+///     output_column: num_decode_tokens
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum SizesSpec {
+    /// Rows of a CSV file, drawn uniformly.
+    Empirical(EmpiricalSpec),
+}
+
+/// An empirical (input, output) size table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmpiricalSpec {
+    /// The CSV file, relative to the scenario file's directory.
+    pub path: PathBuf,
+    /// Column of prompt tokens.
+    pub input_column: String,
+    /// Column of output tokens.
+    pub output_column: String,
 }
 
 /// A request trace to replay.

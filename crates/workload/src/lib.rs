@@ -14,5 +14,5 @@ mod trace;
 
 pub use arrivals::{ArrivalError, ArrivalProcess};
 pub use rate::{Interpolation, RateFn, read_rate_series};
-pub use sizes::TokenDist;
+pub use sizes::{EmpiricalPairs, TokenDist};
 pub use trace::{TraceError, TraceFormat, TraceReader, TraceRequest};

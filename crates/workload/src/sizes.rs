@@ -52,10 +52,128 @@ impl TokenDist {
     }
 }
 
+/// (input, output) token pairs read from a file and drawn whole, so the correlation
+/// between a prompt's length and its answer's survives (ShareGPT, arXiv summarization).
+#[derive(Clone, Debug)]
+pub struct EmpiricalPairs {
+    pairs: std::sync::Arc<[(u32, u32)]>,
+}
+
+impl EmpiricalPairs {
+    /// Reads columns `input` and `output` (by header name) of a CSV file; errors name
+    /// the file and line.
+    pub fn from_csv(path: &std::path::Path, input: &str, output: &str) -> Result<Self, String> {
+        use std::io::BufRead;
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let mut lines = std::io::BufReader::new(file).lines();
+        let header = match lines.next() {
+            Some(Ok(h)) => h,
+            _ => return Err(format!("`{}` is empty", path.display())),
+        };
+        let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+        let find = |name: &str| {
+            columns.iter().position(|c| *c == name).ok_or_else(|| {
+                format!(
+                    "`{}` has no column `{name}`; its columns are: {}",
+                    path.display(),
+                    header.trim()
+                )
+            })
+        };
+        let (i, o) = (find(input)?, find(output)?);
+        let mut pairs = Vec::new();
+        for (n, line) in lines.enumerate() {
+            let line = line.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let count = |c: usize, name: &str| -> Result<u32, String> {
+                cells
+                    .get(c)
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .ok_or_else(|| {
+                        format!(
+                            "{}:{}: `{name}` is not a whole number of tokens",
+                            path.display(),
+                            n + 2
+                        )
+                    })
+            };
+            pairs.push((count(i, input)?.max(1), count(o, output)?.max(1)));
+        }
+        if pairs.is_empty() {
+            return Err(format!("`{}` has no rows", path.display()));
+        }
+        Ok(EmpiricalPairs {
+            pairs: pairs.into(),
+        })
+    }
+
+    /// How many rows there are.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether there are no rows (never, once read).
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Mean (input, output) over the rows.
+    pub fn means(&self) -> (f64, f64) {
+        let n = self.pairs.len() as f64;
+        let (a, b) = self.pairs.iter().fold((0.0, 0.0), |(a, b), &(i, o)| {
+            (a + f64::from(i), b + f64::from(o))
+        });
+        (a / n, b / n)
+    }
+
+    /// A uniformly drawn row.
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> (u32, u32) {
+        let n = self.pairs.len() as u128;
+        self.pairs[((u128::from(rng.next_u64()) * n) >> 64) as usize]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use inferscale_engine::RngStreams;
+
+    #[test]
+    fn empirical_pairs_are_drawn_whole() {
+        let dir = std::env::temp_dir().join(format!("inferscale-pairs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pairs.csv");
+        std::fs::write(
+            &path,
+            "num_prefill_tokens,num_decode_tokens\n100,1\n200,2\n300,3\n",
+        )
+        .unwrap();
+        let pairs =
+            EmpiricalPairs::from_csv(&path, "num_prefill_tokens", "num_decode_tokens").unwrap();
+        assert_eq!((pairs.len(), pairs.means()), (3, (200.0, 2.0)));
+        let mut rng = RngStreams::new(4, 0).stream("tokens");
+        for _ in 0..1000 {
+            let (i, o) = pairs.sample(&mut rng);
+            assert_eq!(i, o * 100, "a row is drawn whole");
+        }
+        std::fs::write(
+            &path,
+            "num_prefill_tokens,num_decode_tokens\n100,1\n2x0,2\n",
+        )
+        .unwrap();
+        let err =
+            EmpiricalPairs::from_csv(&path, "num_prefill_tokens", "num_decode_tokens").unwrap_err();
+        assert!(
+            err.ends_with("pairs.csv:3: `num_prefill_tokens` is not a whole number of tokens"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn counts_are_rounded_and_clamped() {
