@@ -2,7 +2,7 @@
 //! parameters or by mean and squared coefficient of variation (SCV).
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Weibull};
+use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Normal, Pareto, Weibull};
 
 use crate::special::ln_gamma;
 use thiserror::Error;
@@ -77,6 +77,16 @@ enum Family {
         shape: f64,
         scale: f64,
         sampler: Weibull<f64>,
+    },
+    Normal {
+        mean: f64,
+        sd: f64,
+        sampler: Normal<f64>,
+    },
+    Pareto {
+        scale: f64,
+        shape: f64,
+        sampler: Pareto<f64>,
     },
 }
 
@@ -196,6 +206,39 @@ impl Dist {
         Self::weibull(shape, scale)
     }
 
+    /// Normal with the given mean and standard deviation (may draw negative values:
+    /// callers that need counts truncate).
+    pub fn normal(mean: f64, sd: f64) -> Result<Self, DistError> {
+        if !mean.is_finite() {
+            return Err(DistError::Negative {
+                name: "mean",
+                value: mean,
+            });
+        }
+        let sd = non_negative("sd", sd)?;
+        let sampler = Normal::new(mean, sd).map_err(|_| DistError::Negative {
+            name: "sd",
+            value: sd,
+        })?;
+        Ok(Dist(Family::Normal { mean, sd, sampler }))
+    }
+
+    /// Pareto with minimum `scale` and tail index `shape` (heavy-tailed; the mean is
+    /// infinite for shape ≤ 1 and the variance for shape ≤ 2).
+    pub fn pareto(scale: f64, shape: f64) -> Result<Self, DistError> {
+        let scale = positive("scale", scale)?;
+        let shape = positive("shape", shape)?;
+        let sampler = Pareto::new(scale, shape).map_err(|_| DistError::NotPositive {
+            name: "shape",
+            value: shape,
+        })?;
+        Ok(Dist(Family::Pareto {
+            scale,
+            shape,
+            sampler,
+        }))
+    }
+
     /// The expected value.
     pub fn mean(&self) -> f64 {
         match &self.0 {
@@ -205,6 +248,14 @@ impl Dist {
             Family::Gamma { shape, scale, .. } => shape * scale,
             Family::LogNormal { mu, sigma, .. } => (mu + sigma * sigma / 2.0).exp(),
             Family::Weibull { shape, scale, .. } => scale * ln_gamma(1.0 + 1.0 / shape).exp(),
+            Family::Normal { mean, .. } => *mean,
+            Family::Pareto { scale, shape, .. } => {
+                if *shape > 1.0 {
+                    shape * scale / (shape - 1.0)
+                } else {
+                    f64::INFINITY
+                }
+            }
         }
     }
 
@@ -226,6 +277,14 @@ impl Dist {
             Family::Weibull { shape, .. } => {
                 (ln_gamma(1.0 + 2.0 / shape) - 2.0 * ln_gamma(1.0 + 1.0 / shape)).exp() - 1.0
             }
+            Family::Normal { mean, sd, .. } => (sd / mean).powi(2),
+            Family::Pareto { shape, .. } => {
+                if *shape > 2.0 {
+                    1.0 / (shape * (shape - 2.0))
+                } else {
+                    f64::INFINITY
+                }
+            }
         }
     }
 
@@ -238,6 +297,8 @@ impl Dist {
             Family::Gamma { .. } => "gamma",
             Family::LogNormal { .. } => "lognormal",
             Family::Weibull { .. } => "weibull",
+            Family::Normal { .. } => "normal",
+            Family::Pareto { .. } => "pareto",
         }
     }
 
@@ -258,6 +319,8 @@ impl Dist {
             Family::Gamma { sampler, .. } => sampler.sample(rng),
             Family::LogNormal { sampler, .. } => sampler.sample(rng),
             Family::Weibull { sampler, .. } => sampler.sample(rng),
+            Family::Normal { sampler, .. } => sampler.sample(rng),
+            Family::Pareto { sampler, .. } => sampler.sample(rng),
         }
     }
 }
@@ -313,6 +376,8 @@ mod tests {
             (Dist::lognormal_mean_scv(2.0, 1.0).unwrap(), 0.10),
             (Dist::uniform(60.0, 120.0).unwrap(), 0.03),
             (Dist::weibull_mean_cv(2.0, 1.5).unwrap(), 0.10),
+            (Dist::normal(10.0, 2.0).unwrap(), 0.03),
+            (Dist::pareto(1.0, 5.0).unwrap(), 0.15),
         ] {
             let (mean, scv) = moments(&dist, n);
             assert_close(dist.family(), mean, dist.mean(), 0.02);

@@ -737,4 +737,41 @@ workload:
         assert!(err.contains("`models[0].serving.profile.decode`"), "{err}");
         assert!(err.starts_with("t.yaml:7:5"), "{err}");
     }
+
+    #[test]
+    fn heavy_tailed_and_normal_token_counts() {
+        use inferscale_engine::RngStreams;
+        let text = BASE
+            .replace(
+                "input_tokens: {uniform: [100, 2000]}",
+                "input_tokens: {pareto: {min: 64, shape: 1.5, max: 32768}}",
+            )
+            .replace(
+                "output_tokens: 200",
+                "output_tokens: {normal: {mean: 200, sd: 50, min: 1}}",
+            );
+        let scenario = parse(&text, "t.yaml").unwrap();
+        let System::Llm(system) = scenario.system else {
+            panic!("not an LLM system")
+        };
+        let crate::RequestSource::Synthetic {
+            sizes: crate::Sizes::Independent { input, output },
+            ..
+        } = &system.workloads[0].source
+        else {
+            panic!("not independent sizes")
+        };
+        let mut rng = RngStreams::new(1, 0).stream("tokens");
+        let n = 200_000;
+        let inputs: Vec<u32> = (0..n).map(|_| input.sample(&mut rng)).collect();
+        assert!(inputs.iter().all(|&x| (64..=32_768).contains(&x)));
+        // Pareto(64, 1.5): P(X > 640) = 10^-1.5 ≈ 3.16%.
+        let tail = inputs.iter().filter(|&&x| x > 640).count() as f64 / n as f64;
+        assert!((tail - 0.0316).abs() < 0.002, "{tail}");
+        let mean = (0..n)
+            .map(|_| f64::from(output.sample(&mut rng)))
+            .sum::<f64>()
+            / n as f64;
+        assert!((mean - 200.0).abs() < 1.0, "{mean}");
+    }
 }

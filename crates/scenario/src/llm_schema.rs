@@ -295,6 +295,8 @@ pub struct SlaSpec {
 /// input_tokens: {uniform: [128, 1024]}
 /// input_tokens: {lognormal: {median: 512, sigma: 1.0, max: 8192}}
 /// input_tokens: {lognormal: {mean: 700, scv: 1.5, min: 1, max: 8192}}
+/// input_tokens: {normal: {mean: 512, sd: 128, min: 16, max: 2048}}   # clamped
+/// input_tokens: {pareto: {min: 64, shape: 1.5, max: 32768}}          # heavy tail
 /// ```
 #[derive(Clone, Debug)]
 pub struct TokenCounts(pub TokenDist);
@@ -346,6 +348,27 @@ impl<'de> Deserialize<'de> for TokenCounts {
 enum TokenFamily {
     Uniform([u32; 2]),
     Lognormal(LognormalTokens),
+    Normal(NormalTokens),
+    Pareto(ParetoTokens),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NormalTokens {
+    mean: f64,
+    sd: f64,
+    min: Option<u32>,
+    max: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParetoTokens {
+    /// Smallest count (the Pareto scale).
+    min: f64,
+    /// Tail index.
+    shape: f64,
+    max: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -362,6 +385,19 @@ struct LognormalTokens {
 impl TokenFamily {
     fn build(self) -> Result<TokenDist, String> {
         match self {
+            TokenFamily::Normal(n) => {
+                let dist = Dist::normal(n.mean, n.sd).map_err(|e| e.to_string())?;
+                let (min, max) = (n.min.unwrap_or(1).max(1), n.max.unwrap_or(1 << 20));
+                if max < min {
+                    return Err(format!("`max` ({max}) is below `min` ({min})"));
+                }
+                Ok(TokenDist::new(dist, min, max))
+            }
+            TokenFamily::Pareto(p) => {
+                let dist = Dist::pareto(p.min, p.shape).map_err(|e| e.to_string())?;
+                let min = (p.min.round() as u32).max(1);
+                Ok(TokenDist::new(dist, min, p.max.unwrap_or(1 << 20).max(min)))
+            }
             TokenFamily::Uniform([low, high]) => {
                 if low == 0 || high < low {
                     return Err(format!(
