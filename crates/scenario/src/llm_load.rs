@@ -519,6 +519,7 @@ fn trace_source(
     let format = match trace.format {
         crate::schema::TraceFormatSpec::AzureLlm => TraceFormat::AzureLlm,
         crate::schema::TraceFormatSpec::Mooncake => TraceFormat::Mooncake,
+        crate::schema::TraceFormatSpec::Burstgpt => TraceFormat::BurstGpt,
     };
     if !(trace.speedup.is_finite() && trace.speedup > 0.0) {
         return Err(at(

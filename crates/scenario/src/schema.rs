@@ -296,8 +296,8 @@ pub struct EmpiricalSpec {
 pub struct TraceSpec {
     /// The file, relative to the scenario file's directory. Required.
     pub path: PathBuf,
-    /// `azure-llm` (CSV `TIMESTAMP,ContextTokens,GeneratedTokens`) or `mooncake`
-    /// (JSONL). Required.
+    /// `azure-llm` (CSV `TIMESTAMP,ContextTokens,GeneratedTokens`), `mooncake`
+    /// (JSONL) or `burstgpt` (CSV). Required.
     pub format: TraceFormatSpec,
     /// Replay this many times faster (time divided by it). Default: 1.
     #[serde(default = "default_speedup")]
@@ -322,6 +322,8 @@ pub enum TraceFormatSpec {
     AzureLlm,
     /// Mooncake FAST'25 JSONL.
     Mooncake,
+    /// BurstGPT CSV (`Timestamp,Model,Request tokens,Response tokens,...`).
+    Burstgpt,
 }
 
 /// Where results go.

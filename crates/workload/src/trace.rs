@@ -5,6 +5,8 @@
 //!   optional `+00:00`.
 //! - **Mooncake** JSONL: `{"timestamp": ms, "input_length": n, "output_length": m,
 //!   "hash_ids": [...]}` per line.
+//! - **BurstGPT** CSV: `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log
+//!   Type`, the timestamp in seconds.
 //!
 //! Times become seconds since the first request. A malformed line (bad timestamp,
 //! missing column, negative or non-integer tokens, time going backwards) is an error
@@ -33,6 +35,8 @@ pub enum TraceFormat {
     AzureLlm,
     /// Mooncake JSONL.
     Mooncake,
+    /// BurstGPT CSV.
+    BurstGpt,
 }
 
 /// A trace line that could not be read.
@@ -125,6 +129,38 @@ impl<R: BufRead> TraceReader<R> {
                     t,
                     self.tokens(input, "ContextTokens")?,
                     self.tokens(output, "GeneratedTokens")?,
+                )))
+            }
+            TraceFormat::BurstGpt => {
+                let cells: Vec<&str> = text.trim().split(',').map(str::trim).collect();
+                if self.line == 1 {
+                    if cells.first() != Some(&"Timestamp")
+                        || cells.get(2) != Some(&"Request tokens")
+                    {
+                        return Err(self.malformed(format!(
+                            "expected the BurstGPT header `Timestamp,Model,Request tokens,Response tokens,...`, found `{}`",
+                            text.trim()
+                        )));
+                    }
+                    return Ok(None);
+                }
+                if cells.len() < 4 {
+                    return Err(self.malformed(format!(
+                        "expected at least 4 columns, found {}",
+                        cells.len()
+                    )));
+                }
+                let t: f64 = cells[0]
+                    .parse()
+                    .ok()
+                    .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+                    .ok_or_else(|| {
+                        self.malformed(format!("`{}` is not a timestamp in seconds", cells[0]))
+                    })?;
+                Ok(Some((
+                    t,
+                    self.tokens(cells[2], "Request tokens")?,
+                    self.tokens(cells[3], "Response tokens")?,
                 )))
             }
             TraceFormat::Mooncake => {
@@ -338,6 +374,40 @@ mod tests {
             let err = rows.into_iter().find_map(Result::err).unwrap_or_default();
             assert!(err.starts_with(want), "{want}\n got: {err}");
         }
+    }
+
+    #[test]
+    fn burstgpt_rows_in_seconds() {
+        let rows = read(
+            TraceFormat::BurstGpt,
+            "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log\n45,GPT-4,1087,0,1087,API log\n",
+        );
+        let r: Vec<TraceRequest> = rows.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            r[0],
+            TraceRequest {
+                time_s: 0.0,
+                input_tokens: 472,
+                output_tokens: 18
+            }
+        );
+        assert_eq!(
+            r[1],
+            TraceRequest {
+                time_s: 40.0,
+                input_tokens: 1087,
+                output_tokens: 0
+            }
+        );
+        let bad = read(
+            TraceFormat::BurstGpt,
+            "Timestamp,Model,Request tokens,Response tokens\nsoon,ChatGPT,1,1\n",
+        );
+        let err = bad.into_iter().find_map(Result::err).unwrap();
+        assert!(
+            err.starts_with("t:2: `soon` is not a timestamp in seconds"),
+            "{err}"
+        );
     }
 
     #[test]
