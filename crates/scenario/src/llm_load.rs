@@ -258,31 +258,7 @@ pub(crate) fn build(
                 ),
             ));
         }
-        let Some(placement) = &m.placement else {
-            return Err(at(
-                spanned.referenced,
-                &field("placement"),
-                format!(
-                    "model `{}` needs `placement:`, the hardware entry it runs on; the entries are: {}",
-                    m.name,
-                    list(pools.iter().map(|p| p.node_type.name.clone()))
-                ),
-            ));
-        };
-        let Some(pool) = pools
-            .iter()
-            .position(|p| p.node_type.name == placement.value)
-        else {
-            return Err(at(
-                placement.referenced,
-                &field("placement"),
-                format!(
-                    "no hardware entry named `{}`; the entries are: {}",
-                    placement.value,
-                    list(pools.iter().map(|p| p.node_type.name.clone()))
-                ),
-            ));
-        };
+        let (pool, _) = placement(m, &field, spanned.referenced, &pools, at)?;
         let node_type = &pools[pool].node_type;
         if m.tp == 0 || m.tp > node_type.accelerators_per_node {
             return Err(at(
@@ -567,6 +543,43 @@ fn trace_source(
     })
 }
 
+/// The pool a model is placed on: its `placement:` must name a `hardware:` entry.
+fn placement<'m>(
+    m: &'m crate::schema::ModelSpec,
+    field: &dyn Fn(&str) -> String,
+    model_at: Location,
+    pools: &[NodePool],
+    at: At,
+) -> Result<(usize, &'m serde_saphyr::Spanned<String>), ScenarioError> {
+    let names = || list(pools.iter().map(|p| p.node_type.name.clone()));
+    let Some(placement) = &m.placement else {
+        return Err(at(
+            model_at,
+            &field("placement"),
+            format!(
+                "model `{}` needs `placement:`, the hardware entry it runs on; the entries are: {}",
+                m.name,
+                names()
+            ),
+        ));
+    };
+    let Some(pool) = pools
+        .iter()
+        .position(|p| p.node_type.name == placement.value)
+    else {
+        return Err(at(
+            placement.referenced,
+            &field("placement"),
+            format!(
+                "no hardware entry named `{}`; the entries are: {}",
+                placement.value,
+                names()
+            ),
+        ));
+    };
+    Ok((pool, placement))
+}
+
 fn routing(spec: RoutingSpec) -> RoutingPolicy {
     match spec {
         RoutingSpec::RoundRobin => RoutingPolicy::RoundRobin,
@@ -600,31 +613,7 @@ fn classic_deployment(
             ),
         ));
     };
-    let Some(placement) = &m.placement else {
-        return Err(at(
-            model_at,
-            &field("placement"),
-            format!(
-                "model `{}` needs `placement:`, the hardware entry it runs on; the entries are: {}",
-                m.name,
-                list(pools.iter().map(|p| p.node_type.name.clone()))
-            ),
-        ));
-    };
-    let Some(pool) = pools
-        .iter()
-        .position(|p| p.node_type.name == placement.value)
-    else {
-        return Err(at(
-            placement.referenced,
-            &field("placement"),
-            format!(
-                "no hardware entry named `{}`; the entries are: {}",
-                placement.value,
-                list(pools.iter().map(|p| p.node_type.name.clone()))
-            ),
-        ));
-    };
+    let (pool, placement) = placement(m, field, model_at, pools, at)?;
     let Some(profile) = entry.profile(&presets[pool]) else {
         return Err(at(
             placement.referenced,
