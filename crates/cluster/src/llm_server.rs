@@ -444,14 +444,22 @@ impl LlmReplica {
         tokens.div_ceil(u64::from(self.config.block_size))
     }
 
-    /// Whether a request never yet admitted has waited past the timeout.
-    fn timed_out(&self, slot: &Slot, now: SimTime) -> bool {
-        slot.first_token_at.is_none()
+    /// Drops request `id`, at the head of the queue, if it was never admitted and has
+    /// waited past the timeout; says whether it did.
+    fn drop_if_timed_out(&mut self, id: usize, now: SimTime, out: &mut LlmOutcomes) -> bool {
+        let slot = self.slots[id];
+        let expired = slot.first_token_at.is_none()
             && slot.prefilled == 0
             && self
                 .config
                 .timeout
-                .is_some_and(|t| now - slot.request.arrival > t)
+                .is_some_and(|t| now - slot.request.arrival > t);
+        if expired {
+            self.waiting.pop_front();
+            out.record_drop(&slot.request);
+            self.free_slots.push(id);
+        }
+        expired
     }
 
     /// Whether this replica could ever serve `request` (its prompt fits the token
@@ -507,13 +515,10 @@ impl LlmReplica {
         let mut work = BatchWork::default();
         self.admitted.clear();
         while let Some(&id) = self.waiting.front() {
-            let slot = self.slots[id];
-            if self.timed_out(&slot, now) {
-                self.waiting.pop_front();
-                out.record_drop(&slot.request);
-                self.free_slots.push(id);
+            if self.drop_if_timed_out(id, now, out) {
                 continue;
             }
+            let slot = self.slots[id];
             let new_tokens = slot.request.prompt + slot.generated;
             if new_tokens > self.config.max_batched_tokens {
                 // A preempted request whose recompute outgrew the token budget can never
@@ -619,13 +624,10 @@ impl LlmReplica {
             let Some(&id) = self.waiting.front() else {
                 break;
             };
-            let slot = self.slots[id];
-            if self.timed_out(&slot, now) {
-                self.waiting.pop_front();
-                out.record_drop(&slot.request);
-                self.free_slots.push(id);
+            if self.drop_if_timed_out(id, now, out) {
                 continue;
             }
+            let slot = self.slots[id];
             let target = slot.request.prompt + slot.generated;
             let blocks = self.blocks_for(u64::from(target));
             let free = self.config.kv_blocks - self.blocks_used;

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod arrivals;
+mod csv;
 mod rate;
 mod sizes;
 mod trace;

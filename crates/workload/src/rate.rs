@@ -197,40 +197,17 @@ pub fn read_rate_series(
     per_second: bool,
     scale: f64,
 ) -> Result<RateFn, String> {
-    use std::io::BufRead;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut lines = std::io::BufReader::new(file).lines();
-    let header = match lines.next() {
-        Some(Ok(h)) => h,
-        _ => return Err(format!("`{}` is empty", path.display())),
-    };
-    let index = header
-        .split(',')
-        .position(|c| c.trim() == column)
-        .ok_or_else(|| {
-            format!(
-                "`{}` has no column `{column}`; its columns are: {}",
-                path.display(),
-                header.trim()
-            )
-        })?;
     let mut points = Vec::new();
-    for (n, line) in lines.enumerate() {
-        let line = line.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cell = line.split(',').nth(index).map(str::trim).unwrap_or("");
-        let value: f64 = cell
+    crate::csv::for_each_row(path, &[column], |line, cells| {
+        let value: f64 = cells[0]
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v >= 0.0)
             .ok_or_else(|| {
                 format!(
-                    "{}:{}: `{cell}` is not a count or rate of zero or more",
+                    "{}:{line}: `{}` is not a count or rate of zero or more",
                     path.display(),
-                    n + 2
+                    cells[0]
                 )
             })?;
         let rate = if per_second {
@@ -239,7 +216,8 @@ pub fn read_rate_series(
             value / interval_s
         };
         points.push((points.len() as f64 * interval_s, rate * scale));
-    }
+        Ok(())
+    })?;
     if points.is_empty() {
         return Err(format!("`{}` has no rows", path.display()));
     }

@@ -63,46 +63,22 @@ impl EmpiricalPairs {
     /// Reads columns `input` and `output` (by header name) of a CSV file; errors name
     /// the file and line.
     pub fn from_csv(path: &std::path::Path, input: &str, output: &str) -> Result<Self, String> {
-        use std::io::BufRead;
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let mut lines = std::io::BufReader::new(file).lines();
-        let header = match lines.next() {
-            Some(Ok(h)) => h,
-            _ => return Err(format!("`{}` is empty", path.display())),
-        };
-        let columns: Vec<&str> = header.split(',').map(str::trim).collect();
-        let find = |name: &str| {
-            columns.iter().position(|c| *c == name).ok_or_else(|| {
-                format!(
-                    "`{}` has no column `{name}`; its columns are: {}",
-                    path.display(),
-                    header.trim()
-                )
-            })
-        };
-        let (i, o) = (find(input)?, find(output)?);
         let mut pairs = Vec::new();
-        for (n, line) in lines.enumerate() {
-            let line = line.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            let count = |c: usize, name: &str| -> Result<u32, String> {
-                cells
-                    .get(c)
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .ok_or_else(|| {
-                        format!(
-                            "{}:{}: `{name}` is not a whole number of tokens",
-                            path.display(),
-                            n + 2
-                        )
-                    })
+        crate::csv::for_each_row(path, &[input, output], |line, cells| {
+            let count = |cell: &str, name: &str| -> Result<u32, String> {
+                cell.parse::<u32>().map_err(|_| {
+                    format!(
+                        "{}:{line}: `{name}` is not a whole number of tokens",
+                        path.display()
+                    )
+                })
             };
-            pairs.push((count(i, input)?.max(1), count(o, output)?.max(1)));
-        }
+            pairs.push((
+                count(cells[0], input)?.max(1),
+                count(cells[1], output)?.max(1),
+            ));
+            Ok(())
+        })?;
         if pairs.is_empty() {
             return Err(format!("`{}` has no rows", path.display()));
         }
