@@ -10,7 +10,7 @@ use inferscale_cluster::{
 use inferscale_engine::{RngStreams, SimTime};
 use inferscale_report::{LlmColumns, ModelRow, RunRow, TimeseriesRow};
 use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
-use inferscale_workload::{TraceFormat, TraceReader};
+use inferscale_workload::Replay;
 use rayon::prelude::*;
 
 /// A thread pool could not be created.
@@ -225,11 +225,26 @@ fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStrea
                 RequestSource::Trace {
                     path,
                     format,
-                    speedup,
-                    start_s,
-                    end_s,
-                    ..
-                } => trace_stream(path, *format, *speedup, *start_s, *end_s, horizon),
+                    options,
+                    window,
+                } => {
+                    let replay = Replay::new(
+                        path,
+                        *format,
+                        options,
+                        window,
+                        streams.stream(&format!("trace/{i}")),
+                    );
+                    Box::new(
+                        replay
+                            .map(|r| LlmRequest {
+                                arrival: SimTime::from_secs_f64(r.time_s),
+                                prompt: r.input_tokens,
+                                output: r.output_tokens.max(1),
+                            })
+                            .take_while(move |r| r.arrival <= horizon),
+                    )
+                }
             };
             RequestStream {
                 model: w.model,
@@ -237,34 +252,6 @@ fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStrea
             }
         })
         .collect()
-}
-
-/// A trace replayed from `start_s` (trace time) at t = 0, `speedup` times faster. The
-/// file was read through without error when the scenario was loaded; should it fail
-/// now (changed on disk), the stream ends there.
-fn trace_stream(
-    path: &std::path::Path,
-    format: TraceFormat,
-    speedup: f64,
-    start_s: f64,
-    end_s: f64,
-    horizon: SimTime,
-) -> Box<dyn Iterator<Item = LlmRequest> + Send> {
-    let Ok(reader) = TraceReader::open(path, format) else {
-        return Box::new(std::iter::empty());
-    };
-    Box::new(
-        reader
-            .map_while(Result::ok)
-            .skip_while(move |r| r.time_s < start_s)
-            .take_while(move |r| r.time_s < end_s)
-            .map(move |r| LlmRequest {
-                arrival: SimTime::from_secs_f64((r.time_s - start_s) / speedup),
-                prompt: r.input_tokens,
-                output: r.output_tokens.max(1),
-            })
-            .take_while(move |r| r.arrival <= horizon),
-    )
 }
 
 fn cluster_row(

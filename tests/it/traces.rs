@@ -124,3 +124,137 @@ fn a_scenario_draws_sharegpt_lengths_jointly() {
         rows[0]
     );
 }
+
+fn cluster_scenario(name: &str, models: &[&str], workload: &str, duration: &str) -> String {
+    let mut text = format!(
+        "name: {name}\nduration: {duration}\nhardware:\n  - {{name: gpu, preset: a100-80gb, boot_time: 0s}}\nmodels:\n"
+    );
+    for m in models {
+        text.push_str(&format!(
+            "  - name: {m}\n    llm: {{preset: llama-3.1-8b}}\n    placement: gpu\n    replicas: 4\n    serving: {{container_start: 0s}}\n"
+        ));
+    }
+    text.push_str("workload:\n");
+    text.push_str(workload);
+    text
+}
+
+/// Rate scaling by superposition and looping: two hours of the Azure hour looped at
+/// rate scale 2 are exactly four copies of its 19,366 requests, plus the first request
+/// of the third pass, which lands on the horizon (2 h) itself.
+#[test]
+fn a_looped_scaled_trace_replays_every_copy() {
+    let csv = reference_dir().join("traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
+    let workload = format!(
+        "  - model: chat\n    trace: {{path: {}, format: azure-llm, end: 1h, loop: true, rate_scale: 2}}\n",
+        csv.display()
+    );
+    let text = cluster_scenario("looped", &["chat"], &workload, "2h");
+    let scenario =
+        inferscale::scenario::parse(&text, "looped.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let rows = inferscale::runner::run_replications(&scenario, Some(1)).unwrap();
+    assert_eq!(rows[0].arrivals, 4 * 19_366 + 1);
+}
+
+/// A generic CSV holding two models' requests feeds two workloads, each its own rows.
+#[test]
+fn a_generic_trace_feeds_several_models() {
+    let dir = crate::support::TempDir::new("generic-trace");
+    let path = dir.join("requests.csv");
+    let mut text = String::from("time_s,model,input_tokens,output_tokens\n");
+    for i in 0..300 {
+        let model = if i % 3 == 0 { "embed" } else { "chat" };
+        text.push_str(&format!(
+            "{},{model},{},{}\n",
+            f64::from(i) * 0.5,
+            100 + i,
+            10 + i % 7
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let workload = format!(
+        "  - model: chat\n    trace: {{path: {p}, format: generic, model: chat}}\n  - model: embed\n    trace: {{path: {p}, format: generic, model: embed}}\n",
+        p = path.display()
+    );
+    let text = cluster_scenario("generic", &["chat", "embed"], &workload, "10m");
+    let scenario =
+        inferscale::scenario::parse(&text, "generic.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let inferscale::scenario::System::Llm(system) = &scenario.system else {
+        panic!("not a cluster")
+    };
+    let counts: Vec<u64> = system
+        .workloads
+        .iter()
+        .map(|w| match &w.source {
+            inferscale::scenario::RequestSource::Trace { window, .. } => window.requests,
+            _ => panic!("not a trace"),
+        })
+        .collect();
+    assert_eq!(counts, [200, 100]);
+    let rows = inferscale::runner::run_replications(&scenario, Some(1)).unwrap();
+    assert_eq!(rows[0].arrivals, 300);
+    let bad = cluster_scenario(
+        "generic",
+        &["chat"],
+        &format!(
+            "  - model: chat\n    trace: {{path: {}, format: generic, model: rerank}}\n",
+            path.display()
+        ),
+        "10m",
+    );
+    let err = inferscale::scenario::parse(&bad, "bad.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no request of") && err.contains("for model `rerank`"),
+        "{err}"
+    );
+}
+
+/// The 73 DeepSeek-R1 ServeGen clients superposed: the day's arrivals match the sum
+/// over clients and windows of rate × 600 s, within 4 standard deviations of a renewal
+/// count (variance ≈ cv² × rate × 600 per busy window).
+#[test]
+fn servegen_clients_replay_their_window_rates() {
+    let dir = reference_dir().join("traces/servegen/raw/reason/deepseek-r1");
+    let (mut expected, mut variance) = (0.0, 0.0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let cells: Vec<&str> = line.split(',').collect();
+            let (rate, cv): (f64, f64) = (cells[1].parse().unwrap(), cells[2].parse().unwrap());
+            if !cells[3].is_empty() {
+                expected += rate * 600.0;
+                variance += cv * cv * rate * 600.0;
+            }
+        }
+    }
+    let workload = format!(
+        "  - model: chat\n    arrivals: {{servegen: {{path: {}}}}}\n    input_tokens: 512\n    output_tokens: 64\n",
+        dir.display()
+    );
+    let text = cluster_scenario("servegen", &["chat"], &workload, "24h");
+    let scenario =
+        inferscale::scenario::parse(&text, "servegen.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let inferscale::scenario::System::Llm(system) = &scenario.system else {
+        panic!("not a cluster")
+    };
+    let inferscale::scenario::RequestSource::Synthetic { arrivals, .. } =
+        &system.workloads[0].source
+    else {
+        panic!("not synthetic")
+    };
+    assert!((arrivals.mean_rate_over(86_400.0) * 86_400.0 - expected).abs() < 1e-6 * expected);
+    let mut process = arrivals.clone();
+    let mut rng = inferscale::engine::RngStreams::new(1, 0).stream("arrivals/0");
+    let (mut t, mut n) = (inferscale::engine::SimTime::ZERO, 0u64);
+    while let Some(next) = process.next_after(t, &mut rng) {
+        t = next;
+        n += 1;
+    }
+    let sigma = variance.sqrt();
+    assert!(
+        (n as f64 - expected).abs() < 4.0 * sigma,
+        "{n} arrivals, expected {expected:.0} ± {sigma:.0}"
+    );
+}

@@ -2,7 +2,7 @@
 //! parameters or by mean and squared coefficient of variation (SCV).
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Normal, Pareto, Weibull};
+use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Normal, Pareto, Weibull, Zipf};
 
 use crate::special::ln_gamma;
 use thiserror::Error;
@@ -87,6 +87,17 @@ enum Family {
         scale: f64,
         shape: f64,
         sampler: Pareto<f64>,
+    },
+    Zipf {
+        n: f64,
+        mean: f64,
+        scv: f64,
+        sampler: Zipf<f64>,
+    },
+    Empirical {
+        values: std::sync::Arc<[f64]>,
+        mean: f64,
+        scv: f64,
     },
 }
 
@@ -239,6 +250,57 @@ impl Dist {
         }))
     }
 
+    /// Zipf over the ranks 1..=`n`: P(k) ∝ k^−`exponent` (a few values very common, a
+    /// long tail of rare ones; `exponent` 0 is uniform).
+    pub fn zipf(n: u64, exponent: f64) -> Result<Self, DistError> {
+        let n_f = positive("n", n as f64)?;
+        let exponent = non_negative("exponent", exponent)?;
+        let sampler = Zipf::new(n_f, exponent).map_err(|_| DistError::Negative {
+            name: "exponent",
+            value: exponent,
+        })?;
+        // Exact moments by summation (n is a token count, at most a few million).
+        let (mut z, mut m1, mut m2) = (0.0, 0.0, 0.0);
+        for k in 1..=n {
+            let k = k as f64;
+            let w = k.powf(-exponent);
+            z += w;
+            m1 += w * k;
+            m2 += w * k * k;
+        }
+        let mean = m1 / z;
+        let scv = (m2 / z - mean * mean).max(0.0) / (mean * mean);
+        Ok(Dist(Family::Zipf {
+            n: n_f,
+            mean,
+            scv,
+            sampler,
+        }))
+    }
+
+    /// The empirical distribution of `values`: each draw is one of them, uniformly (a
+    /// column of a length file, say).
+    pub fn empirical(values: Vec<f64>) -> Result<Self, DistError> {
+        if values.is_empty() {
+            return Err(DistError::NotPositive {
+                name: "number of values",
+                value: 0.0,
+            });
+        }
+        for &v in &values {
+            non_negative("value", v)?;
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        let scv = if mean > 0.0 { var / (mean * mean) } else { 0.0 };
+        Ok(Dist(Family::Empirical {
+            values: values.into(),
+            mean,
+            scv,
+        }))
+    }
+
     /// The expected value.
     pub fn mean(&self) -> f64 {
         match &self.0 {
@@ -256,6 +318,7 @@ impl Dist {
                     f64::INFINITY
                 }
             }
+            Family::Zipf { mean, .. } | Family::Empirical { mean, .. } => *mean,
         }
     }
 
@@ -285,6 +348,7 @@ impl Dist {
                     f64::INFINITY
                 }
             }
+            Family::Zipf { scv, .. } | Family::Empirical { scv, .. } => *scv,
         }
     }
 
@@ -299,6 +363,8 @@ impl Dist {
             Family::Weibull { .. } => "weibull",
             Family::Normal { .. } => "normal",
             Family::Pareto { .. } => "pareto",
+            Family::Zipf { .. } => "zipf",
+            Family::Empirical { .. } => "empirical",
         }
     }
 
@@ -321,6 +387,11 @@ impl Dist {
             Family::Weibull { sampler, .. } => sampler.sample(rng),
             Family::Normal { sampler, .. } => sampler.sample(rng),
             Family::Pareto { sampler, .. } => sampler.sample(rng),
+            Family::Zipf { sampler, n, .. } => sampler.sample(rng).min(*n),
+            Family::Empirical { values, .. } => {
+                let len = values.len() as u128;
+                values[((u128::from(rng.next_u64()) * len) >> 64) as usize]
+            }
         }
     }
 }
@@ -378,6 +449,11 @@ mod tests {
             (Dist::weibull_mean_cv(2.0, 1.5).unwrap(), 0.10),
             (Dist::normal(10.0, 2.0).unwrap(), 0.03),
             (Dist::pareto(1.0, 5.0).unwrap(), 0.15),
+            (Dist::zipf(1000, 1.1).unwrap(), 0.05),
+            (
+                Dist::empirical(vec![1.0, 2.0, 2.0, 5.0, 40.0]).unwrap(),
+                0.03,
+            ),
         ] {
             let (mean, scv) = moments(&dist, n);
             assert_close(dist.family(), mean, dist.mean(), 0.02);
@@ -385,6 +461,26 @@ mod tests {
         }
         let (mean, scv) = moments(&Dist::deterministic(0.25).unwrap(), 10);
         assert_eq!((mean, scv), (0.25, 0.0));
+    }
+
+    /// Zipf against its closed form: P(1) = 1/H(n, s), and the moments of ranks
+    /// 1..=3 with exponent 1 computed by hand: H = 11/6, mean = 3/H = 18/11.
+    #[test]
+    fn zipf_matches_its_closed_form() {
+        let z = Dist::zipf(3, 1.0).unwrap();
+        assert_close("zipf mean", z.mean(), 18.0 / 11.0, 1e-12);
+        let second = 6.0 / (11.0 / 6.0); // E[k²] = (1 + 2 + 3) / H
+        let var = second - (18.0f64 / 11.0).powi(2);
+        assert_close("zipf scv", z.scv(), var / (18.0f64 / 11.0).powi(2), 1e-12);
+        let mut rng = RngStreams::new(3, 0).stream("zipf");
+        let n = 200_000;
+        let ones = (0..n).filter(|_| z.sample(&mut rng) == 1.0).count();
+        assert_close("P(1)", ones as f64 / n as f64, 6.0 / 11.0, 0.01);
+        let e = Dist::empirical(vec![3.0, 7.0]).unwrap();
+        assert!((0..100).all(|_| matches!(e.sample(&mut rng), 3.0 | 7.0)));
+        assert!(Dist::empirical(Vec::new()).is_err());
+        assert!(Dist::empirical(vec![-1.0]).is_err());
+        assert!(Dist::zipf(0, 1.0).is_err());
     }
 
     #[test]

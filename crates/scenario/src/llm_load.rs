@@ -5,7 +5,10 @@ use inferscale_cluster::{
     ProfileTable, Roofline, RoutingPolicy, Serving,
 };
 use inferscale_engine::SimTime;
-use inferscale_workload::{ArrivalProcess, EmpiricalPairs, TokenDist, TraceFormat, TraceReader};
+use inferscale_workload::{
+    ArrivalProcess, EmpiricalPairs, ReplayOptions, TokenDist, TraceFormat, WindowSummary,
+    summarize_window,
+};
 use serde_saphyr::Location;
 
 use crate::ScenarioError;
@@ -61,16 +64,10 @@ pub enum RequestSource {
         path: std::path::PathBuf,
         /// Its format.
         format: TraceFormat,
-        /// Time is divided by this.
-        speedup: f64,
-        /// Offset into the trace where replay starts, seconds.
-        start_s: f64,
-        /// Offset where it stops, seconds.
-        end_s: f64,
-        /// Requests in [start, end) (for describing the workload).
-        requests: u64,
-        /// Span of those requests in trace time, seconds.
-        span_s: f64,
+        /// Window, speed-up, rate scale, loop, model filter.
+        options: ReplayOptions,
+        /// What the window holds.
+        window: WindowSummary,
     },
 }
 
@@ -80,11 +77,8 @@ impl RequestSource {
         match self {
             RequestSource::Synthetic { arrivals, .. } => arrivals.mean_rate_over(horizon_s),
             RequestSource::Trace {
-                requests,
-                span_s,
-                speedup,
-                ..
-            } => *requests as f64 / (span_s / speedup).max(1e-9),
+                options, window, ..
+            } => window.replay_rate(options),
         }
     }
 }
@@ -496,6 +490,7 @@ fn trace_source(
         crate::schema::TraceFormatSpec::AzureLlm => TraceFormat::AzureLlm,
         crate::schema::TraceFormatSpec::Mooncake => TraceFormat::Mooncake,
         crate::schema::TraceFormatSpec::Burstgpt => TraceFormat::BurstGpt,
+        crate::schema::TraceFormatSpec::Generic => TraceFormat::Generic,
     };
     if !(trace.speedup.is_finite() && trace.speedup > 0.0) {
         return Err(at(
@@ -504,42 +499,49 @@ fn trace_source(
             format!("`speedup` must be greater than zero, got {}", trace.speedup),
         ));
     }
-    let start_s = trace.start.0.as_secs_f64();
-    let end_s = trace.end.map_or(f64::INFINITY, |e| e.0.as_secs_f64());
-    if end_s <= start_s {
-        return Err(at(location, &field, "`end` must be after `start`".into()));
-    }
-    let reader =
-        TraceReader::open(&path, format).map_err(|e| at(location, &field, e.to_string()))?;
-    let (mut requests, mut first, mut last) = (0u64, f64::NAN, 0.0f64);
-    for request in reader {
-        let request = request.map_err(|e| at(location, &field, e.to_string()))?;
-        if request.time_s >= start_s && request.time_s < end_s {
-            requests += 1;
-            if first.is_nan() {
-                first = request.time_s;
-            }
-            last = request.time_s;
-        }
-    }
-    if requests == 0 {
+    if !(trace.rate_scale.is_finite() && trace.rate_scale > 0.0) {
         return Err(at(
             location,
             &field,
             format!(
-                "no request of `{}` falls in the chosen window",
-                path.display()
+                "`rate_scale` must be greater than zero, got {}",
+                trace.rate_scale
             ),
         ));
     }
+    let options = ReplayOptions {
+        start_s: trace.start.0.as_secs_f64(),
+        end_s: trace.end.map_or(f64::INFINITY, |e| e.0.as_secs_f64()),
+        speedup: trace.speedup,
+        rate_scale: trace.rate_scale,
+        looped: trace.looped,
+        model: trace.model.clone(),
+    };
+    if options.end_s <= options.start_s {
+        return Err(at(location, &field, "`end` must be after `start`".into()));
+    }
+    let window = summarize_window(&path, format, &options)
+        .map_err(|e| at(location, &field, e.to_string()))?
+        .ok_or_else(|| {
+            at(
+                location,
+                &field,
+                format!(
+                    "no request of `{}` falls in the chosen window{}",
+                    path.display(),
+                    trace
+                        .model
+                        .as_ref()
+                        .map(|m| format!(" for model `{m}`"))
+                        .unwrap_or_default()
+                ),
+            )
+        })?;
     Ok(RequestSource::Trace {
         path,
         format,
-        speedup: trace.speedup,
-        start_s,
-        end_s,
-        requests,
-        span_s: (last - first).max(1e-9),
+        options,
+        window,
     })
 }
 

@@ -350,6 +350,26 @@ enum TokenFamily {
     Lognormal(LognormalTokens),
     Normal(NormalTokens),
     Pareto(ParetoTokens),
+    Zipf(ZipfTokens),
+    Empirical(EmpiricalTokens),
+}
+
+/// `{zipf: {max: 4096, exponent: 1.1}}`: P(k) ∝ k^−exponent over 1..=max.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZipfTokens {
+    max: u32,
+    exponent: f64,
+}
+
+/// `{empirical: {path: lengths.csv, column: num_decode_tokens, max: 8192}}`: counts
+/// drawn uniformly from one column of a CSV file (relative to the scenario's directory).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmpiricalTokens {
+    path: std::path::PathBuf,
+    column: String,
+    max: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -397,6 +417,21 @@ impl TokenFamily {
                 let dist = Dist::pareto(p.min, p.shape).map_err(|e| e.to_string())?;
                 let min = (p.min.round() as u32).max(1);
                 Ok(TokenDist::new(dist, min, p.max.unwrap_or(1 << 20).max(min)))
+            }
+            TokenFamily::Zipf(z) => {
+                if z.max == 0 || z.max > 1 << 24 {
+                    return Err(format!(
+                        "zipf `max` must be between 1 and {}, got {}",
+                        1 << 24,
+                        z.max
+                    ));
+                }
+                let dist = Dist::zipf(u64::from(z.max), z.exponent).map_err(|e| e.to_string())?;
+                Ok(TokenDist::new(dist, 1, z.max))
+            }
+            TokenFamily::Empirical(e) => {
+                let path = crate::rates::scenario_relative(&e.path);
+                TokenDist::from_column(&path, &e.column, e.max.unwrap_or(1 << 20))
             }
             TokenFamily::Uniform([low, high]) => {
                 if low == 0 || high < low {

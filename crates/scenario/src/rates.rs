@@ -97,6 +97,11 @@ pub(crate) fn with_scenario_dir<T>(dir: &std::path::Path, f: impl FnOnce() -> T)
     result
 }
 
+/// `path` resolved against the directory of the scenario file being parsed.
+pub(crate) fn scenario_relative(path: &std::path::Path) -> std::path::PathBuf {
+    SCENARIO_DIR.with(|d| d.borrow().join(path))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PiecewiseSpec {
@@ -228,7 +233,7 @@ impl RateFamily {
                 {
                     return Err("a series needs an `interval` above zero, a `scale` of zero or more and a positive `speedup`".into());
                 }
-                let path = SCENARIO_DIR.with(|d| d.borrow().join(&s.path));
+                let path = scenario_relative(&s.path);
                 let interval = secs(s.interval) / s.speedup;
                 // Faster replay: each row covers less time, at a proportionally higher rate.
                 let rate = inferscale_workload::read_rate_series(

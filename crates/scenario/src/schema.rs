@@ -183,6 +183,7 @@ pub struct WorkloadSpec {
 /// arrivals: {poisson: {rate: {sum: [20/s, {spike: {start: 30m, rise: 2m, height: 200/s, decay: 10m}}]}}}
 /// arrivals: {gamma: {rate: 40/s, cv: 2}}            # renewal, also `weibull`
 /// arrivals: {mmpp: {rates: [5/s, 50/s], mean_durations: [10m, 1m]}}
+/// arrivals: {servegen: {path: traces/servegen/raw/reason/deepseek-r1, speedup: 1}}
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "ArrivalFamily")]
@@ -195,6 +196,56 @@ enum ArrivalFamily {
     Gamma(RenewalSpec),
     Weibull(RenewalSpec),
     Mmpp(MmppSpec),
+    Servegen(ServegenSpec),
+}
+
+/// ServeGen per-client window files: one file, or every `*.csv` of a directory (each
+/// a client; their arrivals are merged).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServegenSpec {
+    /// A client file or a directory of them, relative to the scenario file.
+    path: PathBuf,
+    /// Replay this many times faster. Default: 1.
+    #[serde(default = "default_speedup")]
+    speedup: f64,
+    /// Multiply every window's rate by this. Default: 1.
+    #[serde(default = "default_speedup")]
+    rate_scale: f64,
+}
+
+impl ServegenSpec {
+    fn build(&self) -> Result<inferscale_workload::ArrivalProcess, String> {
+        for (name, v) in [("speedup", self.speedup), ("rate_scale", self.rate_scale)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("`{name}` must be greater than zero, got {v}"));
+            }
+        }
+        let path = crate::rates::scenario_relative(&self.path);
+        let files = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!("`{}` holds no `*.csv` client file", path.display()));
+            }
+            files
+        } else {
+            vec![path]
+        };
+        let clients = files
+            .iter()
+            .map(|f| inferscale_workload::read_servegen_client(f, self.speedup, self.rate_scale))
+            .collect::<Result<Vec<_>, String>>()?;
+        if clients.len() == 1 {
+            Ok(clients.into_iter().next().unwrap_or_else(|| unreachable!()))
+        } else {
+            inferscale_workload::ArrivalProcess::superposed(clients).map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// Parameters of a Poisson process.
@@ -253,6 +304,7 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
                     m.mean_durations[1].0.as_secs_f64(),
                 ],
             ),
+            ArrivalFamily::Servegen(g) => return g.build().map(ArrivalSpec),
         };
         process.map(ArrivalSpec).map_err(|e| e.to_string())
     }
@@ -290,6 +342,7 @@ pub struct EmpiricalSpec {
 ///
 /// ```yaml
 /// trace: {path: ../traces/AzureLLMInferenceTrace_conv.csv, format: azure-llm, speedup: 2}
+/// trace: {path: requests.csv, format: generic, model: llama-8b, rate_scale: 2.5, loop: true}
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,7 +350,8 @@ pub struct TraceSpec {
     /// The file, relative to the scenario file's directory. Required.
     pub path: PathBuf,
     /// `azure-llm` (CSV `TIMESTAMP,ContextTokens,GeneratedTokens`), `mooncake`
-    /// (JSONL) or `burstgpt` (CSV). Required.
+    /// (JSONL), `burstgpt` (CSV) or `generic` (CSV with `time_s`, `input_tokens`,
+    /// `output_tokens` and optionally `model`). Required.
     pub format: TraceFormatSpec,
     /// Replay this many times faster (time divided by it). Default: 1.
     #[serde(default = "default_speedup")]
@@ -308,6 +362,19 @@ pub struct TraceSpec {
     /// Stop at this offset from its first request. Default: the end of the trace.
     #[serde(default)]
     pub end: Option<Duration>,
+    /// Multiply the request rate: above 1, shifted copies of the window are superposed
+    /// (copy j shifted by j/⌈scale⌉ of the window, wrapped around); the fractional part
+    /// and any scale below 1 thin the last copy at random. Default: 1.
+    #[serde(default = "default_speedup")]
+    pub rate_scale: f64,
+    /// Replay the window again when it ends, until the scenario's `duration`. Default:
+    /// false.
+    #[serde(default, rename = "loop")]
+    pub looped: bool,
+    /// Keep only the rows of this model (the `model` column of `generic` traces, `Model`
+    /// of BurstGPT). Default: every row.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 fn default_speedup() -> f64 {
@@ -324,6 +391,8 @@ pub enum TraceFormatSpec {
     Mooncake,
     /// BurstGPT CSV (`Timestamp,Model,Request tokens,Response tokens,...`).
     Burstgpt,
+    /// `time_s,model,input_tokens,output_tokens` CSV.
+    Generic,
 }
 
 /// Where results go.

@@ -59,6 +59,37 @@ pub enum ArrivalProcess {
         /// Current state and when it ends; drawn from the stationary law on first use.
         state: Option<(usize, SimTime)>,
     },
+    /// A renewal process whose inter-arrival law changes from one time window to the
+    /// next (a ServeGen client): within a window, gaps come from that window's law; the
+    /// process restarts at each window's start; idle windows have none.
+    Windowed {
+        /// The windows, in time order, not overlapping.
+        windows: std::sync::Arc<[RenewalWindow]>,
+        /// Index of the window of the last arrival.
+        cursor: usize,
+    },
+    /// Independent processes merged into one stream (clients of one service).
+    Superposed {
+        /// The processes.
+        parts: Vec<ArrivalProcess>,
+        /// Each part's next arrival; `None` before the first call and once ended.
+        pending: Vec<Option<SimTime>>,
+        /// Whether `pending` holds the parts' first arrivals yet.
+        primed: bool,
+    },
+}
+
+/// One window of a [`ArrivalProcess::Windowed`] process.
+#[derive(Clone, Debug)]
+pub struct RenewalWindow {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End (exclusive), seconds.
+    pub end_s: f64,
+    /// Mean arrivals per second in the window.
+    pub rate_per_s: f64,
+    /// Inter-arrival times (seconds); `None` when the window is idle.
+    pub gaps: Option<Dist>,
 }
 
 fn positive(what: &str, v: f64) -> Result<f64, ArrivalError> {
@@ -133,6 +164,36 @@ impl ArrivalProcess {
         })
     }
 
+    /// Independent processes merged into one stream.
+    pub fn superposed(parts: Vec<ArrivalProcess>) -> Result<Self, ArrivalError> {
+        if parts.is_empty() {
+            return Err(ArrivalError::Invalid(
+                "a superposition needs at least one process".into(),
+            ));
+        }
+        Ok(ArrivalProcess::Superposed {
+            pending: vec![None; parts.len()],
+            parts,
+            primed: false,
+        })
+    }
+
+    /// The expected arrival rate per second at time `t_s` (the long-run rate for
+    /// stationary processes): what a workload's description plots against samples.
+    pub fn expected_rate_at(&self, t_s: f64) -> f64 {
+        match self {
+            ArrivalProcess::Varying { rate } => rate.at(t_s),
+            ArrivalProcess::Windowed { windows, .. } => windows
+                .iter()
+                .find(|w| w.start_s <= t_s && t_s < w.end_s)
+                .map_or(0.0, |w| w.rate_per_s),
+            ArrivalProcess::Superposed { parts, .. } => {
+                parts.iter().map(|p| p.expected_rate_at(t_s)).sum()
+            }
+            stationary => stationary.mean_rate_over(1.0),
+        }
+    }
+
     /// The mean arrival rate per second over [0, `horizon_s`] (the long-run mean for
     /// stationary processes).
     pub fn mean_rate_over(&self, horizon_s: f64) -> f64 {
@@ -149,6 +210,16 @@ impl ArrivalProcess {
             } => {
                 let total = mean_durations[0] + mean_durations[1];
                 (rates[0] * mean_durations[0] + rates[1] * mean_durations[1]) / total
+            }
+            ArrivalProcess::Windowed { windows, .. } => {
+                let expected: f64 = windows
+                    .iter()
+                    .map(|w| w.rate_per_s * (w.end_s.min(horizon_s) - w.start_s).max(0.0))
+                    .sum();
+                expected / horizon_s.max(f64::MIN_POSITIVE)
+            }
+            ArrivalProcess::Superposed { parts, .. } => {
+                parts.iter().map(|p| p.mean_rate_over(horizon_s)).sum()
             }
         }
     }
@@ -192,6 +263,42 @@ impl ArrivalProcess {
                     s = 1 - s;
                     ends = t + exp_duration(mean_durations[s], rng);
                 }
+            }
+            ArrivalProcess::Windowed { windows, cursor } => {
+                let mut t = now.as_secs_f64();
+                loop {
+                    while windows.get(*cursor).is_some_and(|w| w.end_s <= t) {
+                        *cursor += 1;
+                    }
+                    let w = windows.get(*cursor)?;
+                    t = t.max(w.start_s);
+                    if let Some(gaps) = &w.gaps {
+                        let candidate = t + gaps.sample(rng);
+                        if candidate < w.end_s {
+                            return Some(SimTime::from_secs_f64(candidate));
+                        }
+                    }
+                    t = w.end_s;
+                }
+            }
+            ArrivalProcess::Superposed {
+                parts,
+                pending,
+                primed,
+            } => {
+                if !*primed {
+                    for (part, next) in parts.iter_mut().zip(pending.iter_mut()) {
+                        *next = part.next_after(now, rng);
+                    }
+                    *primed = true;
+                }
+                let (i, t) = pending
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| p.map(|t| (i, t)))
+                    .min_by_key(|&(_, t)| t)?;
+                pending[i] = parts[i].next_after(t, rng);
+                Some(t)
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Where requests come from: arrival processes (and, later, request sizes and trace
-//! replay).
+//! Where requests come from: arrival processes, request sizes, and traces replayed in
+//! their native formats.
 //!
 //! An [`ArrivalProcess`] answers one question — "given the last arrival at `now`, when
 //! is the next one?" — from its own random stream, so the arrival sequence of a
@@ -10,10 +10,14 @@
 mod arrivals;
 mod csv;
 mod rate;
+mod replay;
+mod servegen;
 mod sizes;
 mod trace;
 
-pub use arrivals::{ArrivalError, ArrivalProcess};
+pub use arrivals::{ArrivalError, ArrivalProcess, RenewalWindow};
 pub use rate::{Interpolation, RateFn, read_rate_series};
+pub use replay::{Replay, ReplayOptions, WindowSummary, summarize_window};
+pub use servegen::read_servegen_client;
 pub use sizes::{EmpiricalPairs, TokenDist};
 pub use trace::{TraceError, TraceFormat, TraceReader, TraceRequest};

@@ -34,6 +34,28 @@ impl TokenDist {
         }
     }
 
+    /// Counts drawn uniformly from column `column` (by header name) of a CSV file, such
+    /// as one column of a length-only trace; clamped to `[1, max]`. Errors name the
+    /// file and line.
+    pub fn from_column(path: &std::path::Path, column: &str, max: u32) -> Result<Self, String> {
+        let mut values = Vec::new();
+        crate::csv::for_each_row(path, &[column], |line, cells| {
+            let n = cells[0].parse::<u32>().map_err(|_| {
+                format!(
+                    "{}:{line}: `{column}` is not a whole number of tokens",
+                    path.display()
+                )
+            })?;
+            values.push(f64::from(n));
+            Ok(())
+        })?;
+        if values.is_empty() {
+            return Err(format!("`{}` has no rows", path.display()));
+        }
+        let dist = Dist::empirical(values).map_err(|e| e.to_string())?;
+        Ok(TokenDist::new(dist, 1, max))
+    }
+
     /// The unclamped mean.
     pub fn mean(&self) -> f64 {
         self.dist.mean()
@@ -146,6 +168,33 @@ mod tests {
             EmpiricalPairs::from_csv(&path, "num_prefill_tokens", "num_decode_tokens").unwrap_err();
         assert!(
             err.ends_with("pairs.csv:3: `num_prefill_tokens` is not a whole number of tokens"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_single_column_is_resampled() {
+        let dir = std::env::temp_dir().join(format!("inferscale-column-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lengths.csv");
+        std::fs::write(&path, "a,b\n1,10\n2,30\n3,9000\n").unwrap();
+        let d = TokenDist::from_column(&path, "b", 4096).unwrap();
+        let mut rng = RngStreams::new(4, 0).stream("tokens");
+        let draws: Vec<u32> = (0..3000).map(|_| d.sample(&mut rng)).collect();
+        for v in [10, 30, 4096] {
+            let share = draws.iter().filter(|&&x| x == v).count() as f64 / 3000.0;
+            assert!((share - 1.0 / 3.0).abs() < 0.04, "{v}: {share}");
+        }
+        let err = TokenDist::from_column(&path, "c", 10).unwrap_err();
+        assert!(
+            err.contains("has no column `c`; its columns are: a,b"),
+            "{err}"
+        );
+        std::fs::write(&path, "a,b\n1,-3\n").unwrap();
+        let err = TokenDist::from_column(&path, "b", 10).unwrap_err();
+        assert!(
+            err.ends_with("lengths.csv:2: `b` is not a whole number of tokens"),
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

@@ -7,6 +7,9 @@
 //!   "hash_ids": [...]}` per line.
 //! - **BurstGPT** CSV: `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log
 //!   Type`, the timestamp in seconds.
+//! - **Generic** CSV: a header naming `time_s`, `input_tokens`, `output_tokens` and
+//!   optionally `model` (any order, other columns ignored); one file can hold several
+//!   models' requests, and a reader keeps one model's rows.
 //!
 //! Times become seconds since the first request. A malformed line (bad timestamp,
 //! missing column, negative or non-integer tokens, time going backwards) is an error
@@ -37,6 +40,17 @@ pub enum TraceFormat {
     Mooncake,
     /// BurstGPT CSV.
     BurstGpt,
+    /// `time_s,model,input_tokens,output_tokens` CSV.
+    Generic,
+}
+
+/// Column positions of a generic CSV trace, from its header.
+#[derive(Clone, Copy, Debug)]
+struct GenericColumns {
+    time: usize,
+    input: usize,
+    output: usize,
+    model: Option<usize>,
 }
 
 /// A trace line that could not be read.
@@ -71,6 +85,8 @@ pub struct TraceReader<R: BufRead> {
     line: usize,
     origin: Option<f64>,
     last: f64,
+    model: Option<String>,
+    columns: Option<GenericColumns>,
 }
 
 impl TraceReader<std::io::BufReader<std::fs::File>> {
@@ -94,6 +110,26 @@ impl<R: BufRead> TraceReader<R> {
             line: 0,
             origin: None,
             last: f64::NEG_INFINITY,
+            model: None,
+            columns: None,
+        }
+    }
+
+    /// Keeps only the rows whose `model` column (BurstGPT's `Model`, the generic
+    /// format's `model`) equals `model`; times stay relative to the file's first row.
+    pub fn only_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Whether the row's model cell passes the filter.
+    fn wanted(&self, cell: Option<&str>) -> Result<bool, TraceError> {
+        match (&self.model, cell) {
+            (None, _) => Ok(true),
+            (Some(want), Some(have)) => Ok(want == have),
+            (Some(want), None) => Err(self.malformed(format!(
+                "the trace has no model column to select `{want}` by"
+            ))),
         }
     }
 
@@ -105,8 +141,48 @@ impl<R: BufRead> TraceReader<R> {
         }
     }
 
-    fn parse(&self, text: &str) -> Result<Option<(f64, u32, u32)>, TraceError> {
+    /// The row's (time, input, output, kept by the model filter), or `None` for a header.
+    fn parse(&mut self, text: &str) -> Result<Option<(f64, u32, u32, bool)>, TraceError> {
         match self.format {
+            TraceFormat::Generic => {
+                let cells: Vec<&str> = text.trim().split(',').map(str::trim).collect();
+                if self.line == 1 {
+                    let find = |name: &str| cells.iter().position(|c| *c == name);
+                    let (Some(time), Some(input), Some(output)) =
+                        (find("time_s"), find("input_tokens"), find("output_tokens"))
+                    else {
+                        return Err(self.malformed(format!(
+                            "expected a header with `time_s`, `input_tokens`, `output_tokens` (and optionally `model`), found `{}`",
+                            text.trim()
+                        )));
+                    };
+                    self.columns = Some(GenericColumns {
+                        time,
+                        input,
+                        output,
+                        model: find("model"),
+                    });
+                    return Ok(None);
+                }
+                let Some(c) = self.columns else {
+                    return Err(self.malformed("no header"));
+                };
+                let needed = c.time.max(c.input).max(c.output).max(c.model.unwrap_or(0)) + 1;
+                if cells.len() < needed {
+                    return Err(self.malformed(format!(
+                        "expected at least {needed} columns, found {}",
+                        cells.len()
+                    )));
+                }
+                let t = self.seconds(cells[c.time], "time_s")?;
+                let keep = self.wanted(c.model.map(|m| cells[m]))?;
+                Ok(Some((
+                    t,
+                    self.tokens(cells[c.input], "input_tokens")?,
+                    self.tokens(cells[c.output], "output_tokens")?,
+                    keep,
+                )))
+            }
             TraceFormat::AzureLlm => {
                 if self.line == 1 {
                     let header: Vec<&str> = text.trim().split(',').map(str::trim).collect();
@@ -129,6 +205,7 @@ impl<R: BufRead> TraceReader<R> {
                     t,
                     self.tokens(input, "ContextTokens")?,
                     self.tokens(output, "GeneratedTokens")?,
+                    self.wanted(None)?,
                 )))
             }
             TraceFormat::BurstGpt => {
@@ -150,17 +227,12 @@ impl<R: BufRead> TraceReader<R> {
                         cells.len()
                     )));
                 }
-                let t: f64 = cells[0]
-                    .parse()
-                    .ok()
-                    .filter(|t: &f64| t.is_finite() && *t >= 0.0)
-                    .ok_or_else(|| {
-                        self.malformed(format!("`{}` is not a timestamp in seconds", cells[0]))
-                    })?;
+                let t = self.seconds(cells[0], "Timestamp")?;
                 Ok(Some((
                     t,
                     self.tokens(cells[2], "Request tokens")?,
                     self.tokens(cells[3], "Response tokens")?,
+                    self.wanted(Some(cells[1]))?,
                 )))
             }
             TraceFormat::Mooncake => {
@@ -185,9 +257,20 @@ impl<R: BufRead> TraceReader<R> {
                 }
                 let input = self.tokens(field("input_length")?, "input_length")?;
                 let output = self.tokens(field("output_length")?, "output_length")?;
-                Ok(Some((ms / 1e3, input, output)))
+                Ok(Some((ms / 1e3, input, output, self.wanted(None)?)))
             }
         }
+    }
+
+    fn seconds(&self, text: &str, column: &str) -> Result<f64, TraceError> {
+        text.parse()
+            .ok()
+            .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+            .ok_or_else(|| {
+                self.malformed(format!(
+                    "`{column}` must be a time in seconds, 0 or more, got `{text}`"
+                ))
+            })
     }
 
     fn tokens(&self, text: &str, column: &str) -> Result<u32, TraceError> {
@@ -218,7 +301,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            let (t, input, output) = match self.parse(&text) {
+            let (t, input, output, keep) = match self.parse(&text) {
                 Ok(Some(row)) => row,
                 Ok(None) => continue,
                 Err(e) => return Some(Err(e)),
@@ -231,6 +314,9 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             }
             self.last = t;
             let origin = *self.origin.get_or_insert(t);
+            if !keep {
+                continue;
+            }
             return Some(Ok(TraceRequest {
                 time_s: t - origin,
                 input_tokens: input,
@@ -405,7 +491,7 @@ mod tests {
         );
         let err = bad.into_iter().find_map(Result::err).unwrap();
         assert!(
-            err.starts_with("t:2: `soon` is not a timestamp in seconds"),
+            err.starts_with("t:2: `Timestamp` must be a time in seconds, 0 or more, got `soon`"),
             "{err}"
         );
     }
@@ -425,5 +511,68 @@ mod tests {
                 output_tokens: 9
             }
         );
+    }
+
+    #[test]
+    fn generic_csv_keeps_one_models_rows() {
+        let text = "input_tokens,time_s,model,output_tokens,tenant\n10,1.5,a,1,x\n20,2.0,b,2,y\n30,4.0,a,3,z\n";
+        let all: Vec<TraceRequest> = read(TraceFormat::Generic, text)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(all.len(), 3);
+        assert_eq!(
+            all[2],
+            TraceRequest {
+                time_s: 2.5,
+                input_tokens: 30,
+                output_tokens: 3
+            }
+        );
+        let only_a: Vec<TraceRequest> =
+            TraceReader::new(Path::new("t"), TraceFormat::Generic, text.as_bytes())
+                .only_model("a")
+                .map(Result::unwrap)
+                .collect();
+        let times: Vec<f64> = only_a.iter().map(|r| r.time_s).collect();
+        assert_eq!(
+            times,
+            [0.0, 2.5],
+            "times stay relative to the file's first row"
+        );
+        for (text, want) in [
+            (
+                "t,input_tokens,output_tokens\n",
+                "t:1: expected a header with `time_s`",
+            ),
+            (
+                "time_s,input_tokens,output_tokens\n1,2\n",
+                "t:2: expected at least 3 columns",
+            ),
+            (
+                "time_s,input_tokens,output_tokens\n-1,2,3\n",
+                "t:2: `time_s` must be a time in seconds",
+            ),
+            (
+                "time_s,input_tokens,output_tokens\n1,2,x\n",
+                "t:2: `output_tokens` must be a whole number",
+            ),
+        ] {
+            let err = read(TraceFormat::Generic, text)
+                .into_iter()
+                .find_map(Result::err)
+                .unwrap_or_default();
+            assert!(err.starts_with(want), "{want}\n got: {err}");
+        }
+        let err = TraceReader::new(
+            Path::new("t"),
+            TraceFormat::AzureLlm,
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1,2\n".as_bytes(),
+        )
+        .only_model("a")
+        .find_map(Result::err)
+        .unwrap()
+        .to_string();
+        assert!(err.contains("no model column to select `a` by"), "{err}");
     }
 }
