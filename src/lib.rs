@@ -7,10 +7,11 @@
 //! | crate | job |
 //! |---|---|
 //! | [`engine`] | simulated time, event queue, run loop, seeded random streams, distributions |
-//! | [`workload`] | arrival processes |
+//! | [`workload`] | arrival processes, request sizes, trace replay |
 //! | [`cluster`] | models, servers, queues, measurements |
 //! | [`scenario`] | YAML scenarios → checked configuration, with located errors |
 //! | [`report`] | Parquet tables and confidence-interval summaries |
+//! | [`plot`] | PNG/SVG charts |
 //!
 //! [`runner`] ties them together: it runs every replication of a scenario in parallel
 //! and turns each into a row of `runs.parquet`.
@@ -26,11 +27,13 @@
 
 pub use inferscale_cluster as cluster;
 pub use inferscale_engine as engine;
+pub use inferscale_plot as plot;
 pub use inferscale_report as report;
 pub use inferscale_scenario as scenario;
 pub use inferscale_workload as workload;
 
 pub mod runner;
+pub mod workload_view;
 
 /// The program name and version, as stored in result files.
 pub fn version_string() -> String {

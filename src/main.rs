@@ -45,6 +45,27 @@ enum Command {
         #[arg(long)]
         reproducible: bool,
     },
+    /// Show a scenario's load before simulating it: expected and sampled arrival rate
+    /// over time and the token-count distributions, as a table and a figure.
+    ///
+    /// The requests are replication 0's, exactly those `run` would serve. Writes
+    /// DIR/workload.png (or the file given with --plot; `.svg` also works).
+    Workload {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Output directory [default: the scenario's `output.dir`, else results/<name>/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Where to draw the figure [default: DIR/workload.png].
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+        /// Number of time bins for the rate.
+        #[arg(long, value_name = "N", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        bins: u32,
+        /// Print the table only; draw nothing.
+        #[arg(long)]
+        no_plot: bool,
+    },
     /// Check a scenario file without running it.
     ///
     /// Exits with 0 and a one-line description if the file is valid, or with 2 and an
@@ -79,6 +100,13 @@ fn main() -> ExitCode {
             },
         ),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Workload {
+            scenario,
+            out,
+            plot,
+            bins,
+            no_plot,
+        } => workload(&scenario, out.as_deref(), plot, bins as usize, no_plot),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +188,36 @@ fn validate(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn workload(
+    path: &Path,
+    out: Option<&Path>,
+    plot: Option<PathBuf>,
+    bins: usize,
+    no_plot: bool,
+) -> anyhow::Result<()> {
+    let scenario = scenario::load(path)?;
+    println!("{}", describe(&scenario));
+    let view = inferscale::workload_view::view(&scenario, bins);
+    print!("{}", inferscale::workload_view::format_view(&view));
+    if no_plot {
+        return Ok(());
+    }
+    let plot = plot.unwrap_or_else(|| output_dir(&scenario, out).join("workload.png"));
+    if let Some(dir) = plot.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    }
+    inferscale::workload_view::figure(&scenario.name, &view).draw(&plot)?;
+    println!("wrote {}", plot.display());
+    Ok(())
+}
+
+/// Where a scenario's results go: `--out`, else its `output.dir`, else results/<name>/.
+fn output_dir(scenario: &Scenario, out: Option<&Path>) -> PathBuf {
+    out.map(Path::to_owned)
+        .or_else(|| scenario.output_dir.clone())
+        .unwrap_or_else(|| Path::new("results").join(&scenario.name))
+}
+
 /// How `run` behaves, from its flags.
 struct RunOptions {
     threads: Option<usize>,
@@ -174,10 +232,7 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         reproducible,
     } = opts;
     let scenario = scenario::load(path)?;
-    let out_dir = out
-        .map(Path::to_owned)
-        .or_else(|| scenario.output_dir.clone())
-        .unwrap_or_else(|| Path::new("results").join(&scenario.name));
+    let out_dir = output_dir(&scenario, out);
     if !quiet {
         eprintln!("Running {}", describe(&scenario));
     }

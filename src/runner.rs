@@ -194,7 +194,7 @@ fn model_rows(
 /// One lazily generated request stream per workload entry, each with its own random
 /// streams (`arrivals/<i>`, `tokens/<i>`), so adding a workload never changes another's
 /// requests.
-fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStream> {
+pub fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStream> {
     let horizon = system.cluster.horizon;
     system
         .workloads

@@ -227,3 +227,40 @@ fn a_two_model_scenario_writes_one_row_per_model_and_attributes_all_cost() {
         "{model_cost} vs {run_cost}"
     );
 }
+
+/// `inferscale workload` prints the expected and sampled load and draws the figure;
+/// the sampled requests are those replication 0 of `run` serves.
+#[test]
+fn workload_describes_the_load_and_draws_it() {
+    let dir = TempDir::new("workload-view");
+    let png = dir.join("load.png");
+    let out = inferscale(&[
+        "workload",
+        "scenarios/diurnal.yaml",
+        "--plot",
+        png.to_str().unwrap(),
+        "--bins",
+        "120",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("25.000/s expected"), "{text}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+
+    let scenario = inferscale::scenario::load("scenarios/diurnal.yaml".as_ref()).unwrap();
+    let view = inferscale::workload_view::view(&scenario, 120);
+    let w = &view.workloads[0];
+    let sampled: f64 = w.sampled_per_s.iter().map(|r| r * view.bin_s).sum();
+    assert_eq!(sampled.round() as u64, w.requests);
+    // The diurnal mean is 25/s over whole periods; the count's sd is √(25·7200) ≈ 424.
+    assert!(
+        (w.requests as f64 - 25.0 * 7200.0).abs() < 4.0 * 424.0,
+        "{}",
+        w.requests
+    );
+    let expected: f64 = w.expected_per_s.iter().sum::<f64>() / 120.0;
+    assert!((expected - 25.0).abs() < 0.01, "{expected}");
+    let peak = w.expected_per_s.iter().copied().fold(0.0, f64::max);
+    assert!((peak - 40.0).abs() < 0.5, "diurnal peak {peak}");
+}

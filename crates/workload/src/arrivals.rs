@@ -194,6 +194,23 @@ impl ArrivalProcess {
         }
     }
 
+    /// The expected number of arrivals in [`from_s`, `to_s`) (for time-varying rates,
+    /// the rate's integral by the midpoint rule on 1,000 steps).
+    pub fn expected_count(&self, from_s: f64, to_s: f64) -> f64 {
+        let span = (to_s - from_s).max(0.0);
+        match self {
+            ArrivalProcess::Varying { rate } => rate.integral(from_s, to_s, 1_000),
+            ArrivalProcess::Windowed { windows, .. } => windows
+                .iter()
+                .map(|w| w.rate_per_s * (w.end_s.min(to_s) - w.start_s.max(from_s)).max(0.0))
+                .sum(),
+            ArrivalProcess::Superposed { parts, .. } => {
+                parts.iter().map(|p| p.expected_count(from_s, to_s)).sum()
+            }
+            stationary => stationary.mean_rate_over(1.0) * span,
+        }
+    }
+
     /// The mean arrival rate per second over [0, `horizon_s`] (the long-run mean for
     /// stationary processes).
     pub fn mean_rate_over(&self, horizon_s: f64) -> f64 {

@@ -1,0 +1,451 @@
+//! Charts of workloads and results, drawn to PNG or SVG with `plotters`.
+//!
+//! A [`Figure`] is a column of [`Chart`]s described as plain data (series of points,
+//! error bars, reference lines), so the code that knows what to plot never touches the
+//! drawing library and the drawing code is written once. Text is drawn with the
+//! bundled DejaVu Sans (`fonts/`, Bitstream Vera licence) through `ab_glyph`, so no
+//! system font library is needed.
+#![deny(missing_docs)]
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use thiserror::Error;
+
+/// Why a figure could not be drawn.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PlotError {
+    /// The drawing backend failed (usually: the file could not be written).
+    #[error("cannot draw `{path}`: {message}")]
+    Draw {
+        /// The output file.
+        path: String,
+        /// What the backend said.
+        message: String,
+    },
+    /// The output's extension is neither `.png` nor `.svg`.
+    #[error("cannot draw `{0}`: the file name must end in `.png` or `.svg`")]
+    Format(String),
+}
+
+/// One axis.
+#[derive(Clone, Debug, Default)]
+pub struct Axis {
+    /// The label, with units.
+    pub label: String,
+    /// Logarithmic (base 10); values ≤ 0 are left out.
+    pub log: bool,
+    /// Fixed range; `None` fits the data.
+    pub range: Option<(f64, f64)>,
+}
+
+impl Axis {
+    /// A linear axis labelled `label`.
+    pub fn linear(label: impl Into<String>) -> Self {
+        Axis {
+            label: label.into(),
+            ..Axis::default()
+        }
+    }
+
+    /// A logarithmic axis labelled `label`.
+    pub fn log(label: impl Into<String>) -> Self {
+        Axis {
+            label: label.into(),
+            log: true,
+            range: None,
+        }
+    }
+
+    fn map(&self, v: f64) -> Option<f64> {
+        if self.log {
+            (v > 0.0).then(|| v.log10())
+        } else {
+            v.is_finite().then_some(v)
+        }
+    }
+}
+
+/// How a series is drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mark {
+    /// A solid polyline.
+    Line,
+    /// A dashed polyline (expectations, forecasts).
+    Dashed,
+    /// Dots.
+    Points,
+    /// Dots with vertical error bars: each point's `(low, high)` in `bars`.
+    ErrorBars(Vec<(f64, f64)>),
+    /// A horizontal reference line at this y (an SLA); `points` is ignored.
+    HLine(f64),
+}
+
+/// A named series of (x, y) points.
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// The points, in drawing order.
+    pub points: Vec<(f64, f64)>,
+    /// How to draw them.
+    pub mark: Mark,
+}
+
+impl Series {
+    /// A series drawn as `mark`.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, mark: Mark) -> Self {
+        Series {
+            name: name.into(),
+            points,
+            mark,
+        }
+    }
+}
+
+/// One chart: axes and series.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// Caption above the chart.
+    pub title: String,
+    /// Horizontal axis.
+    pub x: Axis,
+    /// Vertical axis.
+    pub y: Axis,
+    /// What to draw; the legend lists them in this order.
+    pub series: Vec<Series>,
+}
+
+/// Charts stacked in one column, drawn to one file.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// The charts, top to bottom.
+    pub charts: Vec<Chart>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height of each chart in pixels.
+    pub chart_height: u32,
+}
+
+impl Figure {
+    /// A figure of `charts`, 1000 px wide and 360 px per chart.
+    pub fn new(charts: Vec<Chart>) -> Self {
+        Figure {
+            charts,
+            width: 1000,
+            chart_height: 360,
+        }
+    }
+
+    /// Draws to `path`, PNG or SVG by its extension.
+    pub fn draw(&self, path: &Path) -> Result<(), PlotError> {
+        register_fonts();
+        let size = (
+            self.width,
+            self.chart_height * self.charts.len().max(1) as u32,
+        );
+        let name = path.display().to_string();
+        let fail = |e: String| PlotError::Draw {
+            path: name.clone(),
+            message: e,
+        };
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("png") => {
+                let root = BitMapBackend::new(path, size).into_drawing_area();
+                self.draw_on(&root).map_err(fail)?;
+                root.present().map_err(|e| fail(e.to_string()))
+            }
+            Some("svg") => {
+                let root = SVGBackend::new(path, size).into_drawing_area();
+                self.draw_on(&root).map_err(fail)?;
+                root.present().map_err(|e| fail(e.to_string()))
+            }
+            _ => Err(PlotError::Format(name)),
+        }
+    }
+
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let areas = root.split_evenly((self.charts.len().max(1), 1));
+        for (chart, area) in self.charts.iter().zip(&areas) {
+            draw_chart(chart, area)?;
+        }
+        Ok(())
+    }
+}
+
+static FONTS: Once = Once::new();
+
+fn register_fonts() {
+    FONTS.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+        // The bundled file is a valid TrueType font; were it not, text would be
+        // missing from the charts but nothing else would fail.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, bytes);
+    });
+}
+
+/// The colours of successive series (Tableau 10, readable in print and for common
+/// colour-vision deficiencies).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
+    let mut xs = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut ys = (f64::INFINITY, f64::NEG_INFINITY);
+    let widen = |r: &mut (f64, f64), v: f64| {
+        r.0 = r.0.min(v);
+        r.1 = r.1.max(v);
+    };
+    for s in &chart.series {
+        if let Mark::HLine(y) = s.mark {
+            if let Some(y) = chart.y.map(y) {
+                widen(&mut ys, y);
+            }
+            continue;
+        }
+        for (i, &(x, y)) in s.points.iter().enumerate() {
+            let (Some(x), Some(y)) = (chart.x.map(x), chart.y.map(y)) else {
+                continue;
+            };
+            widen(&mut xs, x);
+            widen(&mut ys, y);
+            if let Mark::ErrorBars(bars) = &s.mark
+                && let Some(&(lo, hi)) = bars.get(i)
+            {
+                for v in [lo, hi] {
+                    if let Some(v) = chart.y.map(v) {
+                        widen(&mut ys, v);
+                    }
+                }
+            }
+        }
+    }
+    let fix = |r: (f64, f64), axis: &Axis| -> (f64, f64) {
+        if let Some((lo, hi)) = axis.range {
+            return (axis.map(lo).unwrap_or(r.0), axis.map(hi).unwrap_or(r.1));
+        }
+        if !r.0.is_finite() {
+            return (0.0, 1.0);
+        }
+        let span = (r.1 - r.0).max(r.1.abs() * 1e-6).max(1e-9);
+        let pad = span * 0.04;
+        let lo = if !axis.log && r.0 >= 0.0 && r.0 - pad < 0.0 {
+            0.0
+        } else {
+            r.0 - pad
+        };
+        (lo, r.1 + pad)
+    };
+    (fix(xs, &chart.x), fix(ys, &chart.y))
+}
+
+fn tick_label(v: f64, log: bool) -> String {
+    let v = if log { 10f64.powf(v) } else { v };
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{v:.1e}")
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{}", (v * 100.0).round() / 100.0)
+    } else {
+        format!("{}", (v * 1e4).round() / 1e4)
+    }
+}
+
+fn draw_chart<DB: DrawingBackend>(
+    chart: &Chart,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let ((x0, x1), (y0, y1)) = bounds(chart);
+    let mut ctx = ChartBuilder::on(area)
+        .caption(&chart.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    let (xlog, ylog) = (chart.x.log, chart.y.log);
+    ctx.configure_mesh()
+        .x_desc(chart.x.label.as_str())
+        .y_desc(chart.y.label.as_str())
+        .x_label_formatter(&|v| tick_label(*v, xlog))
+        .y_label_formatter(&|v| tick_label(*v, ylog))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 15))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    for (i, s) in chart.series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mapped: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|&(x, y)| Some((chart.x.map(x)?, chart.y.map(y)?)))
+            .collect();
+        let style = color.stroke_width(2);
+        let legend = |c: RGBColor| {
+            move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+        };
+        match &s.mark {
+            Mark::Line => ctx
+                .draw_series(LineSeries::new(mapped, style))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(legend(color)),
+            Mark::Dashed => ctx
+                .draw_series(DashedLineSeries::new(mapped, 8, 5, style))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(legend(color)),
+            Mark::Points => ctx
+                .draw_series(mapped.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled())),
+            Mark::ErrorBars(bars) => {
+                let with_bars: Vec<(f64, f64, f64, f64)> = s
+                    .points
+                    .iter()
+                    .zip(bars)
+                    .filter_map(|(&(x, y), &(lo, hi))| {
+                        Some((
+                            chart.x.map(x)?,
+                            chart.y.map(y)?,
+                            chart.y.map(lo)?,
+                            chart.y.map(hi)?,
+                        ))
+                    })
+                    .collect();
+                ctx.draw_series(with_bars.iter().map(|&(x, y, lo, hi)| {
+                    ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 8)
+                }))
+                .map_err(err)?;
+                ctx.draw_series(
+                    with_bars
+                        .iter()
+                        .map(|&(x, y, ..)| Circle::new((x, y), 4, color.filled())),
+                )
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()))
+            }
+            Mark::HLine(y) => {
+                let Some(y) = chart.y.map(*y) else { continue };
+                ctx.draw_series(DashedLineSeries::new(
+                    vec![(x0, y), (x1, y)],
+                    6,
+                    4,
+                    RED.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(legend(RED))
+            }
+        };
+    }
+    if chart.series.iter().any(|s| !s.name.is_empty()) {
+        ctx.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font(("sans-serif", 13))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The empirical CDF of `values` as (value, fraction ≤ value) points, at most `max_points`
+/// of them (evenly spaced in rank), for plotting distributions of any size.
+pub fn cdf_points(values: &mut [f64], max_points: usize) -> Vec<(f64, f64)> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let step = (n / max_points.max(2)).max(1);
+    let mut points: Vec<(f64, f64)> = (0..n)
+        .step_by(step)
+        .map(|i| (values[i], (i + 1) as f64 / n as f64))
+        .collect();
+    if points.last().is_some_and(|p| p.1 < 1.0) {
+        points.push((values[n - 1], 1.0));
+    }
+    points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdf_points_end_at_one_and_rise() {
+        let mut v: Vec<f64> = (0..1000).rev().map(f64::from).collect();
+        let p = cdf_points(&mut v, 50);
+        assert_eq!(p.first(), Some(&(0.0, 0.001)));
+        assert_eq!(p.last(), Some(&(999.0, 1.0)));
+        assert!(p.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 < w[1].1));
+        assert!(p.len() <= 52);
+    }
+
+    /// Both formats are written, non-trivially, and a bad extension is refused.
+    #[test]
+    fn figures_draw_to_png_and_svg() {
+        let dir = std::env::temp_dir().join(format!("inferscale-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let figure = Figure::new(vec![
+            Chart {
+                title: "rate".into(),
+                x: Axis::linear("time (h)"),
+                y: Axis::linear("requests/s"),
+                series: vec![
+                    Series::new("expected", vec![(0.0, 1.0), (1.0, 3.0)], Mark::Dashed),
+                    Series::new("sampled", vec![(0.0, 1.2), (1.0, 2.7)], Mark::Line),
+                    Series::new("SLA", Vec::new(), Mark::HLine(2.0)),
+                ],
+            },
+            Chart {
+                title: "cost vs SLA".into(),
+                x: Axis::log("tokens"),
+                y: Axis::linear("fraction"),
+                series: vec![Series::new(
+                    "policy",
+                    vec![(10.0, 0.5), (1000.0, 0.9)],
+                    Mark::ErrorBars(vec![(0.4, 0.6), (0.85, 0.95)]),
+                )],
+            },
+        ]);
+        let png = dir.join("f.png");
+        let svg = dir.join("f.svg");
+        figure.draw(&png).unwrap();
+        figure.draw(&svg).unwrap();
+        let png_bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&png_bytes[1..4], b"PNG");
+        assert!(png_bytes.len() > 10_000, "{}", png_bytes.len());
+        let svg_text = std::fs::read_to_string(&svg).unwrap();
+        assert!(svg_text.contains("<svg") && svg_text.contains("expected"));
+        assert!(matches!(
+            figure.draw(&dir.join("f.jpg")),
+            Err(PlotError::Format(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
