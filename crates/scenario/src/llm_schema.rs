@@ -295,9 +295,13 @@ pub struct SlaSpec {
 /// input_tokens: {uniform: [128, 1024]}
 /// input_tokens: {lognormal: {median: 512, sigma: 1.0, max: 8192}}
 /// input_tokens: {lognormal: {mean: 700, scv: 1.5, min: 1, max: 8192}}
-/// input_tokens: {normal: {mean: 512, sd: 128, min: 16, max: 2048}}   # clamped
+/// input_tokens: {normal: {mean: 512, sd: 128, min: 16, max: 2048}}   # truncated (redrawn)
 /// input_tokens: {pareto: {min: 64, shape: 1.5, max: 32768}}          # heavy tail
+/// input_tokens: {zipf: {max: 8192, exponent: 1.1}}                   # P(k) ∝ k^-1.1
+/// input_tokens: {empirical: {path: lengths.csv, column: num_prefill_tokens, max: 8192}}
 /// ```
+///
+/// Other families clamp to `[min, max]`: a draw beyond `max` counts as `max`.
 #[derive(Clone, Debug)]
 pub struct TokenCounts(pub TokenDist);
 
@@ -411,7 +415,7 @@ impl TokenFamily {
                 if max < min {
                     return Err(format!("`max` ({max}) is below `min` ({min})"));
                 }
-                Ok(TokenDist::new(dist, min, max))
+                Ok(TokenDist::truncated(dist, min, max))
             }
             TokenFamily::Pareto(p) => {
                 let dist = Dist::pareto(p.min, p.shape).map_err(|e| e.to_string())?;

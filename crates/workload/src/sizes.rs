@@ -10,6 +10,9 @@ pub struct TokenDist {
     dist: Dist,
     min: u32,
     max: u32,
+    /// Redraw values outside `[min, max]` (a truncated distribution) instead of
+    /// clamping them onto the bounds.
+    truncate: bool,
 }
 
 impl TokenDist {
@@ -20,6 +23,16 @@ impl TokenDist {
             dist,
             min,
             max: max.max(min),
+            truncate: false,
+        }
+    }
+
+    /// Counts from `dist` truncated to `[min, max]`: values outside are redrawn, so
+    /// no probability mass piles up on the bounds (a truncated normal).
+    pub fn truncated(dist: Dist, min: u32, max: u32) -> Self {
+        TokenDist {
+            truncate: true,
+            ..TokenDist::new(dist, min, max)
         }
     }
 
@@ -31,6 +44,7 @@ impl TokenDist {
                 .unwrap_or_else(|_| unreachable!("a finite count")),
             min: n,
             max: n,
+            truncate: false,
         }
     }
 
@@ -69,8 +83,18 @@ impl TokenDist {
     /// Draws one count.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
-        let x = self.dist.sample(rng).round();
-        x.clamp(f64::from(self.min), f64::from(self.max)) as u32
+        let (lo, hi) = (f64::from(self.min), f64::from(self.max));
+        let mut x = self.dist.sample(rng).round();
+        if self.truncate {
+            // Bounded effort: a window with almost no mass falls back to clamping.
+            for _ in 0..1000 {
+                if (lo..=hi).contains(&x) {
+                    break;
+                }
+                x = self.dist.sample(rng).round();
+            }
+        }
+        x.clamp(lo, hi) as u32
     }
 }
 
@@ -198,6 +222,20 @@ mod tests {
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A normal(100, 50) truncated to [100, 400] is a half-normal above 100: no pile-up
+    /// at 100, and its mean is 100 + 50·√(2/π) ≈ 139.9 (the clamped one: ≈ 120).
+    #[test]
+    fn truncation_redraws_instead_of_clamping() {
+        let mut rng = RngStreams::new(2, 0).stream("tokens");
+        let d = TokenDist::truncated(Dist::normal(100.0, 50.0).unwrap(), 100, 400);
+        let n = 100_000;
+        let draws: Vec<u32> = (0..n).map(|_| d.sample(&mut rng)).collect();
+        let mean = draws.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64;
+        assert!((mean - 139.9).abs() < 0.6, "{mean}");
+        let at_bound = draws.iter().filter(|&&x| x == 100).count() as f64 / n as f64;
+        assert!(at_bound < 0.02, "{at_bound}");
     }
 
     #[test]
