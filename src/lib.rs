@@ -12,6 +12,7 @@
 //! | [`scenario`] | YAML scenarios → checked configuration, with located errors |
 //! | [`report`] | Parquet tables and confidence-interval summaries |
 //! | [`plot`] | PNG/SVG charts |
+//! | [`policy`] | the scaling loop's algorithms: predictors, HPA, KPA, queueing, cost |
 //!
 //! [`runner`] ties them together: it runs every replication of a scenario in parallel
 //! and turns each into a row of `runs.parquet`.
@@ -28,6 +29,7 @@
 pub use inferscale_cluster as cluster;
 pub use inferscale_engine as engine;
 pub use inferscale_plot as plot;
+pub use inferscale_policy as policy;
 pub use inferscale_report as report;
 pub use inferscale_scenario as scenario;
 pub use inferscale_workload as workload;
