@@ -22,6 +22,9 @@ use rand::Rng;
 
 use crate::NodeType;
 use crate::classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
+use crate::control::{
+    ActionRecord, ClusterView, Controller, ExecutorConfig, ModelView, RemovalOrder, ReplicaView,
+};
 use crate::llm_server::{LlmOutcomes, LlmReplica, LlmRequest, LlmServerConfig, LlmSla};
 use crate::perf::Roofline;
 
@@ -332,6 +335,10 @@ pub struct ModelReport {
     pub cost: f64,
     /// Billed node-hours attributed the same way.
     pub node_hours: f64,
+    /// Time-average of the replicas asked for (not draining), over the measured window.
+    pub mean_replicas: f64,
+    /// Most replicas asked for at once.
+    pub max_replicas: u32,
 }
 
 /// What a cluster run measured.
@@ -347,6 +354,8 @@ pub struct ClusterReport {
     pub events: u64,
     /// One sample per model per interval, if sampling was asked for.
     pub timeseries: Vec<Sample>,
+    /// Every change the scaling loop made, in time order.
+    pub actions: Vec<crate::control::ActionRecord>,
 }
 
 /// Events of the cluster.
@@ -377,6 +386,8 @@ enum ClusterEvent {
         model: usize,
         replicas: u32,
     },
+    /// A tick of the scaling loop.
+    Control,
 }
 
 struct Node {
@@ -401,6 +412,12 @@ struct Replica {
     draining: bool,
     /// Drained and empty: holds no accelerator any more.
     gone_at: Option<SimTime>,
+    /// When it was created.
+    created: SimTime,
+    /// The action that created or removed it, until that took effect for it.
+    action: Option<usize>,
+    /// Busy time at the last control tick.
+    busy_at_tick: SimDuration,
 }
 
 struct Router {
@@ -430,6 +447,18 @@ struct Cluster {
     timeseries: Vec<Sample>,
     /// Per model: (arrivals, completions, dropped + rejected) at the last sample.
     last_counts: Vec<(u64, u64, u64)>,
+    /// The scaling loop, if any.
+    controller: Option<Box<dyn Controller>>,
+    executor: ExecutorConfig,
+    /// Per model: (arrivals, completions) at the last control tick, and its time.
+    tick_counts: Vec<(u64, u64)>,
+    last_tick: SimTime,
+    actions: Vec<ActionRecord>,
+    /// Per action: replicas still to become ready or to go.
+    action_pending: Vec<u32>,
+    /// Per model: replicas asked for, over time, and the most at once.
+    replica_counts: Vec<crate::metrics::TimeAverage>,
+    max_replicas: Vec<u32>,
 }
 
 impl Cluster {
@@ -597,7 +626,7 @@ impl Cluster {
     fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
         for model in 0..self.config.models.len() {
             for _ in 0..self.config.models[model].replicas {
-                self.add_replica(model, ctx);
+                let _ = self.add_replica(model, ctx);
             }
         }
     }
@@ -605,7 +634,13 @@ impl Cluster {
     /// Places one more replica of `model`: first fit on a live node of its type with
     /// room, else on a newly requested node (within the quota). A replica placed on a
     /// node that has already booted starts loading at once.
-    fn add_replica(&mut self, model: usize, ctx: &mut Context<ClusterEvent>) {
+    /// Returns the replica, and whether a new node was requested for it; `None` when
+    /// it could not be placed.
+    fn add_replica(
+        &mut self,
+        model: usize,
+        ctx: &mut Context<ClusterEvent>,
+    ) -> Option<(usize, bool)> {
         let now = ctx.now();
         let deployment = &self.config.models[model];
         let (pool, tp) = (deployment.pool, deployment.tp());
@@ -613,6 +648,7 @@ impl Cluster {
             .nodes
             .iter()
             .position(|n| n.pool == pool && n.released.is_none() && n.free_accelerators >= tp);
+        let new_node = fits.is_none();
         let node = match fits {
             Some(node) => node,
             None => {
@@ -626,7 +662,7 @@ impl Cluster {
                     || node_type.accelerators_per_node < tp
                 {
                     self.unplaced[model] += 1;
-                    return;
+                    return None;
                 }
                 let boot =
                     SimDuration::from_secs_f64(node_type.boot_time.sample(&mut self.boot_rng));
@@ -655,42 +691,217 @@ impl Cluster {
             ready_at: None,
             draining: false,
             gone_at: None,
+            created: now,
+            action: None,
+            busy_at_tick: SimDuration::ZERO,
         });
         let r = self.replicas.len() - 1;
         self.nodes[node].replicas.push(r);
+        self.note_replica_count(model, now);
         if booted {
             let load = self.config.models[model].load_time(&self.config.pools[pool]);
             ctx.schedule_in(load, ClusterEvent::ReplicaLoaded { replica: r });
         }
+        Some((r, new_node))
     }
 
-    /// Changes `model`'s replica count to `target`: adds replicas, or drains the most
-    /// recently added ones (they stop receiving requests, finish what they hold, then
-    /// go; a node is released, and stops billing, when its last replica has gone).
+    /// Changes `model`'s replica count to `target`: adds replicas, or drains some (in
+    /// the executor's removal order; they stop receiving requests, finish what they
+    /// hold, then go; a node is released, and stops billing, when its last replica has
+    /// gone). Returns (new nodes requested, replicas that could not be placed, the
+    /// replicas added or drained).
     pub(crate) fn set_replicas(
         &mut self,
         model: usize,
         target: u32,
         ctx: &mut Context<ClusterEvent>,
-    ) {
-        let active: Vec<usize> = (0..self.replicas.len())
-            .filter(|&r| self.replicas[r].model == model && !self.replicas[r].draining)
+    ) -> (u32, u32, Vec<usize>) {
+        let mut active: Vec<usize> = (0..self.replicas.len())
+            .filter(|&r| {
+                self.replicas[r].model == model
+                    && !self.replicas[r].draining
+                    && self.replicas[r].gone_at.is_none()
+            })
             .collect();
         let current = active.len() as u32;
+        let (mut nodes, mut unplaced, mut touched) = (0, 0, Vec::new());
         if target > current {
             for _ in current..target {
-                self.add_replica(model, ctx);
+                match self.add_replica(model, ctx) {
+                    Some((r, new_node)) => {
+                        nodes += u32::from(new_node);
+                        touched.push(r);
+                    }
+                    None => unplaced += 1,
+                }
             }
         } else {
-            for &r in active.iter().rev().take((current - target) as usize) {
+            match self.executor.removal {
+                RemovalOrder::Newest => active.reverse(),
+                RemovalOrder::Oldest => {}
+                RemovalOrder::LeastLoaded => {
+                    // Not-ready replicas first (they serve nothing), then by load.
+                    active.sort_by_key(|&r| {
+                        (
+                            self.replicas[r].ready_at.is_some(),
+                            self.replicas[r].server.outstanding(),
+                        )
+                    });
+                }
+            }
+            for &r in active.iter().take((current - target) as usize) {
+                touched.push(r);
                 self.drain(r, ctx.now());
             }
         }
+        (nodes, unplaced, touched)
+    }
+
+    /// Applies a controller's action and logs it.
+    fn act(&mut self, action: crate::control::ScaleAction, ctx: &mut Context<ClusterEvent>) {
+        let model = action.model;
+        if model >= self.config.models.len() {
+            return;
+        }
+        let from = self.active_replicas(model);
+        if action.replicas == from {
+            return;
+        }
+        let index = self.actions.len();
+        self.actions.push(ActionRecord {
+            time: ctx.now(),
+            model,
+            from,
+            to: action.replicas,
+            reason: action.reason,
+            node_type: self.config.pools[self.config.models[model].pool]
+                .node_type
+                .name
+                .clone(),
+            nodes_requested: 0,
+            unplaced: 0,
+            took: None,
+        });
+        self.action_pending.push(0);
+        let (nodes, unplaced, touched) = self.set_replicas(model, action.replicas, ctx);
+        self.actions[index].nodes_requested = nodes;
+        self.actions[index].unplaced = unplaced;
+        for r in touched {
+            let replica = &self.replicas[r];
+            let done = if action.replicas > from {
+                replica.ready_at.is_some()
+            } else {
+                replica.gone_at.is_some()
+            };
+            if !done {
+                self.replicas[r].action = Some(index);
+                self.action_pending[index] += 1;
+            }
+        }
+        if self.action_pending[index] == 0 {
+            self.actions[index].took = Some(SimDuration::ZERO);
+        }
+    }
+
+    /// A replica reached the state its action asked for.
+    fn action_effect(&mut self, r: usize, now: SimTime) {
+        if let Some(a) = self.replicas[r].action.take() {
+            self.action_pending[a] -= 1;
+            if self.action_pending[a] == 0 {
+                self.actions[a].took = Some(now - self.actions[a].time);
+            }
+        }
+    }
+
+    fn active_replicas(&self, model: usize) -> u32 {
+        self.replicas
+            .iter()
+            .filter(|r| r.model == model && !r.draining && r.gone_at.is_none())
+            .count() as u32
+    }
+
+    /// What the controller sees now.
+    fn view(&mut self, now: SimTime) -> ClusterView {
+        let interval = now - self.last_tick;
+        let span = interval.as_secs_f64();
+        let mut models = Vec::with_capacity(self.config.models.len());
+        for m in 0..self.config.models.len() {
+            let mut view = ModelView {
+                name: self.config.models[m].name.clone(),
+                arrivals: self.arrivals[m] - self.tick_counts[m].0,
+                completions: self.outcomes[m].completed - self.tick_counts[m].1,
+                desired: 0,
+                ready: 0,
+                provisioning: 0,
+                loading: 0,
+                draining: 0,
+                router_queue: self.routers[m].pending.len() as u64,
+                in_flight: self.routers[m].pending.len() as u64,
+                kv_utilization: 0.0,
+                replicas: Vec::new(),
+            };
+            let (mut kv_used, mut kv_total) = (0u64, 0u64);
+            for r in self
+                .replicas
+                .iter_mut()
+                .filter(|r| r.model == m && r.gone_at.is_none())
+            {
+                let busy = r.server.busy();
+                let busy_fraction = if span > 0.0 {
+                    ((busy.as_secs_f64() - r.busy_at_tick.as_secs_f64()) / span).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                r.busy_at_tick = busy;
+                let in_flight = r.server.outstanding() as u32;
+                view.in_flight += u64::from(in_flight);
+                if r.draining {
+                    view.draining += 1;
+                } else {
+                    view.desired += 1;
+                    match (r.booted, r.ready_at.is_some()) {
+                        (false, _) => view.provisioning += 1,
+                        (true, false) => view.loading += 1,
+                        (true, true) => {
+                            view.ready += 1;
+                            let (used, total) = r.server.kv_blocks();
+                            kv_used += used;
+                            kv_total += total;
+                        }
+                    }
+                }
+                view.replicas.push(ReplicaView {
+                    created_s: r.created.as_secs_f64(),
+                    ready_since_s: r.ready_at.map(SimTime::as_secs_f64),
+                    draining: r.draining,
+                    busy_fraction,
+                    in_flight,
+                });
+            }
+            if kv_total > 0 {
+                view.kv_utilization = kv_used as f64 / kv_total as f64;
+            }
+            self.tick_counts[m] = (self.arrivals[m], self.outcomes[m].completed);
+            models.push(view);
+        }
+        self.last_tick = now;
+        ClusterView {
+            now,
+            interval,
+            models,
+        }
+    }
+
+    fn note_replica_count(&mut self, model: usize, now: SimTime) {
+        let n = self.active_replicas(model);
+        self.replica_counts[model].set(now, u64::from(n));
+        self.max_replicas[model] = self.max_replicas[model].max(n);
     }
 
     fn drain(&mut self, r: usize, now: SimTime) {
         let model = self.replicas[r].model;
         self.replicas[r].draining = true;
+        self.note_replica_count(model, now);
         self.routers[model].ready.retain(|&x| x != r);
         self.retire_if_idle(r, now);
     }
@@ -702,6 +913,7 @@ impl Cluster {
             return;
         }
         self.replicas[r].gone_at = Some(now);
+        self.action_effect(r, now);
         let node = self.replicas[r].node;
         self.nodes[node].free_accelerators += self.config.models[self.replicas[r].model].tp();
         let all_gone = self.nodes[node]
@@ -734,6 +946,11 @@ impl Model for Cluster {
                 if let Some(interval) = self.config.sample_interval.filter(|i| !i.is_zero()) {
                     ctx.schedule_in(interval, ClusterEvent::Sample);
                 }
+                if let Some(interval) = self.controller.as_ref().map(|c| c.interval())
+                    && !interval.is_zero()
+                {
+                    ctx.schedule_in(interval, ClusterEvent::Control);
+                }
                 for stream in 0..self.streams.len() {
                     self.next_arrival(stream, ctx);
                 }
@@ -765,6 +982,7 @@ impl Model for Cluster {
                 }
                 let model = self.replicas[replica].model;
                 self.replicas[replica].ready_at = Some(now);
+                self.action_effect(replica, now);
                 self.routers[model].ready.push(replica);
                 while let Some(request) = self.routers[model].pending.pop_front() {
                     self.dispatch(model, request, ctx);
@@ -779,7 +997,20 @@ impl Model for Cluster {
                 self.retire_if_idle(replica, now);
             }
             ClusterEvent::SetReplicas { model, replicas } => {
-                self.set_replicas(model, replicas, ctx)
+                let _ = self.set_replicas(model, replicas, ctx);
+            }
+            ClusterEvent::Control => {
+                let view = self.view(now);
+                let actions = match self.controller.as_mut() {
+                    Some(c) => c.tick(&view),
+                    None => Vec::new(),
+                };
+                for action in actions {
+                    self.act(action, ctx);
+                }
+                if let Some(interval) = self.controller.as_ref().map(|c| c.interval()) {
+                    ctx.schedule_in(interval, ClusterEvent::Control);
+                }
             }
             ClusterEvent::Sample => {
                 self.sample(now);
@@ -804,11 +1035,24 @@ pub fn billed(lifetime: SimDuration, pool: &NodePool) -> SimDuration {
     SimDuration::from_nanos(rounded.max(pool.billing_minimum.as_nanos()))
 }
 
-/// Runs the cluster until the horizon.
+/// Runs the cluster until the horizon with a fixed fleet (and any scheduled
+/// replica changes).
 pub fn simulate_cluster(
     config: ClusterConfig,
     streams: Vec<RequestStream>,
     rng: &RngStreams,
+) -> ClusterReport {
+    simulate_controlled_cluster(config, streams, rng, None, ExecutorConfig::default())
+}
+
+/// Runs the cluster until the horizon under `controller`, whose actions `executor`
+/// carries out.
+pub fn simulate_controlled_cluster(
+    config: ClusterConfig,
+    streams: Vec<RequestStream>,
+    rng: &RngStreams,
+    controller: Option<Box<dyn Controller>>,
+    executor: ExecutorConfig,
 ) -> ClusterReport {
     let models = config.models.len();
     let routers = (0..models)
@@ -847,6 +1091,16 @@ pub fn simulate_cluster(
         boot_rng: rng.stream("boot"),
         timeseries: Vec::new(),
         last_counts: vec![(0, 0, 0); models],
+        controller,
+        executor,
+        tick_counts: vec![(0, 0); models],
+        last_tick: SimTime::ZERO,
+        actions: Vec::new(),
+        action_pending: Vec::new(),
+        replica_counts: (0..models)
+            .map(|_| crate::metrics::TimeAverage::new(config.warmup))
+            .collect(),
+        max_replicas: vec![0; models],
         config,
     };
     let mut sim = Simulation::new(cluster);
@@ -927,6 +1181,8 @@ pub fn simulate_cluster(
             preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
             cost: model_cost[m],
             node_hours: model_hours[m],
+            mean_replicas: cluster.replica_counts[m].mean_until(end),
+            max_replicas: cluster.max_replicas[m],
         });
     }
     ClusterReport {
@@ -935,6 +1191,7 @@ pub fn simulate_cluster(
         cost,
         events,
         timeseries: cluster.timeseries,
+        actions: cluster.actions,
     }
 }
 
@@ -1264,5 +1521,93 @@ mod tests {
         // The new node boots for 120 s and loads for 38 s.
         assert_eq!((at(2510).provisioning, at(2510).ready), (2, 2));
         assert_eq!(at(2600).ready, 4);
+    }
+
+    /// A controller that follows a timetable and records what it saw.
+    struct Scripted {
+        plan: Vec<(u64, u32)>,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<ModelView>>>,
+    }
+
+    impl Controller for Scripted {
+        fn interval(&self) -> SimDuration {
+            SimDuration::from_secs(60)
+        }
+        fn tick(&mut self, view: &ClusterView) -> Vec<crate::control::ScaleAction> {
+            self.seen.lock().unwrap().push(view.models[0].clone());
+            let now = view.now.as_secs_f64() as u64;
+            self.plan
+                .iter()
+                .filter(|(t, _)| *t == now)
+                .map(|&(_, replicas)| crate::control::ScaleAction {
+                    model: 0,
+                    replicas,
+                    reason: format!("plan at {now} s"),
+                    forecast_per_s: None,
+                })
+                .collect()
+        }
+    }
+
+    /// The loop's actions are executed with their real delays and logged: scaling up
+    /// from 2 to 4 TP-4 replicas boots a node (120 s) and loads (38 s), so it takes
+    /// 158 s; scaling down drains at once when idle. The views count arrivals per tick.
+    #[test]
+    fn controller_actions_take_effect_with_real_delays() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let controller = Scripted {
+            plan: vec![(600, 4), (1800, 1)],
+            seen: seen.clone(),
+        };
+        let config = ClusterConfig {
+            pools: vec![pool(None)],
+            models: vec![deployment(2, 4, RoutingPolicy::LeastOutstanding)],
+            warmup: SimTime::ZERO,
+            horizon: SimTime::from_secs(3600),
+            sample_interval: None,
+            replica_changes: Vec::new(),
+        };
+        let streams = vec![RequestStream {
+            model: 0,
+            requests: poisson(2.0, 3600.0, 3),
+        }];
+        let report = simulate_controlled_cluster(
+            config,
+            streams,
+            &RngStreams::new(7, 0),
+            Some(Box::new(controller)),
+            ExecutorConfig::default(),
+        );
+        let a = &report.actions;
+        assert_eq!(a.len(), 2, "{a:?}");
+        assert_eq!((a[0].from, a[0].to, a[0].nodes_requested), (2, 4, 1));
+        assert_eq!(a[0].took, Some(SimDuration::from_secs(158)));
+        assert_eq!((a[1].from, a[1].to), (4, 1));
+        assert!(
+            a[1].took.is_some_and(|t| t < SimDuration::from_secs(60)),
+            "{:?}",
+            a[1].took
+        );
+        let views = seen.lock().unwrap();
+        assert_eq!(views.len(), 60, "ticks at 60 s … 3600 s");
+        let arrivals: u64 = views.iter().map(|v| v.arrivals).sum();
+        assert!(arrivals <= report.models[0].arrivals && arrivals > 6500);
+        assert_eq!(
+            (views[9].desired, views[9].ready),
+            (2, 2),
+            "before the first action"
+        );
+        assert_eq!(
+            (views[10].desired, views[10].provisioning),
+            (4, 2),
+            "at 660 s, booting"
+        );
+        assert_eq!(views[40].desired, 1);
+        let m = &report.models[0];
+        assert_eq!(m.max_replicas, 4);
+        // 2 for 600 s, 4 for 1200 s, 1 for 1800 s.
+        let mean = (2.0 * 600.0 + 4.0 * 1200.0 + 1800.0) / 3600.0;
+        assert!((m.mean_replicas - mean).abs() < 1e-9, "{}", m.mean_replicas);
+        assert_eq!(m.outcomes.dropped, 0);
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod classic;
 pub mod cluster;
+pub mod control;
 mod generic;
 mod hardware;
 mod llm;
@@ -25,7 +26,11 @@ pub mod station;
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 pub use cluster::{
     ClusterConfig, ClusterReport, Deployment, ModelReport, NodePool, PoolUsage, ReplicaChange,
-    RequestStream, RoutingPolicy, Serving, simulate_cluster,
+    RequestStream, RoutingPolicy, Serving, simulate_cluster, simulate_controlled_cluster,
+};
+pub use control::{
+    ActionRecord, ClusterView, Controller, ExecutorConfig, ModelView, RemovalOrder, ReplicaView,
+    ScaleAction,
 };
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};

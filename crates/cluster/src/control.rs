@@ -1,0 +1,132 @@
+//! The cluster's side of the scaling loop: what a controller sees at each tick
+//! ([`ClusterView`]), what it may ask for ([`ScaleAction`]), and the record of what
+//! was done and how long it took to take effect ([`ActionRecord`]).
+//!
+//! The loop itself (monitor → predict → decide) lives in the policy crate and reaches
+//! the cluster only through [`Controller`]; the cluster executes: it places new
+//! replicas (booting nodes when none has room), loads them, and drains or kills the
+//! ones it removes.
+
+use inferscale_engine::{SimDuration, SimTime};
+
+/// One replica as a monitoring system would see it (a Kubernetes pod).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReplicaView {
+    /// When it was requested (its pod was created), seconds.
+    pub created_s: f64,
+    /// When it became ready (`None`: booting or loading).
+    pub ready_since_s: Option<f64>,
+    /// Whether it is draining (being removed).
+    pub draining: bool,
+    /// Share of the last interval it spent computing (0–1).
+    pub busy_fraction: f64,
+    /// Requests it holds (queued or running).
+    pub in_flight: u32,
+}
+
+/// One model's state at a tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelView {
+    /// Model name.
+    pub name: String,
+    /// Requests that arrived since the last tick.
+    pub arrivals: u64,
+    /// Requests completed since the last tick.
+    pub completions: u64,
+    /// Replicas asked for (not draining): the scale's `spec.replicas`.
+    pub desired: u32,
+    /// Replicas ready (not draining).
+    pub ready: u32,
+    /// Replicas waiting for their node.
+    pub provisioning: u32,
+    /// Replicas loading weights.
+    pub loading: u32,
+    /// Replicas draining.
+    pub draining: u32,
+    /// Requests waiting at the router for a ready replica.
+    pub router_queue: u64,
+    /// Requests held by replicas plus the router's queue.
+    pub in_flight: u64,
+    /// Share of ready replicas' KV cache in use.
+    pub kv_utilization: f64,
+    /// Every live replica (draining ones included).
+    pub replicas: Vec<ReplicaView>,
+}
+
+/// What a controller sees at a tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterView {
+    /// Now.
+    pub now: SimTime,
+    /// Time since the previous tick.
+    pub interval: SimDuration,
+    /// One per model, in the scenario's order.
+    pub models: Vec<ModelView>,
+}
+
+/// Run `replicas` replicas of model `model`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleAction {
+    /// Index of the model.
+    pub model: usize,
+    /// The new count.
+    pub replicas: u32,
+    /// Why, for the action log (e.g. `hpa: ratio 1.43 over 3 ready`).
+    pub reason: String,
+    /// The forecast behind it, if any (requests/s), for the time series.
+    pub forecast_per_s: Option<f64>,
+}
+
+/// The autoscaling loop, as the cluster drives it.
+pub trait Controller: Send {
+    /// Time between ticks.
+    fn interval(&self) -> SimDuration;
+    /// One tick: look at the cluster, return the changes to make (none to keep
+    /// everything as it is).
+    fn tick(&mut self, view: &ClusterView) -> Vec<ScaleAction>;
+}
+
+/// A change the cluster made, with how long it took to take effect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRecord {
+    /// When it was decided.
+    pub time: SimTime,
+    /// Index of the model.
+    pub model: usize,
+    /// Replicas asked for before.
+    pub from: u32,
+    /// Replicas asked for now.
+    pub to: u32,
+    /// Why.
+    pub reason: String,
+    /// Node type of the replicas concerned.
+    pub node_type: String,
+    /// New nodes requested for it.
+    pub nodes_requested: u32,
+    /// Replicas that could not be placed (quota).
+    pub unplaced: u32,
+    /// Until the last added replica was ready, or the last removed one gone; `None`
+    /// while that has not happened by the end of the run.
+    pub took: Option<SimDuration>,
+}
+
+/// How the executor removes replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RemovalOrder {
+    /// The most recently created first (least warm cache lost).
+    #[default]
+    Newest,
+    /// The oldest first.
+    Oldest,
+    /// The one holding the fewest requests first.
+    LeastLoaded,
+}
+
+/// How the executor acts. Removed replicas always drain: they take no new requests,
+/// finish what they hold, then release their accelerators (and their node, once
+/// empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExecutorConfig {
+    /// Which replicas go first on scale-down.
+    pub removal: RemovalOrder,
+}
