@@ -356,6 +356,8 @@ pub struct ClusterReport {
     pub timeseries: Vec<Sample>,
     /// Every change the scaling loop made, in time order.
     pub actions: Vec<crate::control::ActionRecord>,
+    /// What the scaling loop measured of itself.
+    pub controller: crate::control::ControllerReport,
 }
 
 /// Events of the cluster.
@@ -1192,6 +1194,11 @@ pub fn simulate_controlled_cluster(
         events,
         timeseries: cluster.timeseries,
         actions: cluster.actions,
+        controller: cluster
+            .controller
+            .as_ref()
+            .map(|c| c.report())
+            .unwrap_or_default(),
     }
 }
 

@@ -84,6 +84,33 @@ pub trait Controller: Send {
     /// One tick: look at the cluster, return the changes to make (none to keep
     /// everything as it is).
     fn tick(&mut self, view: &ClusterView) -> Vec<ScaleAction>;
+    /// What the loop measured of itself, asked once at the end of the run.
+    fn report(&self) -> ControllerReport {
+        ControllerReport::default()
+    }
+}
+
+/// How good one model's forecasts were: each forecast compared with the arrival rate
+/// actually seen over the interval it was made for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastError {
+    /// Index of the model.
+    pub model: usize,
+    /// Forecasts compared.
+    pub count: u64,
+    /// Mean absolute percentage error (over intervals with arrivals), 0–1.
+    pub mape: f64,
+    /// Root mean squared error, requests/s.
+    pub rmse: f64,
+}
+
+/// What a controller reports at the end of a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ControllerReport {
+    /// Per model with a predictor.
+    pub forecast_errors: Vec<ForecastError>,
+    /// Every forecast: (time made, model, forecast for the horizon, requests/s).
+    pub forecasts: Vec<(SimTime, usize, f64)>,
 }
 
 /// A change the cluster made, with how long it took to take effect.

@@ -29,8 +29,8 @@ pub use cluster::{
     RequestStream, RoutingPolicy, Serving, simulate_cluster, simulate_controlled_cluster,
 };
 pub use control::{
-    ActionRecord, ClusterView, Controller, ExecutorConfig, ModelView, RemovalOrder, ReplicaView,
-    ScaleAction,
+    ActionRecord, ClusterView, Controller, ControllerReport, ExecutorConfig, ForecastError,
+    ModelView, RemovalOrder, ReplicaView, ScaleAction,
 };
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};

@@ -3,14 +3,20 @@
 //! Kubernetes HorizontalPodAutoscaler; [`kpa`], Knative's), queueing-model sizing
 //! ([`queueing`]) and cost-optimal fleet mixes ([`cost`]).
 //!
-//! Nothing here knows about events or clusters: each function or state machine takes
-//! what a controller would observe and returns what it would decide, so each is tested
+//! The algorithms know nothing about events: each function or state machine takes what
+//! a controller would observe and returns what it would decide, so each is tested
 //! against its reference (closed forms, the upstream projects' own test cases) in
-//! isolation.
+//! isolation. [`monitor`], [`decide`] and [`scaling_loop`] wrap them into the loop the
+//! cluster drives through its `Controller` interface.
 #![deny(missing_docs)]
 
 pub mod cost;
+pub mod decide;
 pub mod hpa;
 pub mod kpa;
+pub mod monitor;
 pub mod predict;
 pub mod queueing;
+pub mod scaling_loop;
+
+pub use scaling_loop::{DeciderConfig, LoopConfig, PredictorConfig, ScalingLoop};

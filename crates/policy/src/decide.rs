@@ -1,0 +1,576 @@
+//! The decide stage: from the monitor's metrics (and a forecast, when a predictor is
+//! configured) to a replica count.
+//!
+//! Metric-driven deciders (threshold, target tracking, HPA, KPA) take the predictor's
+//! forecast as a load ratio: their observed metric is scaled by forecast rate /
+//! observed rate, so any decider can take its input from any predictor (a last-value
+//! predictor leaves them exactly as the real systems behave).
+
+use crate::hpa::{self, Hpa, MetricObservation, Pod, PodPhase, ReadyCondition, Sample};
+use crate::kpa::{DeciderSpec, Kpa};
+use crate::monitor::Metrics;
+use crate::queueing::servers_for_percentile;
+
+/// What a decider is given at a tick.
+#[derive(Clone, Debug)]
+pub struct DecideInput<'a> {
+    /// The monitor's view.
+    pub metrics: &'a Metrics,
+    /// Forecast arrival rate (per second) at the decision horizon, if a predictor is
+    /// configured and has one.
+    pub forecast_per_s: Option<f64>,
+    /// The control interval, seconds.
+    pub interval_s: f64,
+}
+
+impl DecideInput<'_> {
+    /// The rate to size for: the forecast, else the observed window rate.
+    pub fn demand_per_s(&self) -> f64 {
+        self.forecast_per_s.unwrap_or(self.metrics.arrival_rate)
+    }
+
+    /// Forecast load relative to the observed load (1 without a forecast).
+    pub fn load_ratio(&self) -> f64 {
+        match self.forecast_per_s {
+            Some(f) if self.metrics.arrival_rate > 0.0 => (f / self.metrics.arrival_rate).max(0.0),
+            _ => 1.0,
+        }
+    }
+}
+
+/// A decision: the replica count wanted, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// Replicas wanted (`None`: leave the count alone).
+    pub replicas: Option<u32>,
+    /// Why, for the action log.
+    pub reason: String,
+}
+
+/// A decider: one per model, stateful (cooldowns, histories).
+pub trait Decider: Send {
+    /// The decision at this tick.
+    fn decide(&mut self, input: &DecideInput) -> Decision;
+}
+
+/// Which per-replica metric a rule reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaMetric {
+    /// Busy fraction of ready replicas (0–1): the analogue of CPU utilization.
+    Utilization,
+    /// Requests in flight per ready replica.
+    Concurrency,
+}
+
+fn per_replica(metric: ReplicaMetric, m: &Metrics) -> f64 {
+    match metric {
+        ReplicaMetric::Utilization => m.utilization,
+        ReplicaMetric::Concurrency => m.in_flight / f64::from(m.latest.ready.max(1)),
+    }
+}
+
+fn clamp(n: i64, min: u32, max: u32) -> u32 {
+    n.clamp(i64::from(min), i64::from(max)) as u32
+}
+
+/// A fixed count (or no action at all).
+#[derive(Clone, Debug)]
+pub struct Static {
+    /// The count to hold; `None` leaves the scenario's replicas as they are.
+    pub replicas: Option<u32>,
+}
+
+impl Decider for Static {
+    fn decide(&mut self, _input: &DecideInput) -> Decision {
+        Decision {
+            replicas: self.replicas,
+            reason: "static".into(),
+        }
+    }
+}
+
+/// Step scaling: above `upper` add `step_up` replicas, below `lower` remove
+/// `step_down`, each direction then waits out its cooldown.
+#[derive(Clone, Debug)]
+pub struct Threshold {
+    /// The metric.
+    pub metric: ReplicaMetric,
+    /// Scale out above this.
+    pub upper: f64,
+    /// Scale in below this.
+    pub lower: f64,
+    /// Replicas added per step.
+    pub step_up: u32,
+    /// Replicas removed per step.
+    pub step_down: u32,
+    /// Wait after a scale-out, seconds.
+    pub cooldown_up_s: f64,
+    /// Wait after a scale-in, seconds.
+    pub cooldown_down_s: f64,
+    /// Bounds.
+    pub min: u32,
+    /// Bounds.
+    pub max: u32,
+    /// When the last step was taken.
+    pub last_step_s: Option<f64>,
+}
+
+impl Decider for Threshold {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let m = input.metrics;
+        let value = per_replica(self.metric, m) * input.load_ratio();
+        let current = i64::from(m.latest.desired);
+        let since = self.last_step_s.map_or(f64::INFINITY, |t| m.now_s - t);
+        let (target, reason) = if value > self.upper && since >= self.cooldown_up_s {
+            (
+                current + i64::from(self.step_up),
+                format!("threshold: {value:.3} > {}", self.upper),
+            )
+        } else if value < self.lower && since >= self.cooldown_down_s {
+            (
+                current - i64::from(self.step_down),
+                format!("threshold: {value:.3} < {}", self.lower),
+            )
+        } else {
+            (current, String::new())
+        };
+        let replicas = clamp(target, self.min, self.max);
+        if i64::from(replicas) != current {
+            self.last_step_s = Some(m.now_s);
+        }
+        Decision {
+            replicas: Some(replicas),
+            reason,
+        }
+    }
+}
+
+/// Target tracking (AWS-style): `ceil(current × metric / target)`; scale-out at once
+/// (after its cooldown), scale-in only after the scale-in cooldown.
+#[derive(Clone, Debug)]
+pub struct TargetTracking {
+    /// The metric.
+    pub metric: ReplicaMetric,
+    /// Per-replica target value.
+    pub target: f64,
+    /// Wait after a scale-out, seconds.
+    pub scale_out_cooldown_s: f64,
+    /// Wait after a scale-in, seconds.
+    pub scale_in_cooldown_s: f64,
+    /// Bounds.
+    pub min: u32,
+    /// Bounds.
+    pub max: u32,
+    /// Last scale-out and scale-in times.
+    pub last_out_s: Option<f64>,
+    /// See `last_out_s`.
+    pub last_in_s: Option<f64>,
+}
+
+impl Decider for TargetTracking {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let m = input.metrics;
+        let value = per_replica(self.metric, m) * input.load_ratio();
+        let current = m.latest.desired;
+        let basis = f64::from(m.latest.ready.max(1));
+        let wanted = clamp(
+            (basis * value / self.target).ceil() as i64,
+            self.min,
+            self.max,
+        );
+        let since = |t: Option<f64>| t.map_or(f64::INFINITY, |t| m.now_s - t);
+        let replicas = if wanted > current && since(self.last_out_s) >= self.scale_out_cooldown_s {
+            self.last_out_s = Some(m.now_s);
+            wanted
+        } else if wanted < current
+            && since(self.last_in_s) >= self.scale_in_cooldown_s
+            && since(self.last_out_s) >= self.scale_in_cooldown_s
+        {
+            self.last_in_s = Some(m.now_s);
+            wanted
+        } else {
+            current
+        };
+        Decision {
+            replicas: Some(replicas),
+            reason: format!("target tracking: {value:.3} per replica vs {}", self.target),
+        }
+    }
+}
+
+/// Which HPA metric the simulator feeds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HpaMetricSource {
+    /// `Resource` `cpu`: each replica's busy fraction as millicores of a 1-core request.
+    Cpu,
+    /// `Pods` `concurrency`: requests in flight per pod (milli-units).
+    Concurrency,
+    /// `External` `arrival_rate` (requests/s, milli-units).
+    ArrivalRate,
+    /// `External` `queue_length`: requests waiting at the router.
+    QueueLength,
+}
+
+/// The Kubernetes HPA, fed from the monitor.
+#[derive(Clone, Debug)]
+pub struct HpaDecider {
+    /// The controller.
+    pub hpa: Hpa,
+    /// Where each of `hpa.metrics` comes from.
+    pub sources: Vec<HpaMetricSource>,
+}
+
+impl HpaDecider {
+    fn pods(m: &Metrics, ratio: f64, concurrency: bool) -> Vec<Pod> {
+        m.latest
+            .replicas
+            .iter()
+            .map(|r| {
+                let ready = r.ready_since_s.is_some();
+                let value = if concurrency {
+                    f64::from(r.in_flight)
+                } else {
+                    r.busy_fraction
+                };
+                Pod {
+                    // A replica waiting for its node has no container yet; one loading
+                    // weights is running but not ready.
+                    phase: if ready || r.created_s + 1e-9 < m.latest.t_s {
+                        PodPhase::Running
+                    } else {
+                        PodPhase::Pending
+                    },
+                    deleting: r.draining,
+                    start_s: Some(r.created_s),
+                    ready: Some(ReadyCondition {
+                        ready,
+                        last_transition_s: r.ready_since_s.unwrap_or(r.created_s),
+                    }),
+                    request_m: 1000,
+                    sample: ready.then(|| Sample {
+                        value_m: (value * ratio * 1000.0).round() as i64,
+                        timestamp_s: m.latest.t_s,
+                        window_s: 15.0,
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Decider for HpaDecider {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let m = input.metrics;
+        let ratio = input.load_ratio();
+        let observations: Vec<MetricObservation> = self
+            .sources
+            .iter()
+            .map(|s| match s {
+                HpaMetricSource::Cpu => MetricObservation::PerPod {
+                    pods: Self::pods(m, ratio, false),
+                    extra_m: Vec::new(),
+                },
+                HpaMetricSource::Concurrency => MetricObservation::PerPod {
+                    pods: Self::pods(m, ratio, true),
+                    extra_m: Vec::new(),
+                },
+                HpaMetricSource::ArrivalRate => {
+                    MetricObservation::Values(vec![(input.demand_per_s() * 1000.0).round() as i64])
+                }
+                HpaMetricSource::QueueLength => MetricObservation::Values(vec![
+                    (m.latest.router_queue * ratio * 1000.0).round() as i64,
+                ]),
+            })
+            .collect();
+        let spec = i64::from(m.latest.desired);
+        let out = self.hpa.reconcile(
+            m.now_s,
+            spec,
+            spec,
+            i64::from(m.latest.ready),
+            &observations,
+        );
+        Decision {
+            replicas: out.desired.map(|d| d.max(0) as u32),
+            reason: format!("hpa: {}", out.condition.name()),
+        }
+    }
+}
+
+/// Knative's KPA with its bounds and scale to zero.
+#[derive(Clone, Debug)]
+pub struct KpaDecider {
+    /// The decider.
+    pub kpa: Kpa,
+    /// Panic window, seconds.
+    pub panic_window_s: f64,
+    /// `min-scale`.
+    pub min: u32,
+    /// `max-scale` (0: unbounded).
+    pub max: u32,
+    /// Scale the revision to zero when idle.
+    pub scale_to_zero: bool,
+    /// `scale-to-zero-grace-period`, seconds.
+    pub grace_period_s: f64,
+    /// Requests per second instead of concurrency.
+    pub rps: bool,
+    /// Since when the decider has wanted zero.
+    pub zero_since_s: Option<f64>,
+}
+
+impl Decider for KpaDecider {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let m = input.metrics;
+        let ratio = input.load_ratio();
+        let stable_w = self.kpa.spec.stable_window_s;
+        let stable = m.in_flight_window(stable_w, self.rps) * ratio;
+        let panic = m.in_flight_window(self.panic_window_s, self.rps) * ratio;
+        let r = self
+            .kpa
+            .scale(m.now_s, i64::from(m.latest.ready), stable, panic);
+        let mut desired = r.desired.max(0) as u32;
+        if self.max > 0 {
+            desired = desired.min(self.max);
+        }
+        desired = desired.max(self.min);
+        if desired == 0 {
+            if !self.scale_to_zero {
+                desired = 1;
+            } else {
+                let since = *self.zero_since_s.get_or_insert(m.now_s);
+                if m.now_s - since < stable_w.max(self.grace_period_s) {
+                    desired = m.latest.desired.min(1);
+                }
+            }
+        } else {
+            self.zero_since_s = None;
+        }
+        Decision {
+            replicas: Some(desired),
+            reason: format!(
+                "kpa: stable {stable:.2}, panic {panic:.2}{}",
+                if self.kpa.panic_time_s.is_some() {
+                    ", panicking"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+/// Queueing-model sizing: each replica is `servers_per_replica` exponential servers at
+/// `service_rate` per second; the count is the smallest whose M/M/c response-time
+/// `percentile` meets `target_s` for the forecast rate (Erlang C).
+#[derive(Clone, Debug)]
+pub struct Queueing {
+    /// Per-server service rate, per second.
+    pub service_rate: f64,
+    /// Parallel servers per replica (batch slots).
+    pub servers_per_replica: u32,
+    /// The percentile of the response time that must meet the target (0.99).
+    pub percentile: f64,
+    /// The response-time target, seconds.
+    pub target_s: f64,
+    /// Bounds.
+    pub min: u32,
+    /// Bounds.
+    pub max: u32,
+}
+
+impl Decider for Queueing {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let lambda = input.demand_per_s();
+        let k = self.servers_per_replica.max(1);
+        let servers = servers_for_percentile(
+            lambda,
+            self.service_rate,
+            self.percentile,
+            self.target_s,
+            self.max.saturating_mul(k),
+        );
+        let replicas = servers.div_ceil(k).clamp(self.min, self.max);
+        Decision {
+            replicas: Some(replicas),
+            reason: format!(
+                "queueing: {lambda:.2}/s needs {servers} servers for p{} ≤ {} s",
+                self.percentile * 100.0,
+                self.target_s
+            ),
+        }
+    }
+}
+
+/// A time-of-day table: from each offset into the period, this many replicas.
+#[derive(Clone, Debug)]
+pub struct Scheduled {
+    /// (offset into the period in seconds, replicas), sorted by offset.
+    pub table: Vec<(f64, u32)>,
+    /// The period, seconds (86,400 for a day).
+    pub period_s: f64,
+}
+
+impl Decider for Scheduled {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let t = input.metrics.now_s.rem_euclid(self.period_s);
+        let replicas = self
+            .table
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .or(self.table.last())
+            .map(|&(_, r)| r);
+        Decision {
+            replicas,
+            reason: "scheduled".into(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Mean in-flight requests (or arrival rate) over the newest `window_s` of the
+    /// monitor's reports; falls back to the window mean the monitor computed.
+    pub fn in_flight_window(&self, window_s: f64, rps: bool) -> f64 {
+        match &self.window_history {
+            Some(h) => Metrics::window_mean(h, self.latest.t_s, window_s, |s| {
+                if rps { s.arrival_rate } else { s.in_flight }
+            }),
+            None => {
+                if rps {
+                    self.arrival_rate
+                } else {
+                    self.in_flight
+                }
+            }
+        }
+    }
+}
+
+/// Re-exported for deciders built outside this crate.
+pub use hpa::Behavior as HpaBehavior;
+/// Re-exported for deciders built outside this crate.
+pub use hpa::MetricTarget as HpaMetricTarget;
+/// The KPA's configuration.
+pub type KpaSpec = DeciderSpec;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::Snapshot;
+
+    fn metrics(now_s: f64, rate: f64, utilization: f64, desired: u32, ready: u32) -> Metrics {
+        Metrics {
+            now_s,
+            latest: Snapshot {
+                t_s: now_s,
+                arrival_rate: rate,
+                utilization,
+                in_flight: 0.0,
+                router_queue: 0.0,
+                kv_utilization: 0.0,
+                desired,
+                ready,
+                replicas: Vec::new(),
+            },
+            arrival_rate: rate,
+            utilization,
+            in_flight: 0.0,
+            window_history: None,
+        }
+    }
+
+    #[test]
+    fn threshold_steps_and_cools_down() {
+        let mut t = Threshold {
+            metric: ReplicaMetric::Utilization,
+            upper: 0.8,
+            lower: 0.3,
+            step_up: 2,
+            step_down: 1,
+            cooldown_up_s: 60.0,
+            cooldown_down_s: 300.0,
+            min: 1,
+            max: 10,
+            last_step_s: None,
+        };
+        fn input(m: &Metrics) -> DecideInput<'_> {
+            DecideInput {
+                metrics: m,
+                forecast_per_s: None,
+                interval_s: 15.0,
+            }
+        }
+        let m = metrics(0.0, 10.0, 0.9, 4, 4);
+        assert_eq!(t.decide(&input(&m)).replicas, Some(6));
+        let m = metrics(30.0, 10.0, 0.9, 6, 4);
+        assert_eq!(t.decide(&input(&m)).replicas, Some(6), "cooling down");
+        let m = metrics(90.0, 10.0, 0.1, 6, 6);
+        assert_eq!(
+            t.decide(&input(&m)).replicas,
+            Some(6),
+            "scale-in cooldown is longer"
+        );
+        let m = metrics(400.0, 10.0, 0.1, 6, 6);
+        assert_eq!(t.decide(&input(&m)).replicas, Some(5));
+        // A forecast of twice the load doubles the metric it reads.
+        let m = metrics(1000.0, 10.0, 0.5, 5, 5);
+        let with_forecast = DecideInput {
+            metrics: &m,
+            forecast_per_s: Some(20.0),
+            interval_s: 15.0,
+        };
+        assert_eq!(t.decide(&with_forecast).replicas, Some(7));
+    }
+
+    #[test]
+    fn target_tracking_and_queueing_and_schedule() {
+        let mut tt = TargetTracking {
+            metric: ReplicaMetric::Utilization,
+            target: 0.5,
+            scale_out_cooldown_s: 0.0,
+            scale_in_cooldown_s: 300.0,
+            min: 1,
+            max: 100,
+            last_out_s: None,
+            last_in_s: None,
+        };
+        let m = metrics(0.0, 10.0, 0.9, 4, 4);
+        let input = DecideInput {
+            metrics: &m,
+            forecast_per_s: None,
+            interval_s: 15.0,
+        };
+        assert_eq!(tt.decide(&input).replicas, Some(8));
+
+        let mut q = Queueing {
+            service_rate: 1.0,
+            servers_per_replica: 1,
+            percentile: 0.95,
+            target_s: 4.0,
+            min: 1,
+            max: 64,
+        };
+        let m = metrics(0.0, 7.2, 0.0, 1, 1);
+        let input = DecideInput {
+            metrics: &m,
+            forecast_per_s: None,
+            interval_s: 15.0,
+        };
+        let c = q.decide(&input).replicas.unwrap();
+        assert_eq!(c, servers_for_percentile(7.2, 1.0, 0.95, 4.0, 64));
+
+        let mut s = Scheduled {
+            table: vec![(0.0, 2), (8.0 * 3600.0, 6), (20.0 * 3600.0, 3)],
+            period_s: 86_400.0,
+        };
+        for (hour, want) in [(1.0, 2), (9.0, 6), (21.0, 3), (25.0, 2)] {
+            let m = metrics(hour * 3600.0, 1.0, 0.0, 1, 1);
+            let input = DecideInput {
+                metrics: &m,
+                forecast_per_s: None,
+                interval_s: 15.0,
+            };
+            assert_eq!(s.decide(&input).replicas, Some(want), "hour {hour}");
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The scaling loop: every interval, for each model it controls, monitor → predict →
+//! decide, and hand the cluster (the execute stage) the new replica counts.
+//!
+//! Built from a plain-data [`LoopConfig`] (the scenario crate turns YAML into one), so
+//! a registry of stage implementations by `kind` is just the match in
+//! [`build_predictor`] and [`build_decider`]; researchers add their own stages by
+//! implementing [`Predictor`] or [`Decider`] and passing them to
+//! [`ScalingLoop::with_stages`] (see `examples/custom_policy.rs`).
+
+use std::collections::VecDeque;
+
+use inferscale_cluster::{ClusterView, Controller, ControllerReport, ForecastError, ScaleAction};
+use inferscale_engine::{RngStreams, SimDuration, SimTime};
+
+use crate::decide::{
+    DecideInput, Decider, HpaDecider, HpaMetricSource, KpaDecider, Queueing, ReplicaMetric,
+    Scheduled, Static, TargetTracking, Threshold,
+};
+use crate::hpa::{Behavior, Hpa, MetricTarget};
+use crate::kpa::{DeciderSpec, Kpa};
+use crate::monitor::{Monitor, MonitorConfig};
+use crate::predict::{
+    Arima, Ewma, HoltWinters, LastValue, LinearTrend, MovingAverage, Oracle, Predictor,
+};
+
+/// Which predictor, with its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PredictorConfig {
+    /// No forecast: deciders see only the present.
+    None,
+    /// The newest value.
+    LastValue,
+    /// Mean of the newest values over a window.
+    MovingAverage {
+        /// Window, seconds.
+        window_s: f64,
+    },
+    /// EWMA.
+    Ewma {
+        /// Smoothing.
+        alpha: f64,
+    },
+    /// Least-squares line over a window.
+    LinearTrend {
+        /// Window, seconds.
+        window_s: f64,
+    },
+    /// Additive Holt–Winters.
+    HoltWinters {
+        /// Level smoothing.
+        alpha: f64,
+        /// Trend smoothing.
+        beta: f64,
+        /// Season smoothing.
+        gamma: f64,
+        /// Season length, seconds.
+        season_s: f64,
+    },
+    /// ARIMA(p, d, q) on a sliding window.
+    Arima {
+        /// AR order.
+        p: usize,
+        /// Differences.
+        d: usize,
+        /// MA order.
+        q: usize,
+        /// Window, seconds.
+        window_s: f64,
+    },
+    /// The workload's true expected rate.
+    Oracle,
+}
+
+/// Which decider, with its parameters.
+#[derive(Clone, Debug)]
+pub enum DeciderConfig {
+    /// Hold a count (or do nothing).
+    Static {
+        /// The count.
+        replicas: Option<u32>,
+    },
+    /// Step scaling.
+    Threshold(Threshold),
+    /// Target tracking.
+    TargetTracking(TargetTracking),
+    /// The Kubernetes HPA.
+    Hpa {
+        /// `minReplicas`.
+        min: u32,
+        /// `maxReplicas`.
+        max: u32,
+        /// `metrics`, each with where the simulator reads it.
+        metrics: Vec<(MetricTarget, HpaMetricSource)>,
+        /// `behavior` (`None`: legacy path).
+        behavior: Option<Behavior>,
+        /// Cluster-wide tolerance (0.1).
+        tolerance: f64,
+    },
+    /// Knative's KPA.
+    Kpa {
+        /// The decider's settings.
+        spec: DeciderSpec,
+        /// Panic window, seconds.
+        panic_window_s: f64,
+        /// `min-scale`.
+        min: u32,
+        /// `max-scale` (0: unbounded).
+        max: u32,
+        /// Scale to zero when idle.
+        scale_to_zero: bool,
+        /// Grace period before zero, seconds.
+        grace_period_s: f64,
+        /// Requests per second instead of concurrency.
+        rps: bool,
+    },
+    /// Erlang-C sizing.
+    Queueing(Queueing),
+    /// Time-of-day table.
+    Scheduled(Scheduled),
+}
+
+/// The loop's configuration.
+#[derive(Clone, Debug)]
+pub struct LoopConfig {
+    /// Time between ticks, seconds.
+    pub interval_s: f64,
+    /// The monitor.
+    pub monitor: MonitorConfig,
+    /// The predictor.
+    pub predictor: PredictorConfig,
+    /// How far ahead to forecast, seconds (rounded up to whole intervals).
+    pub horizon_s: f64,
+    /// The decider.
+    pub decider: DeciderConfig,
+    /// Models controlled, by index (the others keep their replicas).
+    pub models: Vec<usize>,
+}
+
+/// Builds the predictor of `config` for a loop ticking every `interval_s`;
+/// `rate_at` gives the oracle the workload's true rate.
+pub fn build_predictor(
+    config: &PredictorConfig,
+    interval_s: f64,
+    rate_at: Option<Box<dyn Fn(f64) -> f64 + Send>>,
+) -> Result<Option<Box<dyn Predictor>>, String> {
+    let points = |window_s: f64| ((window_s / interval_s).round() as usize).max(2);
+    Ok(match config {
+        PredictorConfig::None => None,
+        PredictorConfig::LastValue => Some(Box::new(LastValue::default())),
+        PredictorConfig::MovingAverage { window_s } => {
+            Some(Box::new(MovingAverage::new(points(*window_s))))
+        }
+        PredictorConfig::Ewma { alpha } => Some(Box::new(Ewma::new(*alpha))),
+        PredictorConfig::LinearTrend { window_s } => {
+            Some(Box::new(LinearTrend::new(points(*window_s))))
+        }
+        PredictorConfig::HoltWinters {
+            alpha,
+            beta,
+            gamma,
+            season_s,
+        } => Some(Box::new(HoltWinters::new(
+            *alpha,
+            *beta,
+            *gamma,
+            points(*season_s),
+        ))),
+        PredictorConfig::Arima { p, d, q, window_s } => {
+            Some(Box::new(Arima::new(*p, *d, *q, points(*window_s))))
+        }
+        PredictorConfig::Oracle => {
+            let rate_at = rate_at.ok_or(
+                "the oracle predictor needs synthetic arrivals (it reads the true rate); a trace has none",
+            )?;
+            Some(Box::new(Oracle::new(rate_at, interval_s)))
+        }
+    })
+}
+
+/// Builds the decider of `config`.
+pub fn build_decider(config: &DeciderConfig, created_s: f64, ready: u32) -> Box<dyn Decider> {
+    match config {
+        DeciderConfig::Static { replicas } => Box::new(Static {
+            replicas: *replicas,
+        }),
+        DeciderConfig::Threshold(t) => Box::new(t.clone()),
+        DeciderConfig::TargetTracking(t) => Box::new(t.clone()),
+        DeciderConfig::Hpa {
+            min,
+            max,
+            metrics,
+            behavior,
+            tolerance,
+        } => {
+            let mut hpa = Hpa::new(
+                i64::from(*min),
+                i64::from(*max),
+                metrics.iter().map(|m| m.0.clone()).collect(),
+                behavior.clone(),
+            );
+            hpa.config.tolerance = crate::hpa::Tolerance {
+                scale_down: *tolerance,
+                scale_up: *tolerance,
+            };
+            Box::new(HpaDecider {
+                hpa,
+                sources: metrics.iter().map(|m| m.1.clone()).collect(),
+            })
+        }
+        DeciderConfig::Kpa {
+            spec,
+            panic_window_s,
+            min,
+            max,
+            scale_to_zero,
+            grace_period_s,
+            rps,
+        } => Box::new(KpaDecider {
+            kpa: Kpa::new(*spec, i64::from(ready), created_s),
+            panic_window_s: *panic_window_s,
+            min: *min,
+            max: *max,
+            scale_to_zero: *scale_to_zero,
+            grace_period_s: *grace_period_s,
+            rps: *rps,
+            zero_since_s: None,
+        }),
+        DeciderConfig::Queueing(q) => Box::new(q.clone()),
+        DeciderConfig::Scheduled(s) => Box::new(s.clone()),
+    }
+}
+
+/// The longest history a decider needs from the monitor, seconds.
+fn history_needed(config: &DeciderConfig) -> f64 {
+    match config {
+        DeciderConfig::Kpa { spec, .. } => spec.stable_window_s,
+        _ => 0.0,
+    }
+}
+
+/// The stages of one controlled model, for [`ScalingLoop::with_stages`].
+pub struct ModelStages {
+    /// Index of the model.
+    pub model: usize,
+    /// Its predictor, if any.
+    pub predictor: Option<Box<dyn Predictor>>,
+    /// Its decider.
+    pub decider: Box<dyn Decider>,
+}
+
+/// One model's stages and bookkeeping.
+struct ModelLoop {
+    model: usize,
+    monitor: Monitor,
+    predictor: Option<Box<dyn Predictor>>,
+    decider: Box<dyn Decider>,
+    /// Forecasts waiting for their time: (due, value).
+    pending: VecDeque<(SimTime, f64)>,
+    abs_pct: f64,
+    pct_count: u64,
+    sq: f64,
+    count: u64,
+}
+
+/// The monitor → predict → decide loop for a set of models.
+pub struct ScalingLoop {
+    interval: SimDuration,
+    steps: usize,
+    loops: Vec<ModelLoop>,
+    forecasts: Vec<(SimTime, usize, f64)>,
+}
+
+impl ScalingLoop {
+    /// The loop of `config`, with random streams from `streams` (`monitor/<model>`)
+    /// and the oracle's true rate per model from `rate_at`.
+    pub fn new(
+        config: &LoopConfig,
+        streams: &RngStreams,
+        initial_replicas: &[u32],
+        mut rate_at: impl FnMut(usize) -> Option<Box<dyn Fn(f64) -> f64 + Send>>,
+    ) -> Result<Self, String> {
+        let mut stages = Vec::new();
+        for &model in &config.models {
+            let predictor = build_predictor(&config.predictor, config.interval_s, rate_at(model))?;
+            let ready = initial_replicas.get(model).copied().unwrap_or(0);
+            let decider = build_decider(&config.decider, 0.0, ready);
+            stages.push(ModelStages {
+                model,
+                predictor,
+                decider,
+            });
+        }
+        Ok(Self::with_stages(config, streams, stages))
+    }
+
+    /// A loop with stages built by the caller, one set per controlled model. This is how a custom predictor or decider is plugged in.
+    pub fn with_stages(
+        config: &LoopConfig,
+        streams: &RngStreams,
+        stages: Vec<ModelStages>,
+    ) -> Self {
+        let keep = history_needed(&config.decider);
+        let loops = stages
+            .into_iter()
+            .map(
+                |ModelStages {
+                     model,
+                     predictor,
+                     decider,
+                 }| ModelLoop {
+                    model,
+                    monitor: Monitor::new(
+                        config.monitor,
+                        keep,
+                        streams.stream(&format!("monitor/{model}")),
+                    ),
+                    predictor,
+                    decider,
+                    pending: VecDeque::new(),
+                    abs_pct: 0.0,
+                    pct_count: 0,
+                    sq: 0.0,
+                    count: 0,
+                },
+            )
+            .collect();
+        ScalingLoop {
+            interval: SimDuration::from_secs_f64(config.interval_s),
+            steps: ((config.horizon_s / config.interval_s).ceil() as usize).max(1),
+            loops,
+            forecasts: Vec::new(),
+        }
+    }
+}
+
+impl Controller for ScalingLoop {
+    fn interval(&self) -> SimDuration {
+        self.interval
+    }
+
+    fn tick(&mut self, view: &ClusterView) -> Vec<ScaleAction> {
+        let now = view.now;
+        let now_s = now.as_secs_f64();
+        let interval_s = view.interval.as_secs_f64();
+        let mut actions = Vec::new();
+        for l in &mut self.loops {
+            let Some(model_view) = view.models.get(l.model) else {
+                continue;
+            };
+            // Score forecasts made for this interval against what actually arrived.
+            let actual = if interval_s > 0.0 {
+                model_view.arrivals as f64 / interval_s
+            } else {
+                0.0
+            };
+            while l.pending.front().is_some_and(|(due, _)| *due <= now) {
+                let Some((due, forecast)) = l.pending.pop_front() else {
+                    break;
+                };
+                if due == now {
+                    l.sq += (forecast - actual).powi(2);
+                    l.count += 1;
+                    if actual > 0.0 {
+                        l.abs_pct += (forecast - actual).abs() / actual;
+                        l.pct_count += 1;
+                    }
+                }
+            }
+            l.monitor.scrape(now_s, interval_s, model_view);
+            let Some(metrics) = l.monitor.metrics(now_s) else {
+                continue;
+            };
+            let forecast = match &mut l.predictor {
+                Some(p) => {
+                    p.observe(metrics.latest.t_s, metrics.latest.arrival_rate);
+                    let f = p.forecast(self.steps).map(|f| f.max(0.0));
+                    if let Some(f) = f {
+                        let due = now + SimDuration::from_secs_f64(self.steps as f64 * interval_s);
+                        l.pending.push_back((due, f));
+                        self.forecasts.push((now, l.model, f));
+                    }
+                    f
+                }
+                None => None,
+            };
+            let decision = l.decider.decide(&DecideInput {
+                metrics: &metrics,
+                forecast_per_s: forecast,
+                interval_s,
+            });
+            if let Some(replicas) = decision.replicas
+                && replicas != model_view.desired
+            {
+                actions.push(ScaleAction {
+                    model: l.model,
+                    replicas,
+                    reason: decision.reason,
+                    forecast_per_s: forecast,
+                });
+            }
+        }
+        actions
+    }
+
+    fn report(&self) -> ControllerReport {
+        ControllerReport {
+            forecast_errors: self
+                .loops
+                .iter()
+                .filter(|l| l.count > 0)
+                .map(|l| ForecastError {
+                    model: l.model,
+                    count: l.count,
+                    mape: if l.pct_count == 0 {
+                        f64::NAN
+                    } else {
+                        l.abs_pct / l.pct_count as f64
+                    },
+                    rmse: (l.sq / l.count as f64).sqrt(),
+                })
+                .collect(),
+            forecasts: self.forecasts.clone(),
+        }
+    }
+}
+
+/// A per-replica metric by its scenario name.
+pub fn replica_metric(name: &str) -> Option<ReplicaMetric> {
+    match name {
+        "utilization" => Some(ReplicaMetric::Utilization),
+        "concurrency" => Some(ReplicaMetric::Concurrency),
+        _ => None,
+    }
+}
