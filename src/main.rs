@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::cluster::Serving;
 use inferscale::report::{
-    Provenance, format_model_table, format_summary_table, summarize_runs, write_models, write_runs,
-    write_timeseries,
+    Provenance, format_model_table, format_summary_table, summarize_runs, write_actions,
+    write_models, write_runs, write_timeseries,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
 
@@ -261,6 +261,14 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
             &provenance,
         )
         .with_context(|| format!("writing the time series of `{}`", scenario.name))?;
+    }
+    if scenario.policy.is_some() {
+        write_actions(
+            &out_dir.join("actions.parquet"),
+            &results.actions,
+            &provenance,
+        )
+        .with_context(|| format!("writing the scaling actions of `{}`", scenario.name))?;
     }
     if !quiet {
         println!("{}", format_summary_table(&summarize_runs(&rows)));

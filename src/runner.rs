@@ -4,11 +4,12 @@ use std::time::Instant;
 
 use inferscale_cluster::metrics::LatencyRecorder;
 use inferscale_cluster::{
-    ClusterReport, DeviceKind, LlmRequest, RequestStream, StationReport, simulate_cluster,
-    simulate_station,
+    ClusterReport, DeviceKind, ExecutorConfig, LlmRequest, RequestStream, StationReport,
+    simulate_controlled_cluster, simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime};
-use inferscale_report::{LlmColumns, ModelRow, RunRow, TimeseriesRow};
+use inferscale_policy::ScalingLoop;
+use inferscale_report::{ActionRow, LlmColumns, ModelRow, RunRow, TimeseriesRow};
 use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
 use inferscale_workload::Replay;
 use rayon::prelude::*;
@@ -32,10 +33,22 @@ pub struct RunResults {
     /// One row per replication, LLM model and sampling interval
     /// (`timeseries.parquet`).
     pub timeseries: Vec<TimeseriesRow>,
+    /// Every scaling action of every replication (`actions.parquet`).
+    pub actions: Vec<ActionRow>,
 }
 
 /// What one replication produced.
-type OneRun = (RunRow, Vec<ModelRow>, Vec<TimeseriesRow>);
+#[derive(Clone, Debug)]
+pub struct OneRun {
+    /// Its row of `runs.parquet`.
+    pub run: RunRow,
+    /// Its rows of `models.parquet`.
+    pub models: Vec<ModelRow>,
+    /// Its rows of `timeseries.parquet`.
+    pub timeseries: Vec<TimeseriesRow>,
+    /// Its rows of `actions.parquet`.
+    pub actions: Vec<ActionRow>,
+}
 
 /// Runs every replication of `scenario` on `threads` worker threads (default: one per
 /// core) and returns the rows in replication order.
@@ -59,10 +72,11 @@ pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults
             .collect()
     });
     let mut results = RunResults::default();
-    for (run, models, timeseries) in per_run {
-        results.runs.push(run);
-        results.models.extend(models);
-        results.timeseries.extend(timeseries);
+    for one in per_run {
+        results.runs.push(one.run);
+        results.models.extend(one.models);
+        results.timeseries.extend(one.timeseries);
+        results.actions.extend(one.actions);
     }
     Ok(results)
 }
@@ -80,27 +94,100 @@ pub fn run_replications(
 pub fn run_one(scenario: &Scenario, replication: u64) -> OneRun {
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
-    let (mut row, models, series) = match &scenario.system {
-        System::Generic(station) => (
-            station_row(scenario, replication, &simulate_station(station, &streams)),
-            Vec::new(),
-            Vec::new(),
-        ),
+    let mut one = match &scenario.system {
+        System::Generic(station) => OneRun {
+            run: station_row(scenario, replication, &simulate_station(station, &streams)),
+            models: Vec::new(),
+            timeseries: Vec::new(),
+            actions: Vec::new(),
+        },
         System::Llm(system) => {
-            let report = simulate_cluster(
+            let (controller, executor) = match &scenario.policy {
+                Some(policy) => (
+                    Some(scaling_loop(policy, system, &streams)),
+                    policy.executor,
+                ),
+                None => (None, ExecutorConfig::default()),
+            };
+            let report = simulate_controlled_cluster(
                 system.cluster.clone(),
                 request_streams(system, &streams),
                 &streams,
+                controller,
+                executor,
             );
-            (
-                cluster_row(scenario, replication, system, &report),
-                model_rows(scenario, replication, system, &report),
-                timeseries_rows(scenario, replication, system, &report),
-            )
+            OneRun {
+                run: cluster_row(scenario, replication, system, &report),
+                models: model_rows(scenario, replication, system, &report),
+                timeseries: timeseries_rows(scenario, replication, system, &report),
+                actions: action_rows(scenario, replication, system, &report),
+            }
         }
     };
-    row.wall_time_s = started.elapsed().as_secs_f64();
-    (row, models, series)
+    one.run.wall_time_s = started.elapsed().as_secs_f64();
+    one
+}
+
+/// The scenario's scaling loop for one replication. The oracle predictor of a model
+/// reads the summed expected rate of its synthetic workloads; a model fed by a trace
+/// has none (the scenario was checked for that at load).
+fn scaling_loop(
+    policy: &inferscale_scenario::PolicySetup,
+    system: &LlmSystem,
+    streams: &RngStreams,
+) -> Box<dyn inferscale_cluster::Controller> {
+    let initial: Vec<u32> = system.cluster.models.iter().map(|m| m.replicas).collect();
+    let rate_at = |model: usize| -> Option<Box<dyn Fn(f64) -> f64 + Send>> {
+        let mut processes = Vec::new();
+        for w in system.workloads.iter().filter(|w| w.model == model) {
+            match &w.source {
+                RequestSource::Synthetic { arrivals, .. } => processes.push(arrivals.clone()),
+                RequestSource::Trace { .. } => return None,
+            }
+        }
+        Some(Box::new(move |t: f64| {
+            processes.iter().map(|p| p.expected_rate_at(t)).sum()
+        }))
+    };
+    match ScalingLoop::new(&policy.config, streams, &initial, rate_at) {
+        Ok(l) => Box::new(l),
+        // Checked when the scenario was loaded; an inconsistent setup runs unscaled.
+        Err(_) => Box::new(ScalingLoop::with_stages(
+            &policy.config,
+            streams,
+            Vec::new(),
+        )),
+    }
+}
+
+fn action_rows(
+    scenario: &Scenario,
+    replication: u64,
+    system: &LlmSystem,
+    r: &ClusterReport,
+) -> Vec<ActionRow> {
+    r.actions
+        .iter()
+        .map(|a| ActionRow {
+            scenario: scenario.name.clone(),
+            replication,
+            time_s: a.time.as_secs_f64(),
+            model: system.cluster.models[a.model].name.clone(),
+            node_type: a.node_type.clone(),
+            action: if a.to > a.from {
+                "scale_up"
+            } else {
+                "scale_down"
+            }
+            .into(),
+            from_replicas: u64::from(a.from),
+            to_replicas: u64::from(a.to),
+            nodes_requested: u64::from(a.nodes_requested),
+            unplaced: u64::from(a.unplaced),
+            reason: a.reason.clone(),
+            took_s: a.took.map(|d| d.as_secs_f64()),
+        })
+        .collect()
 }
 
 fn timeseries_rows(
@@ -186,6 +273,8 @@ fn model_rows(
                 } else {
                     m.cost / o.completed as f64 * 1e3
                 },
+                mean_replicas: m.mean_replicas,
+                max_replicas: u64::from(m.max_replicas),
             }
         })
         .collect()
@@ -341,8 +430,19 @@ fn cluster_row(
             kv_utilization: kv / models,
             preemptions,
             unplaced_replicas: unplaced,
+            scaling_actions: r.actions.len() as u64,
+            mean_replicas: r.models.iter().map(|m| m.mean_replicas).sum(),
+            max_replicas: r.models.iter().map(|m| u64::from(m.max_replicas)).sum(),
+            forecast_mape: mean_of(r.controller.forecast_errors.iter().map(|e| e.mape)),
+            forecast_rmse: mean_of(r.controller.forecast_errors.iter().map(|e| e.rmse)),
         }),
     }
+}
+
+/// The mean of the finite values, `None` when there are none.
+fn mean_of(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 fn station_row(scenario: &Scenario, replication: u64, r: &StationReport) -> RunRow {

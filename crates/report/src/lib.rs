@@ -10,6 +10,7 @@
 //! half-written table behind.
 #![deny(missing_docs)]
 
+mod actions;
 mod models;
 mod parquet_io;
 mod runs;
@@ -17,6 +18,7 @@ pub mod stats;
 mod summary;
 mod timeseries;
 
+pub use actions::{ActionRow, actions_batch, write_actions};
 pub use models::{ModelRow, format_model_table, models_batch, write_models};
 pub use parquet_io::{ParquetTable, Provenance, ReportError, read_parquet, write_parquet_atomic};
 pub use runs::WALL_TIME_COLUMN;

@@ -64,6 +64,10 @@ pub struct ModelRow {
     pub cost_usd: f64,
     /// Dollars per 1,000 completed requests.
     pub cost_per_1k_requests: f64,
+    /// Time-average of the replicas asked for over the measured window.
+    pub mean_replicas: f64,
+    /// Most replicas asked for at once.
+    pub max_replicas: u64,
 }
 
 /// The rows as one Arrow batch.
@@ -103,6 +107,8 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("node_hours", x(|r| r.node_hours)),
         ("cost_usd", x(|r| r.cost_usd)),
         ("cost_per_1k_requests", x(|r| r.cost_per_1k_requests)),
+        ("mean_replicas", x(|r| r.mean_replicas)),
+        ("max_replicas", u(|r| r.max_replicas)),
     ];
     let fields: Vec<Field> = columns
         .iter()

@@ -95,6 +95,18 @@ pub struct LlmColumns {
     pub preemptions: u64,
     /// Replicas that could not be placed within the quotas.
     pub unplaced_replicas: u64,
+    /// Changes the scaling loop made.
+    pub scaling_actions: u64,
+    /// Time-average of the replicas asked for over the measured window, summed over
+    /// models.
+    pub mean_replicas: f64,
+    /// Most replicas asked for at once, summed over models.
+    pub max_replicas: u64,
+    /// Mean absolute percentage error of the rate forecasts (none without a
+    /// predictor), 0–1.
+    pub forecast_mape: Option<f64>,
+    /// Root mean squared error of the rate forecasts, requests/s.
+    pub forecast_rmse: Option<f64>,
 }
 
 /// The column that legitimately varies between identical runs.
@@ -117,6 +129,13 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         Arc::new(
             rows.iter()
                 .map(|r| r.llm.as_ref().map(f))
+                .collect::<Float64Array>(),
+        )
+    };
+    let llm_opt = |f: fn(&LlmColumns) -> Option<f64>| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| r.llm.as_ref().and_then(f))
                 .collect::<Float64Array>(),
         )
     };
@@ -166,6 +185,11 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("kv_utilization", llm_f64(|l| l.kv_utilization)),
         ("preemptions", llm_u64(|l| l.preemptions)),
         ("unplaced_replicas", llm_u64(|l| l.unplaced_replicas)),
+        ("scaling_actions", llm_u64(|l| l.scaling_actions)),
+        ("mean_replicas", llm_f64(|l| l.mean_replicas)),
+        ("max_replicas", llm_u64(|l| l.max_replicas)),
+        ("forecast_mape", llm_opt(|l| l.forecast_mape)),
+        ("forecast_rmse", llm_opt(|l| l.forecast_rmse)),
         (WALL_TIME_COLUMN, f64_col(|r| r.wall_time_s)),
     ];
     let fields: Vec<Field> = columns

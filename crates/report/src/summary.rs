@@ -66,6 +66,20 @@ const METRICS: &[(&str, Getter)] = &[
     ("kv_utilization", |r| {
         r.llm.as_ref().map_or(f64::NAN, |l| l.kv_utilization)
     }),
+    ("mean_replicas", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.mean_replicas)
+    }),
+    ("scaling_actions", |r| {
+        r.llm
+            .as_ref()
+            .map_or(f64::NAN, |l| l.scaling_actions as f64)
+    }),
+    ("forecast_mape", |r| {
+        r.llm
+            .as_ref()
+            .and_then(|l| l.forecast_mape)
+            .unwrap_or(f64::NAN)
+    }),
     ("events", |r| r.events as f64),
     ("wall_time_s", |r| r.wall_time_s),
 ];

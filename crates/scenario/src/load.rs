@@ -40,6 +40,8 @@ pub struct Scenario {
     pub output_dir: Option<PathBuf>,
     /// The file's text, kept so results can carry it as provenance.
     pub source_text: String,
+    /// The scaling loop, if the file asks for one.
+    pub policy: Option<crate::PolicySetup>,
 }
 
 /// Reads and checks the scenario at `path`.
@@ -131,9 +133,45 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         System::Generic(generic_station(&spec, &at)?)
     };
 
+    let policy = match (&spec.policy, &system) {
+        (None, _) => None,
+        (Some(p), System::Generic(_)) => {
+            return Err(at(
+                p.referenced,
+                "policy",
+                "a scaling policy needs a cluster (`llm:` or `classic:` models); a `generic:` \
+                 model is one fixed station"
+                    .into(),
+            ));
+        }
+        (Some(p), System::Llm(llm)) => {
+            let names: Vec<String> = llm.cluster.models.iter().map(|m| m.name.clone()).collect();
+            let setup = p
+                .value
+                .build(&names)
+                .map_err(|m| at(p.referenced, "policy", m))?;
+            if setup.config.predictor == inferscale_policy::PredictorConfig::Oracle
+                && let Some(w) = llm.workloads.iter().find(|w| {
+                    setup.config.models.contains(&w.model)
+                        && matches!(w.source, crate::RequestSource::Trace { .. })
+                })
+            {
+                return Err(at(
+                    p.referenced,
+                    "policy.predictor",
+                    format!(
+                        "the oracle reads the true rate of synthetic arrivals; model `{}` is fed by a trace",
+                        names[w.model]
+                    ),
+                ));
+            }
+            Some(setup)
+        }
+    };
     let duration = spec.duration.value.0;
     let warmup = spec.warmup.value.0;
     Ok(Scenario {
+        policy,
         name: spec.name.value,
         description: spec.description,
         seed: spec.seed,

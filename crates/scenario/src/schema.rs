@@ -48,6 +48,10 @@ pub struct ScenarioSpec {
     /// Where and how results are written. Default: `results/<name>/`.
     #[serde(default)]
     pub output: OutputSpec,
+    /// The scaling loop (monitor → predict → decide → execute). Default: none, every
+    /// model keeps its `replicas`.
+    #[serde(default)]
+    pub policy: Option<Spanned<crate::policy_schema::PolicySpec>>,
 }
 
 fn default_seed() -> u64 {
