@@ -11,6 +11,7 @@ mod determinism;
 mod policies;
 mod published;
 mod queueing;
+mod scaling;
 mod support;
 mod traces;
 mod vidur;

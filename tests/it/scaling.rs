@@ -1,0 +1,168 @@
+//! The scaling loop end to end: deciders checked against independent references
+//! (Erlang C confirmed by simulation), and the HPA scenario's behaviour.
+
+use inferscale::policy::decide::{DecideInput, Decider, Queueing};
+use inferscale::policy::monitor::{Metrics, Snapshot};
+use inferscale::policy::queueing::mmc_response_quantile;
+
+fn metrics_at_rate(rate: f64) -> Metrics {
+    Metrics {
+        now_s: 0.0,
+        latest: Snapshot {
+            t_s: 0.0,
+            arrival_rate: rate,
+            utilization: 0.0,
+            in_flight: 0.0,
+            router_queue: 0.0,
+            kv_utilization: 0.0,
+            desired: 1,
+            ready: 1,
+            replicas: Vec::new(),
+        },
+        arrival_rate: rate,
+        utilization: 0.0,
+        in_flight: 0.0,
+        window_history: None,
+    }
+}
+
+/// p90 of the M/M/c response time from the simulator, over 4 replications of
+/// 250,000 customers each.
+fn simulated_p90(servers: u32, lambda: f64) -> f64 {
+    let hours = 250_000.0 / lambda / 3600.0;
+    let text = format!(
+        "name: mmc-{servers}\nseed: 5\nreplications: 4\nduration: {:.0}s\nwarmup: 10m\nmodels:\n  - name: m\n    generic: {{servers: {servers}, service_time: {{exponential: {{mean: 1s}}}}}}\nworkload:\n  - model: m\n    arrivals: {{poisson: {{rate: {lambda}/s}}}}\n",
+        hours * 3600.0 + 600.0
+    );
+    let scenario = inferscale::scenario::parse(&text, "mmc.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let rows = inferscale::runner::run_replications(&scenario, Some(2)).unwrap();
+    rows.iter().map(|r| r.p90_response_s).sum::<f64>() / rows.len() as f64
+}
+
+/// With a perfect forecast of a stationary Poisson load, the queueing decider picks
+/// the smallest server count whose Erlang-C p90 response time meets the target, and
+/// the simulation agrees: at that count the simulated p90 meets it, one fewer misses.
+/// The target sits midway between the closed-form p90 at 10 and at 9 servers, so
+/// the right answer is 10.
+#[test]
+fn the_queueing_decider_picks_the_smallest_sufficient_count_and_simulation_confirms_it() {
+    let (lambda, mu) = (7.2, 1.0);
+    let (q10, q9) = (
+        mmc_response_quantile(10, lambda, mu, 0.9),
+        mmc_response_quantile(9, lambda, mu, 0.9),
+    );
+    let target = 0.5 * (q10 + q9);
+    let mut decider = Queueing {
+        service_rate: mu,
+        servers_per_replica: 1,
+        percentile: 0.9,
+        target_s: target,
+        min: 1,
+        max: 64,
+    };
+    let metrics = metrics_at_rate(lambda);
+    let decision = decider.decide(&DecideInput {
+        metrics: &metrics,
+        forecast_per_s: Some(lambda),
+        interval_s: 15.0,
+    });
+    assert_eq!(decision.replicas, Some(10), "{}", decision.reason);
+    let (sim10, sim9) = (simulated_p90(10, lambda), simulated_p90(9, lambda));
+    eprintln!(
+        "p90: closed form {q10:.4} / {q9:.4} s, simulated {sim10:.4} / {sim9:.4} s, target {target:.4} s"
+    );
+    assert!(
+        sim10 <= target,
+        "10 servers: simulated p90 {sim10} > target {target}"
+    );
+    assert!(
+        sim9 > target,
+        "9 servers: simulated p90 {sim9} ≤ target {target}"
+    );
+    // And the simulation matches the closed form itself within 2%.
+    assert!((sim10 / q10 - 1.0).abs() < 0.02, "{sim10} vs {q10}");
+    assert!((sim9 / q9 - 1.0).abs() < 0.02, "{sim9} vs {q9}");
+}
+
+/// The HPA scenario scales out at the peaks and back in at the troughs, every request
+/// is accounted for, the loop's actions are logged, and the autoscaled fleet costs
+/// less than a fleet fixed at the HPA's maximum.
+#[test]
+fn the_hpa_follows_the_diurnal_load() {
+    let scenario = inferscale::scenario::load("scenarios/autoscale-hpa.yaml".as_ref()).unwrap();
+    let results = inferscale::runner::run_all(&scenario, Some(2)).unwrap();
+    for run in &results.runs {
+        let llm = run.llm.as_ref().unwrap();
+        assert!(llm.scaling_actions >= 4, "{llm:?}");
+        assert!(llm.max_replicas > 2 && llm.max_replicas <= 16, "{llm:?}");
+        assert!(
+            llm.mean_replicas > 2.0 && llm.mean_replicas < 16.0,
+            "{llm:?}"
+        );
+        assert!(llm.sla_attainment > 0.95, "{llm:?}");
+        assert_eq!(
+            run.arrivals,
+            run.completed + llm.dropped + llm.rejected + run.in_flight_at_end
+        );
+    }
+    let ups = results
+        .actions
+        .iter()
+        .filter(|a| a.action == "scale_up")
+        .count();
+    let downs = results
+        .actions
+        .iter()
+        .filter(|a| a.action == "scale_down")
+        .count();
+    assert!(ups >= 3 && downs >= 3, "{ups} up, {downs} down");
+    assert!(
+        results
+            .actions
+            .iter()
+            .all(|a| a.took_s.is_none_or(|t| t >= 0.0))
+    );
+    assert!(
+        results
+            .actions
+            .iter()
+            .all(|a| a.reason.starts_with("hpa: "))
+    );
+    // Scale-ups that needed a new node took at least its boot time (≥ 60 s).
+    assert!(
+        results
+            .actions
+            .iter()
+            .filter(|a| a.nodes_requested > 0)
+            .all(|a| a.took_s.is_none_or(|t| t >= 60.0))
+    );
+
+    // The same load on 16 fixed replicas.
+    let fixed_text = std::fs::read_to_string("scenarios/autoscale-hpa.yaml")
+        .unwrap()
+        .replace("    replicas: 2\n", "    replicas: 16\n");
+    let fixed_text = fixed_text[..fixed_text.find("policy:").unwrap()].to_string();
+    let fixed = inferscale::scenario::parse(&fixed_text, "fixed.yaml").unwrap();
+    let fixed_runs = inferscale::runner::run_replications(&fixed, Some(2)).unwrap();
+    let cost = |rows: &[inferscale::report::RunRow]| {
+        rows.iter()
+            .map(|r| r.llm.as_ref().unwrap().cost_usd)
+            .sum::<f64>()
+            / rows.len() as f64
+    };
+    let (auto, fixed_cost) = (cost(&results.runs), cost(&fixed_runs));
+    assert!(
+        auto < 0.8 * fixed_cost,
+        "autoscaled ${auto:.2} vs fixed ${fixed_cost:.2}"
+    );
+}
+
+/// The loop's decisions do not depend on the thread count.
+#[test]
+fn scaling_actions_are_deterministic() {
+    let scenario = inferscale::scenario::load("scenarios/autoscale-hpa.yaml".as_ref()).unwrap();
+    let one = inferscale::runner::run_all(&scenario, Some(1)).unwrap();
+    let two = inferscale::runner::run_all(&scenario, Some(2)).unwrap();
+    assert_eq!(one.actions, two.actions);
+    assert!(!one.actions.is_empty());
+}
