@@ -92,6 +92,26 @@ pub fn run_replications(
 /// Runs replication `replication` of `scenario`: its run row and, for LLM scenarios,
 /// a row per model.
 pub fn run_one(scenario: &Scenario, replication: u64) -> OneRun {
+    run_one_controlled(scenario, replication, |system, streams| {
+        scenario
+            .policy
+            .as_ref()
+            .map(|p| (scaling_loop(p, system, streams), p.executor))
+    })
+}
+
+/// Runs replication `replication` of a cluster scenario under a controller built by
+/// `controller` from the system and the replication's random streams (instead of
+/// the scenario's own `policy:`): how a policy written outside the crate is run (see
+/// `examples/custom_policy.rs`). Generic scenarios ignore it.
+pub fn run_one_controlled(
+    scenario: &Scenario,
+    replication: u64,
+    controller: impl FnOnce(
+        &LlmSystem,
+        &RngStreams,
+    ) -> Option<(Box<dyn inferscale_cluster::Controller>, ExecutorConfig)>,
+) -> OneRun {
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
     let mut one = match &scenario.system {
@@ -102,11 +122,8 @@ pub fn run_one(scenario: &Scenario, replication: u64) -> OneRun {
             actions: Vec::new(),
         },
         System::Llm(system) => {
-            let (controller, executor) = match &scenario.policy {
-                Some(policy) => (
-                    Some(scaling_loop(policy, system, &streams)),
-                    policy.executor,
-                ),
+            let (controller, executor) = match controller(system, &streams) {
+                Some((c, e)) => (Some(c), e),
                 None => (None, ExecutorConfig::default()),
             };
             let report = simulate_controlled_cluster(
@@ -137,6 +154,12 @@ fn scaling_loop(
     streams: &RngStreams,
 ) -> Box<dyn inferscale_cluster::Controller> {
     let initial: Vec<u32> = system.cluster.models.iter().map(|m| m.replicas).collect();
+    let names: Vec<String> = system
+        .cluster
+        .models
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
     let rate_at = |model: usize| -> Option<Box<dyn Fn(f64) -> f64 + Send>> {
         let mut processes = Vec::new();
         for w in system.workloads.iter().filter(|w| w.model == model) {
@@ -149,14 +172,19 @@ fn scaling_loop(
             processes.iter().map(|p| p.expected_rate_at(t)).sum()
         }))
     };
-    match ScalingLoop::new(&policy.config, streams, &initial, rate_at) {
+    match ScalingLoop::new(&policy.config, streams, &names, &initial, rate_at) {
         Ok(l) => Box::new(l),
-        // Checked when the scenario was loaded; an inconsistent setup runs unscaled.
-        Err(_) => Box::new(ScalingLoop::with_stages(
-            &policy.config,
-            streams,
-            Vec::new(),
-        )),
+        // The setup was checked when the scenario was loaded; what can still fail here
+        // is starting an external predictor, and then the run goes on without one.
+        Err(e) => {
+            eprintln!("warning: {e}; running the policy without its predictor");
+            let mut config = policy.config.clone();
+            config.predictor = inferscale_policy::PredictorConfig::None;
+            match ScalingLoop::new(&config, streams, &names, &initial, |_| None) {
+                Ok(l) => Box::new(l),
+                Err(_) => Box::new(ScalingLoop::with_stages(&config, streams, Vec::new())),
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod cost;
 pub mod decide;
+pub mod external;
 pub mod hpa;
 pub mod kpa;
 pub mod monitor;

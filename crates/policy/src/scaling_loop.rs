@@ -69,6 +69,11 @@ pub enum PredictorConfig {
     },
     /// The workload's true expected rate.
     Oracle,
+    /// Another program, over JSON lines (see [`crate::external`]).
+    External {
+        /// Program and arguments.
+        command: Vec<String>,
+    },
 }
 
 /// Which decider, with its parameters.
@@ -141,6 +146,7 @@ pub struct LoopConfig {
 pub fn build_predictor(
     config: &PredictorConfig,
     interval_s: f64,
+    model_name: &str,
     rate_at: Option<Box<dyn Fn(f64) -> f64 + Send>>,
 ) -> Result<Option<Box<dyn Predictor>>, String> {
     let points = |window_s: f64| ((window_s / interval_s).round() as usize).max(2);
@@ -174,6 +180,9 @@ pub fn build_predictor(
             )?;
             Some(Box::new(Oracle::new(rate_at, interval_s)))
         }
+        PredictorConfig::External { command } => Some(Box::new(
+            crate::external::ExternalPredictor::spawn(command, model_name, interval_s)?,
+        )),
     })
 }
 
@@ -271,17 +280,21 @@ pub struct ScalingLoop {
 }
 
 impl ScalingLoop {
-    /// The loop of `config`, with random streams from `streams` (`monitor/<model>`)
-    /// and the oracle's true rate per model from `rate_at`.
+    /// The loop of `config` over models named `model_names` (indices as in the
+    /// cluster), with random streams from `streams` (`monitor/<model>`) and the
+    /// oracle's true rate per model from `rate_at`.
     pub fn new(
         config: &LoopConfig,
         streams: &RngStreams,
+        model_names: &[String],
         initial_replicas: &[u32],
         mut rate_at: impl FnMut(usize) -> Option<Box<dyn Fn(f64) -> f64 + Send>>,
     ) -> Result<Self, String> {
         let mut stages = Vec::new();
         for &model in &config.models {
-            let predictor = build_predictor(&config.predictor, config.interval_s, rate_at(model))?;
+            let name = model_names.get(model).map_or("", String::as_str);
+            let predictor =
+                build_predictor(&config.predictor, config.interval_s, name, rate_at(model))?;
             let ready = initial_replicas.get(model).copied().unwrap_or(0);
             let decider = build_decider(&config.decider, 0.0, ready);
             stages.push(ModelStages {

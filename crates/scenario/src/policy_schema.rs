@@ -152,6 +152,12 @@ pub enum PredictorSpec {
     },
     /// The workload's true rate (an upper bound).
     Oracle,
+    /// Another program speaking JSON lines on stdin/stdout, e.g.
+    /// `{kind: external, command: [python3, examples/svr_predictor.py]}`.
+    External {
+        /// Program and arguments. Required.
+        command: Vec<String>,
+    },
 }
 
 fn five_minutes() -> Duration {
@@ -844,6 +850,14 @@ impl PolicySpec {
                 }
             }
             Some(PredictorSpec::Oracle) => PredictorConfig::Oracle,
+            Some(PredictorSpec::External { command }) => {
+                if command.is_empty() {
+                    return Err("an external predictor needs `command: [program, args...]`".into());
+                }
+                PredictorConfig::External {
+                    command: command.clone(),
+                }
+            }
         };
         let decider = match &self.decider {
             DeciderSpecYaml::Static(s) => DeciderConfig::Static {
