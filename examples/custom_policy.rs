@@ -33,6 +33,7 @@ impl Decider for InFlightPerReplica {
         Decision {
             replicas: Some(replicas),
             reason: format!("in flight {:.1} → {wanted} wanted", m.in_flight),
+            ..Default::default()
         }
     }
 }

@@ -59,6 +59,7 @@ fn main() {
         horizon: SimTime::from_secs_f64(seconds),
         sample_interval: Some(SimDuration::from_secs(10)),
         replica_changes: Vec::new(),
+        router_groups: Vec::new(),
     };
     let mut rng = RngStreams::new(1, 0).stream("arrivals");
     let mut t = 0.0;

@@ -403,6 +403,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
             horizon: SimTime::from_secs(400),
             sample_interval: Some(SimDuration::from_secs(10)),
             replica_changes: Vec::new(),
+            router_groups: Vec::new(),
         };
         // 3,000 images/s: well past what one T4 serves.
         let flood = (0..1_200_000u64).map(|i| LlmRequest {

@@ -166,3 +166,52 @@ fn scaling_actions_are_deterministic() {
     assert_eq!(one.actions, two.actions);
     assert!(!one.actions.is_empty());
 }
+
+/// `cost_optimal` on the mixed fleet of `scenarios/mixed-fleet.yaml`: at a steady
+/// 1 request/s one CPU node ($0.65/h) is cheaper than an L4 ($0.80/h), so the fleet
+/// moves to CPU; at 6/s one L4 (10/s) beats four CPU nodes ($2.60/h), so it stays on
+/// the GPU. The crossover is the per-request cost by hand: ⌈D/2⌉ × 0.65 > 0.80 once
+/// D > 2 (with the 0.8 headroom, once the rate passes 1.6/s). Every move keeps the SLA
+/// (new replicas start before old ones drain).
+#[test]
+fn cost_optimal_moves_between_cpu_and_gpu_at_the_hand_computed_crossover() {
+    let text = std::fs::read_to_string("scenarios/mixed-fleet.yaml").unwrap();
+    let diurnal = "rate: {diurnal: {mean: 6.25/s, peak_to_trough: 24, period: 2h, phase: 0s}}";
+    assert!(text.contains(diurnal));
+    let run = |rate: &str| {
+        let t = text
+            .replace(diurnal, &format!("rate: {rate}"))
+            .replace("replications: 3", "replications: 1")
+            .replace("duration: 4h", "duration: 40m");
+        let scenario =
+            inferscale::scenario::parse(&t, "mixed.yaml").unwrap_or_else(|e| panic!("{e}"));
+        inferscale::runner::run_all(&scenario, Some(1)).unwrap()
+    };
+    let mean_replicas = |r: &inferscale::runner::RunResults, model: &str| {
+        r.models
+            .iter()
+            .find(|m| m.model == model)
+            .unwrap()
+            .mean_replicas
+    };
+    let low = run("1/s");
+    assert!(mean_replicas(&low, "small-cpu") > 0.9, "{:?}", low.models);
+    assert!(mean_replicas(&low, "small") < 0.1, "{:?}", low.models);
+    let high = run("6/s");
+    assert!(mean_replicas(&high, "small") > 0.99, "{:?}", high.models);
+    assert!(
+        mean_replicas(&high, "small-cpu") < 0.01,
+        "{:?}",
+        high.models
+    );
+    for r in [&low, &high] {
+        let llm = r.runs[0].llm.as_ref().unwrap();
+        assert!(llm.sla_attainment > 0.99, "{llm:?}");
+    }
+    let low_cost = low.runs[0].llm.as_ref().unwrap().cost_usd;
+    let high_cost = high.runs[0].llm.as_ref().unwrap().cost_usd;
+    assert!(
+        low_cost < high_cost,
+        "${low_cost} at 1/s vs ${high_cost} at 8/s"
+    );
+}

@@ -243,6 +243,17 @@ pub struct ClusterConfig {
     /// Scheduled changes of replica counts (a fixed timetable; the autoscaling loop
     /// drives the same mechanism).
     pub replica_changes: Vec<ReplicaChange>,
+    /// Per model, the model whose router it joins: variants of one model on
+    /// different node types share one router and queue, so requests go to whichever
+    /// replica is free. Empty: every model has its own.
+    pub router_groups: Vec<usize>,
+}
+
+impl ClusterConfig {
+    /// The model whose router serves `model`.
+    pub fn router_of(&self, model: usize) -> usize {
+        self.router_groups.get(model).copied().unwrap_or(model)
+    }
 }
 
 /// At `at`, run `replicas` replicas of model `model`.
@@ -466,7 +477,7 @@ struct Cluster {
 impl Cluster {
     /// Picks a ready replica of `model`, or `None` if there is none.
     fn route(&mut self, model: usize) -> Option<usize> {
-        let router = &mut self.routers[model];
+        let router = &mut self.routers[self.config.router_of(model)];
         let n = router.ready.len();
         if n == 0 {
             return None;
@@ -501,6 +512,8 @@ impl Cluster {
 
     /// Sends `request` to a replica of `model`, or queues or drops it.
     fn dispatch(&mut self, model: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
+        // Variants share their group's router; requests are accounted to its owner.
+        let model = self.config.router_of(model);
         let max_queue = self.config.models[model].max_queue.map(|q| q as usize);
         match self.route(model) {
             Some(r) => {
@@ -515,7 +528,7 @@ impl Cluster {
                 }
             }
             None => {
-                let pending = &mut self.routers[model].pending;
+                let pending = &mut self.routers[self.config.router_of(model)].pending;
                 if max_queue.is_some_and(|q| pending.len() >= q) {
                     self.outcomes[model].record_drop(&request);
                 } else {
@@ -827,6 +840,16 @@ impl Cluster {
         let interval = now - self.last_tick;
         let span = interval.as_secs_f64();
         let mut models = Vec::with_capacity(self.config.models.len());
+        let routers = &self.routers;
+        let config = &self.config;
+        // A router's queue is reported once, on the model that owns it.
+        let own_queue = |m: usize| {
+            if config.router_of(m) == m {
+                routers[m].pending.len() as u64
+            } else {
+                0
+            }
+        };
         for m in 0..self.config.models.len() {
             let mut view = ModelView {
                 name: self.config.models[m].name.clone(),
@@ -837,8 +860,8 @@ impl Cluster {
                 provisioning: 0,
                 loading: 0,
                 draining: 0,
-                router_queue: self.routers[m].pending.len() as u64,
-                in_flight: self.routers[m].pending.len() as u64,
+                router_queue: own_queue(m),
+                in_flight: own_queue(m),
                 kv_utilization: 0.0,
                 replicas: Vec::new(),
             };
@@ -904,7 +927,8 @@ impl Cluster {
         let model = self.replicas[r].model;
         self.replicas[r].draining = true;
         self.note_replica_count(model, now);
-        self.routers[model].ready.retain(|&x| x != r);
+        let router = self.config.router_of(model);
+        self.routers[router].ready.retain(|&x| x != r);
         self.retire_if_idle(r, now);
     }
 
@@ -985,8 +1009,9 @@ impl Model for Cluster {
                 let model = self.replicas[replica].model;
                 self.replicas[replica].ready_at = Some(now);
                 self.action_effect(replica, now);
-                self.routers[model].ready.push(replica);
-                while let Some(request) = self.routers[model].pending.pop_front() {
+                let router = self.config.router_of(model);
+                self.routers[router].ready.push(replica);
+                while let Some(request) = self.routers[router].pending.pop_front() {
                     self.dispatch(model, request, ctx);
                 }
             }
@@ -1174,7 +1199,11 @@ pub fn simulate_controlled_cluster(
                 .iter()
                 .map(|r| r.server.outstanding() as u64)
                 .sum::<u64>()
-                + cluster.routers[m].pending.len() as u64,
+                + if cluster.config.router_of(m) == m {
+                    cluster.routers[m].pending.len() as u64
+                } else {
+                    0
+                },
             unplaced_replicas: cluster.unplaced[m],
             ready_replicas: ready.len() as u32,
             outcomes,
@@ -1305,6 +1334,7 @@ mod tests {
             horizon: SimTime::from_secs(secs),
             sample_interval: Some(SimDuration::from_secs(10)),
             replica_changes,
+            router_groups: Vec::new(),
         };
         let streams = vec![RequestStream {
             model: 0,
@@ -1573,6 +1603,7 @@ mod tests {
             horizon: SimTime::from_secs(3600),
             sample_interval: None,
             replica_changes: Vec::new(),
+            router_groups: Vec::new(),
         };
         let streams = vec![RequestStream {
             model: 0,

@@ -39,12 +39,15 @@ impl DecideInput<'_> {
 }
 
 /// A decision: the replica count wanted, and why.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Decision {
     /// Replicas wanted (`None`: leave the count alone).
     pub replicas: Option<u32>,
     /// Why, for the action log.
     pub reason: String,
+    /// Counts for other models (variants of this one on other node types), by model
+    /// index: how a decider sizes a mixed fleet.
+    pub others: Vec<(usize, u32)>,
 }
 
 /// A decider: one per model, stateful (cooldowns, histories).
@@ -85,6 +88,7 @@ impl Decider for Static {
         Decision {
             replicas: self.replicas,
             reason: "static".into(),
+            ..Default::default()
         }
     }
 }
@@ -141,6 +145,7 @@ impl Decider for Threshold {
         Decision {
             replicas: Some(replicas),
             reason,
+            ..Default::default()
         }
     }
 }
@@ -194,6 +199,7 @@ impl Decider for TargetTracking {
         Decision {
             replicas: Some(replicas),
             reason: format!("target tracking: {value:.3} per replica vs {}", self.target),
+            ..Default::default()
         }
     }
 }
@@ -293,6 +299,7 @@ impl Decider for HpaDecider {
         Decision {
             replicas: out.desired.map(|d| d.max(0) as u32),
             reason: format!("hpa: {}", out.condition.name()),
+            ..Default::default()
         }
     }
 }
@@ -355,6 +362,7 @@ impl Decider for KpaDecider {
                     ""
                 }
             ),
+            ..Default::default()
         }
     }
 }
@@ -397,7 +405,60 @@ impl Decider for Queueing {
                 self.percentile * 100.0,
                 self.target_s
             ),
+            ..Default::default()
         }
+    }
+}
+
+/// Cost-optimal sizing of a mixed fleet: for the forecast demand (divided by
+/// `headroom`), the cheapest number of replicas of each variant of the model (each on
+/// its node type, with its per-replica capacity and price share) that covers it — an
+/// exact small integer program ([`crate::cost::cheapest_mix`]).
+#[derive(Clone, Debug)]
+pub struct CostOptimal {
+    /// The loop's own model (it gets `Decision::replicas`).
+    pub own_model: usize,
+    /// One per variant (the loop's own model among them): its model index and its
+    /// price, capacity and quota per replica.
+    pub options: Vec<(usize, crate::cost::NodeOption)>,
+    /// Plan for demand / headroom (e.g. 0.8: keep 20 % spare).
+    pub headroom: f64,
+    /// Most spot capacity as a share of the total.
+    pub max_spot_share: f64,
+}
+
+impl Decider for CostOptimal {
+    fn decide(&mut self, input: &DecideInput) -> Decision {
+        let demand = input.demand_per_s() / self.headroom.max(1e-9);
+        let options: Vec<crate::cost::NodeOption> =
+            self.options.iter().map(|(_, o)| o.clone()).collect();
+        let (counts, reason) =
+            match crate::cost::cheapest_mix(&options, demand, self.max_spot_share) {
+                Some(mix) => (
+                    mix.counts,
+                    format!(
+                        "cost_optimal: {demand:.2}/s for ${:.2}/h",
+                        mix.cost_per_hour
+                    ),
+                ),
+                // Not even every quota suffices: run them all.
+                None => (
+                    options.iter().map(|o| o.quota).collect(),
+                    format!("cost_optimal: {demand:.2}/s exceeds every quota"),
+                ),
+            };
+        let mut decision = Decision {
+            reason,
+            ..Default::default()
+        };
+        for ((model, _), n) in self.options.iter().zip(counts) {
+            if *model == self.own_model {
+                decision.replicas = Some(n);
+            } else {
+                decision.others.push((*model, n));
+            }
+        }
+        decision
     }
 }
 
@@ -423,6 +484,7 @@ impl Decider for Scheduled {
         Decision {
             replicas,
             reason: "scheduled".into(),
+            ..Default::default()
         }
     }
 }

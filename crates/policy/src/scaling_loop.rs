@@ -122,6 +122,15 @@ pub enum DeciderConfig {
     Queueing(Queueing),
     /// Time-of-day table.
     Scheduled(Scheduled),
+    /// Cheapest mix of a model's variants.
+    CostOptimal {
+        /// (model index, price/capacity/quota per replica) per variant.
+        options: Vec<(usize, crate::cost::NodeOption)>,
+        /// Plan for demand / headroom.
+        headroom: f64,
+        /// Most spot share.
+        max_spot_share: f64,
+    },
 }
 
 /// The loop's configuration.
@@ -187,8 +196,23 @@ pub fn build_predictor(
 }
 
 /// Builds the decider of `config`.
-pub fn build_decider(config: &DeciderConfig, created_s: f64, ready: u32) -> Box<dyn Decider> {
+pub fn build_decider(
+    config: &DeciderConfig,
+    model: usize,
+    created_s: f64,
+    ready: u32,
+) -> Box<dyn Decider> {
     match config {
+        DeciderConfig::CostOptimal {
+            options,
+            headroom,
+            max_spot_share,
+        } => Box::new(crate::decide::CostOptimal {
+            own_model: model,
+            options: options.clone(),
+            headroom: *headroom,
+            max_spot_share: *max_spot_share,
+        }),
         DeciderConfig::Static { replicas } => Box::new(Static {
             replicas: *replicas,
         }),
@@ -296,7 +320,7 @@ impl ScalingLoop {
             let predictor =
                 build_predictor(&config.predictor, config.interval_s, name, rate_at(model))?;
             let ready = initial_replicas.get(model).copied().unwrap_or(0);
-            let decider = build_decider(&config.decider, 0.0, ready);
+            let decider = build_decider(&config.decider, model, 0.0, ready);
             stages.push(ModelStages {
                 model,
                 predictor,
@@ -401,6 +425,51 @@ impl Controller for ScalingLoop {
                 forecast_per_s: forecast,
                 interval_s,
             });
+            // Moving capacity between node types: start the new replicas, and drain
+            // the old ones only once nothing in the group is still booting or loading
+            // (make before break), so the move never leaves the model short.
+            let mut decision = decision;
+            if !decision.others.is_empty() {
+                let group: Vec<usize> = std::iter::once(l.model)
+                    .chain(decision.others.iter().map(|&(m, _)| m))
+                    .collect();
+                let pending = group.iter().any(|&m| {
+                    view.models
+                        .get(m)
+                        .is_some_and(|v| v.provisioning + v.loading > 0)
+                });
+                let grows = group.iter().any(|&m| {
+                    let wanted = if m == l.model {
+                        decision.replicas
+                    } else {
+                        decision.others.iter().find(|o| o.0 == m).map(|o| o.1)
+                    };
+                    wanted.is_some_and(|w| view.models.get(m).is_some_and(|v| w > v.desired))
+                });
+                if pending || grows {
+                    let current = |m: usize| view.models.get(m).map_or(0, |v| v.desired);
+                    decision.others = decision
+                        .others
+                        .into_iter()
+                        .map(|(m, n)| (m, n.max(current(m))))
+                        .collect();
+                    decision.replicas = decision.replicas.map(|n| n.max(current(l.model)));
+                }
+            }
+            for (model, replicas) in decision.others {
+                if view
+                    .models
+                    .get(model)
+                    .is_some_and(|v| v.desired != replicas)
+                {
+                    actions.push(ScaleAction {
+                        model,
+                        replicas,
+                        reason: decision.reason.clone(),
+                        forecast_per_s: forecast,
+                    });
+                }
+            }
             if let Some(replicas) = decision.replicas
                 && replicas != model_view.desired
             {

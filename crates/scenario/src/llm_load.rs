@@ -264,11 +264,11 @@ pub(crate) fn build(
                 ),
             ));
         }
-        if m.replicas == 0 {
+        if m.replicas == 0 && m.variant_of.is_none() {
             return Err(at(
                 spanned.referenced,
                 &field("replicas"),
-                "must be at least 1".into(),
+                "must be at least 1 (only a `variant_of:` entry may start at 0)".into(),
             ));
         }
         let e = &m.serving.efficiency;
@@ -387,6 +387,7 @@ pub(crate) fn build(
         });
     }
 
+    let router_groups = variant_groups(spec, &models, at)?;
     let mut workloads = Vec::new();
     for (i, w) in spec.workload.value.iter().enumerate() {
         let Some(model) = models.iter().position(|m| m.name == w.model.value) else {
@@ -471,9 +472,80 @@ pub(crate) fn build(
             horizon: SimTime::ZERO + spec.duration.value.0,
             sample_interval: Some(spec.output.timeseries_interval.0).filter(|i| !i.is_zero()),
             replica_changes: Vec::new(),
+            router_groups,
         },
         workloads,
     })
+}
+
+/// Each model's router: its own, or that of the model it is a `variant_of:`.
+fn variant_groups(
+    spec: &ScenarioSpec,
+    models: &[Deployment],
+    at: At,
+) -> Result<Vec<usize>, ScenarioError> {
+    let mut groups: Vec<usize> = (0..models.len()).collect();
+    for (i, m) in spec.models.value.iter().enumerate() {
+        let Some(of) = &m.value.variant_of else {
+            continue;
+        };
+        let field = format!("models[{i}].variant_of");
+        let Some(owner) = spec
+            .models
+            .value
+            .iter()
+            .position(|o| o.value.name == of.value)
+        else {
+            return Err(at(
+                of.referenced,
+                &field,
+                format!(
+                    "no model named `{}`; the models are: {}",
+                    of.value,
+                    list(models.iter().map(|m| m.name.clone()))
+                ),
+            ));
+        };
+        let owner_spec = &spec.models.value[owner].value;
+        if owner == i || owner_spec.variant_of.is_some() {
+            return Err(at(
+                of.referenced,
+                &field,
+                format!(
+                    "`{}` must name a model that is not itself a variant",
+                    of.value
+                ),
+            ));
+        }
+        if owner_spec.llm.is_some() != m.value.llm.is_some() {
+            return Err(at(
+                of.referenced,
+                &field,
+                "a variant serves the same kind of model (`llm:` or `classic:`) as the model it joins"
+                    .into(),
+            ));
+        }
+        groups[i] = owner;
+    }
+    for (i, w) in spec.workload.value.iter().enumerate() {
+        if let Some(m) = spec
+            .models
+            .value
+            .iter()
+            .find(|m| m.value.name == w.model.value)
+            && let Some(of) = &m.value.variant_of
+        {
+            return Err(at(
+                w.model.referenced,
+                &format!("workload[{i}].model"),
+                format!(
+                    "`{}` is a variant of `{}`; send the requests to `{}`",
+                    w.model.value, of.value, of.value
+                ),
+            ));
+        }
+    }
+    Ok(groups)
 }
 
 /// Checks a trace by reading it through once, and describes it.
@@ -628,7 +700,7 @@ fn classic_deployment(
             ),
         ));
     };
-    if m.replicas == 0 || m.serving.max_batch == 0 {
+    if (m.replicas == 0 && m.variant_of.is_none()) || m.serving.max_batch == 0 {
         return Err(at(
             model_at,
             &field("replicas"),

@@ -146,10 +146,18 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         }
         (Some(p), System::Llm(llm)) => {
             let names: Vec<String> = llm.cluster.models.iter().map(|m| m.name.clone()).collect();
-            let setup = p
+            let mut setup = p
                 .value
-                .build(&names)
+                .build(&llm.cluster)
                 .map_err(|m| at(p.referenced, "policy", m))?;
+            if p.value.models.is_none() {
+                // By default the loop drives each model, not its variants (a decider
+                // such as cost_optimal sizes those through the model they serve).
+                setup
+                    .config
+                    .models
+                    .retain(|&m| llm.cluster.router_of(m) == m);
+            }
             if setup.config.predictor == inferscale_policy::PredictorConfig::Oracle
                 && let Some(w) = llm.workloads.iter().find(|w| {
                     setup.config.models.contains(&w.model)

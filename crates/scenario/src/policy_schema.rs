@@ -200,6 +200,43 @@ pub enum DeciderSpecYaml {
     Queueing(QueueingSpec),
     /// A time-of-day table.
     Scheduled(ScheduledSpec),
+    /// The cheapest mix of a model's variants (CPU and GPU node types).
+    CostOptimal(CostOptimalSpec),
+}
+
+/// `kind: cost_optimal`.
+///
+/// ```yaml
+/// decider:
+///   kind: cost_optimal
+///   options:
+///     - {model: chat, capacity: 40/s}        # replicas on the GPU pool
+///     - {model: chat-cpu, capacity: 2/s}     # its `variant_of: chat` on CPUs
+///   headroom: 0.8
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostOptimalSpec {
+    /// The variants to choose among, each with the requests per second one replica
+    /// serves within the SLA (measure it with a static run). Required.
+    pub options: Vec<CostOptionSpec>,
+    /// Plan for demand / headroom. Default: 0.8.
+    #[serde(default = "default_headroom")]
+    pub headroom: f64,
+}
+
+fn default_headroom() -> f64 {
+    0.8
+}
+
+/// One option of `cost_optimal`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostOptionSpec {
+    /// A model (the loop's, or a `variant_of:` it).
+    pub model: String,
+    /// Requests per second one replica serves within the SLA.
+    pub capacity: Rate,
 }
 
 /// `kind: static`.
@@ -767,8 +804,13 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Stri
 }
 
 impl PolicySpec {
-    /// The loop for models `models` (indices) of the scenario.
-    pub fn build(&self, model_names: &[String]) -> Result<PolicySetup, String> {
+    /// The loop for the models of `cluster`.
+    pub fn build(
+        &self,
+        cluster: &inferscale_cluster::ClusterConfig,
+    ) -> Result<PolicySetup, String> {
+        let names: Vec<String> = cluster.models.iter().map(|m| m.name.clone()).collect();
+        let model_names = names.as_slice();
         let models = match &self.models {
             None => (0..model_names.len()).collect(),
             Some(names) => names
@@ -1013,6 +1055,7 @@ impl PolicySpec {
                     period_s: secs(&s.period),
                 })
             }
+            DeciderSpecYaml::CostOptimal(c) => cost_optimal(c, cluster, model_names)?,
         };
         Ok(PolicySetup {
             config: LoopConfig {
@@ -1036,4 +1079,50 @@ impl PolicySpec {
             },
         })
     }
+}
+
+fn cost_optimal(
+    c: &CostOptimalSpec,
+    cluster: &inferscale_cluster::ClusterConfig,
+    model_names: &[String],
+) -> Result<DeciderConfig, String> {
+    if !(c.headroom > 0.0 && c.headroom <= 1.0) {
+        return Err(format!("`headroom` must be in (0, 1], got {}", c.headroom));
+    }
+    if c.options.is_empty() {
+        return Err("cost_optimal needs at least one option".into());
+    }
+    let mut options = Vec::new();
+    for o in &c.options {
+        let Some(m) = model_names.iter().position(|n| *n == o.model) else {
+            return Err(format!("no model named `{}` among the options", o.model));
+        };
+        let d = &cluster.models[m];
+        let node = &cluster.pools[d.pool].node_type;
+        let per_node = (node.accelerators_per_node / d.tp().max(1)).max(1);
+        // On-demand prices: spot capacity (and its preemptions) is not simulated yet.
+        let node_price = node.price_per_hour;
+        if o.capacity.per_second() <= 0.0 {
+            return Err(format!("option `{}` needs a capacity above 0", o.model));
+        }
+        options.push((
+            m,
+            inferscale_policy::cost::NodeOption {
+                name: o.model.clone(),
+                price_per_hour: node_price / f64::from(per_node),
+                capacity: o.capacity.per_second(),
+                quota: node.max_count.map_or(1000, |n| n.saturating_mul(per_node)),
+                spot: false,
+            },
+        ));
+    }
+    let groups: Vec<usize> = options.iter().map(|(m, _)| cluster.router_of(*m)).collect();
+    if groups.windows(2).any(|w| w[0] != w[1]) {
+        return Err("cost_optimal options must be one model and its `variant_of:` entries".into());
+    }
+    Ok(DeciderConfig::CostOptimal {
+        options,
+        headroom: c.headroom,
+        max_spot_share: 0.0,
+    })
 }

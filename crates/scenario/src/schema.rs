@@ -130,6 +130,12 @@ pub struct ModelSpec {
     /// `llm:` only — latency targets. Default: none (every request meets it).
     #[serde(default)]
     pub sla: crate::llm_schema::SlaSpec,
+    /// Serve another model's requests: this entry is that model on other hardware
+    /// (say a CPU pool beside a GPU one). It joins that model's router, so requests go
+    /// to whichever replica is free; workloads name the other model. A variant may
+    /// start with `replicas: 0` for a policy to scale. Default: none.
+    #[serde(default)]
+    pub variant_of: Option<Spanned<String>>,
 }
 
 fn default_tp() -> u32 {
