@@ -169,9 +169,9 @@ fn scaling_actions_are_deterministic() {
 
 /// `cost_optimal` on the mixed fleet of `scenarios/mixed-fleet.yaml`: at a steady
 /// 1 request/s one CPU node ($0.65/h) is cheaper than an L4 ($0.80/h), so the fleet
-/// moves to CPU; at 6/s one L4 (10/s) beats four CPU nodes ($2.60/h), so it stays on
-/// the GPU. The crossover is the per-request cost by hand: ⌈D/2⌉ × 0.65 > 0.80 once
-/// D > 2 (with the 0.8 headroom, once the rate passes 1.6/s). Every move keeps the SLA
+/// moves to CPU; at 6/s one L4 (12/s) beats three CPU nodes ($1.95/h), so it stays on
+/// the GPU. The crossover is the per-request cost by hand: with 0.8 headroom a CPU node
+/// covers 2.8/s, and ⌈D/2.8⌉ × 0.65 > 0.80 once D > 2.8/s. Every move keeps the SLA
 /// (new replicas start before old ones drain).
 #[test]
 fn cost_optimal_moves_between_cpu_and_gpu_at_the_hand_computed_crossover() {
