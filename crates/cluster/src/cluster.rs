@@ -23,7 +23,8 @@ use rand::Rng;
 use crate::NodeType;
 use crate::classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 use crate::control::{
-    ActionRecord, ClusterView, Controller, ExecutorConfig, ModelView, RemovalOrder, ReplicaView,
+    ActionRecord, ClusterView, Controller, ExecutorConfig, ModelView, Placement, RemovalOrder,
+    ReplicaView,
 };
 use crate::llm_server::{LlmOutcomes, LlmReplica, LlmRequest, LlmServerConfig, LlmSla};
 use crate::perf::Roofline;
@@ -659,10 +660,14 @@ impl Cluster {
         let now = ctx.now();
         let deployment = &self.config.models[model];
         let (pool, tp) = (deployment.pool, deployment.tp());
-        let fits = self
-            .nodes
-            .iter()
-            .position(|n| n.pool == pool && n.released.is_none() && n.free_accelerators >= tp);
+        let room = |n: &Node| n.pool == pool && n.released.is_none() && n.free_accelerators >= tp;
+        let fits = match self.executor.placement {
+            Placement::FirstFit => self.nodes.iter().position(room),
+            // The fullest node that still fits: keeps other nodes empty, so they can go.
+            Placement::BestFit => (0..self.nodes.len())
+                .filter(|&i| room(&self.nodes[i]))
+                .min_by_key(|&i| (self.nodes[i].free_accelerators, i)),
+        };
         let new_node = fits.is_none();
         let node = match fits {
             Some(node) => node,
@@ -1647,5 +1652,50 @@ mod tests {
         let mean = (2.0 * 600.0 + 4.0 * 1200.0 + 1800.0) / 3600.0;
         assert!((m.mean_replicas - mean).abs() < 1e-9, "{}", m.mean_replicas);
         assert_eq!(m.outcomes.dropped, 0);
+    }
+
+    /// Best fit packs a new replica onto the fullest node with room, so the emptier
+    /// node can drain away: the same actions cost 1200 node-seconds less than first fit.
+    /// (4 TP-2 replicas fill node A; 3 more go to B; the 3 oldest leave A with 1; the
+    /// next one goes to A under first fit but to B under best fit; removing the oldest
+    /// then empties A under best fit only, at 2400 s.)
+    #[test]
+    fn best_fit_lets_an_emptier_node_go() {
+        let node_hours = |placement| {
+            let controller = Scripted {
+                plan: vec![(600, 7), (1200, 4), (1800, 5), (2400, 4)],
+                seen: std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
+            };
+            let config = ClusterConfig {
+                pools: vec![pool(None)],
+                models: vec![deployment(4, 2, RoutingPolicy::LeastOutstanding)],
+                warmup: SimTime::ZERO,
+                horizon: SimTime::from_secs(3600),
+                sample_interval: None,
+                replica_changes: Vec::new(),
+                router_groups: Vec::new(),
+            };
+            let streams = vec![RequestStream {
+                model: 0,
+                requests: poisson(0.2, 3600.0, 5),
+            }];
+            let report = simulate_controlled_cluster(
+                config,
+                streams,
+                &RngStreams::new(7, 0),
+                Some(Box::new(controller)),
+                ExecutorConfig {
+                    removal: RemovalOrder::Oldest,
+                    placement,
+                },
+            );
+            (report.pools[0].nodes, report.pools[0].node_hours)
+        };
+        let (first_nodes, first) = node_hours(Placement::FirstFit);
+        let (best_nodes, best) = node_hours(Placement::BestFit);
+        assert_eq!((first_nodes, best_nodes), (2, 2));
+        // Node A goes at about 2400 s (plus the drain of its last request) under best fit.
+        let saved = (first - best) * 3600.0;
+        assert!((1100.0..=1200.001).contains(&saved), "{saved} s");
     }
 }

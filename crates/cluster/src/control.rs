@@ -149,6 +149,16 @@ pub enum RemovalOrder {
     LeastLoaded,
 }
 
+/// How new replicas are packed onto live nodes of their type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// The first node with room (in the order nodes were requested).
+    #[default]
+    FirstFit,
+    /// The node with the least room that still fits.
+    BestFit,
+}
+
 /// How the executor acts. Removed replicas always drain: they take no new requests,
 /// finish what they hold, then release their accelerators (and their node, once
 /// empty).
@@ -156,4 +166,6 @@ pub enum RemovalOrder {
 pub struct ExecutorConfig {
     /// Which replicas go first on scale-down.
     pub removal: RemovalOrder,
+    /// Bin-packing of new replicas onto nodes.
+    pub placement: Placement,
 }

@@ -30,7 +30,7 @@ pub use cluster::{
 };
 pub use control::{
     ActionRecord, ClusterView, Controller, ControllerReport, ExecutorConfig, ForecastError,
-    ModelView, RemovalOrder, ReplicaView, ScaleAction,
+    ModelView, Placement, RemovalOrder, ReplicaView, ScaleAction,
 };
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};

@@ -631,6 +631,20 @@ pub struct ExecutorSpec {
     /// `newest` (default), `oldest` or `least_loaded`: which replicas go first.
     #[serde(default)]
     pub removal: RemovalSpec,
+    /// `first_fit` (default) or `best_fit`: how new replicas are packed onto nodes.
+    #[serde(default)]
+    pub placement: PlacementSpec,
+}
+
+/// Bin-packing rule.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementSpec {
+    /// The first node with room.
+    #[default]
+    FirstFit,
+    /// The fullest node that fits.
+    BestFit,
 }
 
 /// Removal order.
@@ -1075,6 +1089,10 @@ impl PolicySpec {
                     RemovalSpec::Newest => RemovalOrder::Newest,
                     RemovalSpec::Oldest => RemovalOrder::Oldest,
                     RemovalSpec::LeastLoaded => RemovalOrder::LeastLoaded,
+                },
+                placement: match self.executor.placement {
+                    PlacementSpec::FirstFit => inferscale_cluster::Placement::FirstFit,
+                    PlacementSpec::BestFit => inferscale_cluster::Placement::BestFit,
                 },
             },
         })
