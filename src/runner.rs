@@ -225,6 +225,19 @@ fn timeseries_rows(
     r: &ClusterReport,
 ) -> Vec<TimeseriesRow> {
     let finite = |v: f64| v.is_finite().then_some(v);
+    // The newest forecast due at or before a sample's time, per model (each model's
+    // forecasts are in due-time order: the loop makes them tick by tick).
+    let mut by_model: Vec<Vec<(SimTime, f64)>> = vec![Vec::new(); system.cluster.models.len()];
+    for &(due, m, f) in &r.controller.forecasts {
+        if let Some(v) = by_model.get_mut(m) {
+            v.push((due, f));
+        }
+    }
+    let forecast_at = |model: usize, t: SimTime| {
+        let v = by_model.get(model)?;
+        let n = v.partition_point(|(due, _)| *due <= t);
+        n.checked_sub(1).map(|i| v[i].1)
+    };
     r.timeseries
         .iter()
         .map(|s| {
@@ -249,6 +262,7 @@ fn timeseries_rows(
                 ttft_p99_s: finite(s.ttft_p99_s),
                 e2e_p99_s: finite(s.e2e_p99_s),
                 cost_rate_per_hour: s.cost_rate_per_hour,
+                forecast_per_s: forecast_at(s.model, s.time),
             }
         })
         .collect()

@@ -109,7 +109,7 @@ pub struct ForecastError {
 pub struct ControllerReport {
     /// Per model with a predictor.
     pub forecast_errors: Vec<ForecastError>,
-    /// Every forecast: (time made, model, forecast for the horizon, requests/s).
+    /// Every forecast: (the time it is for, model, forecast arrival rate per second).
     pub forecasts: Vec<(SimTime, usize, f64)>,
 }
 

@@ -414,7 +414,7 @@ impl Controller for ScalingLoop {
                     if let Some(f) = f {
                         let due = now + SimDuration::from_secs_f64(self.steps as f64 * interval_s);
                         l.pending.push_back((due, f));
-                        self.forecasts.push((now, l.model, f));
+                        self.forecasts.push((due, l.model, f));
                     }
                     f
                 }

@@ -51,6 +51,9 @@ pub struct TimeseriesRow {
     pub e2e_p99_s: Option<f64>,
     /// Dollars per hour of the model's share of the nodes.
     pub cost_rate_per_hour: f64,
+    /// The scaling loop's arrival-rate forecast for the end of this interval (made one
+    /// horizon earlier); null without a predictor.
+    pub forecast_per_s: Option<f64>,
 }
 
 /// The rows as one Arrow batch.
@@ -87,6 +90,7 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("ttft_p99_s", o(|r| r.ttft_p99_s)),
         ("e2e_p99_s", o(|r| r.e2e_p99_s)),
         ("cost_rate_per_hour", x(|r| r.cost_rate_per_hour)),
+        ("forecast_per_s", o(|r| r.forecast_per_s)),
     ];
     let fields: Vec<Field> = columns
         .iter()
