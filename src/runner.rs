@@ -477,6 +477,7 @@ fn cluster_row(
             max_replicas: r.models.iter().map(|m| u64::from(m.max_replicas)).sum(),
             forecast_mape: mean_of(r.controller.forecast_errors.iter().map(|e| e.mape)),
             forecast_rmse: mean_of(r.controller.forecast_errors.iter().map(|e| e.rmse)),
+            spot_reclaims: r.pools.iter().map(|p| p.reclaims).sum(),
         }),
     }
 }

@@ -40,6 +40,7 @@ fn main() {
             node_type,
             billing_granularity: SimDuration::from_secs(1),
             billing_minimum: SimDuration::from_secs(60),
+            spot: None,
         }],
         models: vec![Deployment {
             name: "llama-3.1-8b".into(),

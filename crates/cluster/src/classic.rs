@@ -90,6 +90,16 @@ impl ClassicReplica {
         self.waiting.len()
     }
 
+    /// Ends every request it holds as dropped (killed or reclaimed); returns how many.
+    pub fn abort_all(&mut self, out: &mut crate::LlmOutcomes) -> u64 {
+        let mut dropped = 0;
+        for request in self.waiting.drain(..).chain(self.batch.drain(..)) {
+            out.record_drop(&request);
+            dropped += 1;
+        }
+        dropped
+    }
+
     /// Adds a request to the queue.
     pub fn enqueue(&mut self, request: LlmRequest) {
         self.waiting.push_back(request);

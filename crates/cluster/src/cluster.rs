@@ -53,6 +53,20 @@ pub struct NodePool {
     pub billing_granularity: SimDuration,
     /// Minimum billed time per node (e.g. 60 s).
     pub billing_minimum: SimDuration,
+    /// Spot capacity: nodes are reclaimed by the provider. `None`: on-demand.
+    pub spot: Option<SpotTerms>,
+}
+
+/// How a spot node type is reclaimed: each node lives an exponential time with mean
+/// `mean_lifetime` from its request, and gets `notice` warning first. At the notice
+/// its replicas drain (they take no new requests); at the reclaim whatever is still
+/// running is dropped and the node is gone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpotTerms {
+    /// Mean time from a node's request to its reclaim.
+    pub mean_lifetime: SimDuration,
+    /// Warning before the reclaim (AWS gives 2 minutes).
+    pub notice: SimDuration,
 }
 
 /// How a model's replicas serve: an LLM with continuous batching, or a classic model
@@ -218,6 +232,13 @@ impl Server {
             Server::Classic(_) => 0,
         }
     }
+
+    fn abort_all(&mut self, out: &mut LlmOutcomes) -> u64 {
+        match self {
+            Server::Llm(s) => s.abort_all(out),
+            Server::Classic(s) => s.abort_all(out),
+        }
+    }
 }
 
 /// A request stream for one model.
@@ -319,6 +340,8 @@ pub struct PoolUsage {
     pub node_hours: f64,
     /// Dollars.
     pub cost: f64,
+    /// Spot nodes that got a reclaim notice while in use.
+    pub reclaims: u64,
 }
 
 /// What one model saw.
@@ -402,6 +425,14 @@ enum ClusterEvent {
     },
     /// A tick of the scaling loop.
     Control,
+    /// A spot node's reclaim notice.
+    SpotNotice {
+        node: usize,
+    },
+    /// A spot node is reclaimed.
+    SpotReclaim {
+        node: usize,
+    },
 }
 
 struct Node {
@@ -473,6 +504,10 @@ struct Cluster {
     /// Per model: replicas asked for, over time, and the most at once.
     replica_counts: Vec<crate::metrics::TimeAverage>,
     max_replicas: Vec<u32>,
+    /// Draws spot nodes' lifetimes.
+    spot_rng: SimRng,
+    /// Per pool: spot nodes reclaimed.
+    reclaims: Vec<u64>,
 }
 
 impl Cluster {
@@ -696,6 +731,21 @@ impl Cluster {
                 });
                 let node = self.nodes.len() - 1;
                 ctx.schedule_in(boot, ClusterEvent::NodeBooted { node });
+                if let Some(spot) = self.config.pools[pool].spot {
+                    // Exp(1) by inversion of one uniform draw.
+                    let u = ((self.spot_rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+                    let lifetime =
+                        SimDuration::from_secs_f64(-u.ln() * spot.mean_lifetime.as_secs_f64());
+                    let reclaim = now + lifetime;
+                    let notice_at = SimTime::from_nanos(
+                        reclaim
+                            .as_nanos()
+                            .saturating_sub(spot.notice.as_nanos())
+                            .max(now.as_nanos()),
+                    );
+                    ctx.schedule_at(notice_at, ClusterEvent::SpotNotice { node });
+                    ctx.schedule_at(reclaim, ClusterEvent::SpotReclaim { node });
+                }
                 node
             }
         };
@@ -771,7 +821,11 @@ impl Cluster {
             }
             for &r in active.iter().take((current - target) as usize) {
                 touched.push(r);
-                self.drain(r, ctx.now());
+                if self.executor.kill {
+                    self.kill(r, ctx.now());
+                } else {
+                    self.drain(r, ctx.now());
+                }
             }
         }
         (nodes, unplaced, touched)
@@ -937,6 +991,20 @@ impl Cluster {
         self.retire_if_idle(r, now);
     }
 
+    /// Removes a replica at once: what it holds is dropped.
+    fn kill(&mut self, r: usize, now: SimTime) {
+        if self.replicas[r].gone_at.is_some() {
+            return;
+        }
+        if !self.replicas[r].draining {
+            self.drain(r, now);
+        }
+        let model = self.replicas[r].model;
+        self.replicas[r].server.abort_all(&mut self.outcomes[model]);
+        self.replicas[r].timer_at = None;
+        self.retire_if_idle(r, now);
+    }
+
     /// A draining replica with nothing left to do is gone; its node may go with it.
     fn retire_if_idle(&mut self, r: usize, now: SimTime) {
         let replica = &self.replicas[r];
@@ -1021,6 +1089,9 @@ impl Model for Cluster {
                 }
             }
             ClusterEvent::IterationDone { replica } => {
+                if self.replicas[replica].gone_at.is_some() {
+                    return; // killed mid-iteration
+                }
                 let model = self.replicas[replica].model;
                 self.replicas[replica]
                     .server
@@ -1050,7 +1121,31 @@ impl Model for Cluster {
                     ctx.schedule_in(interval, ClusterEvent::Sample);
                 }
             }
+            ClusterEvent::SpotNotice { node } => {
+                if self.nodes[node].released.is_none() {
+                    self.reclaims[self.nodes[node].pool] += 1;
+                    for i in 0..self.nodes[node].replicas.len() {
+                        let r = self.nodes[node].replicas[i];
+                        if !self.replicas[r].draining {
+                            self.drain(r, now);
+                        }
+                    }
+                }
+            }
+            ClusterEvent::SpotReclaim { node } => {
+                if self.nodes[node].released.is_none() {
+                    for i in 0..self.nodes[node].replicas.len() {
+                        let r = self.nodes[node].replicas[i];
+                        self.kill(r, now);
+                    }
+                    // A node whose replicas were all placed but none started still goes.
+                    self.nodes[node].released.get_or_insert(now);
+                }
+            }
             ClusterEvent::BatchTimer { replica } => {
+                if self.replicas[replica].gone_at.is_some() {
+                    return;
+                }
                 if self.replicas[replica].timer_at == Some(now) {
                     self.replicas[replica].timer_at = None;
                 }
@@ -1133,6 +1228,8 @@ pub fn simulate_controlled_cluster(
             .map(|_| crate::metrics::TimeAverage::new(config.warmup))
             .collect(),
         max_replicas: vec![0; models],
+        spot_rng: rng.stream("spot"),
+        reclaims: vec![0; config.pools.len()],
         config,
     };
     let mut sim = Simulation::new(cluster);
@@ -1151,8 +1248,12 @@ pub fn simulate_controlled_cluster(
             nodes: 0,
             node_hours: 0.0,
             cost: 0.0,
+            reclaims: 0,
         })
         .collect();
+    for (usage, &n) in pools.iter_mut().zip(&cluster.reclaims) {
+        usage.reclaims = n;
+    }
     for node in &cluster.nodes {
         let pool = &cluster.config.pools[node.pool];
         let hours =
@@ -1304,6 +1405,7 @@ mod tests {
             node_type: node_type(max_count),
             billing_granularity: SimDuration::from_secs(1),
             billing_minimum: SimDuration::from_secs(60),
+            spot: None,
         }
     }
 
@@ -1687,6 +1789,7 @@ mod tests {
                 ExecutorConfig {
                     removal: RemovalOrder::Oldest,
                     placement,
+                    kill: false,
                 },
             );
             (report.pools[0].nodes, report.pools[0].node_hours)
@@ -1697,5 +1800,111 @@ mod tests {
         // Node A goes at about 2400 s (plus the drain of its last request) under best fit.
         let saved = (first - best) * 3600.0;
         assert!((1100.0..=1200.001).contains(&saved), "{saved} s");
+    }
+
+    /// Holds a model at `n` replicas: replaces whatever was lost.
+    struct KeepAt(u32);
+
+    impl Controller for KeepAt {
+        fn interval(&self) -> SimDuration {
+            SimDuration::from_secs(30)
+        }
+        fn tick(&mut self, view: &ClusterView) -> Vec<crate::control::ScaleAction> {
+            (view.models[0].desired != self.0)
+                .then(|| crate::control::ScaleAction {
+                    model: 0,
+                    replicas: self.0,
+                    reason: "keep".into(),
+                    forecast_per_s: None,
+                })
+                .into_iter()
+                .collect()
+        }
+    }
+
+    fn spot_run(mean_lifetime_s: u64, kill: bool, plan: Box<dyn Controller>) -> ClusterReport {
+        let mut p = pool(None);
+        if mean_lifetime_s > 0 {
+            p.spot = Some(SpotTerms {
+                mean_lifetime: SimDuration::from_secs(mean_lifetime_s),
+                notice: SimDuration::from_secs(120),
+            });
+        }
+        let config = ClusterConfig {
+            pools: vec![p],
+            models: vec![deployment(2, 8, RoutingPolicy::LeastOutstanding)],
+            warmup: SimTime::ZERO,
+            horizon: SimTime::from_secs(4 * 3600),
+            sample_interval: None,
+            replica_changes: Vec::new(),
+            router_groups: Vec::new(),
+        };
+        let streams = vec![RequestStream {
+            model: 0,
+            requests: poisson(4.0, 4.0 * 3600.0, 9),
+        }];
+        simulate_controlled_cluster(
+            config,
+            streams,
+            &RngStreams::new(7, 0),
+            Some(plan),
+            ExecutorConfig {
+                kill,
+                ..ExecutorConfig::default()
+            },
+        )
+    }
+
+    /// Spot nodes (mean lifetime 30 min over 4 h) are reclaimed, their replicas drain
+    /// at the notice, the loop replaces them on new nodes, and every request is still
+    /// accounted for.
+    #[test]
+    fn spot_nodes_are_reclaimed_and_replaced() {
+        let report = spot_run(1800, false, Box::new(KeepAt(2)));
+        let pool = &report.pools[0];
+        assert!(pool.reclaims >= 4, "{pool:?}");
+        assert!(pool.nodes >= 2 + pool.reclaims, "{pool:?}");
+        let m = &report.models[0];
+        assert_eq!(
+            m.arrivals,
+            m.outcomes.completed + m.outcomes.dropped + m.outcomes.rejected + m.in_flight_at_end
+        );
+        assert!(
+            m.outcomes.completed as f64 > 0.9 * m.arrivals as f64,
+            "{:?}",
+            m.arrivals
+        );
+        assert!(
+            report.actions.iter().all(|a| a.to == 2),
+            "only replacements"
+        );
+        // On-demand, nothing is reclaimed.
+        let steady = spot_run(0, false, Box::new(KeepAt(2)));
+        assert_eq!(steady.pools[0].reclaims, 0);
+        assert_eq!(steady.pools[0].nodes, 2);
+    }
+
+    /// Killing instead of draining drops what the removed replicas held; draining
+    /// drops nothing.
+    #[test]
+    fn kill_drops_in_flight_requests_and_drain_does_not() {
+        let plan = || Scripted {
+            plan: vec![(3600, 1)],
+            seen: std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
+        };
+        let drained = spot_run(0, false, Box::new(plan()));
+        let killed = spot_run(0, true, Box::new(plan()));
+        assert_eq!(drained.models[0].outcomes.dropped, 0);
+        let dropped = killed.models[0].outcomes.dropped;
+        assert!(
+            dropped > 0,
+            "a replica at 4/s holds requests when it is killed"
+        );
+        let m = &killed.models[0];
+        assert_eq!(
+            m.arrivals,
+            m.outcomes.completed + m.outcomes.dropped + m.outcomes.rejected + m.in_flight_at_end
+        );
+        assert_eq!(killed.actions[0].took, Some(SimDuration::ZERO));
     }
 }

@@ -159,13 +159,15 @@ pub enum Placement {
     BestFit,
 }
 
-/// How the executor acts. Removed replicas always drain: they take no new requests,
-/// finish what they hold, then release their accelerators (and their node, once
-/// empty).
+/// How the executor acts. By default removed replicas drain: they take no new
+/// requests, finish what they hold, then release their accelerators (and their node,
+/// once empty).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ExecutorConfig {
     /// Which replicas go first on scale-down.
     pub removal: RemovalOrder,
     /// Bin-packing of new replicas onto nodes.
     pub placement: Placement,
+    /// Kill instead of drain: a removed replica's requests are dropped at once.
+    pub kill: bool,
 }

@@ -26,7 +26,8 @@ pub mod station;
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 pub use cluster::{
     ClusterConfig, ClusterReport, Deployment, ModelReport, NodePool, PoolUsage, ReplicaChange,
-    RequestStream, RoutingPolicy, Serving, simulate_cluster, simulate_controlled_cluster,
+    RequestStream, RoutingPolicy, Serving, SpotTerms, simulate_cluster,
+    simulate_controlled_cluster,
 };
 pub use control::{
     ActionRecord, ClusterView, Controller, ControllerReport, ExecutorConfig, ForecastError,

@@ -410,6 +410,37 @@ impl LlmReplica {
         }
     }
 
+    /// Ends every request the replica holds, waiting or running, as dropped (the
+    /// replica was killed or its node reclaimed), and leaves it empty and idle.
+    /// Returns how many were dropped.
+    pub fn abort_all(&mut self, out: &mut LlmOutcomes) -> u64 {
+        let mut free = vec![false; self.slots.len()];
+        for &id in &self.free_slots {
+            free[id] = true;
+        }
+        let mut dropped = 0;
+        for (id, slot) in self.slots.iter().enumerate() {
+            if !free[id] {
+                out.record_drop(&slot.request);
+                dropped += 1;
+            }
+        }
+        self.free_slots = (0..self.slots.len()).rev().collect();
+        self.waiting.clear();
+        self.running.clear();
+        self.admitted.clear();
+        self.prefilling.clear();
+        self.chunks.clear();
+        self.finishes.clear();
+        self.iteration = Iteration::Idle;
+        self.iteration_decodes = false;
+        self.decoding = 0;
+        self.decode_context = 0;
+        self.phase_counts.iter_mut().for_each(|c| *c = 0);
+        self.blocks_used = 0;
+        dropped
+    }
+
     /// The scheduler limits.
     pub fn config(&self) -> &LlmServerConfig {
         &self.config

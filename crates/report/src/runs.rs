@@ -107,6 +107,8 @@ pub struct LlmColumns {
     pub forecast_mape: Option<f64>,
     /// Root mean squared error of the rate forecasts, requests/s.
     pub forecast_rmse: Option<f64>,
+    /// Spot nodes that got a reclaim notice while in use.
+    pub spot_reclaims: u64,
 }
 
 /// The column that legitimately varies between identical runs.
@@ -190,6 +192,7 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("max_replicas", llm_u64(|l| l.max_replicas)),
         ("forecast_mape", llm_opt(|l| l.forecast_mape)),
         ("forecast_rmse", llm_opt(|l| l.forecast_rmse)),
+        ("spot_reclaims", llm_u64(|l| l.spot_reclaims)),
         (WALL_TIME_COLUMN, f64_col(|r| r.wall_time_s)),
     ];
     let fields: Vec<Field> = columns

@@ -172,11 +172,40 @@ pub(crate) fn build(
         if let Some(v) = h.load_bandwidth_gb_s {
             node_type.load_bandwidth = positive("load_bandwidth_gb_s", v)? * 1e9;
         }
+        let spot = match &h.spot {
+            None => None,
+            Some(terms) => {
+                if h.price_per_hour.is_none() {
+                    node_type.price_per_hour = node_type.spot_price_per_hour.ok_or_else(|| {
+                        at(
+                            h.preset.referenced,
+                            &format!("hardware[{i}].spot"),
+                            format!(
+                                "`{}` has no spot price in the catalog; give `price_per_hour`",
+                                h.preset.value
+                            ),
+                        )
+                    })?;
+                }
+                if terms.mean_lifetime.0.is_zero() {
+                    return Err(at(
+                        h.preset.referenced,
+                        &format!("hardware[{i}].spot.mean_lifetime"),
+                        "must be longer than 0 s".into(),
+                    ));
+                }
+                Some(inferscale_cluster::SpotTerms {
+                    mean_lifetime: terms.mean_lifetime.0,
+                    notice: terms.notice.0,
+                })
+            }
+        };
         preset_of_pool.push(h.preset.value.clone());
         pools.push(NodePool {
             node_type,
             billing_granularity: h.billing.granularity.0,
             billing_minimum: h.billing.minimum.0,
+            spot,
         });
     }
 

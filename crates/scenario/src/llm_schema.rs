@@ -72,6 +72,26 @@ pub struct HardwareSpec {
     /// How a node is billed. Default: per second, one-minute minimum.
     #[serde(default)]
     pub billing: BillingSpec,
+    /// Buy this node type as spot capacity: billed at its spot price (unless
+    /// `price_per_hour` is given) and reclaimed by the provider, e.g.
+    /// `spot: {mean_lifetime: 6h, notice: 2m}`. Default: on-demand.
+    #[serde(default)]
+    pub spot: Option<SpotSpec>,
+}
+
+/// Spot terms of a hardware entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotSpec {
+    /// Mean time from a node's request to its reclaim (exponential). Required.
+    pub mean_lifetime: crate::units::Duration,
+    /// Warning before a reclaim: replicas drain from then on. Default: 2 min (AWS).
+    #[serde(default = "two_minutes")]
+    pub notice: crate::units::Duration,
+}
+
+fn two_minutes() -> crate::units::Duration {
+    crate::units::Duration(inferscale_engine::SimDuration::from_secs(120))
 }
 
 /// Billing rules of a node type.

@@ -634,6 +634,10 @@ pub struct ExecutorSpec {
     /// `first_fit` (default) or `best_fit`: how new replicas are packed onto nodes.
     #[serde(default)]
     pub placement: PlacementSpec,
+    /// Drain removed replicas (finish their requests first; default) or kill them
+    /// (their requests are dropped).
+    #[serde(default)]
+    pub drain: Option<bool>,
 }
 
 /// Bin-packing rule.
@@ -1090,6 +1094,7 @@ impl PolicySpec {
                     RemovalSpec::Oldest => RemovalOrder::Oldest,
                     RemovalSpec::LeastLoaded => RemovalOrder::LeastLoaded,
                 },
+                kill: self.executor.drain == Some(false),
                 placement: match self.executor.placement {
                     PlacementSpec::FirstFit => inferscale_cluster::Placement::FirstFit,
                     PlacementSpec::BestFit => inferscale_cluster::Placement::BestFit,
