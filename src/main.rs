@@ -66,6 +66,18 @@ enum Command {
         #[arg(long)]
         no_plot: bool,
     },
+    /// Redraw the figures from results directories alone: a timeline per model
+    /// (load and forecast, replicas, TTFT against the SLA) for each directory with a
+    /// time series, and cost against SLA attainment across the directories (one per
+    /// policy) with the Pareto front.
+    Plot {
+        /// Results directories (each with runs.parquet).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to draw [default: the first directory's plots/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Check a scenario file without running it.
     ///
     /// Exits with 0 and a one-line description if the file is valid, or with 2 and an
@@ -100,6 +112,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Plot { dirs, out } => plot(&dirs, out),
         Command::Workload {
             scenario,
             out,
@@ -185,6 +198,19 @@ fn describe(s: &Scenario) -> String {
 fn validate(path: &Path) -> anyhow::Result<()> {
     let scenario = scenario::load(path)?;
     println!("ok: {}", describe(&scenario));
+    Ok(())
+}
+
+fn plot(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| dirs[0].join("plots"));
+    let (written, front) = inferscale::plots::plot_results(dirs, &out)?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "Pareto front (cost against SLA attainment): {}",
+        front.join(", ")
+    );
     Ok(())
 }
 

@@ -264,3 +264,41 @@ fn workload_describes_the_load_and_draws_it() {
     let peak = w.expected_per_s.iter().copied().fold(0.0, f64::max);
     assert!((peak - 40.0).abs() < 0.5, "diurnal peak {peak}");
 }
+
+/// `inferscale plot` redraws a timeline and the cost–SLA chart from results alone.
+#[test]
+fn plot_redraws_figures_from_results() {
+    let dir = TempDir::new("plot");
+    let text = std::fs::read_to_string("scenarios/autoscale-hpa.yaml")
+        .unwrap()
+        .replace("replications: 3", "replications: 2")
+        .replace("duration: 2h", "duration: 40m");
+    let scenario = dir.join("hpa.yaml");
+    std::fs::write(&scenario, text).unwrap();
+    let results = dir.join("results");
+    let out = inferscale(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "-q",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = inferscale(&["plot", results.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Pareto front (cost against SLA attainment): autoscale-hpa"),
+        "{text}"
+    );
+    for name in [
+        "timeline-autoscale-hpa-chat.png",
+        "timeline-autoscale-hpa-chat.svg",
+        "cost-vs-sla.png",
+    ] {
+        let bytes = std::fs::read(results.join("plots").join(name)).unwrap();
+        assert!(bytes.len() > 5_000, "{name}: {} bytes", bytes.len());
+    }
+    let missing = inferscale(&["plot", dir.join("nowhere").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+}

@@ -150,6 +150,56 @@ pub struct ParquetTable {
     pub batches: Vec<RecordBatch>,
 }
 
+impl ParquetTable {
+    /// A numeric column as f64 across every batch (nulls as `None`), or `None` when the
+    /// table has no such column or it is not numeric.
+    pub fn f64_column(&self, name: &str) -> Option<Vec<Option<f64>>> {
+        use arrow_array::Array;
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float64Type, UInt64Type};
+        let mut out = Vec::new();
+        for batch in &self.batches {
+            let column = batch.column_by_name(name)?;
+            if let Some(a) = column.as_primitive_opt::<Float64Type>() {
+                out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
+            } else if let Some(a) = column.as_primitive_opt::<UInt64Type>() {
+                out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i) as f64)));
+            } else {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// A string column (plain or dictionary-encoded) across every batch.
+    pub fn string_column(&self, name: &str) -> Option<Vec<String>> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::Int32Type;
+        let mut out = Vec::new();
+        for batch in &self.batches {
+            let column = batch.column_by_name(name)?;
+            if let Some(d) = column.as_dictionary_opt::<Int32Type>() {
+                let values = d.values().as_string_opt::<i32>()?;
+                out.extend(
+                    d.keys().iter().map(|k| {
+                        k.map_or_else(String::new, |k| values.value(k as usize).to_owned())
+                    }),
+                );
+            } else if let Some(a) = column.as_string_opt::<i32>() {
+                out.extend(a.iter().map(|v| v.unwrap_or_default().to_owned()));
+            } else {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// The scenario text the file was written from (its provenance).
+    pub fn scenario_text(&self) -> Option<&str> {
+        self.schema.metadata().get(SCENARIO_KEY).map(String::as_str)
+    }
+}
+
 /// Reads a Parquet file back (for tests and re-plotting).
 pub fn read_parquet(path: &Path) -> Result<ParquetTable, ReportError> {
     let file = File::open(path).map_err(io_err("cannot open", path))?;
