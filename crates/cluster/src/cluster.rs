@@ -59,8 +59,10 @@ pub struct NodePool {
 
 /// How a spot node type is reclaimed: each node lives an exponential time with mean
 /// `mean_lifetime` from its request, and gets `notice` warning first. At the notice
-/// its replicas drain (they take no new requests); at the reclaim whatever is still
-/// running is dropped and the node is gone.
+/// its ready replicas stop counting as capacity (so a controller replaces them) but
+/// keep serving until a replacement of their model is ready, then drain; replicas not
+/// yet ready drain at once. At the reclaim whatever is still running is dropped and
+/// the node is gone.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SpotTerms {
     /// Mean time from a node's request to its reclaim.
@@ -457,6 +459,9 @@ struct Replica {
     draining: bool,
     /// Drained and empty: holds no accelerator any more.
     gone_at: Option<SimTime>,
+    /// On a spot node with a reclaim notice: still serving, but no longer counted as
+    /// capacity, so the loop replaces it; it drains once a replacement is ready.
+    doomed: bool,
     /// When it was created.
     created: SimTime,
     /// The action that created or removed it, until that took effect for it.
@@ -761,6 +766,7 @@ impl Cluster {
             ready_at: None,
             draining: false,
             gone_at: None,
+            doomed: false,
             created: now,
             action: None,
             busy_at_tick: SimDuration::ZERO,
@@ -790,6 +796,7 @@ impl Cluster {
             .filter(|&r| {
                 self.replicas[r].model == model
                     && !self.replicas[r].draining
+                    && !self.replicas[r].doomed
                     && self.replicas[r].gone_at.is_none()
             })
             .collect();
@@ -890,7 +897,7 @@ impl Cluster {
     fn active_replicas(&self, model: usize) -> u32 {
         self.replicas
             .iter()
-            .filter(|r| r.model == model && !r.draining && r.gone_at.is_none())
+            .filter(|r| r.model == model && !r.draining && !r.doomed && r.gone_at.is_none())
             .count() as u32
     }
 
@@ -939,7 +946,7 @@ impl Cluster {
                 r.busy_at_tick = busy;
                 let in_flight = r.server.outstanding() as u32;
                 view.in_flight += u64::from(in_flight);
-                if r.draining {
+                if r.draining || r.doomed {
                     view.draining += 1;
                 } else {
                     view.desired += 1;
@@ -957,7 +964,7 @@ impl Cluster {
                 view.replicas.push(ReplicaView {
                     created_s: r.created.as_secs_f64(),
                     ready_since_s: r.ready_at.map(SimTime::as_secs_f64),
-                    draining: r.draining,
+                    draining: r.draining || r.doomed,
                     busy_fraction,
                     in_flight,
                 });
@@ -1084,6 +1091,16 @@ impl Model for Cluster {
                 self.action_effect(replica, now);
                 let router = self.config.router_of(model);
                 self.routers[router].ready.push(replica);
+                // A replacement is ready: let one doomed replica of the group drain.
+                if let Some(doomed) = (0..self.replicas.len()).find(|&r| {
+                    let x = &self.replicas[r];
+                    x.doomed
+                        && !x.draining
+                        && x.gone_at.is_none()
+                        && self.config.router_of(x.model) == router
+                }) {
+                    self.drain(doomed, now);
+                }
                 while let Some(request) = self.routers[router].pending.pop_front() {
                     self.dispatch(model, request, ctx);
                 }
@@ -1126,7 +1143,16 @@ impl Model for Cluster {
                     self.reclaims[self.nodes[node].pool] += 1;
                     for i in 0..self.nodes[node].replicas.len() {
                         let r = self.nodes[node].replicas[i];
-                        if !self.replicas[r].draining {
+                        let replica = &self.replicas[r];
+                        if replica.draining || replica.gone_at.is_some() {
+                            continue;
+                        }
+                        if replica.ready_at.is_some() {
+                            // Keep serving until a replacement is ready (or the reclaim).
+                            let model = replica.model;
+                            self.replicas[r].doomed = true;
+                            self.note_replica_count(model, now);
+                        } else {
                             self.drain(r, now);
                         }
                     }
