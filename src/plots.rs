@@ -224,6 +224,44 @@ fn timeline_figures(dir: &Path) -> anyhow::Result<Vec<(String, Figure)>> {
     Ok(figures)
 }
 
+/// Replicas provisioning, loading or ready (draining excluded) over time in
+/// replication 0, summed over models; `None` without a time series.
+fn replicas_over_time(dir: &Path) -> anyhow::Result<Option<Vec<(f64, f64)>>> {
+    let path = dir.join("timeseries.parquet");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let table = read_parquet(&path)?;
+    let column = |name: &str| {
+        table
+            .f64_column(name)
+            .with_context(|| format!("`{}` has no `{name}` column", path.display()))
+    };
+    let (replication, time) = (column("replication")?, column("time_s")?);
+    let (ready, draining) = (column("replicas_ready")?, column("replicas_draining")?);
+    let (provisioning, loading) = (
+        column("replicas_provisioning")?,
+        column("replicas_loading")?,
+    );
+    let mut by_time: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
+    for i in 0..time.len() {
+        if replication[i] != Some(0.0) {
+            continue;
+        }
+        let v = |c: &[Option<f64>]| c[i].unwrap_or(0.0);
+        let asked = v(&ready) - v(&draining) + v(&provisioning) + v(&loading);
+        *by_time
+            .entry(time[i].unwrap_or(0.0).round() as u64)
+            .or_default() += asked;
+    }
+    Ok(Some(
+        by_time
+            .into_iter()
+            .map(|(t, n)| (t as f64 / 60.0, n))
+            .collect(),
+    ))
+}
+
 /// Draws every figure the results in `dirs` allow into `out` (PNG and SVG), and
 /// returns the files written and the names on the cost–SLA Pareto front.
 pub fn plot_results(dirs: &[PathBuf], out: &Path) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
@@ -248,6 +286,23 @@ pub fn plot_results(dirs: &[PathBuf], out: &Path) -> anyhow::Result<(Vec<PathBuf
         }
     }
     draw("cost-vs-sla".into(), &pareto_figure(&points))?;
+    if dirs.len() > 1 {
+        let mut series = Vec::new();
+        for (dir, point) in dirs.iter().zip(&points) {
+            if let Some(line) = replicas_over_time(dir)? {
+                series.push(Series::new(point.name.clone(), line, Mark::Line));
+            }
+        }
+        if !series.is_empty() {
+            let figure = Figure::new(vec![Chart {
+                title: "replicas asked for over time (replication 0, all models)".into(),
+                x: Axis::linear("time (min)"),
+                y: Axis::linear("replicas"),
+                series,
+            }]);
+            draw("replicas".into(), &figure)?;
+        }
+    }
     let front = pareto_front(&points)
         .into_iter()
         .map(|i| points[i].name.clone())

@@ -284,17 +284,41 @@ fn plot_redraws_figures_from_results() {
         results.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = inferscale(&["plot", results.to_str().unwrap()]);
+    // A second policy: the same scenario with a fleet fixed at 16 (two full nodes).
+    let fixed = std::fs::read_to_string(&scenario).unwrap();
+    let fixed = fixed[..fixed.find("policy:").unwrap()]
+        .replace("name: autoscale-hpa", "name: fixed-16")
+        .replace("    replicas: 2\n", "    replicas: 16\n");
+    let fixed_path = dir.join("fixed.yaml");
+    std::fs::write(&fixed_path, fixed).unwrap();
+    let fixed_results = dir.join("fixed");
+    let out = inferscale(&[
+        "run",
+        fixed_path.to_str().unwrap(),
+        "-q",
+        "--out",
+        fixed_results.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = inferscale(&[
+        "plot",
+        results.to_str().unwrap(),
+        fixed_results.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
+    // The autoscaled fleet is cheaper at the same (full) attainment: it alone is on
+    // the front.
     assert!(
-        text.contains("Pareto front (cost against SLA attainment): autoscale-hpa"),
+        text.contains("Pareto front (cost against SLA attainment): autoscale-hpa\n"),
         "{text}"
     );
     for name in [
         "timeline-autoscale-hpa-chat.png",
         "timeline-autoscale-hpa-chat.svg",
+        "timeline-fixed-16-chat.png",
         "cost-vs-sla.png",
+        "replicas.png",
     ] {
         let bytes = std::fs::read(results.join("plots").join(name)).unwrap();
         assert!(bytes.len() > 5_000, "{name}: {} bytes", bytes.len());
