@@ -15,6 +15,8 @@ fn metrics_at_rate(rate: f64) -> Metrics {
             in_flight: 0.0,
             router_queue: 0.0,
             kv_utilization: 0.0,
+            ttft_p99_s: f64::NAN,
+            output_tokens_per_s: 0.0,
             desired: 1,
             ready: 1,
             replicas: Vec::new(),
@@ -214,4 +216,31 @@ fn cost_optimal_moves_between_cpu_and_gpu_at_the_hand_computed_crossover() {
         low_cost < high_cost,
         "${low_cost} at 1/s vs ${high_cost} at 8/s"
     );
+}
+
+/// A latency-driven rule: step scaling on the model's p99 TTFT of the last interval
+/// scales out when the diurnal peak makes first tokens slow.
+#[test]
+fn a_threshold_on_ttft_scales_out_when_first_tokens_slow_down() {
+    let text = std::fs::read_to_string("scenarios/autoscale-hpa.yaml").unwrap();
+    let text = format!(
+        "{}policy:\n  interval: 15s\n  decider: {{kind: threshold, metric: ttft_p99, upper: 0.25, lower: 0.08, step_up: 2, cooldown_up: 60s, cooldown_down: 300s, min: 1, max: 16}}\n",
+        &text[..text.find("policy:").unwrap()]
+    )
+    .replace("replications: 3", "replications: 1");
+    let scenario =
+        inferscale::scenario::parse(&text, "ttft.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let results = inferscale::runner::run_all(&scenario, Some(1)).unwrap();
+    let ups: Vec<_> = results
+        .actions
+        .iter()
+        .filter(|a| a.action == "scale_up")
+        .collect();
+    assert!(!ups.is_empty(), "{:?}", results.actions);
+    assert!(
+        ups.iter().all(|a| a.reason.starts_with("threshold: ")),
+        "{ups:?}"
+    );
+    let llm = results.runs[0].llm.as_ref().unwrap();
+    assert!(llm.max_replicas > 2, "{llm:?}");
 }

@@ -500,8 +500,8 @@ struct Cluster {
     /// The scaling loop, if any.
     controller: Option<Box<dyn Controller>>,
     executor: ExecutorConfig,
-    /// Per model: (arrivals, completions) at the last control tick, and its time.
-    tick_counts: Vec<(u64, u64)>,
+    /// Per model: (arrivals, completions, output tokens) at the last control tick.
+    tick_counts: Vec<(u64, u64, u64)>,
     last_tick: SimTime,
     actions: Vec<ActionRecord>,
     /// Per action: replicas still to become ready or to go.
@@ -929,8 +929,20 @@ impl Cluster {
                 router_queue: own_queue(m),
                 in_flight: own_queue(m),
                 kv_utilization: 0.0,
+                ttft_p99_s: self.outcomes[m]
+                    .tick_ttft
+                    .as_mut()
+                    .map_or(f64::NAN, |t| p99_s(t)),
+                output_tokens_per_s: if span > 0.0 {
+                    (self.outcomes[m].output_tokens - self.tick_counts[m].2) as f64 / span
+                } else {
+                    0.0
+                },
                 replicas: Vec::new(),
             };
+            if let Some(t) = self.outcomes[m].tick_ttft.as_mut() {
+                t.clear();
+            }
             let (mut kv_used, mut kv_total) = (0u64, 0u64);
             for r in self
                 .replicas
@@ -972,7 +984,11 @@ impl Cluster {
             if kv_total > 0 {
                 view.kv_utilization = kv_used as f64 / kv_total as f64;
             }
-            self.tick_counts[m] = (self.arrivals[m], self.outcomes[m].completed);
+            self.tick_counts[m] = (
+                self.arrivals[m],
+                self.outcomes[m].completed,
+                self.outcomes[m].output_tokens,
+            );
             models.push(view);
         }
         self.last_tick = now;
@@ -1181,6 +1197,16 @@ impl Model for Cluster {
     }
 }
 
+/// The 99th percentile of `nanos` in seconds (nearest rank), NaN when empty.
+fn p99_s(nanos: &mut [u64]) -> f64 {
+    if nanos.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((nanos.len() as f64 * 0.99).ceil() as usize).clamp(1, nanos.len()) - 1;
+    let (_, &mut v, _) = nanos.select_nth_unstable(rank);
+    v as f64 * 1e-9
+}
+
 /// Bills a node alive for `lifetime`: rounded up to the granularity, at least the minimum.
 pub fn billed(lifetime: SimDuration, pool: &NodePool) -> SimDuration {
     let granularity = pool.billing_granularity.as_nanos().max(1);
@@ -1222,6 +1248,9 @@ pub fn simulate_controlled_cluster(
         .map(|m| {
             let mut o = LlmOutcomes::new(m.sla);
             o.measure_from = config.warmup;
+            if controller.is_some() {
+                o.tick_ttft = Some(Vec::new());
+            }
             o
         })
         .collect();
@@ -1246,7 +1275,7 @@ pub fn simulate_controlled_cluster(
         last_counts: vec![(0, 0, 0); models],
         controller,
         executor,
-        tick_counts: vec![(0, 0); models],
+        tick_counts: vec![(0, 0, 0); models],
         last_tick: SimTime::ZERO,
         actions: Vec::new(),
         action_pending: Vec::new(),
@@ -1774,6 +1803,17 @@ mod tests {
             "at 660 s, booting"
         );
         assert_eq!(views[40].desired, 1);
+        // Per-tick latency and throughput: 2 requests/s × 128 output tokens.
+        let tokens = views.iter().map(|v| v.output_tokens_per_s).sum::<f64>() / views.len() as f64;
+        assert!((200.0..320.0).contains(&tokens), "{tokens} tokens/s");
+        let ttft: Vec<f64> = views
+            .iter()
+            .map(|v| v.ttft_p99_s)
+            .filter(|t| t.is_finite())
+            .collect();
+        // The first requests waited for the fleet to boot and load (158 s).
+        assert!(ttft.len() > 50 && ttft[0] > 60.0, "{ttft:?}");
+        assert!(ttft[1..].iter().all(|&t| t > 0.0 && t < 1.0), "{ttft:?}");
         let m = &report.models[0];
         assert_eq!(m.max_replicas, 4);
         // 2 for 600 s, 4 for 1200 s, 1 for 1800 s.

@@ -49,6 +49,11 @@ pub struct ModelView {
     pub in_flight: u64,
     /// Share of ready replicas' KV cache in use.
     pub kv_utilization: f64,
+    /// 99th percentile time to first token of the first tokens since the last tick,
+    /// seconds (NaN when there were none).
+    pub ttft_p99_s: f64,
+    /// Output tokens of requests completed since the last tick, per second.
+    pub output_tokens_per_s: f64,
     /// Every live replica (draining ones included).
     pub replicas: Vec<ReplicaView>,
 }

@@ -224,6 +224,10 @@ pub struct LlmOutcomes {
     pub window_ttft: LatencyRecorder,
     /// End-to-end latency of completions since the last window start.
     pub window_e2e: LatencyRecorder,
+    /// TTFTs (ns) since the scaling loop's last tick, only kept when a loop runs: a
+    /// plain buffer cleared each tick (a histogram would cost a 264 KiB reset and a
+    /// full scan per tick), so memory is bounded by one interval's first tokens.
+    pub tick_ttft: Option<Vec<u64>>,
 }
 
 impl LlmOutcomes {
@@ -245,6 +249,7 @@ impl LlmOutcomes {
             last_completion: SimTime::ZERO,
             window_ttft: LatencyRecorder::new(),
             window_e2e: LatencyRecorder::new(),
+            tick_ttft: None,
         }
     }
 
@@ -264,6 +269,9 @@ impl LlmOutcomes {
 
     pub(crate) fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
         self.window_ttft.record(now - request.arrival);
+        if let Some(tick) = self.tick_ttft.as_mut() {
+            tick.push((now - request.arrival).as_nanos());
+        }
         if request.arrival >= self.measure_from {
             self.ttft.record(now - request.arrival);
         }

@@ -63,12 +63,21 @@ pub enum ReplicaMetric {
     Utilization,
     /// Requests in flight per ready replica.
     Concurrency,
+    /// The model's 99th percentile time to first token over the last interval,
+    /// seconds: a latency signal, not scaled by the forecast (an interval without
+    /// first tokens gives no signal).
+    TtftP99,
 }
 
-fn per_replica(metric: ReplicaMetric, m: &Metrics) -> f64 {
+/// The metric's value, scaled by the forecast's load ratio where it is a load.
+fn metric_value(metric: ReplicaMetric, input: &DecideInput) -> f64 {
+    let m = input.metrics;
     match metric {
-        ReplicaMetric::Utilization => m.utilization,
-        ReplicaMetric::Concurrency => m.in_flight / f64::from(m.latest.ready.max(1)),
+        ReplicaMetric::Utilization => m.utilization * input.load_ratio(),
+        ReplicaMetric::Concurrency => {
+            m.in_flight / f64::from(m.latest.ready.max(1)) * input.load_ratio()
+        }
+        ReplicaMetric::TtftP99 => m.latest.ttft_p99_s,
     }
 }
 
@@ -122,7 +131,7 @@ pub struct Threshold {
 impl Decider for Threshold {
     fn decide(&mut self, input: &DecideInput) -> Decision {
         let m = input.metrics;
-        let value = per_replica(self.metric, m) * input.load_ratio();
+        let value = metric_value(self.metric, input);
         let current = i64::from(m.latest.desired);
         let since = self.last_step_s.map_or(f64::INFINITY, |t| m.now_s - t);
         let (target, reason) = if value > self.upper && since >= self.cooldown_up_s {
@@ -175,7 +184,14 @@ pub struct TargetTracking {
 impl Decider for TargetTracking {
     fn decide(&mut self, input: &DecideInput) -> Decision {
         let m = input.metrics;
-        let value = per_replica(self.metric, m) * input.load_ratio();
+        let value = metric_value(self.metric, input);
+        if value.is_nan() {
+            return Decision {
+                replicas: None,
+                reason: "target tracking: no signal".into(),
+                ..Default::default()
+            };
+        }
         let current = m.latest.desired;
         let basis = f64::from(m.latest.ready.max(1));
         let wanted = clamp(
@@ -530,6 +546,8 @@ mod tests {
                 in_flight: 0.0,
                 router_queue: 0.0,
                 kv_utilization: 0.0,
+                ttft_p99_s: f64::NAN,
+                output_tokens_per_s: 0.0,
                 desired,
                 ready,
                 replicas: Vec::new(),

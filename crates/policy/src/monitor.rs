@@ -46,6 +46,10 @@ pub struct Snapshot {
     pub router_queue: f64,
     /// KV-cache share in use.
     pub kv_utilization: f64,
+    /// 99th percentile TTFT over the interval, seconds (NaN when no first token).
+    pub ttft_p99_s: f64,
+    /// Output tokens per second over the interval.
+    pub output_tokens_per_s: f64,
     /// Replicas asked for (not draining).
     pub desired: u32,
     /// Ready replicas.
@@ -151,6 +155,8 @@ impl Monitor {
             in_flight: self.noisy(view.in_flight as f64),
             router_queue: view.router_queue as f64,
             kv_utilization: view.kv_utilization,
+            ttft_p99_s: self.noisy(view.ttft_p99_s),
+            output_tokens_per_s: self.noisy(view.output_tokens_per_s),
             desired: view.desired,
             ready: view.ready,
             replicas,
@@ -215,6 +221,8 @@ mod tests {
             router_queue: 0,
             in_flight: 4,
             kv_utilization: 0.1,
+            ttft_p99_s: 0.2,
+            output_tokens_per_s: 100.0,
             replicas: vec![
                 ReplicaView {
                     created_s: 0.0,

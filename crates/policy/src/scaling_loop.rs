@@ -511,6 +511,7 @@ pub fn replica_metric(name: &str) -> Option<ReplicaMetric> {
     match name {
         "utilization" => Some(ReplicaMetric::Utilization),
         "concurrency" => Some(ReplicaMetric::Concurrency),
+        "ttft_p99" => Some(ReplicaMetric::TtftP99),
         _ => None,
     }
 }

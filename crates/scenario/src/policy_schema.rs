@@ -262,8 +262,9 @@ fn default_one() -> u32 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdSpec {
-    /// `utilization` (busy share of ready replicas) or `concurrency` (in flight per
-    /// replica). Default: utilization.
+    /// `utilization` (busy share of ready replicas), `concurrency` (in flight per
+    /// replica) or `ttft_p99` (the model's p99 time to first token over the last
+    /// interval, seconds). Default: utilization.
     #[serde(default = "default_metric")]
     pub metric: String,
     /// Scale out above this. Required.
