@@ -1748,6 +1748,39 @@ mod tests {
         }
     }
 
+    /// One model on `pool`, Poisson requests at `rate` for `secs`, under `controller`
+    /// carried out by `executor`.
+    fn controlled_run(
+        pool: NodePool,
+        model: Deployment,
+        rate: f64,
+        secs: u64,
+        seed: u64,
+        controller: Box<dyn Controller>,
+        executor: ExecutorConfig,
+    ) -> ClusterReport {
+        let config = ClusterConfig {
+            pools: vec![pool],
+            models: vec![model],
+            warmup: SimTime::ZERO,
+            horizon: SimTime::from_secs(secs),
+            sample_interval: None,
+            replica_changes: Vec::new(),
+            router_groups: Vec::new(),
+        };
+        let streams = vec![RequestStream {
+            model: 0,
+            requests: poisson(rate, secs as f64, seed),
+        }];
+        simulate_controlled_cluster(
+            config,
+            streams,
+            &RngStreams::new(7, 0),
+            Some(controller),
+            executor,
+        )
+    }
+
     /// The loop's actions are executed with their real delays and logged: scaling up
     /// from 2 to 4 TP-4 replicas boots a node (120 s) and loads (38 s), so it takes
     /// 158 s; scaling down drains at once when idle. The views count arrivals per tick.
@@ -1758,24 +1791,13 @@ mod tests {
             plan: vec![(600, 4), (1800, 1)],
             seen: seen.clone(),
         };
-        let config = ClusterConfig {
-            pools: vec![pool(None)],
-            models: vec![deployment(2, 4, RoutingPolicy::LeastOutstanding)],
-            warmup: SimTime::ZERO,
-            horizon: SimTime::from_secs(3600),
-            sample_interval: None,
-            replica_changes: Vec::new(),
-            router_groups: Vec::new(),
-        };
-        let streams = vec![RequestStream {
-            model: 0,
-            requests: poisson(2.0, 3600.0, 3),
-        }];
-        let report = simulate_controlled_cluster(
-            config,
-            streams,
-            &RngStreams::new(7, 0),
-            Some(Box::new(controller)),
+        let report = controlled_run(
+            pool(None),
+            deployment(2, 4, RoutingPolicy::LeastOutstanding),
+            2.0,
+            3600,
+            3,
+            Box::new(controller),
             ExecutorConfig::default(),
         );
         let a = &report.actions;
@@ -1834,24 +1856,13 @@ mod tests {
                 plan: vec![(600, 7), (1200, 4), (1800, 5), (2400, 4)],
                 seen: std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
             };
-            let config = ClusterConfig {
-                pools: vec![pool(None)],
-                models: vec![deployment(4, 2, RoutingPolicy::LeastOutstanding)],
-                warmup: SimTime::ZERO,
-                horizon: SimTime::from_secs(3600),
-                sample_interval: None,
-                replica_changes: Vec::new(),
-                router_groups: Vec::new(),
-            };
-            let streams = vec![RequestStream {
-                model: 0,
-                requests: poisson(0.2, 3600.0, 5),
-            }];
-            let report = simulate_controlled_cluster(
-                config,
-                streams,
-                &RngStreams::new(7, 0),
-                Some(Box::new(controller)),
+            let report = controlled_run(
+                pool(None),
+                deployment(4, 2, RoutingPolicy::LeastOutstanding),
+                0.2,
+                3600,
+                5,
+                Box::new(controller),
                 ExecutorConfig {
                     removal: RemovalOrder::Oldest,
                     placement,
@@ -1896,24 +1907,13 @@ mod tests {
                 notice: SimDuration::from_secs(120),
             });
         }
-        let config = ClusterConfig {
-            pools: vec![p],
-            models: vec![deployment(2, 8, RoutingPolicy::LeastOutstanding)],
-            warmup: SimTime::ZERO,
-            horizon: SimTime::from_secs(4 * 3600),
-            sample_interval: None,
-            replica_changes: Vec::new(),
-            router_groups: Vec::new(),
-        };
-        let streams = vec![RequestStream {
-            model: 0,
-            requests: poisson(4.0, 4.0 * 3600.0, 9),
-        }];
-        simulate_controlled_cluster(
-            config,
-            streams,
-            &RngStreams::new(7, 0),
-            Some(plan),
+        controlled_run(
+            p,
+            deployment(2, 8, RoutingPolicy::LeastOutstanding),
+            4.0,
+            4 * 3600,
+            9,
+            plan,
             ExecutorConfig {
                 kill,
                 ..ExecutorConfig::default()

@@ -6,8 +6,8 @@
 //! observed rate, so any decider can take its input from any predictor (a last-value
 //! predictor leaves them exactly as the real systems behave).
 
-use crate::hpa::{self, Hpa, MetricObservation, Pod, PodPhase, ReadyCondition, Sample};
-use crate::kpa::{DeciderSpec, Kpa};
+use crate::hpa::{Hpa, MetricObservation, Pod, PodPhase, ReadyCondition, Sample};
+use crate::kpa::Kpa;
 use crate::monitor::Metrics;
 use crate::queueing::servers_for_percentile;
 
@@ -523,13 +523,6 @@ impl Metrics {
         }
     }
 }
-
-/// Re-exported for deciders built outside this crate.
-pub use hpa::Behavior as HpaBehavior;
-/// Re-exported for deciders built outside this crate.
-pub use hpa::MetricTarget as HpaMetricTarget;
-/// The KPA's configuration.
-pub type KpaSpec = DeciderSpec;
 
 #[cfg(test)]
 mod tests {
