@@ -32,9 +32,11 @@ mod load;
 pub mod policy_schema;
 pub mod rates;
 pub mod schema;
+pub mod sweep;
 pub mod units;
 
 pub use error::{Invalid, ScenarioError};
 pub use llm_load::{LlmSystem, LlmWorkload, RequestSource, Sizes};
 pub use load::{Scenario, System, load, parse};
 pub use policy_schema::PolicySetup;
+pub use sweep::{ParamColumn, ParamKind, ParamValue, Point, Sweep, load_sweep, parse_sweep};

@@ -55,7 +55,17 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Checks scenario `text`; `file` names it in error messages.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let spec = deserialize(text, file)?;
+    parse_with_sweep(text, file).map(|(scenario, _)| scenario)
+}
+
+/// [`parse`], also handing back the file's `sweep:` section (unchecked) for
+/// [`crate::sweep`] to expand.
+pub(crate) fn parse_with_sweep(
+    text: &str,
+    file: &str,
+) -> Result<(Scenario, Option<serde_saphyr::Spanned<crate::schema::SweepSpec>>), ScenarioError> {
+    let mut spec = deserialize(text, file)?;
+    let sweep = spec.sweep.take();
     let at = |loc: Location, field: &str, message: String| {
         ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
     };
@@ -178,7 +188,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     };
     let duration = spec.duration.value.0;
     let warmup = spec.warmup.value.0;
-    Ok(Scenario {
+    let scenario = Scenario {
         policy,
         name: spec.name.value,
         description: spec.description,
@@ -189,7 +199,8 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         system,
         output_dir: spec.output.dir,
         source_text: text.to_owned(),
-    })
+    };
+    Ok((scenario, sweep))
 }
 
 /// The single generic model and its workload, as a station.

@@ -52,7 +52,16 @@ pub struct ScenarioSpec {
     /// model keeps its `replicas`.
     #[serde(default)]
     pub policy: Option<Spanned<crate::policy_schema::PolicySpec>>,
+    /// Many runs from this one file: a grid over field paths, zipped axes and named
+    /// variants (see [`crate::sweep`]). The file without it is the sweep's base and
+    /// must itself be a valid scenario. Default: none, one point.
+    #[serde(default)]
+    pub sweep: Option<Spanned<SweepSpec>>,
 }
+
+/// The `sweep:` section as written: keys in file order, each value with its location.
+/// Its meaning is checked by [`crate::sweep`], which reports errors at these locations.
+pub type SweepSpec = indexmap::IndexMap<String, Spanned<serde_json::Value>>;
 
 fn default_seed() -> u64 {
     1

@@ -1,0 +1,978 @@
+//! Sweeps: one scenario file that declares many runs.
+//!
+//! A `sweep:` section varies fields of the file it sits in, named by their path
+//! (`policy.decider.target`, `workload.0.arrivals.poisson.rate`: keys and list
+//! indices separated by dots). Three kinds of axis combine into a Cartesian product,
+//! slowest first:
+//!
+//! ```yaml
+//! sweep:
+//!   variants:                         # named alternatives, each a set of fields
+//!     hpa: {policy.decider: {kind: hpa, spec: {...}}}
+//!     fixed: {policy: null, models.0.replicas: 4}
+//!   grid:                             # one axis per path, in file order
+//!     policy.decider.target: [0.5, 0.6, 0.7]
+//!     policy.predictor: [{kind: last_value}, {kind: linear_trend, window: 8}]
+//!   zip:                              # axes that move together, one group each
+//!     - {workload.0.arrivals.poisson.rate: [10/s, 20/s], models.0.replicas: [2, 4]}
+//! ```
+//!
+//! Keys other than `variants`, `grid` and `zip` are grid axes too, so the short form
+//! `sweep: {policy.decider.target: [0.5, 0.6]}` works. The file without its sweep is
+//! the base point and must be a valid scenario itself; every point is the base with
+//! its fields replaced and is checked like any scenario, its errors located at the
+//! axis that made it. Every point runs the scenario's `replications` with the same
+//! random streams (common random numbers: replication `r` of every point sees the
+//! same workload).
+//!
+//! Each axis becomes a typed column of the results (integers, floats, booleans, or
+//! text; whole sections are labelled by their `kind`), named by its path with `.`
+//! and `-` turned into `_`. Each point gets an id hashed from its parameters, so runs
+//! keep their ids when the sweep grows and `--resume` runs only the new ones.
+
+use std::path::Path;
+
+use serde_json::Value;
+use serde_saphyr::Location;
+
+use crate::{Scenario, ScenarioError};
+
+/// The type of a parameter column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Every value is an integer.
+    Int,
+    /// Every value is a number.
+    Float,
+    /// Every value is `true` or `false`.
+    Bool,
+    /// Anything else, as text (sections by their `kind`, else as compact JSON).
+    Text,
+}
+
+/// One value of a parameter column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    /// An integer.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// A flag.
+    Bool(bool),
+    /// Text, or a label of a section.
+    Text(String),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Int(v) => write!(f, "{v}"),
+            ParamValue::Float(v) => write!(f, "{v}"),
+            ParamValue::Bool(v) => write!(f, "{v}"),
+            ParamValue::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+/// A column of parameters: what a sweep varies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamColumn {
+    /// Column name in the results (`policy_decider_target`, or `variant`).
+    pub name: String,
+    /// The field path as written (`policy.decider.target`), or `variant`.
+    pub path: String,
+    /// The column's type.
+    pub kind: ParamKind,
+}
+
+/// One point of a sweep: the base scenario with some fields replaced.
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// Position in the sweep's order (variants slowest, then grid axes, then zip
+    /// groups).
+    pub index: usize,
+    /// Stable id hashed from the parameters (12 hex digits).
+    pub id: String,
+    /// Short human label, e.g. `hpa target=0.5`; `base` for a file without a sweep.
+    pub label: String,
+    /// One value per [`Sweep::params`] column.
+    pub values: Vec<ParamValue>,
+    /// The checked scenario of this point.
+    pub scenario: Scenario,
+}
+
+/// A scenario file expanded into its points.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    /// The scenario's name (every point shares it).
+    pub name: String,
+    /// The parameter columns, in axis order.
+    pub params: Vec<ParamColumn>,
+    /// Every point, in sweep order; one for a file without a sweep.
+    pub points: Vec<Point>,
+    /// Replications of each point.
+    pub replications: u32,
+    /// Hash of everything in the file that affects results other than the swept
+    /// fields and the replication count: resuming into a directory written from a
+    /// different base is refused.
+    pub fingerprint: String,
+    /// The file's text (provenance of every result).
+    pub source_text: String,
+    /// The base scenario (the file without its sweep).
+    pub base: Scenario,
+}
+
+impl Sweep {
+    /// Number of runs: points × replications.
+    pub fn run_count(&self) -> usize {
+        self.points.len() * self.replications as usize
+    }
+}
+
+/// Reads a scenario file and expands its sweep (a file without one is a sweep of
+/// one point).
+pub fn load_sweep(path: &Path) -> Result<Sweep, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_sweep(&text, &path.display().to_string())
+}
+
+/// [`load_sweep`] on text; `file` names it in errors and anchors relative paths.
+pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
+    let (base, sweep) = crate::load::parse_with_sweep(text, file)?;
+    let at = |loc: Location, field: &str, message: String| {
+        ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
+    };
+    let mut doc: Value = serde_saphyr::from_str(text).map_err(|e| {
+        at(
+            Location::UNKNOWN,
+            "",
+            format!("cannot read the file as a tree: {e}"),
+        )
+    })?;
+    if let Some(map) = doc.as_object_mut() {
+        map.shift_remove("sweep");
+    }
+    let fingerprint = fingerprint_of(&doc);
+    let replications = base.replications;
+    let name = base.name.clone();
+
+    let Some(sweep) = sweep else {
+        let point = Point {
+            index: 0,
+            id: hash_hex(b"base"),
+            label: "base".into(),
+            values: Vec::new(),
+            scenario: base.clone(),
+        };
+        return Ok(Sweep {
+            name,
+            params: Vec::new(),
+            points: vec![point],
+            replications,
+            fingerprint,
+            source_text: text.to_owned(),
+            base,
+        });
+    };
+
+    let dims = dimensions(&sweep.value, sweep.referenced, &at)?;
+    let params = columns(&dims, &at)?;
+    let combos = cartesian(&dims);
+    let mut points = Vec::with_capacity(combos.len());
+    for (index, combo) in combos.iter().enumerate() {
+        let mut point_doc = doc.clone();
+        let mut values = Vec::new();
+        let mut label = Vec::new();
+        let mut id_source = Vec::new();
+        for (dim, &choice) in dims.iter().zip(combo) {
+            let choice = &dim.choices[choice];
+            if let Some(name) = &choice.variant {
+                label.push(name.clone());
+                id_source.push(("variant".to_owned(), Value::String(name.clone())));
+            }
+            for set in &choice.sets {
+                set_path(&mut point_doc, &set.path, set.value.clone())
+                    .map_err(|m| at(set.at, &set.path, m))?;
+                id_source.push((set.path.clone(), set.value.clone()));
+            }
+        }
+        for column in &params {
+            let value = if column.path == "variant" {
+                let name = id_source
+                    .iter()
+                    .find(|(p, _)| p == "variant")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null);
+                ParamValue::Text(name.as_str().unwrap_or_default().to_owned())
+            } else {
+                let raw = id_source
+                    .iter()
+                    .find(|(p, _)| *p == column.path)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null);
+                let axis = dims
+                    .iter()
+                    .flat_map(|d| d.axes.iter())
+                    .find(|a| a.path == column.path);
+                let v = typed(
+                    &raw,
+                    column.kind,
+                    axis.map(|a| (a.values.as_slice(), a.labels.as_slice())),
+                );
+                label.push(format!("{}={v}", axis.map_or(&column.path, |a| &a.short)));
+                v
+            };
+            values.push(value);
+        }
+        let id = hash_hex(
+            serde_json::to_string(&id_source)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        let point_text = serde_json::to_string_pretty(&point_doc).unwrap_or_default();
+        let label = label.join(" ");
+        let mut scenario = crate::parse(&point_text, file).map_err(|e| {
+            let inner = e
+                .invalid()
+                .map(|i| {
+                    if i.field.is_empty() {
+                        i.message.clone()
+                    } else {
+                        format!("`{}`: {}", i.field, i.message)
+                    }
+                })
+                .unwrap_or_else(|| e.to_string());
+            at(
+                first_location(&dims, combo),
+                "sweep",
+                format!("point `{label}` is not a valid scenario: {inner}"),
+            )
+        })?;
+        scenario.source_text = text.to_owned();
+        points.push(Point {
+            index,
+            id,
+            label,
+            values,
+            scenario,
+        });
+    }
+    let mut seen = std::collections::HashMap::new();
+    for p in &points {
+        if let Some(other) = seen.insert(p.id.clone(), p.label.clone()) {
+            return Err(at(
+                sweep.referenced,
+                "sweep",
+                format!(
+                    "points `{other}` and `{}` set the same fields to the same values",
+                    p.label
+                ),
+            ));
+        }
+    }
+    Ok(Sweep {
+        name,
+        params,
+        points,
+        replications,
+        fingerprint,
+        source_text: text.to_owned(),
+        base,
+    })
+}
+
+/// One field set by a choice.
+#[derive(Clone, Debug)]
+struct Set {
+    path: String,
+    value: Value,
+    at: Location,
+}
+
+/// One choice along a dimension: a variant, a grid value, or a zipped row.
+#[derive(Clone, Debug)]
+struct Choice {
+    variant: Option<String>,
+    sets: Vec<Set>,
+}
+
+/// A swept path that becomes a column.
+#[derive(Clone, Debug)]
+struct Axis {
+    path: String,
+    /// Name in point labels: the last path segment, or more where that is ambiguous.
+    short: String,
+    values: Vec<Value>,
+    /// Text labels of whole-section values (their `kind`s when those tell them apart).
+    labels: Vec<String>,
+}
+
+/// One factor of the Cartesian product.
+#[derive(Clone, Debug)]
+struct Dimension {
+    choices: Vec<Choice>,
+    axes: Vec<Axis>,
+    is_variants: bool,
+}
+
+type At<'a> = dyn Fn(Location, &str, String) -> ScenarioError + 'a;
+
+/// Fields a sweep may not vary, and why.
+fn forbidden(path: &str) -> Option<&'static str> {
+    let first = path.split('.').next().unwrap_or_default();
+    match first {
+        "name" => Some("every point shares the scenario's name (it names the results)"),
+        "replications" => Some("it is the number of runs of every point"),
+        "seed" => Some(
+            "replications already draw independent streams; sweeping the seed would break \
+             common random numbers across points",
+        ),
+        "sweep" => Some("a sweep cannot vary itself"),
+        "output" => Some("every point writes to the same results"),
+        _ => None,
+    }
+}
+
+fn dimensions(
+    spec: &crate::schema::SweepSpec,
+    whole: Location,
+    at: &At<'_>,
+) -> Result<Vec<Dimension>, ScenarioError> {
+    let mut variants = None;
+    let mut grid = Vec::new();
+    let mut zips = Vec::new();
+    let check_path = |path: &str, loc: Location| -> Result<(), ScenarioError> {
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(at(
+                loc,
+                "sweep",
+                format!("`{path}` is not a field path; write keys and list indices separated by dots, e.g. `policy.decider.target`"),
+            ));
+        }
+        if let Some(why) = forbidden(path) {
+            return Err(at(loc, "sweep", format!("cannot sweep `{path}`: {why}")));
+        }
+        Ok(())
+    };
+    for (key, value) in spec {
+        let loc = value.referenced;
+        match key.as_str() {
+            "variants" => {
+                let Value::Object(map) = &value.value else {
+                    return Err(at(
+                        loc,
+                        "sweep.variants",
+                        "expected a map from variant name to the fields it sets, e.g. \
+                         `{hpa: {policy.decider.kind: hpa}}`"
+                            .into(),
+                    ));
+                };
+                if map.is_empty() {
+                    return Err(at(loc, "sweep.variants", "names no variant".into()));
+                }
+                let mut choices = Vec::new();
+                for (name, sets) in map {
+                    let Value::Object(sets) = sets else {
+                        return Err(at(
+                            loc,
+                            &format!("sweep.variants.{name}"),
+                            "expected a map from field path to value".into(),
+                        ));
+                    };
+                    let mut list = Vec::new();
+                    for (path, v) in sets {
+                        check_path(path, loc)?;
+                        list.push(Set {
+                            path: path.clone(),
+                            value: v.clone(),
+                            at: loc,
+                        });
+                    }
+                    choices.push(Choice {
+                        variant: Some(name.clone()),
+                        sets: list,
+                    });
+                }
+                variants = Some(Dimension {
+                    choices,
+                    axes: Vec::new(),
+                    is_variants: true,
+                });
+            }
+            "grid" => {
+                let Value::Object(map) = &value.value else {
+                    return Err(at(
+                        loc,
+                        "sweep.grid",
+                        "expected a map from field path to a list of values".into(),
+                    ));
+                };
+                for (path, v) in map {
+                    check_path(path, loc)?;
+                    grid.push(axis_dimension(path, v, loc, at)?);
+                }
+            }
+            "zip" => {
+                let Value::Array(groups) = &value.value else {
+                    return Err(at(
+                        loc,
+                        "sweep.zip",
+                        "expected a list of groups, each a map from field path to a list of \
+                         values of one common length"
+                            .into(),
+                    ));
+                };
+                for (g, group) in groups.iter().enumerate() {
+                    let field = format!("sweep.zip[{g}]");
+                    let Value::Object(map) = group else {
+                        return Err(at(
+                            loc,
+                            &field,
+                            "expected a map from field path to a list of values".into(),
+                        ));
+                    };
+                    let mut axes = Vec::new();
+                    for (path, v) in map {
+                        check_path(path, loc)?;
+                        axes.push(axis_dimension(path, v, loc, at)?);
+                    }
+                    let Some(len) = axes.first().map(|d| d.choices.len()) else {
+                        return Err(at(loc, &field, "names no field".into()));
+                    };
+                    if let Some(bad) = axes.iter().find(|d| d.choices.len() != len) {
+                        return Err(at(
+                            loc,
+                            &field,
+                            format!(
+                                "zipped lists must have one length: `{}` has {len} values, `{}` has {}",
+                                axes[0].axes[0].path,
+                                bad.axes[0].path,
+                                bad.choices.len()
+                            ),
+                        ));
+                    }
+                    let choices = (0..len)
+                        .map(|i| Choice {
+                            variant: None,
+                            sets: axes
+                                .iter()
+                                .flat_map(|d| d.choices[i].sets.clone())
+                                .collect(),
+                        })
+                        .collect();
+                    zips.push(Dimension {
+                        choices,
+                        axes: axes.into_iter().flat_map(|d| d.axes).collect(),
+                        is_variants: false,
+                    });
+                }
+            }
+            path => {
+                check_path(path, loc)?;
+                grid.push(axis_dimension(path, &value.value, loc, at)?);
+            }
+        }
+    }
+    let mut dims: Vec<Dimension> = variants.into_iter().chain(grid).chain(zips).collect();
+    if dims.is_empty() {
+        return Err(at(
+            whole,
+            "sweep",
+            "varies nothing; give `grid:`, `zip:` or `variants:` (or `path: [values]`)".into(),
+        ));
+    }
+    // A path may be set by one axis only; a variant may not set a swept path.
+    let mut owners: Vec<(&str, bool)> = Vec::new();
+    for d in &dims {
+        let paths: Vec<&str> = if d.is_variants {
+            let mut p: Vec<&str> = d
+                .choices
+                .iter()
+                .flat_map(|c| c.sets.iter().map(|s| s.path.as_str()))
+                .collect();
+            p.sort_unstable();
+            p.dedup();
+            p
+        } else {
+            d.axes.iter().map(|a| a.path.as_str()).collect()
+        };
+        for p in paths {
+            if let Some((other, _)) = owners.iter().find(|(o, _)| {
+                *o == p
+                    || o.starts_with(&format!("{p}."))
+                    || p.starts_with(&format!("{o}."))
+            }) {
+                return Err(at(
+                    whole,
+                    "sweep",
+                    format!("`{p}` and `{other}` are both swept; each field may be set by one axis"),
+                ));
+            }
+            owners.push((p, d.is_variants));
+        }
+    }
+    shorten_names(&mut dims);
+    Ok(dims)
+}
+
+/// A grid axis: one path, one choice per value.
+fn axis_dimension(
+    path: &str,
+    values: &Value,
+    loc: Location,
+    at: &At<'_>,
+) -> Result<Dimension, ScenarioError> {
+    let Value::Array(values) = values else {
+        return Err(at(
+            loc,
+            &format!("sweep.{path}"),
+            "expected a list of values to try, e.g. `[0.5, 0.6, 0.7]` (a list of maps sweeps \
+             whole sections; to sweep a field that is itself a list, give a list of lists)"
+                .into(),
+        ));
+    };
+    if values.is_empty() {
+        return Err(at(
+            loc,
+            &format!("sweep.{path}"),
+            "the list of values is empty".into(),
+        ));
+    }
+    let choices = values
+        .iter()
+        .map(|v| Choice {
+            variant: None,
+            sets: vec![Set {
+                path: path.to_owned(),
+                value: v.clone(),
+                at: loc,
+            }],
+        })
+        .collect();
+    Ok(Dimension {
+        choices,
+        axes: vec![Axis {
+            path: path.to_owned(),
+            short: path.to_owned(),
+            labels: section_labels(values),
+            values: values.clone(),
+        }],
+        is_variants: false,
+    })
+}
+
+/// Labels for values that are not plain scalars: the `kind` of each section when the
+/// kinds tell them apart, else compact JSON.
+fn section_labels(values: &[Value]) -> Vec<String> {
+    let kinds: Vec<Option<&str>> = values
+        .iter()
+        .map(|v| v.get("kind").and_then(Value::as_str))
+        .collect();
+    let distinct = {
+        let mut k: Vec<&str> = kinds.iter().flatten().copied().collect();
+        k.sort_unstable();
+        k.dedup();
+        k.len() == values.len()
+    };
+    values
+        .iter()
+        .zip(&kinds)
+        .map(|(v, k)| match (distinct, k, v) {
+            (true, Some(k), _) => (*k).to_owned(),
+            (_, _, Value::String(s)) => s.clone(),
+            (_, _, Value::Null) => "none".into(),
+            _ => serde_json::to_string(v).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Short names for labels: the last path segment, or the last two (and so on) where
+/// two axes would share one.
+fn shorten_names(dims: &mut [Dimension]) {
+    let paths: Vec<String> = dims
+        .iter()
+        .flat_map(|d| d.axes.iter().map(|a| a.path.clone()))
+        .collect();
+    let short_of = |path: &str| -> String {
+        let segments: Vec<&str> = path.split('.').collect();
+        for n in 1..=segments.len() {
+            let tail = segments[segments.len() - n..].join(".");
+            let clash = paths
+                .iter()
+                .filter(|p| p.as_str() != path)
+                .any(|p| p == &tail || p.ends_with(&format!(".{tail}")));
+            if !clash {
+                return tail;
+            }
+        }
+        path.to_owned()
+    };
+    for d in dims {
+        for a in &mut d.axes {
+            a.short = short_of(&a.path);
+        }
+    }
+}
+
+/// The parameter columns: `variant` first if there are variants, then each axis.
+fn columns(dims: &[Dimension], at: &At<'_>) -> Result<Vec<ParamColumn>, ScenarioError> {
+    let mut cols = Vec::new();
+    if dims.iter().any(|d| d.is_variants) {
+        cols.push(ParamColumn {
+            name: "variant".into(),
+            path: "variant".into(),
+            kind: ParamKind::Text,
+        });
+    }
+    for a in dims.iter().flat_map(|d| &d.axes) {
+        let name: String = a
+            .path
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        if let Some(other) = cols.iter().find(|c: &&ParamColumn| c.name == name) {
+            return Err(at(
+                Location::UNKNOWN,
+                "sweep",
+                format!(
+                    "`{}` and `{}` would both be the column `{name}`",
+                    other.path, a.path
+                ),
+            ));
+        }
+        cols.push(ParamColumn {
+            name,
+            path: a.path.clone(),
+            kind: kind_of(&a.values),
+        });
+    }
+    Ok(cols)
+}
+
+fn kind_of(values: &[Value]) -> ParamKind {
+    if values.iter().all(|v| v.is_i64()) {
+        ParamKind::Int
+    } else if values.iter().all(Value::is_number) {
+        ParamKind::Float
+    } else if values.iter().all(Value::is_boolean) {
+        ParamKind::Bool
+    } else {
+        ParamKind::Text
+    }
+}
+
+fn typed(v: &Value, kind: ParamKind, labels: Option<(&[Value], &[String])>) -> ParamValue {
+    match kind {
+        ParamKind::Int => ParamValue::Int(v.as_i64().unwrap_or_default()),
+        ParamKind::Float => ParamValue::Float(v.as_f64().unwrap_or(f64::NAN)),
+        ParamKind::Bool => ParamValue::Bool(v.as_bool().unwrap_or_default()),
+        ParamKind::Text => ParamValue::Text(
+            labels
+                .and_then(|(values, labels)| {
+                    let i = values.iter().position(|x| x == v)?;
+                    labels.get(i).cloned()
+                })
+                .unwrap_or_else(|| section_labels(std::slice::from_ref(v)).remove(0)),
+        ),
+    }
+}
+
+/// Every combination of choices, first dimension slowest.
+fn cartesian(dims: &[Dimension]) -> Vec<Vec<usize>> {
+    let mut combos = vec![Vec::new()];
+    for d in dims {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                (0..d.choices.len()).map(move |i| {
+                    let mut c = c.clone();
+                    c.push(i);
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+}
+
+/// Where to point an error in a point: its first set field's axis.
+fn first_location(dims: &[Dimension], combo: &[usize]) -> Location {
+    dims.iter()
+        .zip(combo)
+        .flat_map(|(d, &i)| d.choices[i].sets.first().map(|s| s.at))
+        .next()
+        .unwrap_or(Location::UNKNOWN)
+}
+
+/// Replaces the field at `path` (dot-separated keys and list indices) with `value`.
+/// The last key may be new (the point is checked as a scenario afterwards, so a typo
+/// is reported there with the fields that exist); everything above it must exist.
+fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut here = doc;
+    let mut walked = String::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let place = if walked.is_empty() {
+            "the scenario".to_owned()
+        } else {
+            format!("`{walked}`")
+        };
+        here = match here {
+            Value::Object(map) => {
+                if last {
+                    map.insert((*seg).to_owned(), value);
+                    return Ok(());
+                }
+                let keys: Vec<String> = map.keys().map(|k| format!("`{k}`")).collect();
+                match map.get_mut(*seg) {
+                    Some(v) => v,
+                    None => {
+                        return Err(format!(
+                            "{place} has no `{seg}` (it has {}); a sweep replaces fields of \
+                             the base scenario, so give `{seg}` a value there or sweep a \
+                             whole section",
+                            if keys.is_empty() {
+                                "nothing".to_owned()
+                            } else {
+                                keys.join(", ")
+                            }
+                        ));
+                    }
+                }
+            }
+            Value::Array(list) => {
+                let Ok(index) = seg.parse::<usize>() else {
+                    return Err(format!(
+                        "{place} is a list; index it with a number (0 to {}), not `{seg}`",
+                        list.len().saturating_sub(1)
+                    ));
+                };
+                let len = list.len();
+                match list.get_mut(index) {
+                    Some(v) if last => {
+                        *v = value;
+                        return Ok(());
+                    }
+                    Some(v) => v,
+                    None => {
+                        return Err(format!(
+                            "{place} has {len} entries; index {index} is past its end"
+                        ));
+                    }
+                }
+            }
+            Value::Null => {
+                return Err(format!(
+                    "{place} is not set in the base scenario, so it has no `{seg}`; give it \
+                     a value there or sweep the whole section"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "{place} is a single value, not a section with fields; sweep `{walked}` \
+                     itself"
+                ));
+            }
+        };
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(seg);
+    }
+    Ok(())
+}
+
+/// FNV-1a, 64 bits: stable across platforms and Rust versions (unlike `std`'s hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn hash_hex(bytes: &[u8]) -> String {
+    format!("{:012x}", fnv1a(bytes) >> 16)
+}
+
+/// The base document without what does not change results: the sweep, the
+/// replication count (more replications extend a sweep), the description and the
+/// output section.
+fn fingerprint_of(doc: &Value) -> String {
+    let mut doc = doc.clone();
+    if let Some(map) = doc.as_object_mut() {
+        for key in ["replications", "description", "output"] {
+            map.shift_remove(key);
+        }
+    }
+    hash_hex(serde_json::to_string(&doc).unwrap_or_default().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "
+name: s
+seed: 3
+replications: 2
+duration: 10m
+hardware:
+  - {name: gpu, preset: a100-80gb, max_count: 4}
+models:
+  - name: m
+    llm: {preset: llama-3.1-8b}
+    placement: gpu
+    replicas: 1
+    sla: {ttft_p99: 2s}
+workload:
+  - model: m
+    arrivals: {poisson: {rate: 2/s}}
+    input_tokens: {uniform: [90, 110]}
+    output_tokens: {uniform: [10, 30]}
+policy:
+  interval: 15s
+  decider: {kind: threshold, metric: concurrency, upper: 8, lower: 2, max: 4}
+";
+
+    fn sweep(extra: &str) -> Result<Sweep, ScenarioError> {
+        parse_sweep(&format!("{BASE}{extra}"), "s.yaml")
+    }
+
+    #[test]
+    fn no_sweep_is_one_point() {
+        let s = sweep("").unwrap();
+        assert_eq!(s.points.len(), 1);
+        assert_eq!(s.run_count(), 2);
+        assert!(s.params.is_empty());
+        assert_eq!(s.points[0].label, "base");
+    }
+
+    #[test]
+    fn grid_zip_and_variants_multiply_in_order() {
+        let s = sweep(
+            "sweep:
+  variants:
+    a: {models.0.replicas: 1}
+    b: {models.0.replicas: 2}
+  grid:
+    policy.decider.upper: [6, 8, 10]
+  zip:
+    - {workload.0.arrivals.poisson.rate: [1/s, 3/s], policy.interval: [10s, 20s]}
+",
+        )
+        .unwrap();
+        assert_eq!(s.points.len(), 2 * 3 * 2);
+        let names: Vec<&str> = s.params.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "variant",
+                "policy_decider_upper",
+                "workload_0_arrivals_poisson_rate",
+                "policy_interval"
+            ]
+        );
+        assert_eq!(s.params[1].kind, ParamKind::Int);
+        assert_eq!(s.params[2].kind, ParamKind::Text);
+        // Variants slowest, zip fastest.
+        assert_eq!(s.points[0].label, "a upper=6 rate=1/s interval=10s");
+        assert_eq!(s.points[1].label, "a upper=6 rate=3/s interval=20s");
+        assert_eq!(s.points[6].label, "b upper=6 rate=1/s interval=10s");
+        // The fields really changed in each point's scenario.
+        let p = &s.points[7].scenario;
+        let System::Llm(sys) = &p.system else {
+            panic!()
+        };
+        assert_eq!(sys.cluster.models[0].replicas, 2);
+        assert!(
+            (sys.workloads[0].source.mean_rate_over(600.0) - 3.0).abs() < 1e-12,
+            "rate of point 7"
+        );
+        assert_eq!(
+            p.policy.as_ref().unwrap().config.interval_s,
+            20.0
+        );
+        // Every point shares the base's streams and provenance.
+        assert!(s.points.iter().all(|p| p.scenario.seed == 3));
+        assert!(
+            s.points
+                .iter()
+                .all(|p| p.scenario.source_text.contains("sweep:"))
+        );
+    }
+
+    use crate::System;
+
+    #[test]
+    fn ids_depend_on_parameters_not_on_order() {
+        let a = sweep("sweep: {policy.decider.upper: [6, 8]}\n").unwrap();
+        let b = sweep("sweep: {policy.decider.upper: [8, 6, 10]}\n").unwrap();
+        assert_eq!(a.points[0].id, b.points[1].id);
+        assert_eq!(a.points[1].id, b.points[0].id);
+        assert_eq!(a.fingerprint, b.fingerprint);
+        let c = parse_sweep(
+            &format!("{BASE}sweep: {{policy.decider.upper: [6, 8]}}\n")
+                .replace("replications: 2", "replications: 5"),
+            "s.yaml",
+        )
+        .unwrap();
+        assert_eq!(a.fingerprint, c.fingerprint, "replications may grow");
+        let d = parse_sweep(
+            &format!("{BASE}sweep: {{policy.decider.upper: [6, 8]}}\n")
+                .replace("seed: 3", "seed: 4"),
+            "s.yaml",
+        )
+        .unwrap();
+        assert_ne!(a.fingerprint, d.fingerprint, "the seed changes results");
+    }
+
+    #[test]
+    fn whole_sections_are_labelled_by_kind() {
+        let s = sweep(
+            "sweep:
+  policy.decider:
+    - {kind: threshold, metric: concurrency, upper: 8, lower: 2, max: 4}
+    - {kind: static}
+",
+        )
+        .unwrap();
+        assert_eq!(s.params[0].kind, ParamKind::Text);
+        assert_eq!(s.points[1].values[0], ParamValue::Text("static".into()));
+        assert_eq!(s.points[1].label, "decider=static");
+    }
+
+    #[test]
+    fn errors_point_at_the_axis() {
+        let err = sweep("sweep:\n  policy.decidr.target: [1, 2]\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("s.yaml:23:25:"), "{msg}");
+        assert!(msg.contains("has no `decidr`"), "{msg}");
+
+        let err = sweep("sweep:\n  policy.decider.upper: [8, -1]\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("point `upper=-1`"), "{msg}");
+        assert!(msg.contains("policy.decider"), "{msg}");
+
+        let err = sweep("sweep:\n  seed: [1, 2]\n").unwrap_err();
+        assert!(err.to_string().contains("common random numbers"), "{err}");
+
+        let err = sweep("sweep:\n  models.0.replicas: 3\n").unwrap_err();
+        assert!(err.to_string().contains("expected a list"), "{err}");
+
+        let err = sweep("sweep:\n  zip:\n    - {models.0.replicas: [1, 2], policy.interval: [10s]}\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("one length"), "{err}");
+
+        let err = sweep("sweep:\n  models.0.replicas: [1]\n  models.0: [{}]\n").unwrap_err();
+        assert!(err.to_string().contains("both swept"), "{err}");
+
+        let err = sweep("sweep:\n  models.3.replicas: [1]\n").unwrap_err();
+        assert!(err.to_string().contains("past its end"), "{err}");
+    }
+}
