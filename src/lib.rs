@@ -36,6 +36,7 @@ pub use inferscale_workload as workload;
 
 pub mod plots;
 pub mod runner;
+pub mod sweep_run;
 pub mod workload_view;
 
 /// The program name and version, as stored in result files.

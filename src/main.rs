@@ -2,16 +2,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::cluster::Serving;
 use inferscale::report::{
-    Provenance, format_model_table, format_summary_table, summarize_runs, write_actions,
-    write_models, write_runs, write_timeseries,
+    Provenance, ResultsDir, format_model_table_of, format_points_table, format_summary_table,
+    summarize_points, summarize_table, write_parquet_atomic,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
+use inferscale::sweep_run::{Shard, SweepOptions};
 
 /// Simulate AI inference clusters and the autoscaling policies that run them.
 #[derive(Parser)]
@@ -23,10 +23,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every replication of a scenario, print a summary and write results.
+    /// Run every replication of every point of a scenario's sweep, print a summary
+    /// and write results.
     ///
-    /// Writes DIR/runs.parquet (one row per replication) and prints, per metric, the
-    /// mean across replications with its 95% confidence interval.
+    /// Each run is written to DIR/parts/ as soon as it finishes; at the end the parts
+    /// are merged into DIR/runs.parquet (one row per run), models, timeseries,
+    /// actions and latency tables, and DIR/summary.parquet (one row per sweep point:
+    /// mean and 95% CI of each metric, the cost–SLA Pareto front marked). Ctrl-C stops
+    /// after the runs in flight; `--resume` continues.
     Run {
         /// The scenario file (YAML).
         scenario: PathBuf,
@@ -44,6 +48,29 @@ enum Command {
         /// byte-identical files (for checksums and artifact evaluation).
         #[arg(long)]
         reproducible: bool,
+        /// Keep the runs already complete in the output directory and run only the
+        /// missing ones (after an interruption, or when the sweep grew).
+        #[arg(long)]
+        resume: bool,
+        /// Run only part I of N of the sweep (0 <= I < N; e.g. a Slurm array's
+        /// $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), without merging; gather the
+        /// shards' directories with `inferscale merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+    },
+    /// Merge the part files of one or more results directories (the shards of a
+    /// sweep) into one dataset: runs, models, timeseries, actions and latency tables
+    /// and the per-point summary, rows in sweep order.
+    Merge {
+        /// Results directories (each with parts/ from `inferscale run`).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write [default: the first directory].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print only errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Show a scenario's load before simulating it: expected and sampled arrival rate
     /// over time and the token-count distributions, as a table and a figure.
@@ -102,6 +129,8 @@ fn main() -> ExitCode {
             threads,
             quiet,
             reproducible,
+            resume,
+            shard,
         } => run(
             &scenario,
             out.as_deref(),
@@ -109,8 +138,11 @@ fn main() -> ExitCode {
                 threads: threads.map(usize::from),
                 quiet,
                 reproducible,
+                resume,
+                shard,
             },
         ),
+        Command::Merge { dirs, out, quiet } => merge(&dirs, out, quiet),
         Command::Validate { scenario } => validate(&scenario),
         Command::Plot { dirs, out } => plot(&dirs, out),
         Command::Workload {
@@ -249,68 +281,161 @@ struct RunOptions {
     threads: Option<usize>,
     quiet: bool,
     reproducible: bool,
+    resume: bool,
+    shard: Option<Shard>,
+}
+
+/// Set by the first Ctrl-C (or SIGTERM): start no more runs.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ctrl-C (and SIGTERM, which schedulers send before killing a job) stops starting
+/// runs and lets those in flight finish and be written; a second one exits at once
+/// (finished runs are on disk either way; `--resume` redoes only the others).
+fn stop_on_signals(quiet: bool) {
+    let _ = ctrlc::set_handler(move || {
+        if STOP.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("\nstopping now; finished runs are kept");
+            std::process::exit(130);
+        }
+        if !quiet {
+            eprintln!(
+                "\nstopping after the runs in flight (press Ctrl-C again to stop at once)"
+            );
+        }
+    });
 }
 
 fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> {
-    let RunOptions {
-        threads,
-        quiet,
-        reproducible,
-    } = opts;
-    let scenario = scenario::load(path)?;
-    let out_dir = output_dir(&scenario, out);
-    if !quiet {
-        eprintln!("Running {}", describe(&scenario));
-    }
-    let started = Instant::now();
-    let results = inferscale::runner::run_all(&scenario, threads)?;
-    let mut rows = results.runs;
-    if reproducible {
-        rows.iter_mut().for_each(|r| r.wall_time_s = 0.0);
-    }
-    let runs_path = out_dir.join("runs.parquet");
-    let provenance = Provenance {
-        scenario_text: scenario.source_text.clone(),
-        version: inferscale::version_string(),
-    };
-    write_runs(&runs_path, &rows, &provenance)
-        .with_context(|| format!("writing results of `{}`", scenario.name))?;
-    let models_path = out_dir.join("models.parquet");
-    if !results.models.is_empty() {
-        write_models(&models_path, &results.models, &provenance)
-            .with_context(|| format!("writing per-model results of `{}`", scenario.name))?;
-    }
-    if !results.timeseries.is_empty() {
-        write_timeseries(
-            &out_dir.join("timeseries.parquet"),
-            &results.timeseries,
-            &provenance,
-        )
-        .with_context(|| format!("writing the time series of `{}`", scenario.name))?;
-    }
-    if scenario.policy.is_some() {
-        write_actions(
-            &out_dir.join("actions.parquet"),
-            &results.actions,
-            &provenance,
-        )
-        .with_context(|| format!("writing the scaling actions of `{}`", scenario.name))?;
-    }
-    if !quiet {
-        println!("{}", format_summary_table(&summarize_runs(&rows)));
-        if !results.models.is_empty() {
-            println!(
-                "Per model, mean over replications:\n{}",
-                format_model_table(&results.models)
+    let sweep = scenario::load_sweep(path)?;
+    let out_dir = output_dir(&sweep.base, out);
+    let dir = ResultsDir::new(&out_dir);
+    if !opts.quiet {
+        eprintln!("Running {}", describe(&sweep.base));
+        if sweep.points.len() > 1 {
+            eprintln!(
+                "Sweep: {} points × {} replication{} = {} runs{}",
+                sweep.points.len(),
+                sweep.replications,
+                if sweep.replications == 1 { "" } else { "s" },
+                sweep.run_count(),
+                opts.shard
+                    .map(|s| format!(" (shard {s} runs {})", inferscale::sweep_run::plan(&sweep, Some(s)).len()))
+                    .unwrap_or_default()
             );
         }
-        let events: u64 = rows.iter().map(|r| r.events).sum();
-        let wall = started.elapsed().as_secs_f64();
+    }
+    stop_on_signals(opts.quiet);
+    let outcome = inferscale::sweep_run::execute(
+        &sweep,
+        &dir,
+        &SweepOptions {
+            threads: opts.threads,
+            shard: opts.shard,
+            resume: opts.resume,
+            progress: !opts.quiet,
+            reproducible: opts.reproducible,
+            stop: &STOP,
+        },
+    )?;
+    let done = outcome.skipped + outcome.ran;
+    if !opts.quiet {
+        let rate = outcome.events as f64 / outcome.wall_s.max(1e-9) / 1e6;
         eprintln!(
-            "Simulated {events} events in {wall:.2} s ({:.1} M events/s); wrote {}",
-            events as f64 / wall / 1e6,
-            runs_path.display()
+            "Ran {} run{} in {:.2} s ({} events, {rate:.1} M events/s){}",
+            outcome.ran,
+            if outcome.ran == 1 { "" } else { "s" },
+            outcome.wall_s,
+            outcome.events,
+            if outcome.skipped > 0 {
+                format!("; {} already complete", outcome.skipped)
+            } else {
+                String::new()
+            }
         );
     }
+    if outcome.interrupted {
+        eprintln!(
+            "stopped: {done} of {} runs complete in `{}`; continue with: inferscale run {} --resume{}{}",
+            outcome.planned,
+            out_dir.display(),
+            path.display(),
+            out.map(|o| format!(" --out {}", o.display())).unwrap_or_default(),
+            opts.shard.map(|s| format!(" --shard {s}")).unwrap_or_default(),
+        );
+        std::process::exit(130);
+    }
+    if let Some(shard) = opts.shard {
+        if !opts.quiet {
+            eprintln!(
+                "shard {shard}: {done} runs in `{}`; when every shard is done, gather them \
+                 with: inferscale merge DIR... --out RESULTS",
+                out_dir.display()
+            );
+        }
+        return Ok(());
+    }
+    finish(&[out_dir.clone()], &out_dir, opts.quiet)
+}
+
+fn merge(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| dirs[0].clone());
+    finish(dirs, &out, quiet)
+}
+
+/// Merges the parts of `sources` into `out`, writes the per-point summary and prints
+/// it: the metric table for a single point, one line per point for a sweep.
+fn finish(sources: &[PathBuf], out: &Path, quiet: bool) -> anyhow::Result<()> {
+    let merged = inferscale::report::merge(sources, out)
+        .with_context(|| format!("merging results into `{}`", out.display()))?;
+    if merged.runs == 0 {
+        anyhow::bail!(
+            "no complete runs found in {}",
+            sources
+                .iter()
+                .map(|s| format!("`{}`", s.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let dir = ResultsDir::new(out);
+    let runs = inferscale::report::read_parquet(&dir.merged("runs"))?;
+    let (points, summary) = summarize_points(&runs)?;
+    let provenance = Provenance::of_schema(&runs.schema);
+    write_parquet_atomic(&dir.merged("summary"), &summary, &provenance)
+        .with_context(|| format!("writing the summary in `{}`", out.display()))?;
+    if let Some(expected) = merged.expected.filter(|&e| e != merged.runs) {
+        eprintln!(
+            "warning: {} of the sweep's {expected} runs are present; the summary covers those",
+            merged.runs
+        );
+    }
+    if quiet {
+        return Ok(());
+    }
+    if points.len() == 1 {
+        println!("{}", format_summary_table(&summarize_table(&runs)));
+        if let Some(models) = dir.read_table("models")? {
+            println!(
+                "Per model, mean over replications:\n{}",
+                format_model_table_of(&models)
+            );
+        }
+    } else {
+        println!("{}", format_points_table(&points));
+    }
+    eprintln!(
+        "wrote {} ({} runs){}",
+        out.join("runs.parquet").display(),
+        merged.runs,
+        if points.len() > 1 {
+            format!(
+                " and {}; draw the figures with: inferscale plot {}",
+                out.join("summary.parquet").display(),
+                out.display()
+            )
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }

@@ -9,7 +9,7 @@ use inferscale_cluster::{
 };
 use inferscale_engine::{RngStreams, SimTime};
 use inferscale_policy::ScalingLoop;
-use inferscale_report::{ActionRow, LlmColumns, ModelRow, RunRow, TimeseriesRow};
+use inferscale_report::{ActionRow, LatencyRow, LlmColumns, ModelRow, RunRow, TimeseriesRow};
 use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
 use inferscale_workload::Replay;
 use rayon::prelude::*;
@@ -35,6 +35,8 @@ pub struct RunResults {
     pub timeseries: Vec<TimeseriesRow>,
     /// Every scaling action of every replication (`actions.parquet`).
     pub actions: Vec<ActionRow>,
+    /// Latency histograms of every replication (`latency.parquet`).
+    pub latency: Vec<LatencyRow>,
 }
 
 /// What one replication produced.
@@ -48,6 +50,8 @@ pub struct OneRun {
     pub timeseries: Vec<TimeseriesRow>,
     /// Its rows of `actions.parquet`.
     pub actions: Vec<ActionRow>,
+    /// Its latency histograms (`latency.parquet`).
+    pub latency: Vec<LatencyRow>,
 }
 
 /// Runs every replication of `scenario` on `threads` worker threads (default: one per
@@ -77,6 +81,7 @@ pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults
         results.models.extend(one.models);
         results.timeseries.extend(one.timeseries);
         results.actions.extend(one.actions);
+        results.latency.extend(one.latency);
     }
     Ok(results)
 }
@@ -115,12 +120,16 @@ pub fn run_one_controlled(
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
     let mut one = match &scenario.system {
-        System::Generic(station) => OneRun {
-            run: station_row(scenario, replication, &simulate_station(station, &streams)),
-            models: Vec::new(),
-            timeseries: Vec::new(),
-            actions: Vec::new(),
-        },
+        System::Generic(station) => {
+            let report = simulate_station(station, &streams);
+            OneRun {
+                run: station_row(scenario, replication, &report),
+                models: Vec::new(),
+                timeseries: Vec::new(),
+                actions: Vec::new(),
+                latency: latency_rows(scenario, replication, &[("response", &report.response)]),
+            }
+        }
         System::Llm(system) => {
             let (controller, executor) = match controller(system, &streams) {
                 Some((c, e)) => (Some(c), e),
@@ -133,7 +142,20 @@ pub fn run_one_controlled(
                 controller,
                 executor,
             );
+            let mut recorders = [
+                ("ttft", LatencyRecorder::new()),
+                ("tpot", LatencyRecorder::new()),
+                ("e2e", LatencyRecorder::new()),
+            ];
+            for m in &report.models {
+                recorders[0].1.merge(&m.outcomes.ttft);
+                recorders[1].1.merge(&m.outcomes.tpot);
+                recorders[2].1.merge(&m.outcomes.e2e);
+            }
+            let recorders: Vec<(&str, &LatencyRecorder)> =
+                recorders.iter().map(|(n, r)| (*n, r)).collect();
             OneRun {
+                latency: latency_rows(scenario, replication, &recorders),
                 run: cluster_row(scenario, replication, system, &report),
                 models: model_rows(scenario, replication, system, &report),
                 timeseries: timeseries_rows(scenario, replication, system, &report),
@@ -186,6 +208,28 @@ fn scaling_loop(
             }
         }
     }
+}
+
+/// Each recorder's log-scale histogram as rows of `latency.parquet`.
+fn latency_rows(
+    scenario: &Scenario,
+    replication: u64,
+    recorders: &[(&str, &LatencyRecorder)],
+) -> Vec<LatencyRow> {
+    recorders
+        .iter()
+        .flat_map(|(metric, r)| {
+            r.log_buckets()
+                .into_iter()
+                .map(move |(upper_s, count)| LatencyRow {
+                    scenario: scenario.name.clone(),
+                    replication,
+                    metric: (*metric).to_owned(),
+                    upper_s,
+                    count,
+                })
+        })
+        .collect()
 }
 
 fn action_rows(

@@ -50,12 +50,28 @@ fn run_quickstart_prints_a_summary_and_writes_runs_parquet() {
         meta.get("inferscale.version")
             .is_some_and(|v| v.starts_with("inferscale "))
     );
-    // Nothing but the table is left in the directory (no temporary files).
-    let names: Vec<_> = std::fs::read_dir(out_dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    assert_eq!(names, vec!["runs.parquet".to_string()]);
+    // The merged tables, the summary and the parts they came from: no temporary
+    // files anywhere.
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(out_dir.path()),
+        ["latency.parquet", "parts", "runs.parquet", "summary.parquet"]
+    );
+    assert_eq!(names(&out_dir.join("parts")), ["MANIFEST", "latency", "runs"]);
+    let parts = names(&out_dir.join("parts/runs"));
+    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert!(parts.iter().all(|p| p.ends_with("-r0.parquet")
+        || p.ends_with("-r1.parquet")
+        || p.ends_with("-r2.parquet")
+        || p.ends_with("-r3.parquet")
+        || p.ends_with("-r4.parquet")));
 }
 
 #[test]
@@ -90,6 +106,8 @@ fn help_explains_every_command_and_option() {
         "--threads",
         "--quiet",
         "--reproducible",
+        "--resume",
+        "--shard",
         "<SCENARIO>",
     ] {
         assert!(run.contains(option), "run --help lacks {option}:\n{run}");

@@ -151,6 +151,25 @@ impl LatencyRecorder {
         self.mean = DurationMean::default();
     }
 
+    /// The latencies as a histogram on a log scale for CDFs: `(upper bound in seconds,
+    /// count)` for each nonempty bucket, bounds growing by 5% from 1 µs. Merging the
+    /// buckets of several runs gives their pooled distribution exactly (to the bucket).
+    pub fn log_buckets(&self) -> Vec<(f64, u64)> {
+        if self.count() == 0 {
+            return Vec::new();
+        }
+        self.histogram
+            .iter_log(1_000, 1.05)
+            .filter(|v| v.count_since_last_iteration() > 0)
+            .map(|v| {
+                (
+                    v.value_iterated_to() as f64 / 1e9,
+                    v.count_since_last_iteration(),
+                )
+            })
+            .collect()
+    }
+
     /// Adds every latency recorded by `other` (exact: histograms merge bucket by bucket).
     pub fn merge(&mut self, other: &LatencyRecorder) {
         self.mean.count += other.mean.count;
@@ -162,6 +181,28 @@ impl LatencyRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_buckets_count_everything_once() {
+        let mut r = LatencyRecorder::new();
+        for ms in 1..=1000 {
+            r.record(SimDuration::from_millis(ms));
+        }
+        let b = r.log_buckets();
+        assert_eq!(b.iter().map(|(_, c)| c).sum::<u64>(), 1000);
+        assert!(b.windows(2).all(|w| w[1].0 > w[0].0));
+        // Buckets grow by 5%; the median's bucket bound is within 5% of 0.5 s.
+        let mut seen = 0;
+        let median = b
+            .iter()
+            .find(|(_, c)| {
+                seen += c;
+                seen >= 500
+            })
+            .unwrap()
+            .0;
+        assert!((median / 0.5 - 1.0).abs() < 0.05, "{median}");
+    }
 
     #[test]
     fn time_average_ignores_the_warm_up() {

@@ -11,17 +11,26 @@
 #![deny(missing_docs)]
 
 mod actions;
+pub mod dataset;
+mod latency;
 mod models;
 mod parquet_io;
+mod points;
 mod runs;
 pub mod stats;
 mod summary;
 mod timeseries;
 
 pub use actions::{ActionRow, actions_batch, write_actions};
-pub use models::{ModelRow, format_model_table, models_batch, write_models};
-pub use parquet_io::{ParquetTable, Provenance, ReportError, read_parquet, write_parquet_atomic};
+pub use models::{ModelRow, format_model_table, format_model_table_of, models_batch, write_models};
+pub use dataset::{Manifest, MergeSummary, ResultsDir, RunKeys, TABLES, merge, with_keys};
+pub use latency::{LatencyRow, latency_batch};
+pub use parquet_io::{
+    PARAMS_KEY, ParquetTable, Provenance, ReportError, read_parquet, write_batches_atomic,
+    write_parquet_atomic,
+};
+pub use points::{POINT_METRICS, PointSummary, format_points_table, summarize_points};
 pub use runs::WALL_TIME_COLUMN;
 pub use runs::{LlmColumns, RunRow, runs_batch, write_runs};
-pub use summary::{MetricSummary, format_summary_table, summarize_runs};
+pub use summary::{MetricSummary, format_summary_table, summarize_runs, summarize_table};
 pub use timeseries::{TimeseriesRow, timeseries_batch, write_timeseries};

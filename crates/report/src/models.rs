@@ -130,15 +130,41 @@ pub fn write_models(
 
 /// Per model, the mean over replications of the headline metrics, as a text table.
 pub fn format_model_table(rows: &[ModelRow]) -> String {
+    let batch = models_batch(rows);
+    format_model_table_of(&crate::ParquetTable {
+        schema: batch.schema(),
+        batches: vec![batch],
+    })
+}
+
+/// [`format_model_table`] of a `models.parquet` read back.
+pub fn format_model_table_of(table: &crate::ParquetTable) -> String {
     use std::fmt::Write;
-    let mut names: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
-    names.dedup();
-    let mut seen = Vec::new();
-    names.retain(|n| {
-        let fresh = !seen.contains(n);
-        seen.push(*n);
-        fresh
-    });
+    let models = table.string_column("model").unwrap_or_default();
+    let node_types = table.string_column("node_type").unwrap_or_default();
+    let column = |name: &str| -> Vec<f64> {
+        table
+            .f64_column(name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect()
+    };
+    let [ttft, tpot, e2e, sla, cost, per_1k] = [
+        "ttft_p99_s",
+        "tpot_p99_s",
+        "e2e_p99_s",
+        "sla_attainment",
+        "cost_usd",
+        "cost_per_1k_requests",
+    ]
+    .map(column);
+    let mut names: Vec<&str> = Vec::new();
+    for m in &models {
+        if !names.contains(&m.as_str()) {
+            names.push(m);
+        }
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -146,9 +172,8 @@ pub fn format_model_table(rows: &[ModelRow]) -> String {
         "model", "node type", "ttft p99", "tpot p99", "e2e p99", "SLA met", "cost $", "$ / 1k req"
     );
     for name in names {
-        let mine: Vec<&ModelRow> = rows.iter().filter(|r| r.model == name).collect();
-        let mean =
-            |f: fn(&ModelRow) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
+        let mine: Vec<usize> = (0..models.len()).filter(|&i| models[i] == name).collect();
+        let mean = |c: &[f64]| mine.iter().map(|&i| c[i]).sum::<f64>() / mine.len() as f64;
         let secs = |v: f64, decimals: usize| {
             if v.is_finite() {
                 format!("{v:.decimals$}s")
@@ -160,13 +185,13 @@ pub fn format_model_table(rows: &[ModelRow]) -> String {
             out,
             "{:<18} {:<14} {:>10} {:>10} {:>10} {:>9.1}% {:>10.2} {:>10.4}",
             name,
-            mine[0].node_type,
-            secs(mean(|r| r.ttft_p99_s), 3),
-            secs(mean(|r| r.tpot_p99_s), 4),
-            secs(mean(|r| r.e2e_p99_s), 3),
-            100.0 * mean(|r| r.sla_attainment),
-            mean(|r| r.cost_usd),
-            mean(|r| r.cost_per_1k_requests),
+            node_types.get(mine[0]).map_or("", String::as_str),
+            secs(mean(&ttft), 3),
+            secs(mean(&tpot), 4),
+            secs(mean(&e2e), 3),
+            100.0 * mean(&sla),
+            mean(&cost),
+            mean(&per_1k),
         );
     }
     out

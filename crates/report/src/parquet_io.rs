@@ -49,14 +49,37 @@ pub struct Provenance {
     pub scenario_text: String,
     /// The program version (`inferscale 0.1.0`).
     pub version: String,
+    /// The sweep's parameter columns, so a reader can tell them from measurements.
+    pub params: Vec<String>,
 }
 
+/// Metadata key listing the sweep's parameter columns, one per line.
+pub const PARAMS_KEY: &str = "inferscale.params";
+
 impl Provenance {
-    fn pairs(&self) -> [(&'static str, String); 2] {
-        [
-            (SCENARIO_KEY, self.scenario_text.clone()),
-            (VERSION_KEY, self.version.clone()),
-        ]
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![
+            (SCENARIO_KEY.to_owned(), self.scenario_text.clone()),
+            (VERSION_KEY.to_owned(), self.version.clone()),
+        ];
+        if !self.params.is_empty() {
+            pairs.push((PARAMS_KEY.to_owned(), self.params.join("\n")));
+        }
+        pairs
+    }
+
+    /// The provenance stored in a table's schema metadata (empty fields where absent).
+    pub fn of_schema(schema: &Schema) -> Provenance {
+        let get = |k: &str| schema.metadata().get(k).cloned().unwrap_or_default();
+        Provenance {
+            scenario_text: get(SCENARIO_KEY),
+            version: get(VERSION_KEY),
+            params: get(PARAMS_KEY)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
     }
 }
 
@@ -86,6 +109,23 @@ pub fn write_parquet_atomic(
     batch: &RecordBatch,
     provenance: &Provenance,
 ) -> Result<(), ReportError> {
+    write_batches_atomic(
+        path,
+        &batch.schema(),
+        std::iter::once(Ok(batch.clone())),
+        provenance,
+    )
+}
+
+/// [`write_parquet_atomic`] for a stream of batches of one schema, written as they
+/// come (memory holds one batch at a time). An error from the stream abandons the
+/// file and leaves any previous one in place.
+pub fn write_batches_atomic(
+    path: &Path,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
+    provenance: &Provenance,
+) -> Result<(), ReportError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -97,7 +137,7 @@ pub fn write_parquet_atomic(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
 
-    let result = write_file(&tmp, batch, provenance).and_then(|()| {
+    let result = write_file(&tmp, schema, batches, provenance).and_then(|()| {
         fs::rename(&tmp, path).map_err(io_err("cannot move into place", path))?;
         // Make the rename itself durable; not every platform can sync a directory.
         if let Ok(d) = File::open(dir) {
@@ -111,31 +151,34 @@ pub fn write_parquet_atomic(
     result
 }
 
-fn write_file(tmp: &Path, batch: &RecordBatch, provenance: &Provenance) -> Result<(), ReportError> {
-    let schema = Schema::new(batch.schema().fields().clone()).with_metadata(
-        provenance
-            .pairs()
-            .into_iter()
-            .collect::<arrow_schema::Metadata>(),
-    );
-    let batch = batch
-        .clone()
-        .with_schema(schema.into())
-        .map_err(pq_err(tmp))?;
+fn write_file(
+    tmp: &Path,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
+    provenance: &Provenance,
+) -> Result<(), ReportError> {
+    let schema: arrow_schema::SchemaRef = Schema::new(schema.fields().clone())
+        .with_metadata(provenance.pairs().into_iter().collect::<std::collections::HashMap<_, _>>())
+        .into();
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_key_value_metadata(Some(
             provenance
                 .pairs()
                 .into_iter()
-                .map(|(k, v)| KeyValue::new(k.to_owned(), v))
+                .map(|(k, v)| KeyValue::new(k, v))
                 .collect(),
         ))
         .build();
     let file = File::create(tmp).map_err(io_err("cannot create", tmp))?;
     let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq_err(tmp))?;
-    writer.write(&batch).map_err(pq_err(tmp))?;
+        ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq_err(tmp))?;
+    for batch in batches {
+        let batch = batch?
+            .with_schema(schema.clone())
+            .map_err(pq_err(tmp))?;
+        writer.write(&batch).map_err(pq_err(tmp))?;
+    }
     let file = writer.into_inner().map_err(pq_err(tmp))?;
     file.sync_all().map_err(io_err("cannot flush", tmp))
 }

@@ -252,6 +252,7 @@ pub(crate) mod tests {
         let prov = Provenance {
             scenario_text: "name: mmc\n".into(),
             version: "inferscale test".into(),
+            params: Vec::new(),
         };
         write_runs(&path, &[row(0, 0.8), row(1, 0.9)], &prov).unwrap();
         let table = read_parquet(&path).unwrap();

@@ -33,6 +33,28 @@ impl MeanCi {
     }
 }
 
+/// Indices of the `(cost, quality)` pairs that no other pair beats on both (lower
+/// cost, higher quality), in increasing cost: the Pareto front. Of two equal pairs
+/// the first is kept.
+pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| {
+        points[a]
+            .0
+            .total_cmp(&points[b].0)
+            .then(points[b].1.total_cmp(&points[a].1))
+    });
+    let mut front = Vec::new();
+    let mut best = f64::NEG_INFINITY;
+    for i in order {
+        if points[i].1 > best {
+            best = points[i].1;
+            front.push(i);
+        }
+    }
+    front
+}
+
 /// Mean and two-sided `level` confidence interval (e.g. 0.95) of `values`, from the
 /// Student-t distribution with n − 1 degrees of freedom. NaN values are skipped.
 pub fn mean_ci(values: &[f64], level: f64) -> MeanCi {

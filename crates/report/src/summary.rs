@@ -100,6 +100,26 @@ pub fn summarize_runs(rows: &[RunRow]) -> Vec<MetricSummary> {
         .collect()
 }
 
+/// [`summarize_runs`] on a `runs.parquet` read back (the same metrics, by column
+/// name), for results gathered from part files rather than held in memory.
+pub fn summarize_table(runs: &crate::ParquetTable) -> Vec<MetricSummary> {
+    METRICS
+        .iter()
+        .filter_map(|(metric, _)| {
+            let values: Vec<f64> = runs
+                .f64_column(metric)?
+                .into_iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect();
+            Some(MetricSummary {
+                metric,
+                ci: mean_ci(&values, 0.95),
+            })
+        })
+        .filter(|s| s.ci.n > 0)
+        .collect()
+}
+
 /// A plain-text table: metric, mean, ± half-width, and the interval.
 pub fn format_summary_table(summaries: &[MetricSummary]) -> String {
     let n = summaries.first().map_or(0, |s| s.ci.n);
@@ -137,7 +157,7 @@ pub fn format_summary_table(summaries: &[MetricSummary]) -> String {
 }
 
 /// Four significant digits, without scientific notation for everyday magnitudes.
-fn format_number(v: f64) -> String {
+pub(crate) fn format_number(v: f64) -> String {
     if v.is_nan() {
         return "-".into();
     }
@@ -182,5 +202,17 @@ mod tests {
         // The LLM metrics do not apply to these rows and are left out.
         assert!(!table.contains("ttft"), "{table}");
         assert_eq!(table.lines().count(), 1 + 11);
+
+        // The same summary from the table written to disk.
+        let path = std::env::temp_dir().join(format!("summary-{}.parquet", std::process::id()));
+        let prov = crate::Provenance {
+            scenario_text: String::new(),
+            version: String::new(),
+            params: Vec::new(),
+        };
+        crate::write_runs(&path, &rows, &prov).unwrap();
+        let from_table = summarize_table(&crate::read_parquet(&path).unwrap());
+        assert_eq!(from_table, summarize_runs(&rows));
+        let _ = std::fs::remove_file(path);
     }
 }

@@ -485,8 +485,8 @@ fn dimensions(
         ));
     }
     // A path may be set by one axis only; a variant may not set a swept path.
-    let mut owners: Vec<(&str, bool)> = Vec::new();
-    for d in &dims {
+    let mut owners: Vec<(&str, usize)> = Vec::new();
+    for (k, d) in dims.iter().enumerate() {
         let paths: Vec<&str> = if d.is_variants {
             let mut p: Vec<&str> = d
                 .choices
@@ -500,10 +500,11 @@ fn dimensions(
             d.axes.iter().map(|a| a.path.as_str()).collect()
         };
         for p in paths {
-            if let Some((other, _)) = owners.iter().find(|(o, _)| {
-                *o == p
-                    || o.starts_with(&format!("{p}."))
-                    || p.starts_with(&format!("{o}."))
+            if let Some((other, _)) = owners.iter().find(|(o, owner)| {
+                *owner != k
+                    && (*o == p
+                        || o.starts_with(&format!("{p}."))
+                        || p.starts_with(&format!("{o}.")))
             }) {
                 return Err(at(
                     whole,
@@ -511,7 +512,7 @@ fn dimensions(
                     format!("`{p}` and `{other}` are both swept; each field may be set by one axis"),
                 ));
             }
-            owners.push((p, d.is_variants));
+            owners.push((p, k));
         }
     }
     shorten_names(&mut dims);

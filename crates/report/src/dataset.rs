@@ -1,0 +1,552 @@
+//! A results directory as one dataset across runs, threads, restarts and machines.
+//!
+//! Each run writes its rows of every table as its own part file,
+//! `DIR/parts/<table>/<run_id>.parquet`, atomically and `runs` last: a run is
+//! complete exactly when its `runs` part exists, which is what `--resume` checks and
+//! why an interrupted sweep loses nothing but the runs in flight. Shards of a sweep
+//! write parts with distinct run ids, so parts from several machines copied into one
+//! directory form one dataset (`DIR/parts/runs/*.parquet` reads as one table in
+//! pandas, polars and DuckDB). [`merge`] then writes one file per table,
+//! `DIR/<table>.parquet`, rows in sweep order (point, then replication), the same
+//! bytes however the runs were spread over threads and shards.
+//!
+//! Every part carries the run's keys in front of the table's own columns: `run_id`,
+//! `point_index`, `point` and one typed column per sweep parameter.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::{Provenance, ReportError, write_batches_atomic, write_parquet_atomic};
+
+/// The tables of a results directory, in the order a run writes them (`runs` last:
+/// its part marks the run complete).
+pub const TABLES: [&str; 5] = ["models", "timeseries", "actions", "latency", "runs"];
+
+/// Name of the file, under `DIR/parts/`, that says which sweep the parts belong to.
+const MANIFEST: &str = "MANIFEST";
+
+/// The key columns every table of a run starts with.
+#[derive(Clone, Copy, Debug)]
+pub struct RunKeys<'a> {
+    /// Stable run id: the point's id and the replication.
+    pub run_id: &'a str,
+    /// The point's position in the sweep.
+    pub point_index: u64,
+    /// The point's label.
+    pub point: &'a str,
+    /// The sweep's parameter columns.
+    pub params: &'a [ParamColumn],
+    /// This run's parameter values, one per column.
+    pub values: &'a [ParamValue],
+}
+
+/// `batch` with the run's key columns in front, each constant over its rows.
+pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch, ReportError> {
+    let n = batch.num_rows();
+    let mut fields = vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("point_index", DataType::UInt64, false),
+        Field::new("point", DataType::Utf8, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![keys.run_id; n])),
+        Arc::new(UInt64Array::from(vec![keys.point_index; n])),
+        Arc::new(StringArray::from(vec![keys.point; n])),
+    ];
+    for (column, value) in keys.params.iter().zip(keys.values) {
+        let (data_type, array): (DataType, ArrayRef) = match (column.kind, value) {
+            (ParamKind::Int, ParamValue::Int(v)) => {
+                (DataType::Int64, Arc::new(Int64Array::from(vec![*v; n])))
+            }
+            (ParamKind::Float, ParamValue::Float(v)) => {
+                (DataType::Float64, Arc::new(Float64Array::from(vec![*v; n])))
+            }
+            (ParamKind::Bool, ParamValue::Bool(v)) => {
+                (DataType::Boolean, Arc::new(BooleanArray::from(vec![*v; n])))
+            }
+            (_, v) => (
+                DataType::Utf8,
+                Arc::new(StringArray::from(vec![v.to_string(); n])),
+            ),
+        };
+        if batch.schema().field_with_name(&column.name).is_ok() {
+            return Err(ReportError::Parquet {
+                path: PathBuf::from(&column.name),
+                source: format!(
+                    "the sweep parameter `{}` would be named like a result column",
+                    column.path
+                )
+                .into(),
+            });
+        }
+        fields.push(Field::new(&column.name, data_type, false));
+        columns.push(array);
+    }
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        fields.push(field.as_ref().clone());
+        columns.push(column.clone());
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| {
+        ReportError::Parquet {
+            path: PathBuf::new(),
+            source: Box::new(e),
+        }
+    })
+}
+
+/// Which sweep a directory's parts belong to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// Scenario name.
+    pub scenario: String,
+    /// The sweep's fingerprint (see `inferscale_scenario::Sweep::fingerprint`).
+    pub fingerprint: String,
+    /// Runs in the whole sweep (all shards).
+    pub runs: usize,
+}
+
+/// A results directory: where parts and merged tables go.
+#[derive(Clone, Debug)]
+pub struct ResultsDir {
+    root: PathBuf,
+}
+
+impl ResultsDir {
+    /// The results directory at `root` (created when something is written).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ResultsDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the parts of `table` go.
+    pub fn parts_dir(&self, table: &str) -> PathBuf {
+        self.root.join("parts").join(table)
+    }
+
+    /// The part of `table` written by run `run_id`.
+    pub fn part(&self, table: &str, run_id: &str) -> PathBuf {
+        self.parts_dir(table).join(format!("{run_id}.parquet"))
+    }
+
+    /// The merged file of `table`.
+    pub fn merged(&self, table: &str) -> PathBuf {
+        self.root.join(format!("{table}.parquet"))
+    }
+
+    /// Writes one run's tables, each keyed, `runs` last. Tables not given are not
+    /// written (a generic run has no time series).
+    pub fn write_run(
+        &self,
+        keys: &RunKeys<'_>,
+        tables: &[(&str, RecordBatch)],
+        provenance: &Provenance,
+    ) -> Result<(), ReportError> {
+        for table in TABLES {
+            if let Some((_, batch)) = tables.iter().find(|(t, _)| *t == table) {
+                let keyed = with_keys(batch, keys)?;
+                write_parquet_atomic(&self.part(table, keys.run_id), &keyed, provenance)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of the runs whose outputs are complete: a `runs` part whose footer
+    /// reads back.
+    pub fn completed_runs(&self) -> std::collections::BTreeSet<String> {
+        part_files(&self.parts_dir("runs"))
+            .into_iter()
+            .filter(|p| readable(p))
+            .filter_map(|p| Some(p.file_stem()?.to_str()?.to_owned()))
+            .collect()
+    }
+
+    /// Removes temporary files an interrupted writer left behind (a killed process
+    /// cannot clean up after itself; the files it was writing are hidden and never
+    /// read).
+    pub fn remove_temporaries(&self) -> usize {
+        let mut removed = 0;
+        let mut dirs = vec![self.root.clone()];
+        dirs.extend(TABLES.iter().map(|t| self.parts_dir(t)));
+        for dir in dirs {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.contains(".tmp-") && fs::remove_file(e.path()).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
+    /// Forgets every result in the directory (parts, merged tables, manifest), for a
+    /// fresh start. Other files are left alone.
+    pub fn clear(&self) -> Result<(), ReportError> {
+        let parts = self.root.join("parts");
+        if parts.exists() {
+            fs::remove_dir_all(&parts).map_err(|source| ReportError::Io {
+                action: "cannot remove",
+                path: parts.clone(),
+                source,
+            })?;
+        }
+        for table in TABLES.iter().copied().chain(["summary"]) {
+            let _ = fs::remove_file(self.merged(table));
+        }
+        Ok(())
+    }
+
+    /// The manifest of the parts in this directory, if any.
+    pub fn manifest(&self) -> Option<Manifest> {
+        let text = fs::read_to_string(self.root.join("parts").join(MANIFEST)).ok()?;
+        let get = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_owned)
+        };
+        Some(Manifest {
+            scenario: get("scenario")?,
+            fingerprint: get("fingerprint")?,
+            runs: get("runs")?.parse().ok()?,
+        })
+    }
+
+    /// Records which sweep the parts belong to (atomically).
+    pub fn write_manifest(&self, m: &Manifest) -> Result<(), ReportError> {
+        let dir = self.root.join("parts");
+        fs::create_dir_all(&dir).map_err(|source| ReportError::Io {
+            action: "cannot create directory",
+            path: dir.clone(),
+            source,
+        })?;
+        let path = dir.join(MANIFEST);
+        let tmp = dir.join(format!(".{MANIFEST}.tmp-{}", std::process::id()));
+        let text = format!(
+            "scenario={}\nfingerprint={}\nruns={}\n",
+            m.scenario, m.fingerprint, m.runs
+        );
+        fs::write(&tmp, text)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(|source| ReportError::Io {
+                action: "cannot write",
+                path,
+                source,
+            })
+    }
+
+    /// A table read whole: the merged file if there is one, else every part in file
+    /// name order.
+    pub fn read_table(&self, table: &str) -> Result<Option<crate::ParquetTable>, ReportError> {
+        let merged = self.merged(table);
+        if merged.exists() {
+            return crate::read_parquet(&merged).map(Some);
+        }
+        let mut out: Option<crate::ParquetTable> = None;
+        for part in part_files(&self.parts_dir(table)) {
+            let t = crate::read_parquet(&part)?;
+            match &mut out {
+                None => out = Some(t),
+                Some(o) => o.batches.extend(t.batches),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The `.parquet` files of a directory (not hidden ones), sorted by name.
+fn part_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "parquet")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether a Parquet file's footer reads.
+fn readable(path: &Path) -> bool {
+    fs::File::open(path)
+        .ok()
+        .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
+        .is_some()
+}
+
+/// What [`merge`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeSummary {
+    /// Runs in the merged tables.
+    pub runs: usize,
+    /// Runs found in more than one source (kept once).
+    pub duplicates: usize,
+    /// Runs the manifests say the sweep has.
+    pub expected: Option<usize>,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// One run found in the sources.
+struct FoundRun {
+    point_index: u64,
+    replication: u64,
+    run_id: String,
+    source: ResultsDir,
+}
+
+/// Merges the parts of every `sources` directory (shards of one sweep, or one
+/// directory) into one file per table in `out`, rows in sweep order. A run found in
+/// several sources is kept once. Sources written from different sweeps are refused.
+pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportError> {
+    let dirs: Vec<ResultsDir> = sources.iter().map(ResultsDir::new).collect();
+    let manifests: Vec<Manifest> = dirs.iter().filter_map(ResultsDir::manifest).collect();
+    if let Some(m) = manifests.iter().find(|m| m.fingerprint != manifests[0].fingerprint) {
+        return Err(ReportError::Parquet {
+            path: out.to_owned(),
+            source: format!(
+                "the sources come from different sweeps (`{}` and `{}`, fingerprints {} and {})",
+                manifests[0].scenario, m.scenario, manifests[0].fingerprint, m.fingerprint
+            )
+            .into(),
+        });
+    }
+    let mut found: BTreeMap<String, FoundRun> = BTreeMap::new();
+    let mut duplicates = 0;
+    for dir in &dirs {
+        for part in part_files(&dir.parts_dir("runs")) {
+            let table = crate::read_parquet(&part)?;
+            let ids = table.string_column("run_id").unwrap_or_default();
+            let points = table.f64_column("point_index").unwrap_or_default();
+            let reps = table.f64_column("replication").unwrap_or_default();
+            let (Some(id), Some(Some(point)), Some(Some(rep))) =
+                (ids.first(), points.first(), reps.first())
+            else {
+                return Err(ReportError::Parquet {
+                    path: part,
+                    source: "a runs part needs run_id, point_index and replication".into(),
+                });
+            };
+            if found.contains_key(id) {
+                duplicates += 1;
+                continue;
+            }
+            found.insert(
+                id.clone(),
+                FoundRun {
+                    point_index: *point as u64,
+                    replication: *rep as u64,
+                    run_id: id.clone(),
+                    source: dir.clone(),
+                },
+            );
+        }
+    }
+    let mut order: Vec<FoundRun> = found.into_values().collect();
+    order.sort_by(|a, b| {
+        (a.point_index, a.replication, &a.run_id).cmp(&(b.point_index, b.replication, &b.run_id))
+    });
+    let mut files = Vec::new();
+    let out_dir = ResultsDir::new(out);
+    for table in TABLES {
+        let parts: Vec<PathBuf> = order
+            .iter()
+            .map(|r| r.source.part(table, &r.run_id))
+            .filter(|p| p.exists())
+            .collect();
+        let target = out_dir.merged(table);
+        let Some(first) = parts.first() else {
+            let _ = fs::remove_file(&target);
+            continue;
+        };
+        let schema = schema_of(first)?;
+        let provenance = Provenance::of_schema(&schema);
+        let expected_fields = schema.fields().clone();
+        let batches = parts.iter().flat_map(|p| match read_batches(p) {
+            Ok(batches) => batches
+                .into_iter()
+                .map(|b| {
+                    if b.schema().fields() == &expected_fields {
+                        Ok(b)
+                    } else {
+                        Err(ReportError::Parquet {
+                            path: p.clone(),
+                            source: "its columns differ from the other parts' (parts of \
+                                     different sweeps?)"
+                                .into(),
+                        })
+                    }
+                })
+                .collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        });
+        write_batches_atomic(&target, &schema, batches, &provenance)?;
+        files.push(target);
+    }
+    Ok(MergeSummary {
+        runs: order.len(),
+        duplicates,
+        expected: manifests.first().map(|m| m.runs),
+        files,
+    })
+}
+
+fn schema_of(path: &Path) -> Result<Schema, ReportError> {
+    let file = fs::File::open(path).map_err(|source| ReportError::Io {
+        action: "cannot open",
+        path: path.to_owned(),
+        source,
+    })?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| ReportError::Parquet {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
+    Ok(builder.schema().as_ref().clone())
+}
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ReportError> {
+    Ok(crate::read_parquet(path)?.batches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LatencyRow, latency_batch};
+
+    fn prov() -> Provenance {
+        Provenance {
+            scenario_text: "name: t\n".into(),
+            version: "test".into(),
+            params: vec!["target".into()],
+        }
+    }
+
+    fn run(dir: &ResultsDir, point: u64, rep: u64, target: f64) {
+        let params = [ParamColumn {
+            name: "target".into(),
+            path: "policy.decider.target".into(),
+            kind: ParamKind::Float,
+        }];
+        let values = [ParamValue::Float(target)];
+        let id = format!("p{point}-r{rep}");
+        let label = format!("target={target}");
+        let keys = RunKeys {
+            run_id: &id,
+            point_index: point,
+            point: &label,
+            params: &params,
+            values: &values,
+        };
+        let mut row = crate::runs::tests::row(rep, 0.5 + point as f64);
+        row.replication = rep;
+        let latency = latency_batch(&[LatencyRow {
+            scenario: "t".into(),
+            replication: rep,
+            metric: "response".into(),
+            upper_s: 0.1,
+            count: point * 10 + rep,
+        }]);
+        dir.write_run(
+            &keys,
+            &[
+                ("runs", crate::runs_batch(&[row])),
+                ("latency", latency),
+            ],
+            &prov(),
+        )
+        .unwrap();
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("inferscale-dataset-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn parts_merge_in_sweep_order_with_typed_keys() {
+        let a = ResultsDir::new(tmp("a"));
+        let b = ResultsDir::new(tmp("b"));
+        // Two "shards", written out of order, one run in both.
+        run(&b, 1, 0, 0.7);
+        run(&a, 0, 1, 0.6);
+        run(&b, 0, 0, 0.6);
+        run(&a, 1, 1, 0.7);
+        run(&a, 0, 0, 0.6);
+        assert_eq!(a.completed_runs().len(), 3);
+        let out = tmp("out");
+        let summary = merge(&[a.root().to_owned(), b.root().to_owned()], &out).unwrap();
+        assert_eq!(summary.runs, 4);
+        assert_eq!(summary.duplicates, 1);
+        let runs = crate::read_parquet(&out.join("runs.parquet")).unwrap();
+        assert_eq!(
+            runs.string_column("run_id").unwrap(),
+            ["p0-r0", "p0-r1", "p1-r0", "p1-r1"]
+        );
+        let schema = &runs.schema;
+        assert_eq!(
+            schema.field_with_name("target").unwrap().data_type(),
+            &DataType::Float64
+        );
+        assert_eq!(
+            runs.f64_column("target").unwrap(),
+            [Some(0.6), Some(0.6), Some(0.7), Some(0.7)]
+        );
+        assert_eq!(Provenance::of_schema(schema).params, ["target"]);
+        let latency = crate::read_parquet(&out.join("latency.parquet")).unwrap();
+        assert_eq!(
+            latency.f64_column("count").unwrap(),
+            [Some(0.0), Some(1.0), Some(10.0), Some(11.0)]
+        );
+        // No time series was written, so none is merged.
+        assert!(!out.join("timeseries.parquet").exists());
+        for d in [a.root(), b.root(), &out] {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
+
+    #[test]
+    fn temporaries_are_cleaned_and_incomplete_runs_not_counted() {
+        let a = ResultsDir::new(tmp("c"));
+        run(&a, 0, 0, 0.5);
+        // A writer killed half-way: a hidden temporary and a truncated part.
+        fs::write(a.parts_dir("runs").join(".x.parquet.tmp-1"), b"PAR1").unwrap();
+        fs::write(a.part("runs", "p9-r9"), b"PAR1 truncated").unwrap();
+        assert_eq!(a.completed_runs().into_iter().collect::<Vec<_>>(), ["p0-r0"]);
+        assert_eq!(a.remove_temporaries(), 1);
+        a.write_manifest(&Manifest {
+            scenario: "t".into(),
+            fingerprint: "abc".into(),
+            runs: 4,
+        })
+        .unwrap();
+        assert_eq!(a.manifest().unwrap().runs, 4);
+        a.clear().unwrap();
+        assert!(a.completed_runs().is_empty() && a.manifest().is_none());
+        let _ = fs::remove_dir_all(a.root());
+    }
+}

@@ -1,0 +1,69 @@
+//! `latency.parquet`: each run's latency distributions as log-scale histograms, so
+//! CDFs can be drawn (and pooled across replications exactly) without per-request
+//! records.
+
+use std::sync::Arc;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_schema::{Field, Schema};
+
+/// One histogram bucket of one latency of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencyRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// Replication index.
+    pub replication: u64,
+    /// `ttft`, `tpot` or `e2e` (LLM runs), `response` (generic runs).
+    pub metric: String,
+    /// Upper bound of the bucket, seconds (buckets grow by 5%).
+    pub upper_s: f64,
+    /// Measured requests in the bucket.
+    pub count: u64,
+}
+
+/// The rows as one Arrow batch.
+pub fn latency_batch(rows: &[LatencyRow]) -> RecordBatch {
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "scenario",
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.scenario.as_str())
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
+        ),
+        (
+            "replication",
+            Arc::new(rows.iter().map(|r| r.replication).collect::<UInt64Array>()),
+        ),
+        (
+            "metric",
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.metric.as_str())
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
+        ),
+        (
+            "upper_s",
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.upper_s))
+                    .collect::<Float64Array>(),
+            ),
+        ),
+        (
+            "count",
+            Arc::new(rows.iter().map(|r| r.count).collect::<UInt64Array>()),
+        ),
+    ];
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, a)| Field::new(*name, a.data_type().clone(), false))
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .expect("columns are built with the schema's types and one length")
+}

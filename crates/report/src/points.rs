@@ -1,0 +1,256 @@
+//! `summary.parquet` and the printed table of a sweep: per point, the mean and 95%
+//! confidence interval of each headline metric across its replications, with the
+//! cost–SLA Pareto front marked.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+
+use crate::stats::{MeanCi, mean_ci, pareto_front};
+use crate::{ParquetTable, Provenance, ReportError};
+
+/// The metrics summarised per point, as named in `runs.parquet`.
+pub const POINT_METRICS: &[&str] = &[
+    "cost_usd",
+    "sla_attainment",
+    "ttft_p50_s",
+    "ttft_p99_s",
+    "tpot_p99_s",
+    "mean_response_s",
+    "p99_response_s",
+    "goodput_per_s",
+    "mean_replicas",
+    "max_replicas",
+    "scaling_actions",
+    "dropped",
+    "utilization",
+    "mean_queue_len",
+];
+
+/// One sweep point summarised over its replications.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointSummary {
+    /// The point's position in the sweep.
+    pub point_index: u64,
+    /// The point's label.
+    pub label: String,
+    /// Runs found for it.
+    pub runs: usize,
+    /// Mean and 95% CI of each of [`POINT_METRICS`], in that order (NaN where the
+    /// metric does not apply).
+    pub metrics: Vec<MeanCi>,
+    /// Whether no other point is both cheaper (or as cheap) and better at meeting the
+    /// SLA (or as good), by their means.
+    pub pareto: bool,
+}
+
+impl PointSummary {
+    /// The summary of `metric` (one of [`POINT_METRICS`]).
+    pub fn metric(&self, metric: &str) -> Option<MeanCi> {
+        let i = POINT_METRICS.iter().position(|m| *m == metric)?;
+        self.metrics.get(i).copied()
+    }
+}
+
+/// Groups `runs` (a merged `runs.parquet`) by point and summarises each; also returns
+/// the summary as a batch for `summary.parquet`, with the point's parameter columns.
+pub fn summarize_points(
+    runs: &ParquetTable,
+) -> Result<(Vec<PointSummary>, RecordBatch), ReportError> {
+    let bad = |m: String| ReportError::Parquet {
+        path: PathBuf::from("runs.parquet"),
+        source: m.into(),
+    };
+    let points = runs
+        .f64_column("point_index")
+        .ok_or_else(|| bad("no `point_index` column".into()))?;
+    let labels = runs
+        .string_column("point")
+        .ok_or_else(|| bad("no `point` column".into()))?;
+    let columns: Vec<Vec<f64>> = POINT_METRICS
+        .iter()
+        .map(|m| {
+            runs.f64_column(m)
+                .map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+                .unwrap_or_else(|| vec![f64::NAN; points.len()])
+        })
+        .collect();
+    // Rows of each point, in order of first appearance (the sweep's order).
+    let mut groups: Vec<(u64, Vec<usize>)> = Vec::new();
+    for (row, p) in points.iter().enumerate() {
+        let p = p.unwrap_or_default() as u64;
+        match groups.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((p, vec![row])),
+        }
+    }
+    groups.sort_by_key(|(p, _)| *p);
+    let mut out: Vec<PointSummary> = groups
+        .iter()
+        .map(|(p, rows)| PointSummary {
+            point_index: *p,
+            label: labels[rows[0]].clone(),
+            runs: rows.len(),
+            metrics: columns
+                .iter()
+                .map(|c| mean_ci(&rows.iter().map(|&r| c[r]).collect::<Vec<_>>(), 0.95))
+                .collect(),
+            pareto: false,
+        })
+        .collect();
+    let candidates: Vec<usize> = (0..out.len())
+        .filter(|&i| {
+            let (c, s) = (out[i].metrics[0].mean, out[i].metrics[1].mean);
+            c.is_finite() && s.is_finite()
+        })
+        .collect();
+    let pairs: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|&i| (out[i].metrics[0].mean, out[i].metrics[1].mean))
+        .collect();
+    for k in pareto_front(&pairs) {
+        out[candidates[k]].pareto = true;
+    }
+    let batch = summary_batch(runs, &out, &groups)?;
+    Ok((out, batch))
+}
+
+fn summary_batch(
+    runs: &ParquetTable,
+    points: &[PointSummary],
+    groups: &[(u64, Vec<usize>)],
+) -> Result<RecordBatch, ReportError> {
+    let err = |e: arrow_schema::ArrowError| ReportError::Parquet {
+        path: PathBuf::from("summary.parquet"),
+        source: Box::new(e),
+    };
+    let mut fields = vec![
+        Field::new("point_index", DataType::UInt64, false),
+        Field::new("point", DataType::Utf8, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(points.iter().map(|p| p.point_index).collect::<UInt64Array>()),
+        Arc::new(
+            points
+                .iter()
+                .map(|p| Some(p.label.as_str()))
+                .collect::<StringArray>(),
+        ),
+    ];
+    // Parameter columns: the value of each point's first run.
+    let params = Provenance::of_schema(&runs.schema).params;
+    if !params.is_empty() && !runs.batches.is_empty() {
+        let all = arrow_select::concat::concat_batches(&runs.schema, &runs.batches).map_err(err)?;
+        let first_rows: UInt64Array = groups.iter().map(|(_, rows)| rows[0] as u64).collect();
+        for name in &params {
+            let Some(column) = all.column_by_name(name) else {
+                continue;
+            };
+            let taken = arrow_select::take::take(column, &first_rows, None).map_err(err)?;
+            fields.push(Field::new(name, taken.data_type().clone(), true));
+            columns.push(taken);
+        }
+    }
+    fields.push(Field::new("runs", DataType::UInt64, false));
+    columns.push(Arc::new(
+        points.iter().map(|p| p.runs as u64).collect::<UInt64Array>(),
+    ));
+    let finite = |v: f64| v.is_finite().then_some(v);
+    for (i, metric) in POINT_METRICS.iter().enumerate() {
+        let stats: [(&str, fn(&MeanCi) -> f64); 3] = [
+            ("mean", |c| c.mean),
+            ("ci_low", |c| c.low()),
+            ("ci_high", |c| c.high()),
+        ];
+        for (suffix, get) in stats {
+            fields.push(Field::new(
+                format!("{metric}_{suffix}"),
+                DataType::Float64,
+                true,
+            ));
+            columns.push(Arc::new(
+                points
+                    .iter()
+                    .map(|p| finite(get(&p.metrics[i])))
+                    .collect::<Float64Array>(),
+            ));
+        }
+    }
+    fields.push(Field::new("pareto", DataType::Boolean, false));
+    columns.push(Arc::new(
+        points.iter().map(|p| Some(p.pareto)).collect::<BooleanArray>(),
+    ));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(err)
+}
+
+/// The printed table: one line per point, `*` on the Pareto front. Cluster sweeps
+/// show cost, SLA attainment, TTFT p99 and replicas; generic ones response times
+/// and utilization.
+pub fn format_points_table(points: &[PointSummary]) -> String {
+    let llm = points
+        .iter()
+        .any(|p| p.metrics[0].mean.is_finite());
+    let shown: &[(&str, &str)] = if llm {
+        &[
+            ("cost_usd", "cost $"),
+            ("sla_attainment", "SLA attainment"),
+            ("ttft_p99_s", "TTFT p99 s"),
+            ("mean_replicas", "replicas"),
+        ]
+    } else {
+        &[
+            ("mean_response_s", "mean response s"),
+            ("p99_response_s", "p99 response s"),
+            ("utilization", "utilization"),
+        ]
+    };
+    let width = points
+        .iter()
+        .map(|p| p.label.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = String::new();
+    let _ = write!(out, "  {:<width$} {:>4}", "point", "runs");
+    for (_, title) in shown {
+        let _ = write!(out, "  {title:>22}");
+    }
+    let _ = writeln!(out);
+    for p in points {
+        let mark = if p.pareto { '*' } else { ' ' };
+        let _ = write!(out, "{mark} {:<width$} {:>4}", p.label, p.runs);
+        for (metric, _) in shown {
+            let c = p.metric(metric).unwrap_or(MeanCi {
+                mean: f64::NAN,
+                half_width: f64::NAN,
+                n: 0,
+            });
+            // Replications that agree to rounding show an interval of exactly 0.
+            let hw = if c.half_width.abs() <= 1e-9 * c.mean.abs().max(1e-300) {
+                0.0
+            } else {
+                c.half_width
+            };
+            let c = MeanCi { half_width: hw, ..c };
+            let cell = if c.half_width.is_finite() {
+                format!("{} ± {}", crate::summary::format_number(c.mean), crate::summary::format_number(c.half_width))
+            } else {
+                crate::summary::format_number(c.mean)
+            };
+            let _ = write!(out, "  {cell:>22}");
+        }
+        let _ = writeln!(out);
+    }
+    if llm {
+        let _ = writeln!(
+            out,
+            "mean ± 95% CI half-width over replications; * = on the cost–SLA Pareto front"
+        );
+    } else {
+        let _ = writeln!(out, "mean ± 95% CI half-width over replications");
+    }
+    out
+}

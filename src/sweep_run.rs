@@ -1,0 +1,300 @@
+//! Running a sweep: every run of every point (or of one shard of them) in parallel,
+//! each written to the results directory as soon as it finishes.
+//!
+//! Invariants:
+//! - a run's results depend only on its point and replication (its random streams
+//!   derive from the scenario seed and the replication index), never on the thread
+//!   that ran it, the order runs finished in, or the shard it fell in;
+//! - a run is on disk completely or not at all (atomic part files, `runs` last), so a
+//!   stop at any moment — Ctrl-C, SIGTERM from a scheduler, SIGKILL, power loss —
+//!   loses only the runs in flight, and `--resume` runs exactly the missing ones;
+//! - shard `I/N` takes the runs whose position in the sweep is `I` modulo `N`, so
+//!   every run belongs to exactly one shard and each shard gets a share of every
+//!   point (the expensive ones too).
+
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use inferscale_report::{
+    Manifest, Provenance, ResultsDir, RunKeys, actions_batch, latency_batch, models_batch,
+    runs_batch, timeseries_batch,
+};
+use inferscale_scenario::Sweep;
+use rayon::prelude::*;
+
+/// One of `count` parts of a sweep, 0-based like Slurm's `SLURM_ARRAY_TASK_ID` and
+/// Kubernetes' `JOB_COMPLETION_INDEX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, from 0.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let usage = || format!("`{s}` is not a shard; write I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(usage)?;
+        let index: usize = i.trim().parse().map_err(|_| usage())?;
+        let count: usize = n.trim().parse().map_err(|_| usage())?;
+        if count == 0 || index >= count {
+            return Err(usage());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// How a sweep runs.
+#[derive(Debug)]
+pub struct SweepOptions<'a> {
+    /// Worker threads; `None`: one per core.
+    pub threads: Option<usize>,
+    /// Run only this part of the sweep.
+    pub shard: Option<Shard>,
+    /// Keep the runs already complete in the directory and run only the others.
+    pub resume: bool,
+    /// Draw a progress bar on the terminal.
+    pub progress: bool,
+    /// Write 0 in wall-clock columns.
+    pub reproducible: bool,
+    /// Set (by a signal handler) to stop starting runs.
+    pub stop: &'a AtomicBool,
+}
+
+/// One run of the sweep: a point and a replication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedRun {
+    /// Index into [`Sweep::points`].
+    pub point: usize,
+    /// Replication index.
+    pub replication: u64,
+    /// `<point id>-r<replication>`.
+    pub run_id: String,
+}
+
+/// Every run of `sweep` in sweep order (point-major), or of one shard of it.
+pub fn plan(sweep: &Sweep, shard: Option<Shard>) -> Vec<PlannedRun> {
+    let reps = u64::from(sweep.replications);
+    sweep
+        .points
+        .iter()
+        .flat_map(|p| {
+            (0..reps).map(move |r| PlannedRun {
+                point: p.index,
+                replication: r,
+                run_id: format!("{}-r{r}", p.id),
+            })
+        })
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| i % s.count == s.index))
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// What a sweep execution did.
+#[derive(Clone, Debug, Default)]
+pub struct SweepOutcome {
+    /// Runs this invocation was responsible for (the shard's, or all).
+    pub planned: usize,
+    /// Of those, runs already complete and skipped (`--resume`).
+    pub skipped: usize,
+    /// Runs completed now.
+    pub ran: usize,
+    /// Events simulated by the runs completed now.
+    pub events: u64,
+    /// Whether a stop request ended it before every run was done.
+    pub interrupted: bool,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+}
+
+/// Runs `sweep` into `dir` (the runs of `opts.shard` only, if given).
+///
+/// Without `resume`, an unsharded sweep starts from an empty directory; a shard
+/// overwrites its own runs and leaves the rest (other shards may be writing there).
+/// With `resume`, runs already complete are skipped, after checking the directory
+/// holds results of this same sweep.
+pub fn execute(
+    sweep: &Sweep,
+    dir: &ResultsDir,
+    opts: &SweepOptions<'_>,
+) -> anyhow::Result<SweepOutcome> {
+    let started = Instant::now();
+    let manifest = Manifest {
+        scenario: sweep.name.clone(),
+        fingerprint: sweep.fingerprint.clone(),
+        runs: sweep.run_count(),
+    };
+    match dir.manifest() {
+        Some(old) if old.fingerprint != manifest.fingerprint && (opts.resume || opts.shard.is_some()) => {
+            anyhow::bail!(
+                "`{}` holds results of another scenario (`{}`, fingerprint {}; this one is {}); \
+                 resume and shards only add to results of the same scenario and sweep base — \
+                 write elsewhere with --out, or rerun without --resume/--shard to start over",
+                dir.root().display(),
+                old.scenario,
+                old.fingerprint,
+                manifest.fingerprint
+            );
+        }
+        _ => {}
+    }
+    let writing = || format!("writing results of `{}`", sweep.name);
+    if !opts.resume && opts.shard.is_none() {
+        dir.clear().with_context(writing)?;
+    }
+    dir.remove_temporaries();
+    dir.write_manifest(&manifest).with_context(writing)?;
+
+    let all = plan(sweep, opts.shard);
+    let done = if opts.resume {
+        dir.completed_runs()
+    } else {
+        Default::default()
+    };
+    let pending: Vec<&PlannedRun> = all.iter().filter(|r| !done.contains(&r.run_id)).collect();
+    let mut outcome = SweepOutcome {
+        planned: all.len(),
+        skipped: all.len() - pending.len(),
+        ..SweepOutcome::default()
+    };
+
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = opts.threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder.build().context("starting worker threads")?;
+    let bar = progress_bar(pending.len(), opts.progress);
+    let provenance = Provenance {
+        scenario_text: sweep.source_text.clone(),
+        version: crate::version_string(),
+        params: sweep.params.iter().map(|c| c.name.clone()).collect(),
+    };
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let ran = AtomicU64::new(0);
+    let events = AtomicU64::new(0);
+    pool.install(|| {
+        pending.par_iter().for_each(|run| {
+            if opts.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            match run_and_write(sweep, dir, run, &provenance, opts.reproducible) {
+                Ok(e) => {
+                    events.fetch_add(e, Ordering::Relaxed);
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    bar.inc(1);
+                }
+                Err(e) => {
+                    opts.stop.store(true, Ordering::Relaxed);
+                    let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(e);
+                }
+            }
+        });
+    });
+    bar.finish_and_clear();
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    outcome.ran = ran.into_inner() as usize;
+    outcome.events = events.into_inner();
+    outcome.interrupted = outcome.ran < pending.len();
+    outcome.wall_s = started.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// Runs one run and writes its parts; returns the events it simulated.
+fn run_and_write(
+    sweep: &Sweep,
+    dir: &ResultsDir,
+    run: &PlannedRun,
+    provenance: &Provenance,
+    reproducible: bool,
+) -> anyhow::Result<u64> {
+    let point = &sweep.points[run.point];
+    let mut one = crate::runner::run_one(&point.scenario, run.replication);
+    if reproducible {
+        one.run.wall_time_s = 0.0;
+    }
+    let keys = RunKeys {
+        run_id: &run.run_id,
+        point_index: point.index as u64,
+        point: &point.label,
+        params: &sweep.params,
+        values: &point.values,
+    };
+    let mut tables = vec![
+        ("runs", runs_batch(std::slice::from_ref(&one.run))),
+        ("latency", latency_batch(&one.latency)),
+    ];
+    if let inferscale_scenario::System::Llm(_) = &point.scenario.system {
+        tables.push(("models", models_batch(&one.models)));
+        if !one.timeseries.is_empty() {
+            tables.push(("timeseries", timeseries_batch(&one.timeseries)));
+        }
+        if point.scenario.policy.is_some() {
+            tables.push(("actions", actions_batch(&one.actions)));
+        }
+    }
+    dir.write_run(&keys, &tables, provenance)
+        .with_context(|| format!("writing run {} ({})", run.run_id, point.label))?;
+    Ok(one.run.events)
+}
+
+fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:32}] {pos}/{len} runs  {per_sec}  ETA {eta}",
+    )
+    .map(|s| s.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_runs() {
+        let text = "name: s\nreplications: 3\nduration: 1m\nmodels:\n  - {name: m, generic: {service_time: {exponential: {mean: 1s}}}}\nworkload:\n  - {model: m, arrivals: {poisson: {rate: 0.5/s}}}\nsweep:\n  models.0.generic.servers: [1, 2, 3, 4, 5]\n";
+        let sweep = inferscale_scenario::parse_sweep(text, "s.yaml").unwrap();
+        let all = plan(&sweep, None);
+        assert_eq!(all.len(), 15);
+        let mut union: Vec<PlannedRun> = (0..4)
+            .flat_map(|i| plan(&sweep, Some(Shard { index: i, count: 4 })))
+            .collect();
+        assert_eq!(union.len(), 15);
+        union.sort_by(|a, b| (a.point, a.replication).cmp(&(b.point, b.replication)));
+        assert_eq!(union, all);
+        let ids: std::collections::BTreeSet<_> = all.iter().map(|r| &r.run_id).collect();
+        assert_eq!(ids.len(), 15, "run ids are distinct");
+    }
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!("2/8".parse(), Ok(Shard { index: 2, count: 8 }));
+        assert!("8/8".parse::<Shard>().is_err());
+        assert!("1".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
+    }
+}
