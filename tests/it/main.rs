@@ -4,6 +4,7 @@
 //! - [`bad_input`]: every file in `tests/bad_scenarios/` fails with a located error, exit 2
 //! - [`cli`]: the `inferscale` command as a user runs it
 //! - [`determinism`]: same scenario, same results, whatever the thread count
+//! - [`sweep`]: sweeps across threads, shards, interruptions and resumes
 
 mod bad_input;
 mod cli;
@@ -13,5 +14,6 @@ mod published;
 mod queueing;
 mod scaling;
 mod support;
+mod sweep;
 mod traces;
 mod vidur;

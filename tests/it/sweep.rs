@@ -1,0 +1,214 @@
+//! Sweeps end to end: determinism across threads and shards, resume after SIGINT
+//! and SIGKILL, growing a sweep, and refusing to mix sweeps.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use inferscale::report::{WALL_TIME_COLUMN, read_parquet};
+
+use crate::support::{TempDir, inferscale, repo, stderr, stdout};
+
+/// The quickstart sweep made longer per run (more replications, a longer day) so a
+/// kill can land half-way; written into `dir`.
+fn sweep_file(dir: &TempDir, replications: u32) -> String {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart-sweep.yaml")).unwrap();
+    let text = text.replace("replications: 3", &format!("replications: {replications}"));
+    let path = dir.join("sweep.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Every batch of a table, concatenated, without the wall-time column.
+fn content(path: &Path) -> RecordBatch {
+    let table = read_parquet(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let all = arrow_select::concat::concat_batches(&table.schema, &table.batches).unwrap();
+    match all.schema().index_of(WALL_TIME_COLUMN) {
+        Ok(i) => {
+            let mut all = all;
+            all.remove_column(i);
+            all
+        }
+        Err(_) => all,
+    }
+}
+
+fn run_ids(dir: &Path) -> Vec<String> {
+    read_parquet(&dir.join("runs.parquet"))
+        .unwrap()
+        .string_column("run_id")
+        .unwrap()
+}
+
+#[test]
+fn one_thread_two_threads_and_three_shards_merged_agree() {
+    let tmp = TempDir::new("sweep-determinism");
+    let file = sweep_file(&tmp, 2);
+    let one = tmp.join("one");
+    let two = tmp.join("two");
+    let run = |args: &[&str]| {
+        let out = inferscale(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        out
+    };
+    run(&["run", &file, "-q", "--threads", "1", "--out", one.to_str().unwrap()]);
+    run(&["run", &file, "-q", "--threads", "2", "--out", two.to_str().unwrap()]);
+    let mut shard_dirs = Vec::new();
+    for i in 0..3 {
+        let d = tmp.join(&format!("shard{i}"));
+        let out = run(&[
+            "run",
+            &file,
+            "--shard",
+            &format!("{i}/3"),
+            "--out",
+            d.to_str().unwrap(),
+        ]);
+        assert!(stderr(&out).contains("inferscale merge"), "{}", stderr(&out));
+        assert!(!d.join("runs.parquet").exists(), "a shard does not merge");
+        shard_dirs.push(d.to_str().unwrap().to_owned());
+    }
+    let merged = tmp.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(shard_dirs.iter().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let out = run(&args);
+    assert!(stdout(&out).contains("Pareto front"), "{}", stdout(&out));
+
+    assert_eq!(run_ids(&one).len(), 8, "4 points x 2 replications");
+    for table in ["runs", "models", "timeseries", "actions", "latency", "summary"] {
+        let file = format!("{table}.parquet");
+        let reference = content(&one.join(&file));
+        assert!(reference.num_rows() > 0, "{table} is empty");
+        for other in [&two, &merged] {
+            assert_eq!(
+                content(&other.join(&file)),
+                reference,
+                "{table} differs in {}",
+                other.display()
+            );
+        }
+    }
+    // The parameter columns are typed, and the point order is the sweep's.
+    let runs = read_parquet(&one.join("runs.parquet")).unwrap();
+    assert_eq!(
+        runs.string_column("variant").unwrap(),
+        ["fixed-1", "fixed-1", "fixed-2", "fixed-2", "hpa", "hpa", "threshold", "threshold"]
+    );
+    // Common random numbers: replication r of every point saw the same arrivals
+    // (fixed-1 drops some, but arrivals are counted at the door).
+    let arrivals = runs.f64_column("arrivals").unwrap();
+    for p in 1..4 {
+        assert_eq!(arrivals[2 * p], arrivals[0]);
+        assert_eq!(arrivals[2 * p + 1], arrivals[1]);
+    }
+    assert_ne!(arrivals[0], arrivals[1]);
+}
+
+/// Starts a sweep, waits until some runs are complete, stops it with `signal`, and
+/// returns how many were complete when it stopped.
+fn interrupt(file: &str, out: &Path, signal: &str) -> usize {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_inferscale"))
+        .args(["run", file, "-q", "--threads", "1", "--out", out.to_str().unwrap()])
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parts = out.join("parts/runs");
+    let count = || std::fs::read_dir(&parts).map_or(0, |d| d.count());
+    let started = Instant::now();
+    while count() < 3 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    if signal == "-INT" {
+        assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+        assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    }
+    std::fs::read_dir(&parts)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            !name.to_string_lossy().starts_with('.')
+        })
+        .count()
+}
+
+#[test]
+fn a_sweep_stopped_by_sigint_or_sigkill_resumes_with_every_run_once() {
+    let tmp = TempDir::new("sweep-resume");
+    let file = sweep_file(&tmp, 6);
+    let reference = tmp.join("reference");
+    let out = inferscale(&["run", &file, "-q", "--out", reference.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for signal in ["-INT", "-KILL"] {
+        let dir = tmp.join(&format!("stopped{signal}"));
+        let done = interrupt(&file, &dir, signal);
+        assert!(
+            (3..24).contains(&done),
+            "{signal}: {done} of 24 runs were done when it stopped"
+        );
+        let out = inferscale(&["run", &file, "--resume", "--out", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("Ran {} runs", 24 - done)),
+            "{signal}: {}",
+            stderr(&out)
+        );
+        // Every run exactly once, and the same results as an uninterrupted sweep.
+        let ids = run_ids(&dir);
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((ids.len(), unique.len()), (24, 24), "{signal}");
+        assert_eq!(ids, run_ids(&reference));
+        for table in ["runs", "timeseries", "latency"] {
+            let file = format!("{table}.parquet");
+            assert_eq!(
+                content(&dir.join(&file)),
+                content(&reference.join(&file)),
+                "{signal}: {table}"
+            );
+        }
+        // No temporary file is left anywhere.
+        for sub in ["", "parts/runs", "parts/timeseries", "parts/models"] {
+            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                assert!(!name.contains(".tmp-"), "{signal}: {sub}/{name} left behind");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
+    let tmp = TempDir::new("sweep-grow");
+    let file = sweep_file(&tmp, 1);
+    let dir = tmp.join("out");
+    let dir = dir.to_str().unwrap();
+    assert_eq!(inferscale(&["run", &file, "-q", "--out", dir]).status.code(), Some(0));
+    // One more replication per point: 4 new runs, the first 4 kept.
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("replications: 1", "replications: 2")).unwrap();
+    let out = inferscale(&["run", &file, "--resume", "--out", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Ran 4 runs") && stderr(&out).contains("4 already complete"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(run_ids(Path::new(dir)).len(), 8);
+    // A different base (another seed) is not resumed into the same directory.
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("seed: 5", "seed: 6")).unwrap();
+    let out = inferscale(&["run", &file, "--resume", "--out", dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("another scenario"), "{}", stderr(&out));
+}
