@@ -93,17 +93,21 @@ enum Command {
         #[arg(long)]
         no_plot: bool,
     },
-    /// Redraw the figures from results directories alone: a timeline per model
-    /// (load and forecast, replicas, TTFT against the SLA) for each directory with a
-    /// time series, and cost against SLA attainment across the directories (one per
-    /// policy) with the Pareto front.
+    /// Redraw the figures from results directories alone, comparing every sweep
+    /// point of every directory: a timeline per model of selected runs (load and
+    /// forecast, replicas, TTFT against the SLA), cost against SLA attainment with 95%
+    /// CIs and the Pareto front, latency CDFs, and replicas over time. PNG and SVG.
     Plot {
-        /// Results directories (each with runs.parquet).
+        /// Results directories (of `inferscale run`, merged or not).
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// Where to draw [default: the first directory's plots/].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Draw the timeline of this run (its `run_id` in runs.parquet); repeatable.
+        /// Default: replication 0 of each point.
+        #[arg(long = "run", value_name = "RUN_ID")]
+        runs: Vec<String>,
     },
     /// Check a scenario file without running it.
     ///
@@ -144,7 +148,7 @@ fn main() -> ExitCode {
         ),
         Command::Merge { dirs, out, quiet } => merge(&dirs, out, quiet),
         Command::Validate { scenario } => validate(&scenario),
-        Command::Plot { dirs, out } => plot(&dirs, out),
+        Command::Plot { dirs, out, runs } => plot(&dirs, out, &runs),
         Command::Workload {
             scenario,
             out,
@@ -233,9 +237,9 @@ fn validate(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn plot(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
+fn plot(dirs: &[PathBuf], out: Option<PathBuf>, runs: &[String]) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| dirs[0].join("plots"));
-    let (written, front) = inferscale::plots::plot_results(dirs, &out)?;
+    let (written, front) = inferscale::plots::plot_results(dirs, &out, runs)?;
     for path in written {
         println!("wrote {}", path.display());
     }
@@ -298,9 +302,7 @@ fn stop_on_signals(quiet: bool) {
             std::process::exit(130);
         }
         if !quiet {
-            eprintln!(
-                "\nstopping after the runs in flight (press Ctrl-C again to stop at once)"
-            );
+            eprintln!("\nstopping after the runs in flight (press Ctrl-C again to stop at once)");
         }
     });
 }
@@ -319,7 +321,10 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
                 if sweep.replications == 1 { "" } else { "s" },
                 sweep.run_count(),
                 opts.shard
-                    .map(|s| format!(" (shard {s} runs {})", inferscale::sweep_run::plan(&sweep, Some(s)).len()))
+                    .map(|s| format!(
+                        " (shard {s} runs {})",
+                        inferscale::sweep_run::plan(&sweep, Some(s)).len()
+                    ))
                     .unwrap_or_default()
             );
         }
@@ -359,8 +364,11 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
             outcome.planned,
             out_dir.display(),
             path.display(),
-            out.map(|o| format!(" --out {}", o.display())).unwrap_or_default(),
-            opts.shard.map(|s| format!(" --shard {s}")).unwrap_or_default(),
+            out.map(|o| format!(" --out {}", o.display()))
+                .unwrap_or_default(),
+            opts.shard
+                .map(|s| format!(" --shard {s}"))
+                .unwrap_or_default(),
         );
         std::process::exit(130);
     }
@@ -374,7 +382,7 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         }
         return Ok(());
     }
-    finish(&[out_dir.clone()], &out_dir, opts.quiet)
+    finish(std::slice::from_ref(&out_dir), &out_dir, opts.quiet)
 }
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {

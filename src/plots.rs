@@ -1,23 +1,34 @@
 //! `inferscale plot`: figures redrawn from results directories alone (their Parquet
-//! files and the scenario text stored in them).
+//! tables and the scenario text stored in them).
 //!
-//! - per directory with a time series: a timeline of replication 0 per model —
-//!   arrival rate and the loop's forecast, replicas ready and starting, and the
-//!   interval's TTFT p99 against the model's SLA;
-//! - across directories (one per policy, say): mean cost against mean SLA attainment
-//!   with 95% confidence intervals, the cost–SLA Pareto front drawn through the
-//!   non-dominated points.
+//! The unit of comparison is a *group*: one sweep point of one directory (a file
+//! without a sweep is one point, named by its scenario). The figures:
+//!
+//! - `timeline-<group>-<model>`: for selected runs (replication 0 of each group by
+//!   default), arrival rate and the loop's forecast, replicas ready and starting, and
+//!   the interval's TTFT p99 against the model's SLA;
+//! - `cost-vs-sla`: mean cost against mean SLA attainment per group with 95%
+//!   confidence intervals, the Pareto front drawn through the non-dominated groups;
+//! - `latency-cdf`: the CDF of TTFT and end-to-end latency per group, pooled over its
+//!   replications (response time for generic models), with the SLA target;
+//! - `replicas`: replicas asked for over time per group, mean over replications.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use inferscale_plot::{Axis, Chart, Figure, Mark, Series};
-use inferscale_report::{ParquetTable, read_parquet, stats::mean_ci};
+use inferscale_report::stats::{mean_ci, pareto_front};
+use inferscale_report::{ParquetTable, ResultsDir};
 
-/// One results directory summarised for the cost–SLA chart.
+/// Most groups drawn on one chart before only the Pareto front's are kept (legends
+/// stop being readable).
+const MAX_GROUPS_PER_CHART: usize = 12;
+
+/// One sweep point of one results directory, summarised for the cost–SLA chart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PolicyPoint {
-    /// The scenario name (the directory's runs).
+    /// Its name in legends and file names.
     pub name: String,
     /// Mean cost, dollars, and its 95% interval.
     pub cost: (f64, f64, f64),
@@ -25,72 +36,152 @@ pub struct PolicyPoint {
     pub sla: (f64, f64, f64),
 }
 
-/// Indices of the points no other point beats on both cost (lower) and SLA
-/// attainment (higher), in increasing cost.
-pub fn pareto_front(points: &[PolicyPoint]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by(|&a, &b| {
-        points[a]
-            .cost
-            .0
-            .total_cmp(&points[b].cost.0)
-            .then(points[b].sla.0.total_cmp(&points[a].sla.0))
-    });
-    let mut front = Vec::new();
-    let mut best_sla = f64::NEG_INFINITY;
-    for i in order {
-        if points[i].sla.0 > best_sla {
-            best_sla = points[i].sla.0;
-            front.push(i);
-        }
-    }
-    front
+/// A group's rows in its directory's tables.
+struct Group {
+    dir: usize,
+    name: String,
+    /// Its runs: `(run_id, replication)`.
+    runs: Vec<(String, u64)>,
 }
 
-fn summary(dir: &Path) -> anyhow::Result<PolicyPoint> {
-    let path = dir.join("runs.parquet");
-    let runs = read_parquet(&path)?;
-    let column = |name: &str| -> anyhow::Result<Vec<f64>> {
-        Ok(runs
+/// A table with column getters that say which file lacks what.
+struct Columns {
+    table: ParquetTable,
+    what: String,
+}
+
+impl Columns {
+    fn read(dir: &ResultsDir, table: &str) -> anyhow::Result<Option<Columns>> {
+        Ok(dir.read_table(table)?.map(|t| Columns {
+            table: t,
+            what: format!("{table} table in `{}`", dir.root().display()),
+        }))
+    }
+
+    fn f64(&self, name: &str) -> anyhow::Result<Vec<f64>> {
+        Ok(self
+            .table
             .f64_column(name)
-            .with_context(|| format!("`{}` has no `{name}` column", path.display()))?
+            .with_context(|| format!("the {} has no `{name}` column", self.what))?
             .into_iter()
-            .flatten()
-            .filter(|v| v.is_finite())
+            .map(|v| v.unwrap_or(f64::NAN))
             .collect())
-    };
-    let ci = |v: &[f64]| {
-        let c = mean_ci(v, 0.95);
-        let (lo, hi) = if c.half_width.is_finite() {
-            (c.low(), c.high())
-        } else {
-            (c.mean, c.mean)
-        };
-        (c.mean, lo, hi)
-    };
-    let name = runs
-        .string_column("scenario")
-        .and_then(|v| v.into_iter().next())
-        .unwrap_or_else(|| dir.display().to_string());
-    Ok(PolicyPoint {
-        name,
-        cost: ci(&column("cost_usd")?),
-        sla: ci(&column("sla_attainment")?),
-    })
+    }
+
+    fn text(&self, name: &str) -> anyhow::Result<Vec<String>> {
+        self.table
+            .string_column(name)
+            .with_context(|| format!("the {} has no `{name}` column", self.what))
+    }
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_matches('_').to_owned()
+}
+
+fn ci(values: &[f64]) -> (f64, f64, f64) {
+    let c = mean_ci(values, 0.95);
+    if c.half_width.is_finite() {
+        (c.mean, c.low(), c.high())
+    } else {
+        (c.mean, c.mean, c.mean)
+    }
+}
+
+/// The groups of every directory, and their cost–SLA summaries.
+fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, Vec<PolicyPoint>)> {
+    let mut groups = Vec::new();
+    let mut points = Vec::new();
+    for (d, table) in runs.iter().enumerate() {
+        let ids = table.text("run_id")?;
+        let point_index = table.f64("point_index")?;
+        let labels = table.text("point")?;
+        let scenario = table.text("scenario")?;
+        let replication = table.f64("replication")?;
+        let cost = table.f64("cost_usd")?;
+        let sla = table.f64("sla_attainment")?;
+        let mut by_point: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, p) in point_index.iter().enumerate() {
+            by_point.entry(*p as u64).or_default().push(i);
+        }
+        let single = by_point.len() == 1;
+        for rows in by_point.into_values() {
+            let first = rows[0];
+            let name = match (single, dirs.len() > 1) {
+                (true, _) => scenario[first].clone(),
+                (false, false) => labels[first].clone(),
+                (false, true) => format!("{}: {}", scenario[first], labels[first]),
+            };
+            let pick = |c: &[f64]| -> Vec<f64> {
+                rows.iter()
+                    .map(|&i| c[i])
+                    .filter(|v| v.is_finite())
+                    .collect()
+            };
+            points.push(PolicyPoint {
+                name: name.clone(),
+                cost: ci(&pick(&cost)),
+                sla: ci(&pick(&sla)),
+            });
+            groups.push(Group {
+                dir: d,
+                name,
+                runs: rows
+                    .iter()
+                    .map(|&i| (ids[i].clone(), replication[i] as u64))
+                    .collect(),
+            });
+        }
+    }
+    // Groups named alike (the same scenario in two directories) get the directory.
+    let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    for (g, p) in groups.iter_mut().zip(&mut points) {
+        if names.iter().filter(|n| **n == g.name).count() > 1 {
+            g.name = format!("{} ({})", g.name, dirs[g.dir].root().display());
+            p.name = g.name.clone();
+        }
+    }
+    Ok((groups, points))
+}
+
+fn pareto_of(points: &[PolicyPoint]) -> Vec<usize> {
+    let usable: Vec<usize> = (0..points.len())
+        .filter(|&i| points[i].cost.0.is_finite() && points[i].sla.0.is_finite())
+        .collect();
+    let pairs: Vec<(f64, f64)> = usable
+        .iter()
+        .map(|&i| (points[i].cost.0, points[i].sla.0))
+        .collect();
+    pareto_front(&pairs)
+        .into_iter()
+        .map(|k| usable[k])
+        .collect()
 }
 
 fn pareto_figure(points: &[PolicyPoint]) -> Figure {
+    let front_idx = pareto_of(points);
     let mut series: Vec<Series> = points
         .iter()
+        .filter(|p| p.cost.0.is_finite() && p.sla.0.is_finite())
         .map(|p| {
             Series::new(
                 p.name.clone(),
                 vec![(p.cost.0, p.sla.0)],
-                Mark::ErrorBars(vec![(p.sla.1, p.sla.2)]),
+                Mark::CrossBars(vec![((p.cost.1, p.cost.2), (p.sla.1, p.sla.2))]),
             )
         })
         .collect();
-    let front: Vec<(f64, f64)> = pareto_front(points)
+    let front: Vec<(f64, f64)> = front_idx
         .into_iter()
         .map(|i| (points[i].cost.0, points[i].sla.0))
         .collect();
@@ -105,64 +196,70 @@ fn pareto_figure(points: &[PolicyPoint]) -> Figure {
     }])
 }
 
-/// The SLA's TTFT target of `model`, read from the scenario text in the file.
-fn ttft_target(table: &ParquetTable, model: &str) -> Option<f64> {
-    let scenario = inferscale_scenario::parse(table.scenario_text()?, "results").ok()?;
+/// The SLA's TTFT target of `model` (the first model with one if `None`), read from
+/// the scenario text stored in the table.
+fn ttft_target(table: &ParquetTable, model: Option<&str>) -> Option<f64> {
+    let text = table.scenario_text()?;
+    // A sweep's base is a valid scenario (its points may change the SLA; the
+    // figures show the base's).
+    let scenario = inferscale_scenario::parse(text, "results").ok()?;
     let inferscale_scenario::System::Llm(system) = &scenario.system else {
         return None;
     };
-    let d = system.cluster.models.iter().find(|m| m.name == model)?;
+    let d = system
+        .cluster
+        .models
+        .iter()
+        .filter(|m| model.is_none_or(|name| m.name == name))
+        .find(|m| m.sla.ttft.is_some())?;
     d.sla.ttft.map(|t| t.as_secs_f64())
 }
 
-fn timeline_figures(dir: &Path) -> anyhow::Result<Vec<(String, Figure)>> {
-    let path = dir.join("timeseries.parquet");
-    let table = read_parquet(&path)?;
-    let need_f = |name: &str| {
-        table
-            .f64_column(name)
-            .with_context(|| format!("`{}` has no `{name}` column", path.display()))
-    };
-    let models = table
-        .string_column("model")
-        .with_context(|| format!("`{}` has no `model` column", path.display()))?;
-    let (replication, time) = (need_f("replication")?, need_f("time_s")?);
-    let (arrivals, ready) = (need_f("arrivals")?, need_f("replicas_ready")?);
+/// The timeline figures (one per model) of run `run_id` of a time series.
+fn timeline_figures(
+    ts: &Columns,
+    run_id: &str,
+    title: &str,
+) -> anyhow::Result<Vec<(String, Figure)>> {
+    let ids = ts.text("run_id")?;
+    let models = ts.text("model")?;
+    let time = ts.f64("time_s")?;
+    let (arrivals, ready) = (ts.f64("arrivals")?, ts.f64("replicas_ready")?);
     let (provisioning, loading) = (
-        need_f("replicas_provisioning")?,
-        need_f("replicas_loading")?,
+        ts.f64("replicas_provisioning")?,
+        ts.f64("replicas_loading")?,
     );
-    let ttft = need_f("ttft_p99_s")?;
-    let forecast = table.f64_column("forecast_per_s");
-    let mut names: Vec<String> = models.clone();
-    names.dedup();
+    let ttft = ts.f64("ttft_p99_s")?;
+    let forecast = ts.f64("forecast_per_s").ok();
+    let mut names: Vec<&String> = models.iter().collect();
     names.sort();
     names.dedup();
     let mut figures = Vec::new();
     for model in names {
         let rows: Vec<usize> = (0..models.len())
-            .filter(|&i| models[i] == model && replication[i] == Some(0.0))
+            .filter(|&i| &models[i] == model && ids[i] == run_id)
             .collect();
         if rows.is_empty() {
             continue;
         }
-        let t = |i: usize| time[i].unwrap_or(0.0) / 60.0;
+        let t = |i: usize| time[i] / 60.0;
         let interval = rows
             .windows(2)
-            .map(|w| time[w[1]].unwrap_or(0.0) - time[w[0]].unwrap_or(0.0))
+            .map(|w| time[w[1]] - time[w[0]])
             .find(|d| *d > 0.0)
             .unwrap_or(60.0);
         let mut load = vec![Series::new(
             "arrivals",
             rows.iter()
-                .map(|&i| (t(i), arrivals[i].unwrap_or(0.0) / interval))
+                .map(|&i| (t(i), arrivals[i] / interval))
                 .collect(),
             Mark::Line,
         )];
         if let Some(f) = &forecast {
             let points: Vec<(f64, f64)> = rows
                 .iter()
-                .filter_map(|&i| f[i].map(|v| (t(i), v)))
+                .filter(|&&i| f[i].is_finite())
+                .map(|&i| (t(i), f[i]))
                 .collect();
             if !points.is_empty() {
                 load.push(Series::new("forecast", points, Mark::Dashed));
@@ -171,20 +268,13 @@ fn timeline_figures(dir: &Path) -> anyhow::Result<Vec<(String, Figure)>> {
         let capacity = vec![
             Series::new(
                 "ready",
-                rows.iter()
-                    .map(|&i| (t(i), ready[i].unwrap_or(0.0)))
-                    .collect(),
+                rows.iter().map(|&i| (t(i), ready[i])).collect(),
                 Mark::Line,
             ),
             Series::new(
                 "booting or loading",
                 rows.iter()
-                    .map(|&i| {
-                        (
-                            t(i),
-                            provisioning[i].unwrap_or(0.0) + loading[i].unwrap_or(0.0),
-                        )
-                    })
+                    .map(|&i| (t(i), provisioning[i] + loading[i]))
                     .collect(),
                 Mark::Dashed,
             ),
@@ -192,16 +282,17 @@ fn timeline_figures(dir: &Path) -> anyhow::Result<Vec<(String, Figure)>> {
         let mut latency = vec![Series::new(
             "TTFT p99 per interval",
             rows.iter()
-                .filter_map(|&i| ttft[i].map(|v| (t(i), v)))
+                .filter(|&&i| ttft[i].is_finite())
+                .map(|&i| (t(i), ttft[i]))
                 .collect(),
             Mark::Points,
         )];
-        if let Some(target) = ttft_target(&table, &model) {
+        if let Some(target) = ttft_target(&ts.table, Some(model)) {
             latency.push(Series::new("SLA", Vec::new(), Mark::HLine(target)));
         }
         let figure = Figure::new(vec![
             Chart {
-                title: format!("{model}: load (replication 0)"),
+                title: format!("{title} · {model}: load"),
                 x: Axis::linear("time (min)"),
                 y: Axis::linear("requests per second"),
                 series: load,
@@ -219,94 +310,212 @@ fn timeline_figures(dir: &Path) -> anyhow::Result<Vec<(String, Figure)>> {
                 series: latency,
             },
         ]);
-        figures.push((model, figure));
+        figures.push((model.clone(), figure));
     }
     Ok(figures)
 }
 
-/// Replicas provisioning, loading or ready (draining excluded) over time in
-/// replication 0, summed over models; `None` without a time series.
-fn replicas_over_time(dir: &Path) -> anyhow::Result<Option<Vec<(f64, f64)>>> {
-    let path = dir.join("timeseries.parquet");
-    if !path.exists() {
-        return Ok(None);
-    }
-    let table = read_parquet(&path)?;
-    let column = |name: &str| {
-        table
-            .f64_column(name)
-            .with_context(|| format!("`{}` has no `{name}` column", path.display()))
-    };
-    let (replication, time) = (column("replication")?, column("time_s")?);
-    let (ready, draining) = (column("replicas_ready")?, column("replicas_draining")?);
+/// Replicas provisioning, loading or ready (draining excluded) over time, summed
+/// over models, mean over the group's runs.
+fn replicas_over_time(ts: &Columns, group: &Group) -> anyhow::Result<Vec<(f64, f64)>> {
+    let ids = ts.text("run_id")?;
+    let time = ts.f64("time_s")?;
+    let (ready, draining) = (ts.f64("replicas_ready")?, ts.f64("replicas_draining")?);
     let (provisioning, loading) = (
-        column("replicas_provisioning")?,
-        column("replicas_loading")?,
+        ts.f64("replicas_provisioning")?,
+        ts.f64("replicas_loading")?,
     );
-    let mut by_time: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
+    let mine: std::collections::HashSet<&str> =
+        group.runs.iter().map(|(id, _)| id.as_str()).collect();
+    let mut by_time: BTreeMap<u64, f64> = BTreeMap::new();
     for i in 0..time.len() {
-        if replication[i] != Some(0.0) {
+        if !mine.contains(ids[i].as_str()) {
             continue;
         }
-        let v = |c: &[Option<f64>]| c[i].unwrap_or(0.0);
-        let asked = v(&ready) - v(&draining) + v(&provisioning) + v(&loading);
-        *by_time
-            .entry(time[i].unwrap_or(0.0).round() as u64)
-            .or_default() += asked;
+        let asked = ready[i] - draining[i] + provisioning[i] + loading[i];
+        *by_time.entry(time[i].round() as u64).or_default() += asked;
     }
-    Ok(Some(
-        by_time
-            .into_iter()
-            .map(|(t, n)| (t as f64 / 60.0, n))
-            .collect(),
-    ))
+    let n = group.runs.len().max(1) as f64;
+    Ok(by_time
+        .into_iter()
+        .map(|(t, total)| (t as f64 / 60.0, total / n))
+        .collect())
+}
+
+/// The pooled CDF of `metric` over the group's runs: `(seconds, fraction ≤)` at each
+/// bucket bound.
+fn latency_cdf(lat: &Columns, group: &Group, metric: &str) -> anyhow::Result<Vec<(f64, f64)>> {
+    let ids = lat.text("run_id")?;
+    let metrics = lat.text("metric")?;
+    let upper = lat.f64("upper_s")?;
+    let count = lat.f64("count")?;
+    let mine: std::collections::HashSet<&str> =
+        group.runs.iter().map(|(id, _)| id.as_str()).collect();
+    let mut buckets: BTreeMap<u64, f64> = BTreeMap::new();
+    for i in 0..ids.len() {
+        if metrics[i] == metric && mine.contains(ids[i].as_str()) {
+            // Bounds are the same in every run (a fixed log scale); key by nanoseconds.
+            *buckets.entry((upper[i] * 1e9).round() as u64).or_default() += count[i];
+        }
+    }
+    let total: f64 = buckets.values().sum();
+    if total == 0.0 {
+        return Ok(Vec::new());
+    }
+    let mut seen = 0.0;
+    Ok(buckets
+        .into_iter()
+        .map(|(ns, c)| {
+            seen += c;
+            (ns as f64 / 1e9, seen / total)
+        })
+        .collect())
+}
+
+/// Which groups a per-group chart shows: all, or only the Pareto front's if there
+/// are too many.
+fn shown(groups: &[Group], front: &[usize]) -> Vec<usize> {
+    if groups.len() <= MAX_GROUPS_PER_CHART || front.is_empty() {
+        (0..groups.len())
+            .take(MAX_GROUPS_PER_CHART.max(front.len()))
+            .collect()
+    } else {
+        front.to_vec()
+    }
 }
 
 /// Draws every figure the results in `dirs` allow into `out` (PNG and SVG), and
-/// returns the files written and the names on the cost–SLA Pareto front.
-pub fn plot_results(dirs: &[PathBuf], out: &Path) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+/// returns the files written and the names on the cost–SLA Pareto front. `runs`
+/// selects the runs drawn as timelines (by run id); empty: replication 0 of each
+/// group shown.
+pub fn plot_results(
+    dirs: &[PathBuf],
+    out: &Path,
+    selected: &[String],
+) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+    let dirs: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
+    let mut runs = Vec::new();
+    for d in &dirs {
+        runs.push(Columns::read(d, "runs")?.with_context(|| {
+            format!(
+                "`{}` holds no results (no runs.parquet, no parts/runs/)",
+                d.root().display()
+            )
+        })?);
+    }
+    let (groups, points) = groups(&dirs, &runs)?;
+    let front = pareto_of(&points);
+    let shown = shown(&groups, &front);
     std::fs::create_dir_all(out).with_context(|| format!("creating `{}`", out.display()))?;
     let mut written = Vec::new();
     let mut draw = |name: String, figure: &Figure| -> anyhow::Result<()> {
         for ext in ["png", "svg"] {
-            let path = out.join(format!("{name}.{ext}"));
+            let path = out.join(format!("{}.{ext}", slug(&name)));
             figure.draw(&path)?;
             written.push(path);
         }
         Ok(())
     };
-    let mut points = Vec::new();
-    for dir in dirs {
-        points.push(summary(dir)?);
-        if dir.join("timeseries.parquet").exists() {
-            let run = points.last().map_or_else(String::new, |p| p.name.clone());
-            for (model, figure) in timeline_figures(dir)? {
-                draw(format!("timeline-{run}-{model}"), &figure)?;
+
+    let mut replicas = Vec::new();
+    let mut ttft_cdf = Vec::new();
+    let mut e2e_cdf = Vec::new();
+    let mut ttft_sla = None;
+    for (d, dir) in dirs.iter().enumerate() {
+        let ts = Columns::read(dir, "timeseries")?;
+        let lat = Columns::read(dir, "latency")?;
+        for &g in shown.iter().filter(|&&g| groups[g].dir == d) {
+            let group = &groups[g];
+            if let Some(ts) = &ts {
+                let picked: Vec<&(String, u64)> = if selected.is_empty() {
+                    group.runs.iter().filter(|(_, r)| *r == 0).collect()
+                } else {
+                    group
+                        .runs
+                        .iter()
+                        .filter(|(id, _)| selected.contains(id))
+                        .collect()
+                };
+                for (id, rep) in picked {
+                    let title = format!("{} (replication {rep})", group.name);
+                    for (model, figure) in timeline_figures(ts, id, &title)? {
+                        let suffix = if selected.is_empty() {
+                            String::new()
+                        } else {
+                            format!("-r{rep}")
+                        };
+                        draw(format!("timeline-{}{suffix}-{model}", group.name), &figure)?;
+                    }
+                }
+                replicas.push(Series::new(
+                    group.name.clone(),
+                    replicas_over_time(ts, group)?,
+                    Mark::Line,
+                ));
+            }
+            if let Some(lat) = &lat {
+                let (first, second) = if lat.text("metric")?.iter().any(|m| m == "ttft") {
+                    ("ttft", "e2e")
+                } else {
+                    ("response", "")
+                };
+                ttft_cdf.push(Series::new(
+                    group.name.clone(),
+                    latency_cdf(lat, group, first)?,
+                    Mark::Line,
+                ));
+                if !second.is_empty() {
+                    e2e_cdf.push(Series::new(
+                        group.name.clone(),
+                        latency_cdf(lat, group, second)?,
+                        Mark::Line,
+                    ));
+                    ttft_sla = ttft_sla.or_else(|| ttft_target(&lat.table, None));
+                }
             }
         }
     }
-    draw("cost-vs-sla".into(), &pareto_figure(&points))?;
-    if dirs.len() > 1 {
-        let mut series = Vec::new();
-        for (dir, point) in dirs.iter().zip(&points) {
-            if let Some(line) = replicas_over_time(dir)? {
-                series.push(Series::new(point.name.clone(), line, Mark::Line));
-            }
-        }
-        if !series.is_empty() {
-            let figure = Figure::new(vec![Chart {
-                title: "replicas asked for over time (replication 0, all models)".into(),
-                x: Axis::linear("time (min)"),
-                y: Axis::linear("replicas"),
-                series,
-            }]);
-            draw("replicas".into(), &figure)?;
-        }
+    if points.iter().any(|p| p.cost.0.is_finite()) {
+        draw("cost-vs-sla".into(), &pareto_figure(&points))?;
     }
-    let front = pareto_front(&points)
-        .into_iter()
-        .map(|i| points[i].name.clone())
-        .collect();
+    if replicas.len() > 1 {
+        let figure = Figure::new(vec![Chart {
+            title: "replicas asked for over time (mean over replications, all models)".into(),
+            x: Axis::linear("time (min)"),
+            y: Axis::linear("replicas"),
+            series: replicas,
+        }]);
+        draw("replicas".into(), &figure)?;
+    }
+    ttft_cdf.retain(|s| !s.points.is_empty());
+    e2e_cdf.retain(|s| !s.points.is_empty());
+    if !ttft_cdf.is_empty() {
+        let mut charts = Vec::new();
+        let llm = !e2e_cdf.is_empty();
+        if let Some(target) = ttft_sla {
+            ttft_cdf.push(Series::new("SLA", Vec::new(), Mark::VLine(target)));
+        }
+        charts.push(Chart {
+            title: if llm {
+                "time to first token (all replications pooled)".into()
+            } else {
+                "response time (all replications pooled)".into()
+            },
+            x: Axis::log("seconds"),
+            y: Axis::linear("fraction of requests ≤ x"),
+            series: ttft_cdf,
+        });
+        if llm {
+            charts.push(Chart {
+                title: "end-to-end latency".into(),
+                x: Axis::log("seconds"),
+                y: Axis::linear("fraction of requests ≤ x"),
+                series: e2e_cdf,
+            });
+        }
+        draw("latency-cdf".into(), &Figure::new(charts))?;
+    }
+    let front = front.into_iter().map(|i| points[i].name.clone()).collect();
     Ok((written, front))
 }
 
@@ -330,11 +539,18 @@ mod tests {
             p("c", 6.0, 0.99),
             p("d", 7.0, 0.98), // beaten by c
             p("e", 3.0, 0.80),
+            p("generic", f64::NAN, f64::NAN), // no cost: not a candidate
         ];
-        let front: Vec<&str> = pareto_front(&points)
+        let front: Vec<&str> = pareto_of(&points)
             .into_iter()
             .map(|i| points[i].name.as_str())
             .collect();
         assert_eq!(front, ["e", "b", "c"]);
+    }
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(slug("hpa target=0.5"), "hpa_target_0.5");
+        assert_eq!(slug("a: b/c"), "a__b_c");
     }
 }

@@ -138,7 +138,9 @@ pub fn execute(
         runs: sweep.run_count(),
     };
     match dir.manifest() {
-        Some(old) if old.fingerprint != manifest.fingerprint && (opts.resume || opts.shard.is_some()) => {
+        Some(old)
+            if old.fingerprint != manifest.fingerprint && (opts.resume || opts.shard.is_some()) =>
+        {
             anyhow::bail!(
                 "`{}` holds results of another scenario (`{}`, fingerprint {}; this one is {}); \
                  resume and shards only add to results of the same scenario and sweep base — \
@@ -284,7 +286,7 @@ mod tests {
             .flat_map(|i| plan(&sweep, Some(Shard { index: i, count: 4 })))
             .collect();
         assert_eq!(union.len(), 15);
-        union.sort_by(|a, b| (a.point, a.replication).cmp(&(b.point, b.replication)));
+        union.sort_by_key(|r| (r.point, r.replication));
         assert_eq!(union, all);
         let ids: std::collections::BTreeSet<_> = all.iter().map(|r| &r.run_id).collect();
         assert_eq!(ids.len(), 15, "run ids are distinct");

@@ -62,9 +62,17 @@ fn run_quickstart_prints_a_summary_and_writes_runs_parquet() {
     };
     assert_eq!(
         names(out_dir.path()),
-        ["latency.parquet", "parts", "runs.parquet", "summary.parquet"]
+        [
+            "latency.parquet",
+            "parts",
+            "runs.parquet",
+            "summary.parquet"
+        ]
     );
-    assert_eq!(names(&out_dir.join("parts")), ["MANIFEST", "latency", "runs"]);
+    assert_eq!(
+        names(&out_dir.join("parts")),
+        ["MANIFEST", "latency", "runs"]
+    );
     let parts = names(&out_dir.join("parts/runs"));
     assert_eq!(parts.len(), 5, "{parts:?}");
     assert!(parts.iter().all(|p| p.ends_with("-r0.parquet")
@@ -337,6 +345,8 @@ fn plot_redraws_figures_from_results() {
         "timeline-fixed-16-chat.png",
         "cost-vs-sla.png",
         "replicas.png",
+        "latency-cdf.png",
+        "latency-cdf.svg",
     ] {
         let bytes = std::fs::read(results.join("plots").join(name)).unwrap();
         assert!(bytes.len() > 5_000, "{name}: {} bytes", bytes.len());

@@ -52,8 +52,24 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         out
     };
-    run(&["run", &file, "-q", "--threads", "1", "--out", one.to_str().unwrap()]);
-    run(&["run", &file, "-q", "--threads", "2", "--out", two.to_str().unwrap()]);
+    run(&[
+        "run",
+        &file,
+        "-q",
+        "--threads",
+        "1",
+        "--out",
+        one.to_str().unwrap(),
+    ]);
+    run(&[
+        "run",
+        &file,
+        "-q",
+        "--threads",
+        "2",
+        "--out",
+        two.to_str().unwrap(),
+    ]);
     let mut shard_dirs = Vec::new();
     for i in 0..3 {
         let d = tmp.join(&format!("shard{i}"));
@@ -65,7 +81,11 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
             "--out",
             d.to_str().unwrap(),
         ]);
-        assert!(stderr(&out).contains("inferscale merge"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("inferscale merge"),
+            "{}",
+            stderr(&out)
+        );
         assert!(!d.join("runs.parquet").exists(), "a shard does not merge");
         shard_dirs.push(d.to_str().unwrap().to_owned());
     }
@@ -77,7 +97,14 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
     assert!(stdout(&out).contains("Pareto front"), "{}", stdout(&out));
 
     assert_eq!(run_ids(&one).len(), 8, "4 points x 2 replications");
-    for table in ["runs", "models", "timeseries", "actions", "latency", "summary"] {
+    for table in [
+        "runs",
+        "models",
+        "timeseries",
+        "actions",
+        "latency",
+        "summary",
+    ] {
         let file = format!("{table}.parquet");
         let reference = content(&one.join(&file));
         assert!(reference.num_rows() > 0, "{table} is empty");
@@ -94,7 +121,16 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
     let runs = read_parquet(&one.join("runs.parquet")).unwrap();
     assert_eq!(
         runs.string_column("variant").unwrap(),
-        ["fixed-1", "fixed-1", "fixed-2", "fixed-2", "hpa", "hpa", "threshold", "threshold"]
+        [
+            "fixed-1",
+            "fixed-1",
+            "fixed-2",
+            "fixed-2",
+            "hpa",
+            "hpa",
+            "threshold",
+            "threshold"
+        ]
     );
     // Common random numbers: replication r of every point saw the same arrivals
     // (fixed-1 drops some, but arrivals are counted at the door).
@@ -109,8 +145,16 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
 /// Starts a sweep, waits until some runs are complete, stops it with `signal`, and
 /// returns how many were complete when it stopped.
 fn interrupt(file: &str, out: &Path, signal: &str) -> usize {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_inferscale"))
-        .args(["run", file, "-q", "--threads", "1", "--out", out.to_str().unwrap()])
+    let child = Command::new(env!("CARGO_BIN_EXE_inferscale"))
+        .args([
+            "run",
+            file,
+            "-q",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .current_dir(repo())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -181,7 +225,10 @@ fn a_sweep_stopped_by_sigint_or_sigkill_resumes_with_every_run_once() {
         for sub in ["", "parts/runs", "parts/timeseries", "parts/models"] {
             for e in std::fs::read_dir(dir.join(sub)).unwrap() {
                 let name = e.unwrap().file_name().into_string().unwrap();
-                assert!(!name.contains(".tmp-"), "{signal}: {sub}/{name} left behind");
+                assert!(
+                    !name.contains(".tmp-"),
+                    "{signal}: {sub}/{name} left behind"
+                );
             }
         }
     }
@@ -193,7 +240,12 @@ fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
     let file = sweep_file(&tmp, 1);
     let dir = tmp.join("out");
     let dir = dir.to_str().unwrap();
-    assert_eq!(inferscale(&["run", &file, "-q", "--out", dir]).status.code(), Some(0));
+    assert_eq!(
+        inferscale(&["run", &file, "-q", "--out", dir])
+            .status
+            .code(),
+        Some(0)
+    );
     // One more replication per point: 4 new runs, the first 4 kept.
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("replications: 1", "replications: 2")).unwrap();
@@ -210,5 +262,9 @@ fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
     std::fs::write(&file, text.replace("seed: 5", "seed: 6")).unwrap();
     let out = inferscale(&["run", &file, "--resume", "--out", dir]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("another scenario"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another scenario"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -80,8 +80,13 @@ pub enum Mark {
     Points,
     /// Dots with vertical error bars: each point's `(low, high)` in `bars`.
     ErrorBars(Vec<(f64, f64)>),
+    /// Dots with error bars in both directions: each point's `((x_low, x_high),
+    /// (y_low, y_high))` (a confidence interval on each axis).
+    CrossBars(Vec<((f64, f64), (f64, f64))>),
     /// A horizontal reference line at this y (an SLA); `points` is ignored.
     HLine(f64),
+    /// A vertical reference line at this x (an SLA on a CDF); `points` is ignored.
+    VLine(f64),
 }
 
 /// A named series of (x, y) points.
@@ -190,7 +195,8 @@ fn register_fonts() {
 
 /// The colours of successive series (Tableau 10, readable in print and for common
 /// colour-vision deficiencies).
-const PALETTE: [RGBColor; 10] = [
+/// Tableau's 10 colours, then their darker variants, so up to 20 series differ.
+const PALETTE: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -201,6 +207,16 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(16, 72, 110),
+    RGBColor(168, 84, 9),
+    RGBColor(28, 102, 28),
+    RGBColor(140, 25, 26),
+    RGBColor(96, 66, 122),
+    RGBColor(90, 55, 48),
+    RGBColor(150, 78, 128),
+    RGBColor(70, 70, 70),
+    RGBColor(120, 121, 22),
+    RGBColor(15, 122, 133),
 ];
 
 fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
@@ -217,6 +233,12 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
             }
             continue;
         }
+        if let Mark::VLine(x) = s.mark {
+            if let Some(x) = chart.x.map(x) {
+                widen(&mut xs, x);
+            }
+            continue;
+        }
         for (i, &(x, y)) in s.points.iter().enumerate() {
             let (Some(x), Some(y)) = (chart.x.map(x), chart.y.map(y)) else {
                 continue;
@@ -227,6 +249,20 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
                 && let Some(&(lo, hi)) = bars.get(i)
             {
                 for v in [lo, hi] {
+                    if let Some(v) = chart.y.map(v) {
+                        widen(&mut ys, v);
+                    }
+                }
+            }
+            if let Mark::CrossBars(bars) = &s.mark
+                && let Some(&((xlo, xhi), (ylo, yhi))) = bars.get(i)
+            {
+                for v in [xlo, xhi] {
+                    if let Some(v) = chart.x.map(v) {
+                        widen(&mut xs, v);
+                    }
+                }
+                for v in [ylo, yhi] {
                     if let Some(v) = chart.y.map(v) {
                         widen(&mut ys, v);
                     }
@@ -347,10 +383,55 @@ fn draw_chart<DB: DrawingBackend>(
                 .label(s.name.as_str())
                 .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()))
             }
+            Mark::CrossBars(bars) => {
+                let mapped: Vec<[f64; 6]> = s
+                    .points
+                    .iter()
+                    .zip(bars)
+                    .filter_map(|(&(x, y), &((xlo, xhi), (ylo, yhi)))| {
+                        Some([
+                            chart.x.map(x)?,
+                            chart.y.map(y)?,
+                            chart.x.map(xlo)?,
+                            chart.x.map(xhi)?,
+                            chart.y.map(ylo)?,
+                            chart.y.map(yhi)?,
+                        ])
+                    })
+                    .collect();
+                ctx.draw_series(mapped.iter().map(|&[x, y, _, _, lo, hi]| {
+                    ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 8)
+                }))
+                .map_err(err)?;
+                ctx.draw_series(mapped.iter().map(|&[x, y, lo, hi, _, _]| {
+                    ErrorBar::new_horizontal(y, lo, x, hi, color.stroke_width(1), 8)
+                }))
+                .map_err(err)?;
+                ctx.draw_series(
+                    mapped
+                        .iter()
+                        .map(|&[x, y, ..]| Circle::new((x, y), 4, color.filled())),
+                )
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()))
+            }
             Mark::HLine(y) => {
                 let Some(y) = chart.y.map(*y) else { continue };
                 ctx.draw_series(DashedLineSeries::new(
                     vec![(x0, y), (x1, y)],
+                    6,
+                    4,
+                    RED.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(legend(RED))
+            }
+            Mark::VLine(x) => {
+                let Some(x) = chart.x.map(*x) else { continue };
+                ctx.draw_series(DashedLineSeries::new(
+                    vec![(x, y0), (x, y1)],
                     6,
                     4,
                     RED.stroke_width(2),
@@ -420,17 +501,25 @@ mod tests {
                     Series::new("expected", vec![(0.0, 1.0), (1.0, 3.0)], Mark::Dashed),
                     Series::new("sampled", vec![(0.0, 1.2), (1.0, 2.7)], Mark::Line),
                     Series::new("SLA", Vec::new(), Mark::HLine(2.0)),
+                    Series::new("deadline", Vec::new(), Mark::VLine(0.5)),
                 ],
             },
             Chart {
                 title: "cost vs SLA".into(),
                 x: Axis::log("tokens"),
                 y: Axis::linear("fraction"),
-                series: vec![Series::new(
-                    "policy",
-                    vec![(10.0, 0.5), (1000.0, 0.9)],
-                    Mark::ErrorBars(vec![(0.4, 0.6), (0.85, 0.95)]),
-                )],
+                series: vec![
+                    Series::new(
+                        "policy",
+                        vec![(10.0, 0.5), (1000.0, 0.9)],
+                        Mark::ErrorBars(vec![(0.4, 0.6), (0.85, 0.95)]),
+                    ),
+                    Series::new(
+                        "both",
+                        vec![(100.0, 0.7)],
+                        Mark::CrossBars(vec![((50.0, 200.0), (0.65, 0.75))]),
+                    ),
+                ],
             },
         ]);
         let png = dir.join("f.png");

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    UInt64Array,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
@@ -96,11 +95,9 @@ pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch,
         fields.push(field.as_ref().clone());
         columns.push(column.clone());
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| {
-        ReportError::Parquet {
-            path: PathBuf::new(),
-            source: Box::new(e),
-        }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| ReportError::Parquet {
+        path: PathBuf::new(),
+        source: Box::new(e),
     })
 }
 
@@ -187,7 +184,9 @@ impl ResultsDir {
             };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && name.contains(".tmp-") && fs::remove_file(e.path()).is_ok()
+                if name.starts_with('.')
+                    && name.contains(".tmp-")
+                    && fs::remove_file(e.path()).is_ok()
                 {
                     removed += 1;
                 }
@@ -324,7 +323,10 @@ struct FoundRun {
 pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportError> {
     let dirs: Vec<ResultsDir> = sources.iter().map(ResultsDir::new).collect();
     let manifests: Vec<Manifest> = dirs.iter().filter_map(ResultsDir::manifest).collect();
-    if let Some(m) = manifests.iter().find(|m| m.fingerprint != manifests[0].fingerprint) {
+    if let Some(m) = manifests
+        .iter()
+        .find(|m| m.fingerprint != manifests[0].fingerprint)
+    {
         return Err(ReportError::Parquet {
             path: out.to_owned(),
             source: format!(
@@ -472,17 +474,15 @@ mod tests {
         }]);
         dir.write_run(
             &keys,
-            &[
-                ("runs", crate::runs_batch(&[row])),
-                ("latency", latency),
-            ],
+            &[("runs", crate::runs_batch(&[row])), ("latency", latency)],
             &prov(),
         )
         .unwrap();
     }
 
     fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("inferscale-dataset-{name}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("inferscale-dataset-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         d
     }
@@ -536,7 +536,10 @@ mod tests {
         // A writer killed half-way: a hidden temporary and a truncated part.
         fs::write(a.parts_dir("runs").join(".x.parquet.tmp-1"), b"PAR1").unwrap();
         fs::write(a.part("runs", "p9-r9"), b"PAR1 truncated").unwrap();
-        assert_eq!(a.completed_runs().into_iter().collect::<Vec<_>>(), ["p0-r0"]);
+        assert_eq!(
+            a.completed_runs().into_iter().collect::<Vec<_>>(),
+            ["p0-r0"]
+        );
         assert_eq!(a.remove_temporaries(), 1);
         a.write_manifest(&Manifest {
             scenario: "t".into(),

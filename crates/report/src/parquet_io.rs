@@ -158,7 +158,12 @@ fn write_file(
     provenance: &Provenance,
 ) -> Result<(), ReportError> {
     let schema: arrow_schema::SchemaRef = Schema::new(schema.fields().clone())
-        .with_metadata(provenance.pairs().into_iter().collect::<std::collections::HashMap<_, _>>())
+        .with_metadata(
+            provenance
+                .pairs()
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
         .into();
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -174,9 +179,7 @@ fn write_file(
     let mut writer =
         ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq_err(tmp))?;
     for batch in batches {
-        let batch = batch?
-            .with_schema(schema.clone())
-            .map_err(pq_err(tmp))?;
+        let batch = batch?.with_schema(schema.clone()).map_err(pq_err(tmp))?;
         writer.write(&batch).map_err(pq_err(tmp))?;
     }
     let file = writer.into_inner().map_err(pq_err(tmp))?;

@@ -30,6 +30,9 @@ pub const POINT_METRICS: &[&str] = &[
     "mean_queue_len",
 ];
 
+/// Reads one number off an interval (its mean or an end).
+type CiPart = fn(&MeanCi) -> f64;
+
 /// One sweep point summarised over its replications.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointSummary {
@@ -132,7 +135,12 @@ fn summary_batch(
         Field::new("point", DataType::Utf8, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(points.iter().map(|p| p.point_index).collect::<UInt64Array>()),
+        Arc::new(
+            points
+                .iter()
+                .map(|p| p.point_index)
+                .collect::<UInt64Array>(),
+        ),
         Arc::new(
             points
                 .iter()
@@ -156,11 +164,14 @@ fn summary_batch(
     }
     fields.push(Field::new("runs", DataType::UInt64, false));
     columns.push(Arc::new(
-        points.iter().map(|p| p.runs as u64).collect::<UInt64Array>(),
+        points
+            .iter()
+            .map(|p| p.runs as u64)
+            .collect::<UInt64Array>(),
     ));
     let finite = |v: f64| v.is_finite().then_some(v);
     for (i, metric) in POINT_METRICS.iter().enumerate() {
-        let stats: [(&str, fn(&MeanCi) -> f64); 3] = [
+        let stats: [(&str, CiPart); 3] = [
             ("mean", |c| c.mean),
             ("ci_low", |c| c.low()),
             ("ci_high", |c| c.high()),
@@ -181,7 +192,10 @@ fn summary_batch(
     }
     fields.push(Field::new("pareto", DataType::Boolean, false));
     columns.push(Arc::new(
-        points.iter().map(|p| Some(p.pareto)).collect::<BooleanArray>(),
+        points
+            .iter()
+            .map(|p| Some(p.pareto))
+            .collect::<BooleanArray>(),
     ));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(err)
 }
@@ -190,9 +204,7 @@ fn summary_batch(
 /// show cost, SLA attainment, TTFT p99 and replicas; generic ones response times
 /// and utilization.
 pub fn format_points_table(points: &[PointSummary]) -> String {
-    let llm = points
-        .iter()
-        .any(|p| p.metrics[0].mean.is_finite());
+    let llm = points.iter().any(|p| p.metrics[0].mean.is_finite());
     let shown: &[(&str, &str)] = if llm {
         &[
             ("cost_usd", "cost $"),
@@ -234,9 +246,16 @@ pub fn format_points_table(points: &[PointSummary]) -> String {
             } else {
                 c.half_width
             };
-            let c = MeanCi { half_width: hw, ..c };
+            let c = MeanCi {
+                half_width: hw,
+                ..c
+            };
             let cell = if c.half_width.is_finite() {
-                format!("{} ± {}", crate::summary::format_number(c.mean), crate::summary::format_number(c.half_width))
+                format!(
+                    "{} ± {}",
+                    crate::summary::format_number(c.mean),
+                    crate::summary::format_number(c.half_width)
+                )
             } else {
                 crate::summary::format_number(c.mean)
             };

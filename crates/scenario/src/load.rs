@@ -63,7 +63,13 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
 pub(crate) fn parse_with_sweep(
     text: &str,
     file: &str,
-) -> Result<(Scenario, Option<serde_saphyr::Spanned<crate::schema::SweepSpec>>), ScenarioError> {
+) -> Result<
+    (
+        Scenario,
+        Option<serde_saphyr::Spanned<crate::schema::SweepSpec>>,
+    ),
+    ScenarioError,
+> {
     let mut spec = deserialize(text, file)?;
     let sweep = spec.sweep.take();
     let at = |loc: Location, field: &str, message: String| {

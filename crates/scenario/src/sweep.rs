@@ -349,7 +349,9 @@ fn dimensions(
             return Err(at(
                 loc,
                 "sweep",
-                format!("`{path}` is not a field path; write keys and list indices separated by dots, e.g. `policy.decider.target`"),
+                format!(
+                    "`{path}` is not a field path; write keys and list indices separated by dots, e.g. `policy.decider.target`"
+                ),
             ));
         }
         if let Some(why) = forbidden(path) {
@@ -509,7 +511,9 @@ fn dimensions(
                 return Err(at(
                     whole,
                     "sweep",
-                    format!("`{p}` and `{other}` are both swept; each field may be set by one axis"),
+                    format!(
+                        "`{p}` and `{other}` are both swept; each field may be set by one axis"
+                    ),
                 ));
             }
             owners.push((p, k));
@@ -895,10 +899,7 @@ policy:
             (sys.workloads[0].source.mean_rate_over(600.0) - 3.0).abs() < 1e-12,
             "rate of point 7"
         );
-        assert_eq!(
-            p.policy.as_ref().unwrap().config.interval_s,
-            20.0
-        );
+        assert_eq!(p.policy.as_ref().unwrap().config.interval_s, 20.0);
         // Every point shares the base's streams and provenance.
         assert!(s.points.iter().all(|p| p.scenario.seed == 3));
         assert!(
@@ -966,8 +967,9 @@ policy:
         let err = sweep("sweep:\n  models.0.replicas: 3\n").unwrap_err();
         assert!(err.to_string().contains("expected a list"), "{err}");
 
-        let err = sweep("sweep:\n  zip:\n    - {models.0.replicas: [1, 2], policy.interval: [10s]}\n")
-            .unwrap_err();
+        let err =
+            sweep("sweep:\n  zip:\n    - {models.0.replicas: [1, 2], policy.interval: [10s]}\n")
+                .unwrap_err();
         assert!(err.to_string().contains("one length"), "{err}");
 
         let err = sweep("sweep:\n  models.0.replicas: [1]\n  models.0: [{}]\n").unwrap_err();
