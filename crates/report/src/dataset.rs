@@ -25,7 +25,7 @@ use arrow_schema::{DataType, Field, Schema};
 use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::{Provenance, ReportError, write_batches_atomic, write_parquet_atomic};
+use crate::{Provenance, ReportError, write_batches_atomic};
 
 /// The tables of a results directory, in the order a run writes them (`runs` last:
 /// its part marks the run complete).
@@ -155,7 +155,17 @@ impl ResultsDir {
         for table in TABLES {
             if let Some((_, batch)) = tables.iter().find(|(t, _)| *t == table) {
                 let keyed = with_keys(batch, keys)?;
-                write_parquet_atomic(&self.part(table, keys.run_id), &keyed, provenance)?;
+                // Parts are not flushed to disk one by one (a flush per file costs
+                // 5% of a sweep of short runs): the rename keeps them whole against a
+                // crash of the process, and a part cut short by a power loss fails
+                // the footer check of `completed_runs`, so its run is redone.
+                crate::parquet_io::write_atomic(
+                    &self.part(table, keys.run_id),
+                    &keyed.schema(),
+                    std::iter::once(Ok(keyed.clone())),
+                    provenance,
+                    false,
+                )?;
             }
         }
         Ok(())
@@ -371,42 +381,32 @@ pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportErro
     order.sort_by(|a, b| {
         (a.point_index, a.replication, &a.run_id).cmp(&(b.point_index, b.replication, &b.run_id))
     });
-    let mut files = Vec::new();
     let out_dir = ResultsDir::new(out);
-    for table in TABLES {
-        let parts: Vec<PathBuf> = order
+    // One thread per table: they are independent files, and the time series alone
+    // can take as long as the rest together.
+    let results: Vec<Result<Option<PathBuf>, ReportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = TABLES
             .iter()
-            .map(|r| r.source.part(table, &r.run_id))
-            .filter(|p| p.exists())
+            .map(|table| {
+                let (order, out_dir) = (&order, &out_dir);
+                scope.spawn(move || merge_table(table, order, out_dir))
+            })
             .collect();
-        let target = out_dir.merged(table);
-        let Some(first) = parts.first() else {
-            let _ = fs::remove_file(&target);
-            continue;
-        };
-        let schema = schema_of(first)?;
-        let provenance = Provenance::of_schema(&schema);
-        let expected_fields = schema.fields().clone();
-        let batches = parts.iter().flat_map(|p| match read_batches(p) {
-            Ok(batches) => batches
-                .into_iter()
-                .map(|b| {
-                    if b.schema().fields() == &expected_fields {
-                        Ok(b)
-                    } else {
-                        Err(ReportError::Parquet {
-                            path: p.clone(),
-                            source: "its columns differ from the other parts' (parts of \
-                                     different sweeps?)"
-                                .into(),
-                        })
-                    }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ReportError::Parquet {
+                        path: out.to_owned(),
+                        source: "a merging thread panicked".into(),
+                    })
                 })
-                .collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
-        });
-        write_batches_atomic(&target, &schema, batches, &provenance)?;
-        files.push(target);
+            })
+            .collect()
+    });
+    let mut files = Vec::new();
+    for r in results {
+        files.extend(r?);
     }
     Ok(MergeSummary {
         runs: order.len(),
@@ -414,6 +414,47 @@ pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportErro
         expected: manifests.first().map(|m| m.runs),
         files,
     })
+}
+
+/// Writes `table` of the runs in `order` into `out_dir`; `None` if no run has it.
+fn merge_table(
+    table: &str,
+    order: &[FoundRun],
+    out_dir: &ResultsDir,
+) -> Result<Option<PathBuf>, ReportError> {
+    let parts: Vec<PathBuf> = order
+        .iter()
+        .map(|r| r.source.part(table, &r.run_id))
+        .filter(|p| p.exists())
+        .collect();
+    let target = out_dir.merged(table);
+    let Some(first) = parts.first() else {
+        let _ = fs::remove_file(&target);
+        return Ok(None);
+    };
+    let schema = schema_of(first)?;
+    let provenance = Provenance::of_schema(&schema);
+    let expected_fields = schema.fields().clone();
+    let batches = parts.iter().flat_map(|p| match read_batches(p) {
+        Ok(batches) => batches
+            .into_iter()
+            .map(|b| {
+                if b.schema().fields() == &expected_fields {
+                    Ok(b)
+                } else {
+                    Err(ReportError::Parquet {
+                        path: p.clone(),
+                        source: "its columns differ from the other parts' (parts of \
+                                 different sweeps?)"
+                            .into(),
+                    })
+                }
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    });
+    write_batches_atomic(&target, &schema, batches, &provenance)?;
+    Ok(Some(target))
 }
 
 fn schema_of(path: &Path) -> Result<Schema, ReportError> {

@@ -126,6 +126,21 @@ pub fn write_batches_atomic(
     batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
     provenance: &Provenance,
 ) -> Result<(), ReportError> {
+    write_atomic(path, schema, batches, provenance, true)
+}
+
+/// Writes to a temporary file renamed into place, flushed to disk first when
+/// `durable`. Without the flush the rename still makes the file appear whole or not
+/// at all to readers and after a crash of the process; only a power loss can leave
+/// it truncated, which is why readers of undurable files (run parts) check the
+/// footer before trusting one.
+pub(crate) fn write_atomic(
+    path: &Path,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
+    provenance: &Provenance,
+    durable: bool,
+) -> Result<(), ReportError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -137,10 +152,10 @@ pub fn write_batches_atomic(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
 
-    let result = write_file(&tmp, schema, batches, provenance).and_then(|()| {
+    let result = write_file(&tmp, schema, batches, provenance, durable).and_then(|()| {
         fs::rename(&tmp, path).map_err(io_err("cannot move into place", path))?;
         // Make the rename itself durable; not every platform can sync a directory.
-        if let Ok(d) = File::open(dir) {
+        if durable && let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(())
@@ -156,6 +171,7 @@ fn write_file(
     schema: &Schema,
     batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
     provenance: &Provenance,
+    durable: bool,
 ) -> Result<(), ReportError> {
     let schema: arrow_schema::SchemaRef = Schema::new(schema.fields().clone())
         .with_metadata(
@@ -183,7 +199,10 @@ fn write_file(
         writer.write(&batch).map_err(pq_err(tmp))?;
     }
     let file = writer.into_inner().map_err(pq_err(tmp))?;
-    file.sync_all().map_err(io_err("cannot flush", tmp))
+    if durable {
+        file.sync_all().map_err(io_err("cannot flush", tmp))?;
+    }
+    Ok(())
 }
 
 /// A Parquet file read back whole: its Arrow schema (with the provenance metadata)
