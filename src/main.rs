@@ -232,8 +232,23 @@ fn describe(s: &Scenario) -> String {
 }
 
 fn validate(path: &Path) -> anyhow::Result<()> {
-    let scenario = scenario::load(path)?;
-    println!("ok: {}", describe(&scenario));
+    // Expanding the sweep checks every point, not only the base.
+    let sweep = scenario::load_sweep(path)?;
+    print!("ok: {}", describe(&sweep.base));
+    if sweep.points.len() > 1 {
+        print!(
+            "; sweep of {} points ({} runs) over {}",
+            sweep.points.len(),
+            sweep.run_count(),
+            sweep
+                .params
+                .iter()
+                .map(|c| format!("`{}`", c.path))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!();
     Ok(())
 }
 
