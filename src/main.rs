@@ -57,6 +57,9 @@ enum Command {
         /// shards' directories with `inferscale merge`.
         #[arg(long, value_name = "I/N")]
         shard: Option<Shard>,
+        /// Draw the figures of `inferscale plot` into DIR/plots/ when done.
+        #[arg(long)]
+        plot: bool,
     },
     /// Merge the part files of one or more results directories (the shards of a
     /// sweep) into one dataset: runs, models, timeseries, actions and latency tables
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
             reproducible,
             resume,
             shard,
+            plot: draw,
         } => run(
             &scenario,
             out.as_deref(),
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
                 reproducible,
                 resume,
                 shard,
+                plot: draw,
             },
         ),
         Command::Merge { dirs, out, quiet } => merge(&dirs, out, quiet),
@@ -302,6 +307,7 @@ struct RunOptions {
     reproducible: bool,
     resume: bool,
     shard: Option<Shard>,
+    plot: bool,
 }
 
 /// Set by the first Ctrl-C (or SIGTERM): start no more runs.
@@ -397,7 +403,23 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         }
         return Ok(());
     }
-    finish(std::slice::from_ref(&out_dir), &out_dir, opts.quiet)
+    finish(std::slice::from_ref(&out_dir), &out_dir, opts.quiet)?;
+    if opts.plot {
+        let (written, _) = inferscale::plots::plot_results(
+            std::slice::from_ref(&out_dir),
+            &out_dir.join("plots"),
+            &[],
+        )?;
+        if !opts.quiet {
+            let n = written.len() / 2;
+            eprintln!(
+                "drew {n} figure{} (PNG and SVG) in {}",
+                if n == 1 { "" } else { "s" },
+                out_dir.join("plots").display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {

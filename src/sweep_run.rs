@@ -262,9 +262,16 @@ fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(len as u64);
     let style = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:32}] {pos}/{len} runs  {per_sec}  ETA {eta}",
+        "{elapsed_precise} [{bar:32}] {pos}/{len} runs  {rate}  ETA {eta}",
     )
-    .map(|s| s.progress_chars("=> "));
+    .map(|s| {
+        s.progress_chars("=> ").with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} runs/s", state.per_sec());
+            },
+        )
+    });
     if let Ok(style) = style {
         bar.set_style(style);
     }
