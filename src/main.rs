@@ -57,7 +57,8 @@ enum Command {
         /// shards' directories with `inferscale merge`.
         #[arg(long, value_name = "I/N")]
         shard: Option<Shard>,
-        /// Draw the figures of `inferscale plot` into DIR/plots/ when done.
+        /// Draw the figures of `inferscale plot` into DIR/plots/ when done (also when
+        /// the scenario says `output: {plots: true}`).
         #[arg(long)]
         plot: bool,
     },
@@ -404,7 +405,7 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         return Ok(());
     }
     finish(std::slice::from_ref(&out_dir), &out_dir, opts.quiet)?;
-    if opts.plot {
+    if opts.plot || sweep.base.output_plots {
         let (written, _) = inferscale::plots::plot_results(
             std::slice::from_ref(&out_dir),
             &out_dir.join("plots"),

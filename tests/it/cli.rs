@@ -354,3 +354,57 @@ fn plot_redraws_figures_from_results() {
     let missing = inferscale(&["plot", dir.join("nowhere").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+/// On a sweep, `inferscale plot` compares its points: a timeline per point (or per
+/// chosen run), the cost–SLA chart, latency CDFs and replicas over time.
+#[test]
+fn plot_compares_the_points_of_a_sweep() {
+    let dir = TempDir::new("plot-sweep");
+    let text = std::fs::read_to_string("scenarios/quickstart-sweep.yaml")
+        .unwrap()
+        .replace("replications: 3", "replications: 2")
+        .replace("duration: 1h", "duration: 20m");
+    let scenario = dir.join("sweep.yaml");
+    std::fs::write(&scenario, text).unwrap();
+    let results = dir.join("results");
+    let out = inferscale(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--plot",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("drew 7 figures"), "{}", stderr(&out));
+    for name in [
+        "timeline-fixed-1-chat.png",
+        "timeline-hpa-chat.svg",
+        "timeline-threshold-chat.png",
+        "cost-vs-sla.png",
+        "latency-cdf.png",
+        "replicas.png",
+    ] {
+        let bytes = std::fs::read(results.join("plots").join(name)).unwrap();
+        assert!(bytes.len() > 5_000, "{name}: {} bytes", bytes.len());
+    }
+    // One chosen run's timeline, by its id.
+    let runs = read_parquet(&results.join("runs.parquet")).unwrap();
+    let ids = runs.string_column("run_id").unwrap();
+    let picked = &ids[5]; // hpa, replication 1
+    let elsewhere = dir.join("picked");
+    let out = inferscale(&[
+        "plot",
+        results.to_str().unwrap(),
+        "--run",
+        picked,
+        "--out",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let timelines: Vec<String> = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("timeline") && n.ends_with(".png"))
+        .collect();
+    assert_eq!(timelines, ["timeline-hpa-r1-chat.png"]);
+}

@@ -161,7 +161,16 @@ fn interrupt(file: &str, out: &Path, signal: &str) -> usize {
         .spawn()
         .unwrap();
     let parts = out.join("parts/runs");
-    let count = || std::fs::read_dir(&parts).map_or(0, |d| d.count());
+    // Complete runs only: a hidden temporary is a run still being written.
+    let count = || {
+        std::fs::read_dir(&parts).map_or(0, |d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            })
+            .count()
+        })
+    };
     let started = Instant::now();
     while count() < 3 && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(5));
@@ -176,13 +185,7 @@ fn interrupt(file: &str, out: &Path, signal: &str) -> usize {
         assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
         assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
     }
-    std::fs::read_dir(&parts)
-        .unwrap()
-        .filter(|e| {
-            let name = e.as_ref().unwrap().file_name();
-            !name.to_string_lossy().starts_with('.')
-        })
-        .count()
+    count()
 }
 
 #[test]

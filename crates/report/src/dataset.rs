@@ -593,4 +593,27 @@ mod tests {
         assert!(a.completed_runs().is_empty() && a.manifest().is_none());
         let _ = fs::remove_dir_all(a.root());
     }
+
+    #[test]
+    fn parts_of_different_sweeps_are_not_merged() {
+        let a = ResultsDir::new(tmp("d"));
+        let b = ResultsDir::new(tmp("e"));
+        run(&a, 0, 0, 0.5);
+        run(&b, 1, 0, 0.7);
+        for (dir, fingerprint) in [(&a, "aaa"), (&b, "bbb")] {
+            dir.write_manifest(&Manifest {
+                scenario: "t".into(),
+                fingerprint: fingerprint.into(),
+                runs: 2,
+            })
+            .unwrap();
+        }
+        let out = tmp("f");
+        let err = merge(&[a.root().to_owned(), b.root().to_owned()], &out).unwrap_err();
+        assert!(err.to_string().contains("different sweeps"), "{err}");
+        assert!(!out.join("runs.parquet").exists());
+        for d in [a.root(), b.root()] {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
 }

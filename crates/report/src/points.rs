@@ -273,3 +273,109 @@ pub fn format_points_table(points: &[PointSummary]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LlmColumns, RunKeys, runs_batch, with_keys};
+    use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
+
+    fn llm(cost: f64, sla: f64) -> LlmColumns {
+        LlmColumns {
+            dropped: 0,
+            rejected: 0,
+            ttft_p50_s: 0.1,
+            ttft_p90_s: 0.2,
+            ttft_p99_s: 0.3,
+            tpot_p50_s: 0.01,
+            tpot_p90_s: 0.02,
+            tpot_p99_s: 0.03,
+            sla_attainment: sla,
+            goodput_per_s: 1.0,
+            output_tokens: 100,
+            cost_usd: cost,
+            cost_per_1k_requests: 1.0,
+            cost_per_1m_output_tokens: 1.0,
+            gpu_node_hours: 1.0,
+            cpu_node_hours: 0.0,
+            kv_utilization: 0.5,
+            preemptions: 0,
+            unplaced_replicas: 0,
+            scaling_actions: 3,
+            mean_replicas: 2.0,
+            max_replicas: 3,
+            forecast_mape: None,
+            forecast_rmse: None,
+            spot_reclaims: 0,
+        }
+    }
+
+    /// Three points of two runs each: (cost, SLA) means (2, 0.90), (3, 0.99), (4, 0.95).
+    #[test]
+    fn points_get_means_intervals_and_the_front() {
+        let params = [ParamColumn {
+            name: "target".into(),
+            path: "policy.decider.target".into(),
+            kind: ParamKind::Float,
+        }];
+        let cases = [
+            (0.5, [(1.0, 0.85), (3.0, 0.95)]),
+            (0.6, [(3.0, 0.99), (3.0, 0.99)]),
+            (0.7, [(4.0, 0.94), (4.0, 0.96)]),
+        ];
+        let mut batches = Vec::new();
+        for (p, (target, runs)) in cases.iter().enumerate() {
+            for (r, &(cost, sla)) in runs.iter().enumerate() {
+                let mut row = crate::runs::tests::row(r as u64, 0.1);
+                row.llm = Some(llm(cost, sla));
+                let label = format!("target={target}");
+                let id = format!("p{p}-r{r}");
+                let values = [ParamValue::Float(*target)];
+                let keys = RunKeys {
+                    run_id: &id,
+                    point_index: p as u64,
+                    point: &label,
+                    params: &params,
+                    values: &values,
+                };
+                batches.push(with_keys(&runs_batch(&[row]), &keys).unwrap());
+            }
+        }
+        let schema = arrow_schema::Schema::new(batches[0].schema().fields().clone()).with_metadata(
+            [(crate::PARAMS_KEY.to_owned(), "target".to_owned())]
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
+        let table = ParquetTable {
+            schema: schema.into(),
+            batches,
+        };
+        let (points, batch) = summarize_points(&table).unwrap();
+        assert_eq!(points.len(), 3);
+        let cost = points[0].metric("cost_usd").unwrap();
+        // mean 2, s = √2, half-width t(0.975, 1)·s/√2 = 12.706
+        assert_eq!(cost.mean, 2.0);
+        assert!((cost.half_width - 12.706_2).abs() < 1e-3, "{cost:?}");
+        assert_eq!(points[1].metric("cost_usd").unwrap().half_width, 0.0);
+        // (3, 0.99) is not beaten; (2, 0.90) is cheapest; (4, 0.95) loses to (3, 0.99).
+        let front: Vec<bool> = points.iter().map(|p| p.pareto).collect();
+        assert_eq!(front, [true, true, false]);
+        let names: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(&names[..4], ["point_index", "point", "target", "runs"]);
+        assert!(names.contains(&"sla_attainment_ci_high".to_owned()));
+        let text = format_points_table(&points);
+        assert!(
+            text.lines().nth(1).unwrap().starts_with("* target=0.5"),
+            "{text}"
+        );
+        assert!(
+            text.lines().nth(3).unwrap().starts_with("  target=0.7"),
+            "{text}"
+        );
+    }
+}

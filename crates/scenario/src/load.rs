@@ -38,6 +38,8 @@ pub struct Scenario {
     pub system: System,
     /// Output directory from the file, if it names one.
     pub output_dir: Option<PathBuf>,
+    /// Whether the file asks for figures after a run (`output.plots`).
+    pub output_plots: bool,
     /// The file's text, kept so results can carry it as provenance.
     pub source_text: String,
     /// The scaling loop, if the file asks for one.
@@ -203,6 +205,7 @@ pub(crate) fn parse_with_sweep(
         duration,
         warmup,
         system,
+        output_plots: spec.output.plots,
         output_dir: spec.output.dir,
         source_text: text.to_owned(),
     };

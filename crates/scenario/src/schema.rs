@@ -426,6 +426,10 @@ pub struct OutputSpec {
     /// `10s`.
     #[serde(default = "default_timeseries_interval")]
     pub timeseries_interval: Duration,
+    /// Draw the figures of `inferscale plot` into `<dir>/plots/` after a run, as
+    /// `run --plot` does. Default: false.
+    #[serde(default)]
+    pub plots: bool,
 }
 
 impl Default for OutputSpec {
@@ -433,6 +437,7 @@ impl Default for OutputSpec {
         OutputSpec {
             dir: None,
             timeseries_interval: default_timeseries_interval(),
+            plots: false,
         }
     }
 }
