@@ -29,7 +29,7 @@ else
     "$bin" run "$root/scenarios/quickstart-sweep.yaml" --quiet --out "$results"
 fi
 echo "== executing notebooks/compare_policies.ipynb on $results"
-INFERSCALE_RESULTS="$results" "$venv/bin/python" - "$root/notebooks/compare_policies.ipynb" "$results/compare_policies.ipynb" <<'PY'
+INFERSCALE_RESULTS="$results" "$venv/bin/python" - "$root/notebooks/compare_policies.ipynb" "$results/compare_policies.ipynb" "${tmp:+temporary}" <<'PY'
 import sys
 
 import nbformat
@@ -46,5 +46,5 @@ for cell in nb.cells:
     for out in cell.get("outputs", []):
         if out.get("name") == "stdout" and "Pareto front" in out.get("text", ""):
             print(out["text"].strip())
-print(f"ok: every cell ran; executed notebook at {target}")
+print("ok: every cell ran" + ("" if sys.argv[3] == "temporary" else f"; executed notebook at {target}"))
 PY
