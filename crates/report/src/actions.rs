@@ -5,8 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
-use arrow_schema::{Field, Schema};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
@@ -79,19 +78,7 @@ pub fn actions_batch(rows: &[ActionRow]) -> RecordBatch {
             Arc::new(rows.iter().map(|r| r.took_s).collect::<Float64Array>()),
         ),
     ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, a)| {
-            Field::new(
-                *name,
-                a.data_type().clone(),
-                *name == "took_s" || a.null_count() > 0,
-            )
-        })
-        .collect();
-    let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("columns are built from the same rows, so lengths and types agree")
+    crate::batch::record_batch(columns, |name, _| name == "took_s")
 }
 
 /// Writes `rows` to `path` atomically.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
-use arrow_schema::{Field, Schema};
 
 /// One histogram bucket of one latency of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,11 +58,5 @@ pub fn latency_batch(rows: &[LatencyRow]) -> RecordBatch {
             Arc::new(rows.iter().map(|r| r.count).collect::<UInt64Array>()),
         ),
     ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, a)| Field::new(*name, a.data_type().clone(), false))
-        .collect();
-    let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("columns are built with the schema's types and one length")
+    crate::batch::record_batch(columns, |_, _| false)
 }

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod actions;
+mod batch;
 pub mod dataset;
 mod latency;
 mod models;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
-use arrow_schema::{Field, Schema};
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
@@ -110,13 +109,7 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("mean_replicas", x(|r| r.mean_replicas)),
         ("max_replicas", u(|r| r.max_replicas)),
     ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, a)| Field::new(*name, a.data_type().clone(), false))
-        .collect();
-    let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("columns are built from the same rows, so lengths and types agree")
+    crate::batch::record_batch(columns, |_, _| false)
 }
 
 /// Writes `rows` to `path` atomically.

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_schema::DataType;
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
@@ -195,16 +195,20 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("spot_reclaims", llm_u64(|l| l.spot_reclaims)),
         (WALL_TIME_COLUMN, f64_col(|r| r.wall_time_s)),
     ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| {
-            let nullable = array.null_count() > 0 || matches!(array.data_type(), DataType::Float64);
-            Field::new(*name, array.data_type().clone(), nullable)
-        })
-        .collect();
-    let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("columns are built from the same rows, so lengths and types agree")
+    // Null where a value does not apply: every float (no wait for an LLM run, no
+    // forecast without a predictor) and every cluster column of a generic run.
+    const ALWAYS: [&str; 7] = [
+        "scenario",
+        "replication",
+        "seed",
+        "arrivals",
+        "completed",
+        "in_flight_at_end",
+        "events",
+    ];
+    crate::batch::record_batch(columns, |name, t| {
+        matches!(t, DataType::Float64) || !ALWAYS.contains(&name)
+    })
 }
 
 /// Writes `rows` to `path` atomically.
@@ -220,6 +224,7 @@ pub fn write_runs(
 pub(crate) mod tests {
     use super::*;
     use crate::read_parquet;
+    use arrow_array::Array;
     use arrow_array::cast::AsArray;
 
     pub(crate) fn row(replication: u64, wait: f64) -> RunRow {

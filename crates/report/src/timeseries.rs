@@ -5,8 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
-use arrow_schema::{Field, Schema};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
@@ -92,19 +91,8 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("cost_rate_per_hour", x(|r| r.cost_rate_per_hour)),
         ("forecast_per_s", o(|r| r.forecast_per_s)),
     ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, a)| {
-            Field::new(
-                *name,
-                a.data_type().clone(),
-                a.null_count() > 0 || name.ends_with("_s"),
-            )
-        })
-        .collect();
-    let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("columns are built from the same rows, so lengths and types agree")
+    // The interval's latency quantiles and the forecast may be missing.
+    crate::batch::record_batch(columns, |name, _| name.ends_with("_s"))
 }
 
 /// Writes `rows` to `path` atomically.

@@ -1,0 +1,23 @@
+//! Building a table's Arrow batch from named columns, with a schema that depends on
+//! the column names and types only, never on the data: every part file of a sweep must
+//! have the same schema for the parts to merge into one table.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+
+/// The batch of `columns` (all of one length, built from the same rows); a column is
+/// nullable where `nullable(name, type)` says so.
+pub(crate) fn record_batch(
+    columns: Vec<(&str, ArrayRef)>,
+    nullable: impl Fn(&str, &DataType) -> bool,
+) -> RecordBatch {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, a)| Field::new(*name, a.data_type().clone(), nullable(name, a.data_type())))
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .expect("columns are built from the same rows, so lengths and types agree, and only nullable columns hold nulls")
+}
