@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::cluster::Serving;
 use inferscale::report::{
-    Provenance, ResultsDir, format_model_table_of, format_points_table, format_summary_table,
-    summarize_points, summarize_table, write_parquet_atomic,
+    CurrentSweep, PlannedKey, Provenance, ResultsDir, format_model_table_of, format_points_table,
+    format_summary_table, summarize_points, summarize_table, write_parquet_atomic,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
 use inferscale::sweep_run::{Shard, SweepOptions};
@@ -404,7 +404,23 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         }
         return Ok(());
     }
-    finish(std::slice::from_ref(&out_dir), &out_dir, opts.quiet)?;
+    let current = CurrentSweep {
+        runs: inferscale::sweep_run::plan(&sweep, None)
+            .into_iter()
+            .map(|r| PlannedKey {
+                run_id: r.run_id,
+                point_index: r.point as u64,
+                point: sweep.points[r.point].label.clone(),
+            })
+            .collect(),
+        provenance: inferscale::sweep_run::provenance(&sweep),
+    };
+    finish(
+        std::slice::from_ref(&out_dir),
+        &out_dir,
+        opts.quiet,
+        Some(&current),
+    )?;
     if opts.plot || sweep.base.output_plots {
         let (written, _) = inferscale::plots::plot_results(
             std::slice::from_ref(&out_dir),
@@ -425,13 +441,19 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| dirs[0].clone());
-    finish(dirs, &out, quiet)
+    finish(dirs, &out, quiet, None)
 }
 
-/// Merges the parts of `sources` into `out`, writes the per-point summary and prints
-/// it: the metric table for a single point, one line per point for a sweep.
-fn finish(sources: &[PathBuf], out: &Path, quiet: bool) -> anyhow::Result<()> {
-    let merged = inferscale::report::merge(sources, out)
+/// Merges the parts of `sources` into `out` (only the runs of `current`, when given),
+/// writes the per-point summary and prints it: the metric table for a single point,
+/// one line per point for a sweep.
+fn finish(
+    sources: &[PathBuf],
+    out: &Path,
+    quiet: bool,
+    current: Option<&CurrentSweep>,
+) -> anyhow::Result<()> {
+    let merged = inferscale::report::merge(sources, out, current)
         .with_context(|| format!("merging results into `{}`", out.display()))?;
     if merged.runs == 0 {
         anyhow::bail!(
@@ -449,6 +471,13 @@ fn finish(sources: &[PathBuf], out: &Path, quiet: bool) -> anyhow::Result<()> {
     let provenance = Provenance::of_schema(&runs.schema);
     write_parquet_atomic(&dir.merged("summary"), &summary, &provenance)
         .with_context(|| format!("writing the summary in `{}`", out.display()))?;
+    if merged.stale > 0 && !quiet {
+        eprintln!(
+            "note: {} run{} in parts/ belong to points no longer in the sweep and were left out",
+            merged.stale,
+            if merged.stale == 1 { "" } else { "s" }
+        );
+    }
     if let Some(expected) = merged.expected.filter(|&e| e != merged.runs) {
         eprintln!(
             "warning: {} of the sweep's {expected} runs are present; the summary covers those",

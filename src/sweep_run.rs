@@ -179,11 +179,7 @@ pub fn execute(
     }
     let pool = builder.build().context("starting worker threads")?;
     let bar = progress_bar(pending.len(), opts.progress);
-    let provenance = Provenance {
-        scenario_text: sweep.source_text.clone(),
-        version: crate::version_string(),
-        params: sweep.params.iter().map(|c| c.name.clone()).collect(),
-    };
+    let provenance = provenance(sweep);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let ran = AtomicU64::new(0);
     let events = AtomicU64::new(0);
@@ -215,6 +211,16 @@ pub fn execute(
     outcome.interrupted = outcome.ran < pending.len();
     outcome.wall_s = started.elapsed().as_secs_f64();
     Ok(outcome)
+}
+
+/// What every table of `sweep` carries in its metadata: the scenario text, the
+/// program version and the parameter columns.
+pub fn provenance(sweep: &Sweep) -> Provenance {
+    Provenance {
+        scenario_text: sweep.source_text.clone(),
+        version: crate::version_string(),
+        params: sweep.params.iter().map(|c| c.name.clone()).collect(),
+    }
 }
 
 /// Runs one run and writes its parts; returns the events it simulated.

@@ -271,3 +271,58 @@ fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
+    let tmp = TempDir::new("sweep-edit");
+    let file = sweep_file(&tmp, 1);
+    let dir = tmp.join("out");
+    let dir = dir.to_str().unwrap();
+    assert_eq!(
+        inferscale(&["run", &file, "-q", "--out", dir])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Drop fixed-1 and threshold, add fixed-3 between fixed-2 and hpa.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = text.find("  variants:").unwrap();
+    let edited = format!(
+        "{}  variants:\n    fixed-2: {{policy: null, models.0.replicas: 2}}\n    \
+         fixed-3: {{policy: null, models.0.replicas: 3}}\n    hpa: {{}}\n",
+        &text[..start]
+    );
+    std::fs::write(&file, &edited).unwrap();
+    let out = inferscale(&["run", &file, "--resume", "--out", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Ran 1 run ") && err.contains("2 already complete"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 runs in parts/ belong to points no longer"),
+        "{err}"
+    );
+    let runs = read_parquet(&Path::new(dir).join("runs.parquet")).unwrap();
+    assert_eq!(
+        runs.string_column("variant").unwrap(),
+        ["fixed-2", "fixed-3", "hpa"]
+    );
+    assert_eq!(
+        runs.f64_column("point_index").unwrap(),
+        [Some(0.0), Some(1.0), Some(2.0)]
+    );
+    // The same tables as the edited sweep run from scratch.
+    let fresh = tmp.join("fresh");
+    let out = inferscale(&["run", &file, "-q", "--out", fresh.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for table in ["runs", "timeseries", "summary"] {
+        let file = format!("{table}.parquet");
+        assert_eq!(
+            content(&Path::new(dir).join(&file)),
+            content(&fresh.join(&file)),
+            "{table}"
+        );
+    }
+}

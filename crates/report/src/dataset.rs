@@ -306,11 +306,34 @@ fn readable(path: &Path) -> bool {
         .is_some()
 }
 
+/// A run as the current sweep places it, for [`merge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedKey {
+    /// The run's id.
+    pub run_id: String,
+    /// Its point's position in the current sweep.
+    pub point_index: u64,
+    /// Its point's current label.
+    pub point: String,
+}
+
+/// The current sweep, for [`merge`]: its runs and the provenance its tables carry.
+#[derive(Clone, Debug)]
+pub struct CurrentSweep {
+    /// Every run of the sweep (all shards).
+    pub runs: Vec<PlannedKey>,
+    /// The scenario text, version and parameters of the sweep as it is now.
+    pub provenance: Provenance,
+}
+
 /// What [`merge`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MergeSummary {
     /// Runs in the merged tables.
     pub runs: usize,
+    /// Parts left out because the current sweep has no such run (written before the
+    /// sweep was edited).
+    pub stale: usize,
     /// Runs found in more than one source (kept once).
     pub duplicates: usize,
     /// Runs the manifests say the sweep has.
@@ -325,12 +348,27 @@ struct FoundRun {
     replication: u64,
     run_id: String,
     source: ResultsDir,
+    /// The point's current index and label where they differ from the part's (a
+    /// sweep that grew or was reordered since the part was written).
+    rekey: Option<(u64, String)>,
 }
 
 /// Merges the parts of every `sources` directory (shards of one sweep, or one
 /// directory) into one file per table in `out`, rows in sweep order. A run found in
 /// several sources is kept once. Sources written from different sweeps are refused.
-pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportError> {
+///
+/// With `current` (the sweep as it is now), only its runs are merged, with its point
+/// indices, labels and provenance: parts kept by `--resume` after the sweep was
+/// edited may carry old ones, and parts of points no longer in the sweep are left
+/// out. Without it, the parts' own keys and the first part's provenance are kept.
+pub fn merge(
+    sources: &[PathBuf],
+    out: &Path,
+    current: Option<&CurrentSweep>,
+) -> Result<MergeSummary, ReportError> {
+    let planned: Option<std::collections::HashMap<&str, &PlannedKey>> =
+        current.map(|c| c.runs.iter().map(|k| (k.run_id.as_str(), k)).collect());
+    let provenance = current.map(|c| &c.provenance);
     let dirs: Vec<ResultsDir> = sources.iter().map(ResultsDir::new).collect();
     let manifests: Vec<Manifest> = dirs.iter().filter_map(ResultsDir::manifest).collect();
     if let Some(m) = manifests
@@ -347,7 +385,7 @@ pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportErro
         });
     }
     let mut found: BTreeMap<String, FoundRun> = BTreeMap::new();
-    let mut duplicates = 0;
+    let (mut duplicates, mut stale) = (0, 0);
     for dir in &dirs {
         for part in part_files(&dir.parts_dir("runs")) {
             let table = crate::read_parquet(&part)?;
@@ -366,13 +404,26 @@ pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportErro
                 duplicates += 1;
                 continue;
             }
+            let (mut point_index, mut rekey) = (*point as u64, None);
+            if let Some(planned) = &planned {
+                let Some(key) = planned.get(id.as_str()) else {
+                    stale += 1;
+                    continue;
+                };
+                let label = table.string_column("point").unwrap_or_default();
+                if key.point_index != point_index || label.first() != Some(&key.point) {
+                    rekey = Some((key.point_index, key.point.clone()));
+                }
+                point_index = key.point_index;
+            }
             found.insert(
                 id.clone(),
                 FoundRun {
-                    point_index: *point as u64,
+                    point_index,
                     replication: *rep as u64,
                     run_id: id.clone(),
                     source: dir.clone(),
+                    rekey,
                 },
             );
         }
@@ -389,7 +440,7 @@ pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportErro
             .iter()
             .map(|table| {
                 let (order, out_dir) = (&order, &out_dir);
-                scope.spawn(move || merge_table(table, order, out_dir))
+                scope.spawn(move || merge_table(table, order, out_dir, provenance))
             })
             .collect();
         handles
@@ -410,6 +461,7 @@ pub fn merge(sources: &[PathBuf], out: &Path) -> Result<MergeSummary, ReportErro
     }
     Ok(MergeSummary {
         runs: order.len(),
+        stale,
         duplicates,
         expected: manifests.first().map(|m| m.runs),
         files,
@@ -421,33 +473,38 @@ fn merge_table(
     table: &str,
     order: &[FoundRun],
     out_dir: &ResultsDir,
+    provenance: Option<&Provenance>,
 ) -> Result<Option<PathBuf>, ReportError> {
-    let parts: Vec<PathBuf> = order
+    let parts: Vec<(PathBuf, Option<&(u64, String)>)> = order
         .iter()
-        .map(|r| r.source.part(table, &r.run_id))
-        .filter(|p| p.exists())
+        .map(|r| (r.source.part(table, &r.run_id), r.rekey.as_ref()))
+        .filter(|(p, _)| p.exists())
         .collect();
     let target = out_dir.merged(table);
-    let Some(first) = parts.first() else {
+    let Some((first, _)) = parts.first() else {
         let _ = fs::remove_file(&target);
         return Ok(None);
     };
     let schema = schema_of(first)?;
-    let provenance = Provenance::of_schema(&schema);
+    let provenance = provenance
+        .cloned()
+        .unwrap_or_else(|| Provenance::of_schema(&schema));
     let expected_fields = schema.fields().clone();
-    let batches = parts.iter().flat_map(|p| match read_batches(p) {
+    let batches = parts.iter().flat_map(|(p, rekey)| match read_batches(p) {
         Ok(batches) => batches
             .into_iter()
             .map(|b| {
-                if b.schema().fields() == &expected_fields {
-                    Ok(b)
-                } else {
-                    Err(ReportError::Parquet {
+                if b.schema().fields() != &expected_fields {
+                    return Err(ReportError::Parquet {
                         path: p.clone(),
                         source: "its columns differ from the other parts' (parts of \
                                  different sweeps?)"
                             .into(),
-                    })
+                    });
+                }
+                match rekey {
+                    Some((index, label)) => with_point(&b, *index, label),
+                    None => Ok(b),
                 }
             })
             .collect::<Vec<_>>(),
@@ -455,6 +512,30 @@ fn merge_table(
     });
     write_batches_atomic(&target, &schema, batches, &provenance)?;
     Ok(Some(target))
+}
+
+/// `batch` with its `point_index` and `point` columns replaced.
+fn with_point(batch: &RecordBatch, index: u64, label: &str) -> Result<RecordBatch, ReportError> {
+    let n = batch.num_rows();
+    let mut columns = batch.columns().to_vec();
+    for (name, array) in [
+        (
+            "point_index",
+            Arc::new(UInt64Array::from(vec![index; n])) as ArrayRef,
+        ),
+        (
+            "point",
+            Arc::new(StringArray::from(vec![label; n])) as ArrayRef,
+        ),
+    ] {
+        if let Ok(i) = batch.schema().index_of(name) {
+            columns[i] = array;
+        }
+    }
+    RecordBatch::try_new(batch.schema(), columns).map_err(|e| ReportError::Parquet {
+        path: PathBuf::new(),
+        source: Box::new(e),
+    })
 }
 
 fn schema_of(path: &Path) -> Result<Schema, ReportError> {
@@ -540,7 +621,7 @@ mod tests {
         run(&a, 0, 0, 0.6);
         assert_eq!(a.completed_runs().len(), 3);
         let out = tmp("out");
-        let summary = merge(&[a.root().to_owned(), b.root().to_owned()], &out).unwrap();
+        let summary = merge(&[a.root().to_owned(), b.root().to_owned()], &out, None).unwrap();
         assert_eq!(summary.runs, 4);
         assert_eq!(summary.duplicates, 1);
         let runs = crate::read_parquet(&out.join("runs.parquet")).unwrap();
@@ -609,7 +690,7 @@ mod tests {
             .unwrap();
         }
         let out = tmp("f");
-        let err = merge(&[a.root().to_owned(), b.root().to_owned()], &out).unwrap_err();
+        let err = merge(&[a.root().to_owned(), b.root().to_owned()], &out, None).unwrap_err();
         assert!(err.to_string().contains("different sweeps"), "{err}");
         assert!(!out.join("runs.parquet").exists());
         for d in [a.root(), b.root()] {

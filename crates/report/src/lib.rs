@@ -23,7 +23,9 @@ mod summary;
 mod timeseries;
 
 pub use actions::{ActionRow, actions_batch, write_actions};
-pub use dataset::{Manifest, MergeSummary, ResultsDir, RunKeys, TABLES, merge, with_keys};
+pub use dataset::{
+    CurrentSweep, Manifest, MergeSummary, PlannedKey, ResultsDir, RunKeys, TABLES, merge, with_keys,
+};
 pub use latency::{LatencyRow, latency_batch};
 pub use models::{ModelRow, format_model_table, format_model_table_of, models_batch, write_models};
 pub use parquet_io::{

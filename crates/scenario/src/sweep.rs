@@ -181,6 +181,14 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
     let dims = dimensions(&sweep.value, sweep.referenced, &at)?;
     let params = columns(&dims, &at)?;
     let combos = cartesian(&dims);
+    // Column types take part in ids: a value that turns an integer axis into a float
+    // one changes the tables' schema, so no earlier part may be reused.
+    let mut kinds: Vec<String> = params
+        .iter()
+        .map(|c| format!("{}:{:?}", c.path, c.kind))
+        .collect();
+    kinds.sort();
+    let kinds = Value::String(kinds.join(","));
     let mut points = Vec::with_capacity(combos.len());
     for (index, combo) in combos.iter().enumerate() {
         let mut point_doc = doc.clone();
@@ -227,6 +235,7 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
             };
             values.push(value);
         }
+        id_source.push(("kinds".to_owned(), kinds.clone()));
         let id = hash_hex(
             serde_json::to_string(&id_source)
                 .unwrap_or_default()
