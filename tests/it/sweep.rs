@@ -34,6 +34,13 @@ fn content(path: &Path) -> RecordBatch {
     }
 }
 
+/// Runs `inferscale` and insists it succeeds.
+fn run_ok(args: &[&str]) -> std::process::Output {
+    let out = inferscale(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    out
+}
+
 fn run_ids(dir: &Path) -> Vec<String> {
     read_parquet(&dir.join("runs.parquet"))
         .unwrap()
@@ -47,11 +54,7 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
     let file = sweep_file(&tmp, 2);
     let one = tmp.join("one");
     let two = tmp.join("two");
-    let run = |args: &[&str]| {
-        let out = inferscale(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        out
-    };
+    let run = run_ok;
     run(&[
         "run",
         &file,
@@ -193,8 +196,7 @@ fn a_sweep_stopped_by_sigint_or_sigkill_resumes_with_every_run_once() {
     let tmp = TempDir::new("sweep-resume");
     let file = sweep_file(&tmp, 6);
     let reference = tmp.join("reference");
-    let out = inferscale(&["run", &file, "-q", "--out", reference.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    run_ok(&["run", &file, "-q", "--out", reference.to_str().unwrap()]);
     for signal in ["-INT", "-KILL"] {
         let dir = tmp.join(&format!("stopped{signal}"));
         let done = interrupt(&file, &dir, signal);
@@ -202,8 +204,7 @@ fn a_sweep_stopped_by_sigint_or_sigkill_resumes_with_every_run_once() {
             (3..24).contains(&done),
             "{signal}: {done} of 24 runs were done when it stopped"
         );
-        let out = inferscale(&["run", &file, "--resume", "--out", dir.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let out = run_ok(&["run", &file, "--resume", "--out", dir.to_str().unwrap()]);
         assert!(
             stderr(&out).contains(&format!("Ran {} runs", 24 - done)),
             "{signal}: {}",
@@ -243,17 +244,11 @@ fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
     let file = sweep_file(&tmp, 1);
     let dir = tmp.join("out");
     let dir = dir.to_str().unwrap();
-    assert_eq!(
-        inferscale(&["run", &file, "-q", "--out", dir])
-            .status
-            .code(),
-        Some(0)
-    );
+    run_ok(&["run", &file, "-q", "--out", dir]);
     // One more replication per point: 4 new runs, the first 4 kept.
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("replications: 1", "replications: 2")).unwrap();
-    let out = inferscale(&["run", &file, "--resume", "--out", dir]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_ok(&["run", &file, "--resume", "--out", dir]);
     assert!(
         stderr(&out).contains("Ran 4 runs") && stderr(&out).contains("4 already complete"),
         "{}",
@@ -278,12 +273,7 @@ fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
     let file = sweep_file(&tmp, 1);
     let dir = tmp.join("out");
     let dir = dir.to_str().unwrap();
-    assert_eq!(
-        inferscale(&["run", &file, "-q", "--out", dir])
-            .status
-            .code(),
-        Some(0)
-    );
+    run_ok(&["run", &file, "-q", "--out", dir]);
     // Drop fixed-1 and threshold, add fixed-3 between fixed-2 and hpa.
     let text = std::fs::read_to_string(&file).unwrap();
     let start = text.find("  variants:").unwrap();
@@ -293,8 +283,7 @@ fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
         &text[..start]
     );
     std::fs::write(&file, &edited).unwrap();
-    let out = inferscale(&["run", &file, "--resume", "--out", dir]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_ok(&["run", &file, "--resume", "--out", dir]);
     let err = stderr(&out);
     assert!(
         err.contains("Ran 1 run ") && err.contains("2 already complete"),
@@ -315,8 +304,7 @@ fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
     );
     // The same tables as the edited sweep run from scratch.
     let fresh = tmp.join("fresh");
-    let out = inferscale(&["run", &file, "-q", "--out", fresh.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    run_ok(&["run", &file, "-q", "--out", fresh.to_str().unwrap()]);
     for table in ["runs", "timeseries", "summary"] {
         let file = format!("{table}.parquet");
         assert_eq!(

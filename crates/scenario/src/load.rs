@@ -48,11 +48,15 @@ pub struct Scenario {
 
 /// Reads and checks the scenario at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    parse(&read(path)?, &path.display().to_string())
+}
+
+/// The text of the scenario file at `path`.
+pub(crate) fn read(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    parse(&text, &path.display().to_string())
+    })
 }
 
 /// Checks scenario `text`; `file` names it in error messages.

@@ -132,11 +132,7 @@ impl Sweep {
 /// Reads a scenario file and expands its sweep (a file without one is a sweep of
 /// one point).
 pub fn load_sweep(path: &Path) -> Result<Sweep, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse_sweep(&text, &path.display().to_string())
+    parse_sweep(&crate::load::read(path)?, &path.display().to_string())
 }
 
 /// [`load_sweep`] on text; `file` names it in errors and anchors relative paths.
