@@ -11,7 +11,9 @@
 //!   confidence intervals, the Pareto front drawn through the non-dominated groups;
 //! - `latency-cdf`: the CDF of TTFT and end-to-end latency per group, pooled over its
 //!   replications (response time for generic models), with the SLA target;
-//! - `replicas`: replicas asked for over time per group, mean over replications.
+//! - `replicas`: replicas asked for over time per group, mean over replications;
+//! - `param-<column>`: for a sweep over a numeric parameter, cost and SLA attainment
+//!   against it, one line per setting of the other parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,10 @@ pub struct PolicyPoint {
 /// A group's rows in its directory's tables.
 struct Group {
     dir: usize,
+    /// Its point's label.
+    label: String,
+    /// Its parameters as `(column, numeric value if any, text)`, from its first run.
+    params: Vec<(String, Option<f64>, String)>,
     name: String,
     /// Its runs: `(run_id, replication)`.
     runs: Vec<(String, u64)>,
@@ -110,6 +116,21 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
         let replication = table.f64("replication")?;
         let cost = table.f64("cost_usd")?;
         let sla = table.f64("sla_attainment")?;
+        let param_names = inferscale_report::Provenance::of_schema(&table.table.schema).params;
+        let param_columns: Vec<(String, Option<Vec<Option<f64>>>, Vec<String>)> = param_names
+            .iter()
+            .map(|name| {
+                let numeric = table.table.f64_column(name);
+                let text = table.table.string_column(name).unwrap_or_else(|| {
+                    numeric
+                        .iter()
+                        .flatten()
+                        .map(|v| v.map_or_else(String::new, |v| v.to_string()))
+                        .collect()
+                });
+                (name.clone(), numeric, text)
+            })
+            .collect();
         let mut by_point: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for (i, p) in point_index.iter().enumerate() {
             by_point.entry(*p as u64).or_default().push(i);
@@ -135,6 +156,17 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
             });
             groups.push(Group {
                 dir: d,
+                label: labels[first].clone(),
+                params: param_columns
+                    .iter()
+                    .map(|(name, numeric, text)| {
+                        (
+                            name.clone(),
+                            numeric.as_ref().and_then(|v| v[first]),
+                            text.get(first).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
                 name,
                 runs: rows
                     .iter()
@@ -372,6 +404,120 @@ fn latency_cdf(lat: &Columns, group: &Group, metric: &str) -> anyhow::Result<Vec
         .collect())
 }
 
+/// For each numeric sweep parameter with two or more values: cost and SLA attainment
+/// (means with 95% CIs) against it, one line per combination of the other
+/// parameters. Only for a single results directory (one sweep).
+fn parameter_figures(groups: &[Group], points: &[PolicyPoint]) -> Vec<(String, Figure)> {
+    let Some(first) = groups.first() else {
+        return Vec::new();
+    };
+    if groups.iter().any(|g| g.dir != first.dir) {
+        return Vec::new();
+    }
+    // Short names for titles and legends, from the point labels (`averageValue=16`
+    // rather than the column `policy_decider_metrics_0_pods_target_averageValue`);
+    // the column names where the label does not give them.
+    let shorts: Vec<String> = {
+        let from_label: Vec<String> = first
+            .label
+            .split(' ')
+            .filter_map(|t| t.split_once('=').map(|(k, _)| k.to_owned()))
+            .collect();
+        let named: Vec<&String> = first
+            .params
+            .iter()
+            .map(|(n, _, _)| n)
+            .filter(|n| n.as_str() != "variant")
+            .collect();
+        let mut it = from_label.into_iter();
+        first
+            .params
+            .iter()
+            .map(|(n, _, _)| {
+                if n == "variant" || named.is_empty() {
+                    n.clone()
+                } else {
+                    it.next().unwrap_or_else(|| n.clone())
+                }
+            })
+            .collect()
+    };
+    let mut figures = Vec::new();
+    for (k, (column, _, _)) in first.params.iter().enumerate() {
+        let name = &shorts[k];
+        let mut xs: Vec<f64> = groups.iter().filter_map(|g| g.params[k].1).collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
+        if xs.len() < 2 || groups.iter().any(|g| g.params[k].1.is_none()) {
+            continue;
+        }
+        // One line per setting of the other parameters, in sweep order.
+        let mut lines: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            let others: Vec<String> = g
+                .params
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .map(|(j, (_, _, t))| format!("{}={t}", shorts[j]))
+                .collect();
+            let key = others.join(" ");
+            match lines.iter_mut().find(|(l, _)| *l == key) {
+                Some((_, members)) => members.push(i),
+                None => lines.push((key, vec![i])),
+            }
+        }
+        if lines.len() > MAX_GROUPS_PER_CHART {
+            continue;
+        }
+        let series = |pick: fn(&PolicyPoint) -> (f64, f64, f64)| -> Vec<Series> {
+            lines
+                .iter()
+                .map(|(label, members)| {
+                    let mut rows: Vec<(f64, (f64, f64, f64))> = members
+                        .iter()
+                        .filter_map(|&i| Some((groups[i].params[k].1?, pick(&points[i]))))
+                        .filter(|(_, v)| v.0.is_finite())
+                        .collect();
+                    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series::new(
+                        if label.is_empty() {
+                            "mean, 95% CI".to_owned()
+                        } else {
+                            label.clone()
+                        },
+                        rows.iter().map(|(x, v)| (*x, v.0)).collect(),
+                        Mark::LineErrorBars(rows.iter().map(|(_, v)| (v.1, v.2)).collect()),
+                    )
+                })
+                .collect()
+        };
+        let cost_lines = series(|p| p.cost);
+        if cost_lines.iter().all(|s| s.points.is_empty()) {
+            continue;
+        }
+        let sla_lines = series(|p| p.sla);
+        figures.push((
+            format!("param-{column}"),
+            Figure::new(vec![
+                Chart {
+                    title: format!("cost against {name}"),
+                    x: Axis::linear(name.as_str()),
+                    y: Axis::linear("cost per run ($)"),
+                    series: cost_lines,
+                },
+                Chart {
+                    title: format!("SLA attainment against {name}"),
+                    x: Axis::linear(name.as_str()),
+                    y: Axis::linear("SLA attainment"),
+                    series: sla_lines,
+                },
+            ]),
+        ));
+    }
+    figures
+}
+
 /// Which groups a per-group chart shows: all, or only the Pareto front's if there
 /// are too many.
 fn shown(groups: &[Group], front: &[usize]) -> Vec<usize> {
@@ -477,6 +623,9 @@ pub fn plot_results(
     }
     if points.iter().any(|p| p.cost.0.is_finite()) {
         draw("cost-vs-sla".into(), &pareto_figure(&points))?;
+    }
+    for (name, figure) in parameter_figures(&groups, &points) {
+        draw(name, &figure)?;
     }
     if replicas.len() > 1 {
         let figure = Figure::new(vec![Chart {

@@ -408,3 +408,47 @@ fn plot_compares_the_points_of_a_sweep() {
         .collect();
     assert_eq!(timelines, ["timeline-hpa-r1-chat.png"]);
 }
+
+/// A grid over a numeric parameter gets cost and SLA attainment drawn against it.
+#[test]
+fn plot_draws_metrics_against_a_numeric_parameter() {
+    let dir = TempDir::new("plot-param");
+    let text = std::fs::read_to_string("scenarios/hpa-target-sweep.yaml")
+        .unwrap()
+        .replace("replications: 3", "replications: 1")
+        .replace("duration: 1h", "duration: 15m")
+        .replace("[8, 16, 32, 48, 64, 96]", "[16, 48]");
+    let scenario = dir.join("sweep.yaml");
+    std::fs::write(&scenario, text).unwrap();
+    let results = dir.join("results");
+    let out = inferscale(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "-q",
+        "--plot",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runs = read_parquet(&results.join("runs.parquet")).unwrap();
+    // The Int64 parameter columns read back as numbers, in grid order.
+    assert_eq!(
+        runs.f64_column("policy_decider_metrics_0_pods_target_averageValue")
+            .unwrap(),
+        [Some(16.0), Some(48.0), Some(16.0), Some(48.0)]
+    );
+    for column in [
+        "policy_decider_metrics_0_pods_target_averageValue",
+        "workload_0_arrivals_poisson_rate_diurnal_peak_to_trough",
+    ] {
+        let svg = std::fs::read_to_string(results.join(format!("plots/param-{column}.svg")))
+            .unwrap_or_else(|e| panic!("param-{column}.svg: {e}"));
+        assert!(svg.contains("SLA attainment against"), "{column}");
+    }
+    let svg = std::fs::read_to_string(
+        results.join("plots/param-policy_decider_metrics_0_pods_target_averageValue.svg"),
+    )
+    .unwrap();
+    assert!(svg.contains("cost against averageValue"));
+    assert!(svg.contains("peak_to_trough=7"));
+}

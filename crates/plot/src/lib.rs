@@ -80,6 +80,8 @@ pub enum Mark {
     Points,
     /// Dots with vertical error bars: each point's `(low, high)` in `bars`.
     ErrorBars(Vec<(f64, f64)>),
+    /// [`Mark::ErrorBars`] joined by a line (a metric against a parameter).
+    LineErrorBars(Vec<(f64, f64)>),
     /// Dots with error bars in both directions: each point's `((x_low, x_high),
     /// (y_low, y_high))` (a confidence interval on each axis).
     CrossBars(Vec<((f64, f64), (f64, f64))>),
@@ -245,7 +247,7 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
             };
             widen(&mut xs, x);
             widen(&mut ys, y);
-            if let Mark::ErrorBars(bars) = &s.mark
+            if let Mark::ErrorBars(bars) | Mark::LineErrorBars(bars) = &s.mark
                 && let Some(&(lo, hi)) = bars.get(i)
             {
                 for v in [lo, hi] {
@@ -356,7 +358,11 @@ fn draw_chart<DB: DrawingBackend>(
                 .map_err(err)?
                 .label(s.name.as_str())
                 .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled())),
-            Mark::ErrorBars(bars) => {
+            Mark::ErrorBars(bars) | Mark::LineErrorBars(bars) => {
+                if matches!(s.mark, Mark::LineErrorBars(_)) {
+                    ctx.draw_series(LineSeries::new(mapped.clone(), style))
+                        .map_err(err)?;
+                }
                 let with_bars: Vec<(f64, f64, f64, f64)> = s
                     .points
                     .iter()

@@ -216,18 +216,20 @@ pub struct ParquetTable {
 }
 
 impl ParquetTable {
-    /// A numeric column as f64 across every batch (nulls as `None`), or `None` when the
-    /// table has no such column or it is not numeric.
+    /// A numeric column (Float64, UInt64 or Int64) as f64 across every batch (nulls as
+    /// `None`), or `None` when the table has no such column or it is not numeric.
     pub fn f64_column(&self, name: &str) -> Option<Vec<Option<f64>>> {
         use arrow_array::Array;
         use arrow_array::cast::AsArray;
-        use arrow_array::types::{Float64Type, UInt64Type};
+        use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
         let mut out = Vec::new();
         for batch in &self.batches {
             let column = batch.column_by_name(name)?;
             if let Some(a) = column.as_primitive_opt::<Float64Type>() {
                 out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
             } else if let Some(a) = column.as_primitive_opt::<UInt64Type>() {
+                out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i) as f64)));
+            } else if let Some(a) = column.as_primitive_opt::<Int64Type>() {
                 out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i) as f64)));
             } else {
                 return None;
