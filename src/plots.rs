@@ -50,6 +50,14 @@ struct Group {
     runs: Vec<(String, u64)>,
 }
 
+/// One parameter column of a runs table: numeric values where it is numeric, and
+/// text for labels.
+struct ParamValues {
+    name: String,
+    numeric: Option<Vec<Option<f64>>>,
+    text: Vec<String>,
+}
+
 /// A table with column getters that say which file lacks what.
 struct Columns {
     table: ParquetTable,
@@ -117,7 +125,7 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
         let cost = table.f64("cost_usd")?;
         let sla = table.f64("sla_attainment")?;
         let param_names = inferscale_report::Provenance::of_schema(&table.table.schema).params;
-        let param_columns: Vec<(String, Option<Vec<Option<f64>>>, Vec<String>)> = param_names
+        let param_columns: Vec<ParamValues> = param_names
             .iter()
             .map(|name| {
                 let numeric = table.table.f64_column(name);
@@ -128,7 +136,11 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
                         .map(|v| v.map_or_else(String::new, |v| v.to_string()))
                         .collect()
                 });
-                (name.clone(), numeric, text)
+                ParamValues {
+                    name: name.clone(),
+                    numeric,
+                    text,
+                }
             })
             .collect();
         let mut by_point: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -159,11 +171,11 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
                 label: labels[first].clone(),
                 params: param_columns
                     .iter()
-                    .map(|(name, numeric, text)| {
+                    .map(|c| {
                         (
-                            name.clone(),
-                            numeric.as_ref().and_then(|v| v[first]),
-                            text.get(first).cloned().unwrap_or_default(),
+                            c.name.clone(),
+                            c.numeric.as_ref().and_then(|v| v[first]),
+                            c.text.get(first).cloned().unwrap_or_default(),
                         )
                     })
                     .collect(),
