@@ -158,13 +158,14 @@ impl ResultsDir {
                 // Parts are not flushed to disk one by one (a flush per file costs
                 // 5% of a sweep of short runs): the rename keeps them whole against a
                 // crash of the process, and a part cut short by a power loss fails
-                // the footer check of `completed_runs`, so its run is redone.
+                // the footer check of `completed_runs`, so its run is redone. They are
+                // Snappy-compressed: cheap to open, and merged into zstd tables.
                 crate::parquet_io::write_atomic(
                     &self.part(table, keys.run_id),
                     &keyed.schema(),
                     std::iter::once(Ok(keyed.clone())),
                     provenance,
-                    false,
+                    crate::parquet_io::FileKind::Part,
                 )?;
             }
         }
@@ -348,8 +349,8 @@ struct FoundRun {
     replication: u64,
     run_id: String,
     source: ResultsDir,
-    /// The point's current index and label where they differ from the part's (a
-    /// sweep that grew or was reordered since the part was written).
+    /// The point's current index and label, written over the part's (which may be
+    /// older: a sweep that grew or was reordered since the part was written).
     rekey: Option<(u64, String)>,
 }
 
@@ -366,8 +367,6 @@ pub fn merge(
     out: &Path,
     current: Option<&CurrentSweep>,
 ) -> Result<MergeSummary, ReportError> {
-    let planned: Option<std::collections::HashMap<&str, &PlannedKey>> =
-        current.map(|c| c.runs.iter().map(|k| (k.run_id.as_str(), k)).collect());
     let provenance = current.map(|c| &c.provenance);
     let dirs: Vec<ResultsDir> = sources.iter().map(ResultsDir::new).collect();
     let manifests: Vec<Manifest> = dirs.iter().filter_map(ResultsDir::manifest).collect();
@@ -384,54 +383,10 @@ pub fn merge(
             .into(),
         });
     }
-    let mut found: BTreeMap<String, FoundRun> = BTreeMap::new();
-    let (mut duplicates, mut stale) = (0, 0);
-    for dir in &dirs {
-        for part in part_files(&dir.parts_dir("runs")) {
-            let table = crate::read_parquet(&part)?;
-            let ids = table.string_column("run_id").unwrap_or_default();
-            let points = table.f64_column("point_index").unwrap_or_default();
-            let reps = table.f64_column("replication").unwrap_or_default();
-            let (Some(id), Some(Some(point)), Some(Some(rep))) =
-                (ids.first(), points.first(), reps.first())
-            else {
-                return Err(ReportError::Parquet {
-                    path: part,
-                    source: "a runs part needs run_id, point_index and replication".into(),
-                });
-            };
-            if found.contains_key(id) {
-                duplicates += 1;
-                continue;
-            }
-            let (mut point_index, mut rekey) = (*point as u64, None);
-            if let Some(planned) = &planned {
-                let Some(key) = planned.get(id.as_str()) else {
-                    stale += 1;
-                    continue;
-                };
-                let label = table.string_column("point").unwrap_or_default();
-                if key.point_index != point_index || label.first() != Some(&key.point) {
-                    rekey = Some((key.point_index, key.point.clone()));
-                }
-                point_index = key.point_index;
-            }
-            found.insert(
-                id.clone(),
-                FoundRun {
-                    point_index,
-                    replication: *rep as u64,
-                    run_id: id.clone(),
-                    source: dir.clone(),
-                    rekey,
-                },
-            );
-        }
-    }
-    let mut order: Vec<FoundRun> = found.into_values().collect();
-    order.sort_by(|a, b| {
-        (a.point_index, a.replication, &a.run_id).cmp(&(b.point_index, b.replication, &b.run_id))
-    });
+    let (order, duplicates, stale) = match current {
+        Some(current) => planned_runs(&dirs, current),
+        None => discovered_runs(&dirs)?,
+    };
     let out_dir = ResultsDir::new(out);
     // One thread per table: they are independent files, and the time series alone
     // can take as long as the rest together.
@@ -466,6 +421,83 @@ pub fn merge(
         expected: manifests.first().map(|m| m.runs),
         files,
     })
+}
+
+/// The runs of the current sweep found in `dirs`, in sweep order, each rekeyed to its
+/// current point; with how many were found twice and how many parts in `dirs` are
+/// not in the sweep. Reads no part: a `runs` part exists only once its run is
+/// complete.
+fn planned_runs(dirs: &[ResultsDir], current: &CurrentSweep) -> (Vec<FoundRun>, usize, usize) {
+    let mut order = Vec::new();
+    let mut duplicates = 0;
+    let mut wanted = std::collections::HashSet::new();
+    for key in &current.runs {
+        wanted.insert(key.run_id.as_str());
+        let mut sources = dirs.iter().filter(|d| d.part("runs", &key.run_id).exists());
+        let Some(source) = sources.next() else {
+            continue;
+        };
+        duplicates += sources.count();
+        order.push(FoundRun {
+            point_index: key.point_index,
+            replication: 0,
+            run_id: key.run_id.clone(),
+            source: source.clone(),
+            rekey: Some((key.point_index, key.point.clone())),
+        });
+    }
+    let stale = dirs
+        .iter()
+        .flat_map(|d| part_files(&d.parts_dir("runs")))
+        .filter(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .is_none_or(|id| !wanted.contains(id))
+        })
+        .count();
+    (order, duplicates, stale)
+}
+
+/// Every run whose `runs` part is in `dirs` (the first copy of each), ordered by the
+/// point index and replication the parts carry; with the number of duplicates.
+fn discovered_runs(dirs: &[ResultsDir]) -> Result<(Vec<FoundRun>, usize, usize), ReportError> {
+    let mut found: BTreeMap<String, FoundRun> = BTreeMap::new();
+    let mut duplicates = 0;
+    for dir in dirs {
+        for part in part_files(&dir.parts_dir("runs")) {
+            let table = crate::read_parquet(&part)?;
+            let ids = table.string_column("run_id").unwrap_or_default();
+            let points = table.f64_column("point_index").unwrap_or_default();
+            let reps = table.f64_column("replication").unwrap_or_default();
+            let (Some(id), Some(Some(point)), Some(Some(rep))) =
+                (ids.first(), points.first(), reps.first())
+            else {
+                return Err(ReportError::Parquet {
+                    path: part,
+                    source: "a runs part needs run_id, point_index and replication".into(),
+                });
+            };
+            if found.contains_key(id) {
+                duplicates += 1;
+                continue;
+            }
+            found.insert(
+                id.clone(),
+                FoundRun {
+                    point_index: *point as u64,
+                    replication: *rep as u64,
+                    run_id: id.clone(),
+                    source: dir.clone(),
+                    rekey: None,
+                },
+            );
+        }
+    }
+    let mut order: Vec<FoundRun> = found.into_values().collect();
+    order.sort_by(|a, b| {
+        (a.point_index, a.replication, &a.run_id).cmp(&(b.point_index, b.replication, &b.run_id))
+    });
+    Ok((order, duplicates, 0))
 }
 
 /// Writes `table` of the runs in `order` into `out_dir`; `None` if no run has it.

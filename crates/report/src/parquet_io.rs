@@ -126,11 +126,21 @@ pub fn write_batches_atomic(
     batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
     provenance: &Provenance,
 ) -> Result<(), ReportError> {
-    write_atomic(path, schema, batches, provenance, true)
+    write_atomic(path, schema, batches, provenance, FileKind::Table)
 }
 
-/// Writes to a temporary file renamed into place, flushed to disk first when
-/// `durable`. Without the flush the rename still makes the file appear whole or not
+/// How a file is written: its compression and whether it is flushed to disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// A result table: zstd (small files for the long run), flushed before the rename.
+    Table,
+    /// One run's part of a table: Snappy (a zstd context per column chunk cost more
+    /// than the data of a small part, reading and writing), not flushed.
+    Part,
+}
+
+/// Writes to a temporary file renamed into place, flushed to disk first for a
+/// [`FileKind::Table`]. Without the flush the rename still makes the file appear whole or not
 /// at all to readers and after a crash of the process; only a power loss can leave
 /// it truncated, which is why readers of undurable files (run parts) check the
 /// footer before trusting one.
@@ -139,8 +149,9 @@ pub(crate) fn write_atomic(
     schema: &Schema,
     batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
     provenance: &Provenance,
-    durable: bool,
+    kind: FileKind,
 ) -> Result<(), ReportError> {
+    let durable = kind == FileKind::Table;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -152,7 +163,7 @@ pub(crate) fn write_atomic(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
 
-    let result = write_file(&tmp, schema, batches, provenance, durable).and_then(|()| {
+    let result = write_file(&tmp, schema, batches, provenance, kind).and_then(|()| {
         fs::rename(&tmp, path).map_err(io_err("cannot move into place", path))?;
         // Make the rename itself durable; not every platform can sync a directory.
         if durable && let Ok(d) = File::open(dir) {
@@ -171,7 +182,7 @@ fn write_file(
     schema: &Schema,
     batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
     provenance: &Provenance,
-    durable: bool,
+    kind: FileKind,
 ) -> Result<(), ReportError> {
     let schema: arrow_schema::SchemaRef = Schema::new(schema.fields().clone())
         .with_metadata(
@@ -182,7 +193,10 @@ fn write_file(
         )
         .into();
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(match kind {
+            FileKind::Table => Compression::ZSTD(ZstdLevel::default()),
+            FileKind::Part => Compression::SNAPPY,
+        })
         .set_key_value_metadata(Some(
             provenance
                 .pairs()
@@ -199,7 +213,7 @@ fn write_file(
         writer.write(&batch).map_err(pq_err(tmp))?;
     }
     let file = writer.into_inner().map_err(pq_err(tmp))?;
-    if durable {
+    if kind == FileKind::Table {
         file.sync_all().map_err(io_err("cannot flush", tmp))?;
     }
     Ok(())
