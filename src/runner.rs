@@ -142,21 +142,18 @@ pub fn run_one_controlled(
                 controller,
                 executor,
             );
-            let mut recorders = [
-                ("ttft", LatencyRecorder::new()),
-                ("tpot", LatencyRecorder::new()),
-                ("e2e", LatencyRecorder::new()),
-            ];
-            for m in &report.models {
-                recorders[0].1.merge(&m.outcomes.ttft);
-                recorders[1].1.merge(&m.outcomes.tpot);
-                recorders[2].1.merge(&m.outcomes.e2e);
-            }
-            let recorders: Vec<(&str, &LatencyRecorder)> =
-                recorders.iter().map(|(n, r)| (*n, r)).collect();
+            let latencies = RunLatencies::of(&report);
             OneRun {
-                latency: latency_rows(scenario, replication, &recorders),
-                run: cluster_row(scenario, replication, system, &report),
+                latency: latency_rows(
+                    scenario,
+                    replication,
+                    &[
+                        ("ttft", &latencies.ttft),
+                        ("tpot", &latencies.tpot),
+                        ("e2e", &latencies.e2e),
+                    ],
+                ),
+                run: cluster_row(scenario, replication, system, &report, &latencies),
                 models: model_rows(scenario, replication, system, &report),
                 timeseries: timeseries_rows(scenario, replication, system, &report),
                 actions: action_rows(scenario, replication, system, &report),
@@ -429,24 +426,44 @@ pub fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestS
         .collect()
 }
 
+/// A cluster run's latencies over all its models (the run row's quantiles and
+/// `latency.parquet`'s histograms both come from these).
+struct RunLatencies {
+    ttft: LatencyRecorder,
+    tpot: LatencyRecorder,
+    e2e: LatencyRecorder,
+}
+
+impl RunLatencies {
+    fn of(r: &ClusterReport) -> Self {
+        let mut all = RunLatencies {
+            ttft: LatencyRecorder::new(),
+            tpot: LatencyRecorder::new(),
+            e2e: LatencyRecorder::new(),
+        };
+        for m in &r.models {
+            all.ttft.merge(&m.outcomes.ttft);
+            all.tpot.merge(&m.outcomes.tpot);
+            all.e2e.merge(&m.outcomes.e2e);
+        }
+        all
+    }
+}
+
 fn cluster_row(
     scenario: &Scenario,
     replication: u64,
     system: &LlmSystem,
     r: &ClusterReport,
+    latencies: &RunLatencies,
 ) -> RunRow {
-    let mut ttft = LatencyRecorder::new();
-    let mut tpot = LatencyRecorder::new();
-    let mut e2e = LatencyRecorder::new();
+    let RunLatencies { ttft, tpot, e2e } = latencies;
     let (mut arrivals, mut completed, mut in_flight, mut dropped, mut rejected) = (0, 0, 0, 0, 0);
     let (mut measured, mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0, 0);
     let mut dropped_measured = 0;
     let (mut utilization, mut kv) = (0.0, 0.0);
     for m in &r.models {
         let o = &m.outcomes;
-        ttft.merge(&o.ttft);
-        tpot.merge(&o.tpot);
-        e2e.merge(&o.e2e);
         arrivals += m.arrivals;
         completed += o.completed;
         in_flight += m.in_flight_at_end;
