@@ -25,6 +25,7 @@ use arrow_schema::{DataType, Field, Schema};
 use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::parquet_io::{io_err, pq_err};
 use crate::{Provenance, ReportError, write_batches_atomic};
 
 /// The tables of a results directory, in the order a run writes them (`runs` last:
@@ -95,10 +96,7 @@ pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch,
         fields.push(field.as_ref().clone());
         columns.push(column.clone());
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| ReportError::Parquet {
-        path: PathBuf::new(),
-        source: Box::new(e),
-    })
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(pq_err(Path::new("")))
 }
 
 /// Which sweep a directory's parts belong to.
@@ -211,11 +209,7 @@ impl ResultsDir {
     pub fn clear(&self) -> Result<(), ReportError> {
         let parts = self.root.join("parts");
         if parts.exists() {
-            fs::remove_dir_all(&parts).map_err(|source| ReportError::Io {
-                action: "cannot remove",
-                path: parts.clone(),
-                source,
-            })?;
+            fs::remove_dir_all(&parts).map_err(io_err("cannot remove", &parts))?;
         }
         for table in TABLES.iter().copied().chain(["summary"]) {
             let _ = fs::remove_file(self.merged(table));
@@ -241,11 +235,7 @@ impl ResultsDir {
     /// Records which sweep the parts belong to (atomically).
     pub fn write_manifest(&self, m: &Manifest) -> Result<(), ReportError> {
         let dir = self.root.join("parts");
-        fs::create_dir_all(&dir).map_err(|source| ReportError::Io {
-            action: "cannot create directory",
-            path: dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(&dir).map_err(io_err("cannot create directory", &dir))?;
         let path = dir.join(MANIFEST);
         let tmp = dir.join(format!(".{MANIFEST}.tmp-{}", std::process::id()));
         let text = format!(
@@ -254,11 +244,7 @@ impl ResultsDir {
         );
         fs::write(&tmp, text)
             .and_then(|()| fs::rename(&tmp, &path))
-            .map_err(|source| ReportError::Io {
-                action: "cannot write",
-                path,
-                source,
-            })
+            .map_err(io_err("cannot write", &path))
     }
 
     /// A table read whole: the merged file if there is one, else every part in file
@@ -522,26 +508,29 @@ fn merge_table(
         .cloned()
         .unwrap_or_else(|| Provenance::of_schema(&schema));
     let expected_fields = schema.fields().clone();
-    let batches = parts.iter().flat_map(|(p, rekey)| match read_batches(p) {
-        Ok(batches) => batches
-            .into_iter()
-            .map(|b| {
-                if b.schema().fields() != &expected_fields {
-                    return Err(ReportError::Parquet {
-                        path: p.clone(),
-                        source: "its columns differ from the other parts' (parts of \
+    let batches =
+        parts.iter().flat_map(
+            |(p, rekey)| match crate::read_parquet(p).map(|t| t.batches) {
+                Ok(batches) => batches
+                    .into_iter()
+                    .map(|b| {
+                        if b.schema().fields() != &expected_fields {
+                            return Err(ReportError::Parquet {
+                                path: p.clone(),
+                                source: "its columns differ from the other parts' (parts of \
                                  different sweeps?)"
-                            .into(),
-                    });
-                }
-                match rekey {
-                    Some((index, label)) => with_point(&b, *index, label),
-                    None => Ok(b),
-                }
-            })
-            .collect::<Vec<_>>(),
-        Err(e) => vec![Err(e)],
-    });
+                                    .into(),
+                            });
+                        }
+                        match rekey {
+                            Some((index, label)) => with_point(&b, *index, label),
+                            None => Ok(b),
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            },
+        );
     write_batches_atomic(&target, &schema, batches, &provenance)?;
     Ok(Some(target))
 }
@@ -564,28 +553,14 @@ fn with_point(batch: &RecordBatch, index: u64, label: &str) -> Result<RecordBatc
             columns[i] = array;
         }
     }
-    RecordBatch::try_new(batch.schema(), columns).map_err(|e| ReportError::Parquet {
-        path: PathBuf::new(),
-        source: Box::new(e),
-    })
+    RecordBatch::try_new(batch.schema(), columns).map_err(pq_err(Path::new("")))
 }
 
+/// The Arrow schema (with its metadata) of a Parquet file, from its footer alone.
 fn schema_of(path: &Path) -> Result<Schema, ReportError> {
-    let file = fs::File::open(path).map_err(|source| ReportError::Io {
-        action: "cannot open",
-        path: path.to_owned(),
-        source,
-    })?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| ReportError::Parquet {
-            path: path.to_owned(),
-            source: Box::new(e),
-        })?;
+    let file = fs::File::open(path).map_err(io_err("cannot open", path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
     Ok(builder.schema().as_ref().clone())
-}
-
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ReportError> {
-    Ok(crate::read_parquet(path)?.batches)
 }
 
 #[cfg(test)]

@@ -83,7 +83,10 @@ impl Provenance {
     }
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ReportError + 'a {
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> ReportError + 'a {
     move |source| ReportError::Io {
         action,
         path: path.to_owned(),
@@ -91,7 +94,7 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     }
 }
 
-fn pq_err<E: std::error::Error + Send + Sync + 'static>(
+pub(crate) fn pq_err<E: std::error::Error + Send + Sync + 'static>(
     path: &Path,
 ) -> impl FnOnce(E) -> ReportError + '_ {
     move |source| ReportError::Parquet {

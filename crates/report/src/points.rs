@@ -126,9 +126,8 @@ fn summary_batch(
     points: &[PointSummary],
     groups: &[(u64, Vec<usize>)],
 ) -> Result<RecordBatch, ReportError> {
-    let err = |e: arrow_schema::ArrowError| ReportError::Parquet {
-        path: PathBuf::from("summary.parquet"),
-        source: Box::new(e),
+    let err = |e: arrow_schema::ArrowError| {
+        crate::parquet_io::pq_err(std::path::Path::new("summary.parquet"))(e)
     };
     let mut fields = vec![
         Field::new("point_index", DataType::UInt64, false),
