@@ -3,7 +3,7 @@
 use arrow_array::Array;
 use inferscale::report::read_parquet;
 
-use crate::support::{TempDir, inferscale, stderr, stdout};
+use crate::support::{TempDir, example_variant, inferscale, inferscale_ok, stderr, stdout};
 
 #[test]
 fn run_quickstart_prints_a_summary_and_writes_runs_parquet() {
@@ -295,21 +295,16 @@ fn workload_describes_the_load_and_draws_it() {
 #[test]
 fn plot_redraws_figures_from_results() {
     let dir = TempDir::new("plot");
-    let text = std::fs::read_to_string("scenarios/autoscale-hpa.yaml")
-        .unwrap()
-        .replace("replications: 3", "replications: 2")
-        .replace("duration: 2h", "duration: 40m");
-    let scenario = dir.join("hpa.yaml");
-    std::fs::write(&scenario, text).unwrap();
+    let scenario = example_variant(
+        &dir,
+        "autoscale-hpa",
+        &[
+            ("replications: 3", "replications: 2"),
+            ("duration: 2h", "duration: 40m"),
+        ],
+    );
     let results = dir.join("results");
-    let out = inferscale(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "-q",
-        "--out",
-        results.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    inferscale_ok(&["run", &scenario, "-q", "--out", results.to_str().unwrap()]);
     // A second policy: the same scenario with a fleet fixed at 16 (two full nodes).
     let fixed = std::fs::read_to_string(&scenario).unwrap();
     let fixed = fixed[..fixed.find("policy:").unwrap()]
@@ -360,21 +355,22 @@ fn plot_redraws_figures_from_results() {
 #[test]
 fn plot_compares_the_points_of_a_sweep() {
     let dir = TempDir::new("plot-sweep");
-    let text = std::fs::read_to_string("scenarios/quickstart-sweep.yaml")
-        .unwrap()
-        .replace("replications: 3", "replications: 2")
-        .replace("duration: 1h", "duration: 20m");
-    let scenario = dir.join("sweep.yaml");
-    std::fs::write(&scenario, text).unwrap();
+    let scenario = example_variant(
+        &dir,
+        "quickstart-sweep",
+        &[
+            ("replications: 3", "replications: 2"),
+            ("duration: 1h", "duration: 20m"),
+        ],
+    );
     let results = dir.join("results");
-    let out = inferscale(&[
+    let out = inferscale_ok(&[
         "run",
-        scenario.to_str().unwrap(),
+        &scenario,
         "--plot",
         "--out",
         results.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("drew 7 figures"), "{}", stderr(&out));
     for name in [
         "timeline-fixed-1-chat.png",
@@ -413,23 +409,24 @@ fn plot_compares_the_points_of_a_sweep() {
 #[test]
 fn plot_draws_metrics_against_a_numeric_parameter() {
     let dir = TempDir::new("plot-param");
-    let text = std::fs::read_to_string("scenarios/hpa-target-sweep.yaml")
-        .unwrap()
-        .replace("replications: 3", "replications: 1")
-        .replace("duration: 1h", "duration: 15m")
-        .replace("[8, 16, 32, 48, 64, 96]", "[16, 48]");
-    let scenario = dir.join("sweep.yaml");
-    std::fs::write(&scenario, text).unwrap();
+    let scenario = example_variant(
+        &dir,
+        "hpa-target-sweep",
+        &[
+            ("replications: 3", "replications: 1"),
+            ("duration: 1h", "duration: 15m"),
+            ("[8, 16, 32, 48, 64, 96]", "[16, 48]"),
+        ],
+    );
     let results = dir.join("results");
-    let out = inferscale(&[
+    inferscale_ok(&[
         "run",
-        scenario.to_str().unwrap(),
+        &scenario,
         "-q",
         "--plot",
         "--out",
         results.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let runs = read_parquet(&results.join("runs.parquet")).unwrap();
     // The Int64 parameter columns read back as numbers, in grid order.
     assert_eq!(

@@ -25,6 +25,27 @@ pub fn inferscale(args: &[&str]) -> Output {
         .expect("the inferscale binary runs")
 }
 
+/// Runs the `inferscale` binary and insists it succeeds.
+pub fn inferscale_ok(args: &[&str]) -> Output {
+    let out = inferscale(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    out
+}
+
+/// A copy of the example `scenarios/<name>.yaml` in `dir`, each `(from, to)` replaced
+/// (e.g. fewer replications to keep a test short); returns its path.
+pub fn example_variant(dir: &TempDir, name: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(repo().join(format!("scenarios/{name}.yaml")))
+        .unwrap_or_else(|e| panic!("scenarios/{name}.yaml: {e}"));
+    for (from, to) in edits {
+        assert!(text.contains(from), "scenarios/{name}.yaml has no `{from}`");
+        text = text.replace(from, to);
+    }
+    let path = dir.join(&format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path.to_str().expect("temp paths are UTF-8").to_owned()
+}
+
 /// A fresh, empty directory under the system temp dir, removed when dropped.
 pub struct TempDir(PathBuf);
 

@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 use arrow_array::RecordBatch;
 use inferscale::report::{WALL_TIME_COLUMN, read_parquet};
 
-use crate::support::{TempDir, inferscale, repo, stderr, stdout};
+use crate::support::{TempDir, example_variant, inferscale, inferscale_ok, repo, stderr, stdout};
 
-/// The quickstart sweep made longer per run (more replications, a longer day) so a
-/// kill can land half-way; written into `dir`.
+/// The quickstart sweep (4 points) with `replications` per point, written into
+/// `dir`; its runs take tens of milliseconds each, so a kill can land half-way.
 fn sweep_file(dir: &TempDir, replications: u32) -> String {
-    let text = std::fs::read_to_string(repo().join("scenarios/quickstart-sweep.yaml")).unwrap();
-    let text = text.replace("replications: 3", &format!("replications: {replications}"));
-    let path = dir.join("sweep.yaml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_owned()
+    let replications = format!("replications: {replications}");
+    example_variant(
+        dir,
+        "quickstart-sweep",
+        &[("replications: 3", &replications)],
+    )
 }
 
 /// Every batch of a table, concatenated, without the wall-time column.
@@ -34,13 +35,6 @@ fn content(path: &Path) -> RecordBatch {
     }
 }
 
-/// Runs `inferscale` and insists it succeeds.
-fn run_ok(args: &[&str]) -> std::process::Output {
-    let out = inferscale(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    out
-}
-
 fn run_ids(dir: &Path) -> Vec<String> {
     read_parquet(&dir.join("runs.parquet"))
         .unwrap()
@@ -54,8 +48,7 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
     let file = sweep_file(&tmp, 2);
     let one = tmp.join("one");
     let two = tmp.join("two");
-    let run = run_ok;
-    run(&[
+    inferscale_ok(&[
         "run",
         &file,
         "-q",
@@ -64,7 +57,7 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
         "--out",
         one.to_str().unwrap(),
     ]);
-    run(&[
+    inferscale_ok(&[
         "run",
         &file,
         "-q",
@@ -76,7 +69,7 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
     let mut shard_dirs = Vec::new();
     for i in 0..3 {
         let d = tmp.join(&format!("shard{i}"));
-        let out = run(&[
+        let out = inferscale_ok(&[
             "run",
             &file,
             "--shard",
@@ -96,7 +89,7 @@ fn one_thread_two_threads_and_three_shards_merged_agree() {
     let mut args = vec!["merge"];
     args.extend(shard_dirs.iter().map(String::as_str));
     args.extend(["--out", merged.to_str().unwrap()]);
-    let out = run(&args);
+    let out = inferscale_ok(&args);
     assert!(stdout(&out).contains("Pareto front"), "{}", stdout(&out));
 
     assert_eq!(run_ids(&one).len(), 8, "4 points x 2 replications");
@@ -196,7 +189,7 @@ fn a_sweep_stopped_by_sigint_or_sigkill_resumes_with_every_run_once() {
     let tmp = TempDir::new("sweep-resume");
     let file = sweep_file(&tmp, 6);
     let reference = tmp.join("reference");
-    run_ok(&["run", &file, "-q", "--out", reference.to_str().unwrap()]);
+    inferscale_ok(&["run", &file, "-q", "--out", reference.to_str().unwrap()]);
     for signal in ["-INT", "-KILL"] {
         let dir = tmp.join(&format!("stopped{signal}"));
         let done = interrupt(&file, &dir, signal);
@@ -204,7 +197,7 @@ fn a_sweep_stopped_by_sigint_or_sigkill_resumes_with_every_run_once() {
             (3..24).contains(&done),
             "{signal}: {done} of 24 runs were done when it stopped"
         );
-        let out = run_ok(&["run", &file, "--resume", "--out", dir.to_str().unwrap()]);
+        let out = inferscale_ok(&["run", &file, "--resume", "--out", dir.to_str().unwrap()]);
         assert!(
             stderr(&out).contains(&format!("Ran {} runs", 24 - done)),
             "{signal}: {}",
@@ -244,11 +237,11 @@ fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
     let file = sweep_file(&tmp, 1);
     let dir = tmp.join("out");
     let dir = dir.to_str().unwrap();
-    run_ok(&["run", &file, "-q", "--out", dir]);
+    inferscale_ok(&["run", &file, "-q", "--out", dir]);
     // One more replication per point: 4 new runs, the first 4 kept.
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("replications: 1", "replications: 2")).unwrap();
-    let out = run_ok(&["run", &file, "--resume", "--out", dir]);
+    let out = inferscale_ok(&["run", &file, "--resume", "--out", dir]);
     assert!(
         stderr(&out).contains("Ran 4 runs") && stderr(&out).contains("4 already complete"),
         "{}",
@@ -273,7 +266,7 @@ fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
     let file = sweep_file(&tmp, 1);
     let dir = tmp.join("out");
     let dir = dir.to_str().unwrap();
-    run_ok(&["run", &file, "-q", "--out", dir]);
+    inferscale_ok(&["run", &file, "-q", "--out", dir]);
     // Drop fixed-1 and threshold, add fixed-3 between fixed-2 and hpa.
     let text = std::fs::read_to_string(&file).unwrap();
     let start = text.find("  variants:").unwrap();
@@ -283,7 +276,7 @@ fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
         &text[..start]
     );
     std::fs::write(&file, &edited).unwrap();
-    let out = run_ok(&["run", &file, "--resume", "--out", dir]);
+    let out = inferscale_ok(&["run", &file, "--resume", "--out", dir]);
     let err = stderr(&out);
     assert!(
         err.contains("Ran 1 run ") && err.contains("2 already complete"),
@@ -304,7 +297,7 @@ fn an_edited_sweep_keeps_its_unchanged_points_and_renumbers_them() {
     );
     // The same tables as the edited sweep run from scratch.
     let fresh = tmp.join("fresh");
-    run_ok(&["run", &file, "-q", "--out", fresh.to_str().unwrap()]);
+    inferscale_ok(&["run", &file, "-q", "--out", fresh.to_str().unwrap()]);
     for table in ["runs", "timeseries", "summary"] {
         let file = format!("{table}.parquet");
         assert_eq!(
