@@ -358,65 +358,57 @@ fn draw_chart<DB: DrawingBackend>(
                 .map_err(err)?
                 .label(s.name.as_str())
                 .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled())),
-            Mark::ErrorBars(bars) | Mark::LineErrorBars(bars) => {
+            Mark::ErrorBars(_) | Mark::LineErrorBars(_) | Mark::CrossBars(_) => {
                 if matches!(s.mark, Mark::LineErrorBars(_)) {
                     ctx.draw_series(LineSeries::new(mapped.clone(), style))
                         .map_err(err)?;
                 }
-                let with_bars: Vec<(f64, f64, f64, f64)> = s
+                // Per point: its x interval (none for vertical bars only), y interval.
+                type Interval = (f64, f64);
+                let bars: Vec<(Option<Interval>, Interval)> = match &s.mark {
+                    Mark::CrossBars(b) => b.iter().map(|&(x, y)| (Some(x), y)).collect(),
+                    Mark::ErrorBars(b) | Mark::LineErrorBars(b) => {
+                        b.iter().map(|&y| (None, y)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                type Mapped = ((f64, f64), Option<Interval>, Interval);
+                let mapped: Vec<Mapped> = s
                     .points
                     .iter()
-                    .zip(bars)
-                    .filter_map(|(&(x, y), &(lo, hi))| {
+                    .zip(&bars)
+                    .filter_map(|(&(x, y), &(xb, (ylo, yhi)))| {
+                        let xb = match xb {
+                            Some((lo, hi)) => Some((chart.x.map(lo)?, chart.x.map(hi)?)),
+                            None => None,
+                        };
                         Some((
-                            chart.x.map(x)?,
-                            chart.y.map(y)?,
-                            chart.y.map(lo)?,
-                            chart.y.map(hi)?,
+                            (chart.x.map(x)?, chart.y.map(y)?),
+                            xb,
+                            (chart.y.map(ylo)?, chart.y.map(yhi)?),
                         ))
                     })
                     .collect();
-                ctx.draw_series(with_bars.iter().map(|&(x, y, lo, hi)| {
+                ctx.draw_series(mapped.iter().map(|&((x, y), _, (lo, hi))| {
                     ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 8)
                 }))
                 .map_err(err)?;
-                ctx.draw_series(
-                    with_bars
-                        .iter()
-                        .map(|&(x, y, ..)| Circle::new((x, y), 4, color.filled())),
-                )
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()))
-            }
-            Mark::CrossBars(bars) => {
-                let mapped: Vec<[f64; 6]> = s
-                    .points
-                    .iter()
-                    .zip(bars)
-                    .filter_map(|(&(x, y), &((xlo, xhi), (ylo, yhi)))| {
-                        Some([
-                            chart.x.map(x)?,
-                            chart.y.map(y)?,
-                            chart.x.map(xlo)?,
-                            chart.x.map(xhi)?,
-                            chart.y.map(ylo)?,
-                            chart.y.map(yhi)?,
-                        ])
-                    })
-                    .collect();
-                ctx.draw_series(mapped.iter().map(|&[x, y, _, _, lo, hi]| {
-                    ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 8)
-                }))
-                .map_err(err)?;
-                ctx.draw_series(mapped.iter().map(|&[x, y, lo, hi, _, _]| {
-                    ErrorBar::new_horizontal(y, lo, x, hi, color.stroke_width(1), 8)
+                ctx.draw_series(mapped.iter().filter_map(|&((x, y), xb, _)| {
+                    let (lo, hi) = xb?;
+                    Some(ErrorBar::new_horizontal(
+                        y,
+                        lo,
+                        x,
+                        hi,
+                        color.stroke_width(1),
+                        8,
+                    ))
                 }))
                 .map_err(err)?;
                 ctx.draw_series(
                     mapped
                         .iter()
-                        .map(|&[x, y, ..]| Circle::new((x, y), 4, color.filled())),
+                        .map(|&(p, ..)| Circle::new(p, 4, color.filled())),
                 )
                 .map_err(err)?
                 .label(s.name.as_str())
