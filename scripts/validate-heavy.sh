@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The heavy queueing validation: ten times the customers of the default test and a 1%
-# tolerance against every row of ../shared/reference/queueing.csv. About three minutes
+# tolerance against every row of data/reference/queueing.csv (or $INFERSCALE_REFERENCE/queueing.csv). About three minutes
 # on two cores. Prints the comparison table.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 //! Wall time of inferscale on the Vidur configuration (Llama-2-70B, 2 × A100, TP 2,
 //! vLLM scheduling, 512 + 128 tokens, Poisson 2/s) for N requests; Vidur took about
-//! 9 min 55 s for 100,000 on this machine (`../shared/reference/vidur/README.md`).
+//! 9 min 55 s for 100,000 on this machine (`data/reference/vidur/README.md`).
 //!
 //! Usage: `llm_scale [REQUESTS]` → one JSON line.
 

@@ -1,4 +1,4 @@
-//! Every case of `../shared/reference/policies_hpa.yaml` and `policies_kpa.yaml` (taken
+//! Every case of `data/reference/policies_hpa.yaml` and `policies_kpa.yaml` (taken
 //! from the Kubernetes and Knative unit tests) run against the built-in HPA and KPA.
 //! The files are read at run time and every case is checked, so cases added later are
 //! covered with no code change; a failure names the case.

@@ -1,4 +1,4 @@
-//! The engine against queueing theory: every row of `../shared/reference/queueing.csv`
+//! The engine against queueing theory: every row of `data/reference/queueing.csv`
 //! (M/M/c by Erlang C, M/D/1 and M/G/1 by Pollaczek–Khinchine) is simulated from a
 //! generated scenario file and compared with its closed form.
 //!

@@ -8,12 +8,19 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared reference data: `$INFERSCALE_REFERENCE`, else `../shared/reference`
-/// beside the repository.
+/// The validation references: the directory `$INFERSCALE_REFERENCE` names (another
+/// set of cases with the same file names and layout), else the repository's own
+/// `data/reference/` (the contract is in `data/reference/README.md`).
 pub fn reference_dir() -> PathBuf {
     std::env::var_os("INFERSCALE_REFERENCE")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/reference"))
+        .unwrap_or_else(|| repo().join("data/reference"))
+}
+
+/// The public traces kept in the repository (`data/traces/`, with their licences).
+pub fn traces_dir() -> PathBuf {
+    repo().join("data/traces")
 }
 
 /// Runs the `inferscale` binary with `args` from the repository root.

@@ -1,12 +1,12 @@
-//! The traces under `../shared/reference/traces/` replay as they are: every request,
+//! The traces under `data/traces/` replay as they are: every request,
 //! at its time, with its token counts.
 
 use inferscale::workload::{TraceFormat, TraceReader, TraceRequest};
 
-use crate::support::reference_dir;
+use crate::support::traces_dir;
 
 fn replay(path: &str, format: TraceFormat) -> Vec<TraceRequest> {
-    let path = reference_dir().join("traces").join(path);
+    let path = traces_dir().join(path);
     TraceReader::open(&path, format)
         .unwrap_or_else(|e| panic!("{e}"))
         .collect::<Result<Vec<_>, _>>()
@@ -96,7 +96,7 @@ fn a_scenario_replays_the_azure_trace_end_to_end() {
 #[test]
 fn a_scenario_draws_sharegpt_lengths_jointly() {
     let csv =
-        reference_dir().join("traces/length_only/sharegpt_8k_filtered_stats_llama2_tokenizer.csv");
+        traces_dir().join("length_only/sharegpt_8k_filtered_stats_llama2_tokenizer.csv");
     let text = format!(
         "name: sharegpt\nduration: 10m\nhardware:\n  - {{name: gpu, preset: a100-80gb, boot_time: 0s}}\nmodels:\n  - name: chat\n    llm: {{preset: llama-3.1-8b}}\n    placement: gpu\nworkload:\n  - model: chat\n    arrivals: {{poisson: {{rate: 2/s}}}}\n    sizes: {{empirical: {{path: {}, input_column: num_prefill_tokens, output_column: num_decode_tokens}}}}\n",
         csv.display()
@@ -144,7 +144,7 @@ fn cluster_scenario(name: &str, models: &[&str], workload: &str, duration: &str)
 /// of the third pass, which lands on the horizon (2 h) itself.
 #[test]
 fn a_looped_scaled_trace_replays_every_copy() {
-    let csv = reference_dir().join("traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
+    let csv = traces_dir().join("azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
     let workload = format!(
         "  - model: chat\n    trace: {{path: {}, format: azure-llm, end: 1h, loop: true, rate_scale: 2}}\n",
         csv.display()
@@ -216,7 +216,7 @@ fn a_generic_trace_feeds_several_models() {
 /// count (variance ≈ cv² × rate × 600 per busy window).
 #[test]
 fn servegen_clients_replay_their_window_rates() {
-    let dir = reference_dir().join("traces/servegen/raw/reason/deepseek-r1");
+    let dir = traces_dir().join("servegen/raw/reason/deepseek-r1");
     let (mut expected, mut variance) = (0.0, 0.0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

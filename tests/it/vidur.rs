@@ -1,6 +1,6 @@
 //! Cross-check with a peer simulator: Vidur (microsoft/vidur) on Llama-2-70B, 2 × A100
 //! 80 GB with tensor parallelism 2, vLLM-style scheduling, 1,000 requests of 512 + 128
-//! tokens at Poisson 2/s (`../shared/reference/vidur/`). The same arrival sequence is
+//! tokens at Poisson 2/s (`data/reference/vidur/`). The same arrival sequence is
 //! replayed here with the same scheduler limits and KV blocks, and the roofline's
 //! calibrated defaults (fitted on TensorRT-LLM numbers, not on this case).
 

@@ -2,7 +2,7 @@
 //! pod grouping, the per-metric replica calculators with their integer arithmetic and
 //! two-pass handling of missing and unready pods, the legacy normalization, and the
 //! `behavior` path (stabilization windows, Pods/Percent policies per period, scale
-//! events). `../shared/reference/POLICIES.md` §1 states the algorithm;
+//! events). `data/reference/POLICIES.md` §1 states the algorithm;
 //! `policies_hpa.yaml` holds cases from the Kubernetes unit tests, all checked by
 //! `tests/it/policies.rs`.
 //!

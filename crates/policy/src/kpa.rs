@@ -2,7 +2,7 @@
 //! reproduced exactly: stable and panic windows, panic mode entered at the panic
 //! threshold and left one stable window after the last over-threshold tick, scale-up
 //! and scale-down rate limits, the optional scale-down delay window, and the excess
-//! burst capacity. `../shared/reference/POLICIES.md` §3 states it; `policies_kpa.yaml`
+//! burst capacity. `data/reference/POLICIES.md` §3 states it; `policies_kpa.yaml`
 //! holds cases from Knative's own tests, checked by `tests/it/policies.rs`.
 
 /// The decider's configuration (`DeciderSpec`).

@@ -2,7 +2,7 @@
 //! interval, e.g. the arrival rate) `h` steps ahead.
 //!
 //! Every predictor keeps a bounded history, so memory does not grow with the run.
-//! Formulas are those of `../shared/reference/POLICIES.md` §5, with the initialisation
+//! Formulas are those of `data/reference/POLICIES.md` §5, with the initialisation
 //! of Holt–Winters and the ARIMA estimator pinned so results are reproducible.
 
 use std::collections::VecDeque;
