@@ -95,8 +95,7 @@ fn a_scenario_replays_the_azure_trace_end_to_end() {
 /// ShareGPT lengths drawn jointly: the scenario reads every row of the reference file.
 #[test]
 fn a_scenario_draws_sharegpt_lengths_jointly() {
-    let csv =
-        traces_dir().join("length_only/sharegpt_8k_filtered_stats_llama2_tokenizer.csv");
+    let csv = traces_dir().join("length_only/sharegpt_8k_filtered_stats_llama2_tokenizer.csv");
     let text = format!(
         "name: sharegpt\nduration: 10m\nhardware:\n  - {{name: gpu, preset: a100-80gb, boot_time: 0s}}\nmodels:\n  - name: chat\n    llm: {{preset: llama-3.1-8b}}\n    placement: gpu\nworkload:\n  - model: chat\n    arrivals: {{poisson: {{rate: 2/s}}}}\n    sizes: {{empirical: {{path: {}, input_column: num_prefill_tokens, output_column: num_decode_tokens}}}}\n",
         csv.display()

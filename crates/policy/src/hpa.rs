@@ -601,6 +601,72 @@ fn change_within(events: &[ScaleEvent], period_s: f64, now_s: f64) -> i64 {
         .sum()
 }
 
+/// Replicas at the start of `policy`'s period: `current` less what the scale-ups
+/// within it added, plus what the scale-downs removed.
+fn period_start(
+    current: i64,
+    policy: &RatePolicy,
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
+    now_s: f64,
+) -> i64 {
+    current - change_within(up_events, policy.period_s, now_s)
+        + change_within(down_events, policy.period_s, now_s)
+}
+
+/// `calculateScaleUpLimitWithScalingRules`: the most replicas the scale-up policies
+/// allow now (`current` when scale-up is disabled). The caller raises it to `current`.
+pub fn scale_up_limit_with_rules(
+    current: i64,
+    rules: &ScalingRules,
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
+    now_s: f64,
+) -> i64 {
+    let limits = rules.policies.iter().map(|p| {
+        let start = period_start(current, p, up_events, down_events, now_s);
+        match p.kind {
+            RatePolicyKind::Pods => start + p.value,
+            // Rounded up, so a small percentage still allows one more pod.
+            RatePolicyKind::Percent => {
+                (start as f64 * (1.0 + p.value as f64 / 100.0)).ceil() as i64
+            }
+        }
+    });
+    match rules.select {
+        SelectPolicy::Max => limits.max().unwrap_or(current),
+        SelectPolicy::Min => limits.min().unwrap_or(current),
+        SelectPolicy::Disabled => current,
+    }
+}
+
+/// `calculateScaleDownLimitWithBehaviors`: the fewest replicas the scale-down policies
+/// allow now (`current` when scale-down is disabled). The caller lowers it to
+/// `current`.
+pub fn scale_down_limit_with_rules(
+    current: i64,
+    rules: &ScalingRules,
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
+    now_s: f64,
+) -> i64 {
+    let limits = rules.policies.iter().map(|p| {
+        let start = period_start(current, p, up_events, down_events, now_s);
+        match p.kind {
+            RatePolicyKind::Pods => start - p.value,
+            // Go's int32(float64) truncation.
+            RatePolicyKind::Percent => {
+                (start as f64 * (1.0 - p.value as f64 / 100.0)) as i32 as i64
+            }
+        }
+    });
+    match rules.select {
+        SelectPolicy::Max => limits.min().unwrap_or(current),
+        SelectPolicy::Min => limits.max().unwrap_or(current),
+        SelectPolicy::Disabled => current,
+    }
+}
+
 /// `convertDesiredReplicasWithBehaviorRate`: the stabilized count limited by the
 /// policies, given the recent scale events.
 #[allow(clippy::too_many_arguments)]
@@ -614,24 +680,10 @@ pub fn rate_limit_with_behavior(
     down_events: &[ScaleEvent],
     now_s: f64,
 ) -> (i64, Condition) {
-    let start = |p: &RatePolicy| {
-        current - change_within(up_events, p.period_s, now_s)
-            + change_within(down_events, p.period_s, now_s)
-    };
     if desired > current {
-        let rules = &behavior.scale_up;
-        let limits = rules.policies.iter().map(|p| match p.kind {
-            RatePolicyKind::Pods => start(p) + p.value,
-            RatePolicyKind::Percent => {
-                (start(p) as f64 * (1.0 + p.value as f64 / 100.0)).ceil() as i64
-            }
-        });
-        let limit = match rules.select {
-            SelectPolicy::Max => limits.max().unwrap_or(current),
-            SelectPolicy::Min => limits.min().unwrap_or(current),
-            SelectPolicy::Disabled => current,
-        }
-        .max(current);
+        let limit =
+            scale_up_limit_with_rules(current, &behavior.scale_up, up_events, down_events, now_s)
+                .max(current);
         let (allowed, condition) = if max > limit {
             (limit, Condition::ScaleUpLimit)
         } else {
@@ -641,18 +693,13 @@ pub fn rate_limit_with_behavior(
             return (allowed, condition);
         }
     } else if desired < current {
-        let rules = &behavior.scale_down;
-        let limits = rules.policies.iter().map(|p| match p.kind {
-            RatePolicyKind::Pods => start(p) - p.value,
-            RatePolicyKind::Percent => {
-                (start(p) as f64 * (1.0 - p.value as f64 / 100.0)) as i32 as i64
-            }
-        });
-        let limit = match rules.select {
-            SelectPolicy::Max => limits.min().unwrap_or(current),
-            SelectPolicy::Min => limits.max().unwrap_or(current),
-            SelectPolicy::Disabled => current,
-        }
+        let limit = scale_down_limit_with_rules(
+            current,
+            &behavior.scale_down,
+            up_events,
+            down_events,
+            now_s,
+        )
         .min(current);
         let (allowed, condition) = if min < limit {
             (limit, Condition::ScaleDownLimit)
@@ -666,6 +713,12 @@ pub fn rate_limit_with_behavior(
     (desired, Condition::DesiredWithinRange)
 }
 
+/// `calculateScaleUpLimit` (legacy path): `max(factor · current, minimum)`, truncated
+/// to an integer as Go's `int32(float64)` does.
+pub fn scale_up_limit_legacy(current: i64, config: &ControllerConfig) -> i64 {
+    (config.scale_up_limit_factor * current as f64).max(config.scale_up_limit_minimum) as i32 as i64
+}
+
 /// `convertDesiredReplicasWithRules` (legacy path).
 pub fn rate_limit_legacy(
     current: i64,
@@ -674,8 +727,7 @@ pub fn rate_limit_legacy(
     max: i64,
     config: &ControllerConfig,
 ) -> (i64, Condition) {
-    let up_limit = (config.scale_up_limit_factor * current as f64)
-        .max(config.scale_up_limit_minimum) as i32 as i64;
+    let up_limit = scale_up_limit_legacy(current, config);
     let (max_allowed, up_condition) = if max > up_limit {
         (up_limit, Condition::ScaleUpLimit)
     } else {
