@@ -9,7 +9,9 @@ use inferscale_cluster::{
 };
 use inferscale_engine::{RngStreams, SimTime};
 use inferscale_policy::ScalingLoop;
-use inferscale_report::{ActionRow, LatencyRow, LlmColumns, ModelRow, RunRow, TimeseriesRow};
+use inferscale_report::{
+    ActionRow, FleetRow, LatencyRow, LlmColumns, ModelRow, RunRow, TimeseriesRow,
+};
 use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
 use inferscale_workload::Replay;
 use rayon::prelude::*;
@@ -33,6 +35,8 @@ pub struct RunResults {
     /// One row per replication, LLM model and sampling interval
     /// (`timeseries.parquet`).
     pub timeseries: Vec<TimeseriesRow>,
+    /// One row per replication, node type and sampling interval (`fleet.parquet`).
+    pub fleet: Vec<FleetRow>,
     /// Every scaling action of every replication (`actions.parquet`).
     pub actions: Vec<ActionRow>,
     /// Latency histograms of every replication (`latency.parquet`).
@@ -48,6 +52,8 @@ pub struct OneRun {
     pub models: Vec<ModelRow>,
     /// Its rows of `timeseries.parquet`.
     pub timeseries: Vec<TimeseriesRow>,
+    /// Its rows of `fleet.parquet`.
+    pub fleet: Vec<FleetRow>,
     /// Its rows of `actions.parquet`.
     pub actions: Vec<ActionRow>,
     /// Its latency histograms (`latency.parquet`).
@@ -80,6 +86,7 @@ pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults
         results.runs.push(one.run);
         results.models.extend(one.models);
         results.timeseries.extend(one.timeseries);
+        results.fleet.extend(one.fleet);
         results.actions.extend(one.actions);
         results.latency.extend(one.latency);
     }
@@ -126,6 +133,7 @@ pub fn run_one_controlled(
                 run: station_row(scenario, replication, &report),
                 models: Vec::new(),
                 timeseries: Vec::new(),
+                fleet: Vec::new(),
                 actions: Vec::new(),
                 latency: latency_rows(scenario, replication, &[("response", &report.response)]),
             }
@@ -156,6 +164,7 @@ pub fn run_one_controlled(
                 run: cluster_row(scenario, replication, system, &report, &latencies),
                 models: model_rows(scenario, replication, system, &report),
                 timeseries: timeseries_rows(scenario, replication, system, &report),
+                fleet: fleet_rows(scenario, replication, system, &report),
                 actions: action_rows(scenario, replication, system, &report),
             }
         }
@@ -287,6 +296,7 @@ fn timeseries_rows(
                 scenario: scenario.name.clone(),
                 replication,
                 time_s: s.time.as_secs_f64(),
+                interval_s: s.interval.as_secs_f64(),
                 model: d.name.clone(),
                 node_type: system.cluster.pools[d.pool].node_type.name.clone(),
                 arrivals: s.arrivals,
@@ -309,6 +319,38 @@ fn timeseries_rows(
         .collect()
 }
 
+fn fleet_rows(
+    scenario: &Scenario,
+    replication: u64,
+    system: &LlmSystem,
+    r: &ClusterReport,
+) -> Vec<FleetRow> {
+    r.fleet
+        .iter()
+        .map(|s| {
+            let pool = &system.cluster.pools[s.pool];
+            let hours = s.interval.as_secs_f64() / 3600.0;
+            FleetRow {
+                scenario: scenario.name.clone(),
+                replication,
+                time_s: s.time.as_secs_f64(),
+                interval_s: s.interval.as_secs_f64(),
+                node_type: pool.node_type.name.clone(),
+                device: match pool.node_type.accelerator.kind {
+                    DeviceKind::Gpu => "gpu",
+                    DeviceKind::Cpu => "cpu",
+                }
+                .into(),
+                spot: pool.spot.is_some(),
+                nodes: u64::from(s.nodes),
+                nodes_booting: u64::from(s.booting),
+                node_hours: s.node_hours,
+                cost_rate_per_hour: if hours > 0.0 { s.cost / hours } else { 0.0 },
+            }
+        })
+        .collect()
+}
+
 fn model_rows(
     scenario: &Scenario,
     replication: u64,
@@ -321,7 +363,6 @@ fn model_rows(
         .zip(&system.cluster.models)
         .map(|(m, d)| {
             let o = &m.outcomes;
-            let judged = o.measured + o.dropped_measured + o.rejected;
             ModelRow {
                 scenario: scenario.name.clone(),
                 replication,
@@ -329,32 +370,33 @@ fn model_rows(
                 model: m.name.clone(),
                 node_type: system.cluster.pools[d.pool].node_type.name.clone(),
                 ready_replicas: u64::from(m.ready_replicas),
-                arrivals: m.arrivals,
-                completed: o.completed,
-                dropped: o.dropped,
-                rejected: o.rejected,
-                in_flight_at_end: m.in_flight_at_end,
+                arrivals: o.arrivals_measured,
+                completed: o.measured,
+                dropped: o.dropped_measured,
+                rejected: o.rejected_measured,
+                in_flight_at_end: m.in_flight_measured,
+                sla_met: m.sla_met,
+                sla_missed: m.sla_missed(),
                 ttft_p50_s: o.ttft.quantile_s(0.5),
                 ttft_p99_s: o.ttft.quantile_s(0.99),
                 tpot_p50_s: o.tpot.quantile_s(0.5),
                 tpot_p99_s: o.tpot.quantile_s(0.99),
                 e2e_p50_s: o.e2e.quantile_s(0.5),
                 e2e_p99_s: o.e2e.quantile_s(0.99),
-                sla_attainment: if judged == 0 {
-                    f64::NAN
-                } else {
-                    o.met_sla as f64 / judged as f64
-                },
-                goodput_per_s: o.met_sla as f64 / window_s,
-                output_tokens: o.output_tokens,
+                sla_attainment: m.sla_attainment(),
+                goodput_per_s: m.sla_met as f64 / window_s,
+                output_tokens: o.output_tokens_measured,
                 utilization: m.utilization,
                 kv_utilization: m.kv_utilization,
+                mean_in_system: m.mean_in_system,
                 node_hours: m.node_hours,
+                node_hours_total: m.node_hours_total,
                 cost_usd: m.cost,
-                cost_per_1k_requests: if o.completed == 0 {
+                cost_total_usd: m.cost_total,
+                cost_per_1k_requests: if o.measured == 0 {
                     f64::NAN
                 } else {
-                    m.cost / o.completed as f64 * 1e3
+                    m.cost / o.measured as f64 * 1e3
                 },
                 mean_replicas: m.mean_replicas,
                 max_replicas: u64::from(m.max_replicas),
@@ -459,33 +501,37 @@ fn cluster_row(
 ) -> RunRow {
     let RunLatencies { ttft, tpot, e2e } = latencies;
     let (mut arrivals, mut completed, mut in_flight, mut dropped, mut rejected) = (0, 0, 0, 0, 0);
-    let (mut measured, mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0, 0);
-    let mut dropped_measured = 0;
-    let (mut utilization, mut kv) = (0.0, 0.0);
+    let (mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0);
+    let mut time = inferscale_cluster::ReplicaTime::default();
+    let mut in_system = 0.0;
     for m in &r.models {
         let o = &m.outcomes;
-        arrivals += m.arrivals;
-        completed += o.completed;
-        in_flight += m.in_flight_at_end;
-        dropped += o.dropped;
-        rejected += o.rejected;
-        measured += o.measured;
-        dropped_measured += o.dropped_measured;
-        met += o.met_sla;
-        output_tokens += o.output_tokens;
+        arrivals += o.arrivals_measured;
+        completed += o.measured;
+        in_flight += m.in_flight_measured;
+        dropped += o.dropped_measured;
+        rejected += o.rejected_measured;
+        met += m.sla_met;
+        output_tokens += o.output_tokens_measured;
         preemptions += m.preemptions;
         unplaced += u64::from(m.unplaced_replicas);
-        utilization += m.utilization;
-        kv += m.kv_utilization;
+        time = time.plus(m.replica_time);
+        in_system += m.mean_in_system;
     }
-    let models = r.models.len().max(1) as f64;
     let window_s = (system.cluster.horizon - system.cluster.warmup).as_secs_f64();
-    let hours_of = |kind: DeviceKind| -> f64 {
+    // Node-hours per device kind: in the window, and over the whole run.
+    let hours_of = |kind: DeviceKind, total: bool| -> f64 {
         r.pools
             .iter()
             .zip(&system.cluster.pools)
             .filter(|(_, p)| p.node_type.accelerator.kind == kind)
-            .map(|(u, _)| u.node_hours)
+            .map(|(u, _)| {
+                if total {
+                    u.node_hours_total
+                } else {
+                    u.node_hours
+                }
+            })
             .sum()
     };
     let per = |num: f64, den: u64, scale: f64| {
@@ -507,30 +553,35 @@ fn cluster_row(
         p50_response_s: e2e.quantile_s(0.50),
         p90_response_s: e2e.quantile_s(0.90),
         p99_response_s: e2e.quantile_s(0.99),
-        utilization: utilization / models,
+        utilization: time.utilization(),
         mean_queue_len: None,
-        mean_in_system: None,
+        mean_in_system: Some(in_system),
         window_s,
         events: r.events,
         wall_time_s: 0.0,
         llm: Some(LlmColumns {
             dropped,
             rejected,
+            sla_met: met,
+            sla_missed: arrivals - met,
             ttft_p50_s: ttft.quantile_s(0.50),
             ttft_p90_s: ttft.quantile_s(0.90),
             ttft_p99_s: ttft.quantile_s(0.99),
             tpot_p50_s: tpot.quantile_s(0.50),
             tpot_p90_s: tpot.quantile_s(0.90),
             tpot_p99_s: tpot.quantile_s(0.99),
-            sla_attainment: per(met as f64, measured + dropped_measured + rejected, 1.0),
+            sla_attainment: per(met as f64, arrivals, 1.0),
             goodput_per_s: met as f64 / window_s,
             output_tokens,
             cost_usd: r.cost,
+            cost_total_usd: r.cost_total,
             cost_per_1k_requests: per(r.cost, completed, 1e3),
             cost_per_1m_output_tokens: per(r.cost, output_tokens, 1e6),
-            gpu_node_hours: hours_of(DeviceKind::Gpu),
-            cpu_node_hours: hours_of(DeviceKind::Cpu),
-            kv_utilization: kv / models,
+            gpu_node_hours: hours_of(DeviceKind::Gpu, false),
+            cpu_node_hours: hours_of(DeviceKind::Cpu, false),
+            gpu_node_hours_total: hours_of(DeviceKind::Gpu, true),
+            cpu_node_hours_total: hours_of(DeviceKind::Cpu, true),
+            kv_utilization: time.kv_utilization(),
             preemptions,
             unplaced_replicas: unplaced,
             scaling_actions: r.actions.len() as u64,

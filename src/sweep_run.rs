@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use inferscale_report::{
-    Manifest, Provenance, ResultsDir, RunKeys, actions_batch, latency_batch, models_batch,
-    runs_batch, timeseries_batch,
+    Manifest, Provenance, ResultsDir, RunKeys, actions_batch, fleet_batch, latency_batch,
+    models_batch, runs_batch, timeseries_batch,
 };
 use inferscale_scenario::Sweep;
 use rayon::prelude::*;
@@ -251,6 +251,7 @@ fn run_and_write(
         tables.push(("models", models_batch(&one.models)));
         if !one.timeseries.is_empty() {
             tables.push(("timeseries", timeseries_batch(&one.timeseries)));
+            tables.push(("fleet", fleet_batch(&one.fleet)));
         }
         if point.scenario.policy.is_some() {
             tables.push(("actions", actions_batch(&one.actions)));

@@ -55,6 +55,7 @@ fn main() {
             },
             routing: RoutingPolicy::PowerOfTwo,
             max_queue: None,
+            initial_ready: false,
         }],
         warmup: SimTime::ZERO,
         horizon: SimTime::from_secs_f64(seconds),

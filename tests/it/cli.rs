@@ -189,36 +189,49 @@ fn an_llm_scenario_reports_latency_sla_and_cost() {
     ] {
         assert_eq!(col(name).null_count(), 0, "{name} has nulls");
     }
-    // One 8-GPU a100-80gb node billed for the hour: $40.9657 exactly.
+    // One 8-GPU a100-80gb node billed for the hour: $40.9657 exactly over the run,
+    // and the 50 minutes after the 10-minute warm-up in the measurement window.
+    for cost in col("cost_total_usd").values() {
+        assert!((cost - 40.9657).abs() < 1e-9, "total cost {cost}");
+    }
     for cost in col("cost_usd").values() {
-        assert!((cost - 40.9657).abs() < 1e-9, "cost {cost}");
+        assert!((cost - 40.9657 * 50.0 / 60.0).abs() < 1e-9, "cost {cost}");
     }
     // The queueing-only columns do not apply and are null.
     assert_eq!(col("mean_wait_s").null_count(), 3);
     let sla = col("sla_attainment");
     assert!(sla.values().iter().all(|s| (0.0..=1.0).contains(s)));
-    // A 10 s time series over the hour, per replication; its arrivals add up.
+    // A 10 s time series over the hour, per replication; its arrivals after the
+    // warm-up are the run's (which counts requests that arrived after the warm-up).
     let series = read_parquet(&out_dir.join("timeseries.parquet")).unwrap();
     let rows: usize = series.batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 3 * 360);
-    let arrivals: u64 = series
+    let ints = |b: &arrow_array::RecordBatch, name: &str| -> Vec<i64> {
+        b.column_by_name(name)
+            .unwrap()
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .values()
+            .to_vec()
+    };
+    let arrivals: i64 = series
         .batches
         .iter()
         .flat_map(|b| {
-            b.column_by_name("arrivals")
+            let times = b
+                .column_by_name("time_s")
                 .unwrap()
-                .as_primitive::<arrow_array::types::UInt64Type>()
+                .as_primitive::<Float64Type>()
                 .values()
-                .to_vec()
+                .to_vec();
+            ints(b, "arrivals")
+                .into_iter()
+                .zip(times)
+                .filter(|(_, t)| *t > 600.0)
+                .map(|(a, _)| a)
+                .collect::<Vec<_>>()
         })
         .sum();
-    let run_arrivals: u64 = batch
-        .column_by_name("arrivals")
-        .unwrap()
-        .as_primitive::<arrow_array::types::UInt64Type>()
-        .values()
-        .iter()
-        .sum();
+    let run_arrivals: i64 = ints(batch, "arrivals").iter().sum();
     assert_eq!(arrivals, run_arrivals);
 }
 

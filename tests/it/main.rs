@@ -6,6 +6,7 @@
 //! - [`determinism`]: same scenario, same results, whatever the thread count
 //! - [`sweep`]: sweeps across threads, shards, interruptions and resumes
 
+mod accounting;
 mod bad_input;
 mod cli;
 mod determinism;
@@ -13,6 +14,8 @@ mod policies;
 mod published;
 mod queueing;
 mod scaling;
+mod schema;
+mod startup;
 mod support;
 mod sweep;
 mod traces;

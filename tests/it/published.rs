@@ -399,6 +399,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
                 sla: LlmSla::default(),
                 routing: RoutingPolicy::RoundRobin,
                 max_queue: Some(100_000),
+                initial_ready: false,
             }],
             warmup: SimTime::ZERO,
             horizon: SimTime::from_secs(400),

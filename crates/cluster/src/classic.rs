@@ -61,6 +61,9 @@ pub struct ClassicReplica {
     batch: Vec<LlmRequest>,
     batch_started: SimTime,
     busy: SimDuration,
+    /// Busy time after `stats_from` (finished batches).
+    busy_measured: SimDuration,
+    stats_from: SimTime,
     batches: u64,
     batched_requests: u64,
 }
@@ -75,6 +78,8 @@ impl ClassicReplica {
             batch: Vec::new(),
             batch_started: SimTime::ZERO,
             busy: SimDuration::ZERO,
+            busy_measured: SimDuration::ZERO,
+            stats_from: SimTime::ZERO,
             batches: 0,
             batched_requests: 0,
         }
@@ -90,14 +95,43 @@ impl ClassicReplica {
         self.waiting.len()
     }
 
+    /// Keeps its busy-time statistics from `from` on (the end of the warm-up).
+    pub fn with_stats_from(mut self, from: SimTime) -> Self {
+        self.stats_from = from;
+        self
+    }
+
     /// Ends every request it holds as dropped (killed or reclaimed); returns how many.
-    pub fn abort_all(&mut self, out: &mut crate::LlmOutcomes) -> u64 {
+    pub fn abort_all(&mut self, now: SimTime, out: &mut crate::LlmOutcomes) -> u64 {
         let mut dropped = 0;
         for request in self.waiting.drain(..).chain(self.batch.drain(..)) {
-            out.record_drop(&request);
+            out.record_drop(&request, now);
             dropped += 1;
         }
         dropped
+    }
+
+    /// Calls `f` with every request it holds (none has a first token before its batch
+    /// ends).
+    pub fn for_each_outstanding(&self, mut f: impl FnMut(&LlmRequest, Option<SimTime>)) {
+        for request in self.waiting.iter().chain(&self.batch) {
+            f(request, None);
+        }
+    }
+
+    /// Requests it holds that arrived at or after `from`.
+    pub fn outstanding_since(&self, from: SimTime) -> usize {
+        self.waiting
+            .iter()
+            .chain(&self.batch)
+            .filter(|r| r.arrival >= from)
+            .count()
+    }
+
+    /// Whether it could start a full batch with what it holds: the router's backlog
+    /// feeds it only while it has room.
+    pub fn has_room(&self) -> bool {
+        self.outstanding() < self.config.max_batch.max(1) as usize
     }
 
     /// Adds a request to the queue.
@@ -108,6 +142,17 @@ impl ClassicReplica {
     /// Time spent running batches.
     pub fn busy(&self) -> SimDuration {
         self.busy
+    }
+
+    /// Time spent running batches within `[stats_from, end]`, the batch in progress
+    /// included.
+    pub fn busy_in_window(&self, end: SimTime) -> SimDuration {
+        let running = if self.batch.is_empty() {
+            SimDuration::ZERO
+        } else {
+            end.saturating_since(self.batch_started.max(self.stats_from))
+        };
+        self.busy_measured + running
     }
 
     /// Mean batch size so far.
@@ -143,6 +188,8 @@ impl ClassicReplica {
     /// Ends the running batch: every request in it completes now.
     pub fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
         self.busy = self.busy + (now - self.batch_started);
+        self.busy_measured =
+            self.busy_measured + now.saturating_since(self.batch_started.max(self.stats_from));
         for request in self.batch.drain(..) {
             out.record_first_token(&request, now);
             out.record_completion(&request, now, now);

@@ -110,9 +110,12 @@ pub struct Deployment {
     pub sla: LlmSla,
     /// How requests are spread.
     pub routing: RoutingPolicy,
-    /// Most requests a replica's waiting queue (and the router's, while no replica is
-    /// ready) may hold; more are dropped. `None`: unbounded.
+    /// Most requests a replica's waiting queue (and the router's backlog) may hold;
+    /// more are dropped. `None`: unbounded.
     pub max_queue: Option<u32>,
+    /// Start with the initial replicas booted and loaded at time zero (billed from
+    /// zero), instead of cold: a study need not spend its warm-up on a cold start.
+    pub initial_ready: bool,
 }
 
 impl Deployment {
@@ -148,9 +151,9 @@ impl Deployment {
                 server.clone(),
                 stats_from,
             ))),
-            Serving::Classic { profile, server } => {
-                Server::Classic(ClassicReplica::new(profile.clone(), server.clone()))
-            }
+            Serving::Classic { profile, server } => Server::Classic(
+                ClassicReplica::new(profile.clone(), server.clone()).with_stats_from(stats_from),
+            ),
         }
     }
 }
@@ -213,6 +216,38 @@ impl Server {
         }
     }
 
+    /// Busy time within the statistics window, up to `end`.
+    fn busy_in_window(&self, end: SimTime) -> SimDuration {
+        match self {
+            Server::Llm(s) => s.busy_in_window(end),
+            Server::Classic(s) => s.busy_in_window(end),
+        }
+    }
+
+    /// Requests held that arrived at or after `from`.
+    fn outstanding_since(&self, from: SimTime) -> usize {
+        match self {
+            Server::Llm(s) => s.outstanding_since(from),
+            Server::Classic(s) => s.outstanding_since(from),
+        }
+    }
+
+    /// Calls `f` with every request it holds and its first token's time, if it came.
+    fn for_each_outstanding(&self, f: impl FnMut(&LlmRequest, Option<SimTime>)) {
+        match self {
+            Server::Llm(s) => s.for_each_outstanding(f),
+            Server::Classic(s) => s.for_each_outstanding(f),
+        }
+    }
+
+    /// Whether the router's backlog may feed it another request now.
+    fn has_room(&self) -> bool {
+        match self {
+            Server::Llm(s) => s.has_room(),
+            Server::Classic(s) => s.has_room(),
+        }
+    }
+
     /// KV blocks (used, total); classic models have none.
     fn kv_blocks(&self) -> (u64, u64) {
         match self {
@@ -221,10 +256,12 @@ impl Server {
         }
     }
 
-    fn mean_kv_share(&self, end: SimTime) -> f64 {
+    /// KV blocks in use integrated over the statistics window up to `end`
+    /// (block-seconds), and the replica's blocks; classic models have none.
+    fn kv_block_seconds(&self, end: SimTime) -> (f64, u64) {
         match self {
-            Server::Llm(s) => s.stats().mean_kv_blocks(end) / s.config().kv_blocks.max(1) as f64,
-            Server::Classic(_) => 0.0,
+            Server::Llm(s) => (s.stats().kv_block_seconds(end), s.config().kv_blocks),
+            Server::Classic(_) => (0.0, 0),
         }
     }
 
@@ -235,10 +272,10 @@ impl Server {
         }
     }
 
-    fn abort_all(&mut self, out: &mut LlmOutcomes) -> u64 {
+    fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64 {
         match self {
-            Server::Llm(s) => s.abort_all(out),
-            Server::Classic(s) => s.abort_all(out),
+            Server::Llm(s) => s.abort_all(now, out),
+            Server::Classic(s) => s.abort_all(now, out),
         }
     }
 }
@@ -292,11 +329,15 @@ pub struct ReplicaChange {
 }
 
 /// The state of one model's part of the cluster over one sampling interval, ending at
-/// `time`.
+/// `time`. Intervals follow a fixed grid from time zero, with one boundary at the end
+/// of the warm-up and the last interval ending at the horizon (either may be shorter),
+/// so sums over the intervals after the warm-up cover exactly the measurement window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// End of the interval.
     pub time: SimTime,
+    /// Length of the interval.
+    pub interval: SimDuration,
     /// Index of the model.
     pub model: usize,
     /// Requests that arrived in the interval.
@@ -326,27 +367,56 @@ pub struct Sample {
     pub ttft_p99_s: f64,
     /// 99th percentile end-to-end latency of completions in the interval.
     pub e2e_p99_s: f64,
-    /// Dollars per hour of the nodes this model's replicas occupy (attributed by
-    /// accelerators, as for cost).
+    /// Dollars billed in the interval for this model's share of the nodes (by the
+    /// accelerators its replicas occupy, the billing rounding included when a node
+    /// goes), per hour of the interval: integrated over the measurement window it is
+    /// the model's cost.
     pub cost_rate_per_hour: f64,
 }
 
-/// What a node cost.
+/// One node type's fleet over one sampling interval (the same intervals as
+/// [`Sample`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetSample {
+    /// End of the interval.
+    pub time: SimTime,
+    /// Length of the interval.
+    pub interval: SimDuration,
+    /// Index of the node pool.
+    pub pool: usize,
+    /// Nodes alive (requested and not yet released) at the end of the interval.
+    pub nodes: u32,
+    /// Of those, nodes still booting.
+    pub booting: u32,
+    /// Node-hours billed in the interval (rounding included when a node goes).
+    pub node_hours: f64,
+    /// Dollars billed in the interval.
+    pub cost: f64,
+}
+
+/// What a node type cost: over the measurement window (after the warm-up) and over
+/// the whole run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PoolUsage {
     /// Node type name.
     pub node_type: String,
-    /// Nodes requested.
+    /// Nodes requested over the run.
     pub nodes: u64,
-    /// Billed node-hours.
+    /// Billed node-hours in the measurement window.
     pub node_hours: f64,
-    /// Dollars.
+    /// Dollars in the measurement window.
     pub cost: f64,
+    /// Billed node-hours over the whole run, warm-up included.
+    pub node_hours_total: f64,
+    /// Dollars over the whole run.
+    pub cost_total: f64,
     /// Spot nodes that got a reclaim notice while in use.
     pub reclaims: u64,
 }
 
-/// What one model saw.
+/// What one model saw. Requests sent to a model are accounted to it whichever of its
+/// variants served them (a variant's report has its replicas, utilization and cost,
+/// and no requests of its own).
 #[derive(Clone, Debug)]
 pub struct ModelReport {
     /// Model name.
@@ -355,27 +425,109 @@ pub struct ModelReport {
     pub arrivals: u64,
     /// Still waiting or running at the end.
     pub in_flight_at_end: u64,
+    /// Of those, requests that arrived after the warm-up: with `outcomes`' measured
+    /// counts, `arrivals_measured = measured + dropped_measured + rejected_measured +
+    /// in_flight_measured`.
+    pub in_flight_measured: u64,
     /// Replicas that could not be placed (quota exhausted).
     pub unplaced_replicas: u32,
     /// Replicas that became ready.
     pub ready_replicas: u32,
-    /// Latencies, completions, drops, SLA attainment.
+    /// Latencies, completions, drops, at the end of the run.
     pub outcomes: LlmOutcomes,
-    /// Mean share of ready time that replicas spent in iterations.
+    /// Requests that arrived after the warm-up and met every SLA target. Those still
+    /// in flight at the end are followed (no new arrivals or scaling decisions) until
+    /// they finish or can no longer meet the SLA, so every measured request is judged:
+    /// `outcomes.arrivals_measured = sla_met + sla_missed()`.
+    pub sla_met: u64,
+    /// Busy share of the ready replica-time in the measurement window: time replicas
+    /// spent in iterations (LLM) or batches (classic) over the time they were ready.
     pub utilization: f64,
-    /// Mean share of KV blocks in use, over replicas and ready time.
+    /// Share of KV blocks in use over the ready replica-time in the window (0 for
+    /// classic models).
     pub kv_utilization: f64,
+    /// Time-average number of requests in the system (at the router or a replica)
+    /// over the measurement window.
+    pub mean_in_system: f64,
+    /// The terms of `utilization` and `kv_utilization`, so that models can be pooled.
+    pub replica_time: ReplicaTime,
     /// Preemptions over all replicas.
     pub preemptions: u64,
-    /// Dollars attributed to this model: each node's cost split over the models by
-    /// the accelerators their replicas occupy on it.
+    /// Dollars attributed to this model in the measurement window: each node's bill
+    /// split over the models by the accelerators their replicas occupy on it.
     pub cost: f64,
-    /// Billed node-hours attributed the same way.
+    /// Billed node-hours attributed the same way, in the window.
     pub node_hours: f64,
+    /// Dollars attributed over the whole run, warm-up included.
+    pub cost_total: f64,
+    /// Node-hours attributed over the whole run.
+    pub node_hours_total: f64,
     /// Time-average of the replicas asked for (not draining), over the measured window.
     pub mean_replicas: f64,
     /// Most replicas asked for at once.
     pub max_replicas: u32,
+}
+
+impl ModelReport {
+    /// Measured requests that did not meet the SLA: late, dropped, rejected, or
+    /// unfinished when the requests in flight at the end were judged.
+    pub fn sla_missed(&self) -> u64 {
+        self.outcomes.arrivals_measured - self.sla_met
+    }
+
+    /// `sla_met` over the requests that arrived after the warm-up (NaN when none did).
+    pub fn sla_attainment(&self) -> f64 {
+        if self.outcomes.arrivals_measured == 0 {
+            f64::NAN
+        } else {
+            self.sla_met as f64 / self.outcomes.arrivals_measured as f64
+        }
+    }
+}
+
+/// A model's replica-time in the measurement window: the terms of its utilization
+/// (`busy_s / ready_s`) and KV utilization (`kv_block_s / kv_capacity_s`), which pool
+/// over models by summing.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReplicaTime {
+    /// Replica-seconds ready (serving or draining).
+    pub ready_s: f64,
+    /// Of those, replica-seconds in iterations (LLM) or batches (classic).
+    pub busy_s: f64,
+    /// KV-block-seconds in use.
+    pub kv_block_s: f64,
+    /// KV-block-seconds available over the ready time (0 for classic models).
+    pub kv_capacity_s: f64,
+}
+
+impl ReplicaTime {
+    /// `busy_s / ready_s` (0 without ready time).
+    pub fn utilization(&self) -> f64 {
+        if self.ready_s > 0.0 {
+            (self.busy_s / self.ready_s).min(1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// `kv_block_s / kv_capacity_s` (0 without KV capacity).
+    pub fn kv_utilization(&self) -> f64 {
+        if self.kv_capacity_s > 0.0 {
+            (self.kv_block_s / self.kv_capacity_s).min(1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// The pooled terms of two sets of replicas.
+    pub fn plus(self, other: ReplicaTime) -> ReplicaTime {
+        ReplicaTime {
+            ready_s: self.ready_s + other.ready_s,
+            busy_s: self.busy_s + other.busy_s,
+            kv_block_s: self.kv_block_s + other.kv_block_s,
+            kv_capacity_s: self.kv_capacity_s + other.kv_capacity_s,
+        }
+    }
 }
 
 /// What a cluster run measured.
@@ -385,12 +537,16 @@ pub struct ClusterReport {
     pub models: Vec<ModelReport>,
     /// Per node type.
     pub pools: Vec<PoolUsage>,
-    /// Total dollars.
+    /// Dollars billed in the measurement window (after the warm-up).
     pub cost: f64,
+    /// Dollars billed over the whole run.
+    pub cost_total: f64,
     /// Events the engine processed.
     pub events: u64,
     /// One sample per model per interval, if sampling was asked for.
     pub timeseries: Vec<Sample>,
+    /// One sample per node type per interval, if sampling was asked for.
+    pub fleet: Vec<FleetSample>,
     /// Every change the scaling loop made, in time order.
     pub actions: Vec<crate::control::ActionRecord>,
     /// What the scaling loop measured of itself.
@@ -439,7 +595,6 @@ enum ClusterEvent {
 
 struct Node {
     pool: usize,
-    requested: SimTime,
     booted: bool,
     /// When its last replica went: billing stops here.
     released: Option<SimTime>,
@@ -490,13 +645,22 @@ struct Cluster {
     nodes: Vec<Node>,
     replicas: Vec<Replica>,
     routers: Vec<Router>,
+    /// Per model: its requests' outcomes (a variant's requests are its group's, so
+    /// only group owners' outcomes see requests).
     outcomes: Vec<LlmOutcomes>,
-    arrivals: Vec<u64>,
     unplaced: Vec<u32>,
     boot_rng: SimRng,
+    /// The fleet's bill.
+    ledger: crate::billing::Ledger,
     timeseries: Vec<Sample>,
+    fleet: Vec<FleetSample>,
+    /// When the last sample was taken.
+    last_sample: SimTime,
     /// Per model: (arrivals, completions, dropped + rejected) at the last sample.
     last_counts: Vec<(u64, u64, u64)>,
+    /// Per model and per pool: what had been billed at the last sample.
+    model_billed_at_sample: Vec<crate::billing::Billed>,
+    pool_billed_at_sample: Vec<crate::billing::Billed>,
     /// The scaling loop, if any.
     controller: Option<Box<dyn Controller>>,
     executor: ExecutorConfig,
@@ -513,11 +677,21 @@ struct Cluster {
     spot_rng: SimRng,
     /// Per pool: spot nodes reclaimed.
     reclaims: Vec<u64>,
+    /// Past the horizon, following the requests still in flight to their outcome: no
+    /// more arrivals, control ticks or scheduled changes.
+    running_out: bool,
 }
 
 impl Cluster {
-    /// Picks a ready replica of `model`, or `None` if there is none.
-    fn route(&mut self, model: usize) -> Option<usize> {
+    /// The model whose outcomes (and router) account `model`'s requests.
+    fn owner(&self, model: usize) -> usize {
+        self.config.router_of(model)
+    }
+
+    /// Picks a ready replica of `model` by its routing policy — among those with room
+    /// for another request when `room_only` (the backlog is fed only to replicas that
+    /// would start it at once) — or `None` if there is none.
+    fn route(&mut self, model: usize, room_only: bool) -> Option<usize> {
         let router = &mut self.routers[self.config.router_of(model)];
         let n = router.ready.len();
         if n == 0 {
@@ -525,22 +699,43 @@ impl Cluster {
         }
         let replicas = &self.replicas;
         let outstanding = |r: usize| replicas[r].server.outstanding();
-        let pick = |rng: &mut SimRng| ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize;
+        let eligible = |i: usize| !room_only || replicas[router.ready[i]].server.has_room();
+        let pick =
+            |rng: &mut SimRng, k: usize| ((u128::from(rng.next_u64()) * k as u128) >> 64) as usize;
+        // The eligible positions, listed only when some are not (the backlog path).
+        let candidates: Vec<usize> = if room_only {
+            (0..n).filter(|&i| eligible(i)).collect()
+        } else {
+            Vec::new()
+        };
+        if room_only && candidates.is_empty() {
+            return None;
+        }
+        let random = |rng: &mut SimRng| {
+            if room_only {
+                candidates[pick(rng, candidates.len())]
+            } else {
+                pick(rng, n)
+            }
+        };
         let index = match self.config.models[model].routing {
             RoutingPolicy::RoundRobin => {
-                router.next = router.next.wrapping_add(1) % n;
-                router.next
+                // The next eligible replica after the one used last.
+                let start = router.next.wrapping_add(1);
+                let i = (0..n).map(|k| (start + k) % n).find(|&i| eligible(i))?;
+                router.next = i;
+                i
             }
-            RoutingPolicy::Random => pick(&mut router.rng),
-            RoutingPolicy::LeastOutstanding => {
-                (0..n).min_by_key(|&i| (outstanding(router.ready[i]), i))?
-            }
-            RoutingPolicy::ShortestQueue => {
-                (0..n).min_by_key(|&i| (replicas[router.ready[i]].server.queued(), i))?
-            }
+            RoutingPolicy::Random => random(&mut router.rng),
+            RoutingPolicy::LeastOutstanding => (0..n)
+                .filter(|&i| eligible(i))
+                .min_by_key(|&i| (outstanding(router.ready[i]), i))?,
+            RoutingPolicy::ShortestQueue => (0..n)
+                .filter(|&i| eligible(i))
+                .min_by_key(|&i| (replicas[router.ready[i]].server.queued(), i))?,
             RoutingPolicy::PowerOfTwo => {
-                let a = pick(&mut router.rng);
-                let b = pick(&mut router.rng);
+                let a = random(&mut router.rng);
+                let b = random(&mut router.rng);
                 if outstanding(router.ready[b]) < outstanding(router.ready[a]) {
                     b
                 } else {
@@ -551,40 +746,84 @@ impl Cluster {
         Some(router.ready[index])
     }
 
-    /// Sends `request` to a replica of `model`, or queues or drops it.
+    /// Sends `request` (already counted as an arrival of `model`'s group) to a replica,
+    /// or holds it in the router's backlog, or drops it. While the backlog holds
+    /// requests, new ones join it in order: the backlog goes out first, by the routing
+    /// policy, to replicas with room ([`Cluster::feed_backlog`]).
     fn dispatch(&mut self, model: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
-        // Variants share their group's router; requests are accounted to its owner.
-        let model = self.config.router_of(model);
-        let max_queue = self.config.models[model].max_queue.map(|q| q as usize);
-        match self.route(model) {
-            Some(r) => {
-                let server = &mut self.replicas[r].server;
-                if !server.can_serve(&request) {
-                    self.outcomes[model].rejected += 1;
-                } else if max_queue.is_some_and(|q| server.queued() >= q) {
-                    self.outcomes[model].record_drop(&request);
-                } else {
-                    server.enqueue(request);
-                    self.kick(r, ctx);
-                }
-            }
+        let owner = self.owner(model);
+        let backlog = !self.routers[owner].pending.is_empty();
+        match (!backlog).then(|| self.route(owner, false)).flatten() {
+            Some(r) => self.send(r, request, ctx),
             None => {
-                let pending = &mut self.routers[self.config.router_of(model)].pending;
+                let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
+                let pending = &mut self.routers[owner].pending;
                 if max_queue.is_some_and(|q| pending.len() >= q) {
-                    self.outcomes[model].record_drop(&request);
+                    self.outcomes[owner].record_drop(&request, ctx.now());
                 } else {
                     pending.push_back(request);
+                    if backlog {
+                        self.feed_backlog(owner, ctx);
+                    }
                 }
             }
         }
     }
 
+    /// Hands replica `r` a request and starts it: see [`Cluster::enqueue`].
+    fn send(&mut self, r: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
+        if self.enqueue(r, request, ctx.now()) {
+            self.kick(r, ctx);
+        }
+    }
+
+    /// Queues a request at replica `r`: refused if it can never be served, dropped if
+    /// the replica's queue is full. Says whether it was queued (the caller starts the
+    /// replica: once per batch of requests, so dynamic batching sees them together).
+    fn enqueue(&mut self, r: usize, request: LlmRequest, now: SimTime) -> bool {
+        let owner = self.owner(self.replicas[r].model);
+        let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
+        let server = &mut self.replicas[r].server;
+        if !server.can_serve(&request) {
+            self.outcomes[owner].record_reject(&request, now);
+            false
+        } else if max_queue.is_some_and(|q| server.queued() >= q) {
+            self.outcomes[owner].record_drop(&request, now);
+            false
+        } else {
+            server.enqueue(request);
+            true
+        }
+    }
+
+    /// Sends the router's backlog, oldest first, to ready replicas with room, each
+    /// chosen by the routing policy; what finds no room waits for the next replica to
+    /// become ready or to finish work. A startup backlog is so spread over the
+    /// replicas as they come up, not poured into the first.
+    fn feed_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
+        let mut fed: Vec<usize> = Vec::new();
+        while !self.routers[owner].pending.is_empty() {
+            let Some(r) = self.route(owner, true) else {
+                break;
+            };
+            if let Some(request) = self.routers[owner].pending.pop_front()
+                && self.enqueue(r, request, ctx.now())
+                && !fed.contains(&r)
+            {
+                fed.push(r);
+            }
+        }
+        for r in fed {
+            self.kick(r, ctx);
+        }
+    }
+
     fn kick(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
-        let model = self.replicas[r].model;
+        let owner = self.owner(self.replicas[r].model);
         let now = ctx.now();
         match self.replicas[r]
             .server
-            .start(now, &mut self.outcomes[model])
+            .start(now, &mut self.outcomes[owner])
         {
             NextStep::Busy(d) => ctx.schedule_in(d, ClusterEvent::IterationDone { replica: r }),
             NextStep::WaitUntil(t) => {
@@ -609,13 +848,35 @@ impl Cluster {
         }
     }
 
-    /// Records one sample per model and starts the next window.
+    /// When the sample after `now` is due: the next point of the interval grid, or the
+    /// end of the warm-up if that comes first; `None` from the horizon on (the last
+    /// sample is taken when the run ends, after the last events and the bill's
+    /// rounding).
+    fn next_sample_after(&self, now: SimTime) -> Option<SimTime> {
+        let interval = self.config.sample_interval?.as_nanos();
+        if interval == 0 {
+            return None;
+        }
+        let grid = SimTime::from_nanos((now.as_nanos() / interval + 1).saturating_mul(interval));
+        let warmup = self.config.warmup;
+        let next = if warmup > now && warmup < grid {
+            warmup
+        } else {
+            grid
+        };
+        (next < self.config.horizon).then_some(next)
+    }
+
+    /// Records one sample per model and per node type for the interval ending now, and
+    /// starts the next interval.
     fn sample(&mut self, now: SimTime) {
+        let interval = now - self.last_sample;
+        let hours = interval.as_secs_f64() / 3600.0;
+        let per_hour = |dollars: f64| if hours > 0.0 { dollars / hours } else { 0.0 };
         for model in 0..self.config.models.len() {
             let (mut provisioning, mut loading, mut ready) = (0, 0, 0);
             let (mut queued, mut outstanding) = (0u64, 0u64);
             let (mut kv_used, mut kv_total) = (0u64, 0u64);
-            let mut cost_rate = 0.0;
             let mut draining = 0;
             for r in self
                 .replicas
@@ -637,22 +898,22 @@ impl Cluster {
                 }
                 queued += r.server.queued() as u64;
                 outstanding += r.server.outstanding() as u64;
-                let node = &self.nodes[r.node];
-                let pool = &self.config.pools[node.pool].node_type;
-                let tp = self.config.models[model].tp();
-                let used: u32 = node
-                    .replicas
-                    .iter()
-                    .map(|&o| self.config.models[self.replicas[o].model].tp())
-                    .sum();
-                cost_rate += pool.price_per_hour * f64::from(tp) / f64::from(used.max(1));
             }
-            let pending = self.routers[model].pending.len() as u64;
+            let billed = self.ledger.model_billed(model, now);
+            let cost = billed.dollars - self.model_billed_at_sample[model].dollars;
+            self.model_billed_at_sample[model] = billed;
+            // A router's backlog is reported once, on the model that owns it.
+            let pending = if self.owner(model) == model {
+                self.routers[model].pending.len() as u64
+            } else {
+                0
+            };
             let o = &mut self.outcomes[model];
-            let counts = (self.arrivals[model], o.completed, o.dropped + o.rejected);
+            let counts = (o.arrivals, o.completed, o.dropped + o.rejected);
             let last = self.last_counts[model];
             self.timeseries.push(Sample {
                 time: now,
+                interval,
                 model,
                 arrivals: counts.0 - last.0,
                 completions: counts.1 - last.1,
@@ -671,18 +932,40 @@ impl Cluster {
                 ttft_p50_s: o.window_ttft.quantile_s(0.5),
                 ttft_p99_s: o.window_ttft.quantile_s(0.99),
                 e2e_p99_s: o.window_e2e.quantile_s(0.99),
-                cost_rate_per_hour: cost_rate,
+                cost_rate_per_hour: per_hour(cost),
             });
             o.start_window();
             self.last_counts[model] = counts;
         }
+        for pool in 0..self.config.pools.len() {
+            let booting = self
+                .nodes
+                .iter()
+                .filter(|n| n.pool == pool && n.released.is_none() && !n.booted)
+                .count() as u32;
+            let billed = self.ledger.pool_billed(pool, now);
+            let delta = billed - self.pool_billed_at_sample[pool];
+            self.pool_billed_at_sample[pool] = billed;
+            self.fleet.push(FleetSample {
+                time: now,
+                interval,
+                pool,
+                nodes: self.ledger.alive(pool),
+                booting,
+                node_hours: delta.node_hours,
+                cost: delta.dollars,
+            });
+        }
+        self.last_sample = now;
     }
 
-    /// Places every model's initial replicas at time zero.
+    /// Places every model's initial replicas at time zero: cold (nodes boot, weights
+    /// load), or ready at once for a model that starts `initial_ready`.
     fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
         for model in 0..self.config.models.len() {
+            let warm = self.config.models[model].initial_ready;
             for _ in 0..self.config.models[model].replicas {
-                let _ = self.add_replica(model, ctx);
+                let _ = self.add_replica(model, warm, ctx);
             }
         }
     }
@@ -690,11 +973,13 @@ impl Cluster {
     /// Places one more replica of `model`: first fit on a live node of its type with
     /// room, else on a newly requested node (within the quota). A replica placed on a
     /// node that has already booted starts loading at once.
-    /// Returns the replica, and whether a new node was requested for it; `None` when
-    /// it could not be placed.
+    /// With `warm`, a new node is booted and the replica loaded at once (the initial
+    /// fleet of a model that starts `initial_ready`). Returns the replica, and whether
+    /// a new node was requested for it; `None` when it could not be placed.
     fn add_replica(
         &mut self,
         model: usize,
+        warm: bool,
         ctx: &mut Context<ClusterEvent>,
     ) -> Option<(usize, bool)> {
         let now = ctx.now();
@@ -724,18 +1009,22 @@ impl Cluster {
                     self.unplaced[model] += 1;
                     return None;
                 }
+                // Drawn for a warm node too, so later nodes boot as in a cold start.
                 let boot =
                     SimDuration::from_secs_f64(node_type.boot_time.sample(&mut self.boot_rng));
                 self.nodes.push(Node {
                     pool,
-                    requested: now,
-                    booted: false,
+                    booted: warm,
                     released: None,
                     free_accelerators: node_type.accelerators_per_node,
                     replicas: Vec::new(),
                 });
                 let node = self.nodes.len() - 1;
-                ctx.schedule_in(boot, ClusterEvent::NodeBooted { node });
+                let billed_as = self.ledger.request_node(pool, now);
+                debug_assert_eq!(billed_as, node, "the ledger numbers nodes as the cluster");
+                if !warm {
+                    ctx.schedule_in(boot, ClusterEvent::NodeBooted { node });
+                }
                 if let Some(spot) = self.config.pools[pool].spot {
                     // Exp(1) by inversion of one uniform draw.
                     let u = ((self.spot_rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
@@ -755,15 +1044,17 @@ impl Cluster {
             }
         };
         self.nodes[node].free_accelerators -= tp;
+        self.ledger.occupy(node, model, i64::from(tp), now);
         let server = self.config.models[model].new_server(self.config.warmup);
         let booted = self.nodes[node].booted;
+        let ready = warm && booted;
         self.replicas.push(Replica {
             model,
             node,
             server,
             timer_at: None,
             booted,
-            ready_at: None,
+            ready_at: ready.then_some(now),
             draining: false,
             gone_at: None,
             doomed: false,
@@ -774,7 +1065,10 @@ impl Cluster {
         let r = self.replicas.len() - 1;
         self.nodes[node].replicas.push(r);
         self.note_replica_count(model, now);
-        if booted {
+        if ready {
+            let router = self.owner(model);
+            self.routers[router].ready.push(r);
+        } else if booted {
             let load = self.config.models[model].load_time(&self.config.pools[pool]);
             ctx.schedule_in(load, ClusterEvent::ReplicaLoaded { replica: r });
         }
@@ -804,7 +1098,7 @@ impl Cluster {
         let (mut nodes, mut unplaced, mut touched) = (0, 0, Vec::new());
         if target > current {
             for _ in current..target {
-                match self.add_replica(model, ctx) {
+                match self.add_replica(model, false, ctx) {
                     Some((r, new_node)) => {
                         nodes += u32::from(new_node);
                         touched.push(r);
@@ -919,7 +1213,7 @@ impl Cluster {
         for m in 0..self.config.models.len() {
             let mut view = ModelView {
                 name: self.config.models[m].name.clone(),
-                arrivals: self.arrivals[m] - self.tick_counts[m].0,
+                arrivals: self.outcomes[m].arrivals - self.tick_counts[m].0,
                 completions: self.outcomes[m].completed - self.tick_counts[m].1,
                 desired: 0,
                 ready: 0,
@@ -985,7 +1279,7 @@ impl Cluster {
                 view.kv_utilization = kv_used as f64 / kv_total as f64;
             }
             self.tick_counts[m] = (
-                self.arrivals[m],
+                self.outcomes[m].arrivals,
                 self.outcomes[m].completed,
                 self.outcomes[m].output_tokens,
             );
@@ -1022,10 +1316,20 @@ impl Cluster {
         if !self.replicas[r].draining {
             self.drain(r, now);
         }
-        let model = self.replicas[r].model;
-        self.replicas[r].server.abort_all(&mut self.outcomes[model]);
+        let owner = self.owner(self.replicas[r].model);
+        self.replicas[r]
+            .server
+            .abort_all(now, &mut self.outcomes[owner]);
         self.replicas[r].timer_at = None;
         self.retire_if_idle(r, now);
+    }
+
+    /// The node goes: it stops billing (its bill's rounding is charged now).
+    fn release_node(&mut self, node: usize, now: SimTime) {
+        if self.nodes[node].released.is_none() {
+            self.nodes[node].released = Some(now);
+            self.ledger.release(node, now);
+        }
     }
 
     /// A draining replica with nothing left to do is gone; its node may go with it.
@@ -1037,13 +1341,16 @@ impl Cluster {
         self.replicas[r].gone_at = Some(now);
         self.action_effect(r, now);
         let node = self.replicas[r].node;
-        self.nodes[node].free_accelerators += self.config.models[self.replicas[r].model].tp();
+        let model = self.replicas[r].model;
+        let tp = self.config.models[model].tp();
+        self.nodes[node].free_accelerators += tp;
+        self.ledger.occupy(node, model, -i64::from(tp), now);
         let all_gone = self.nodes[node]
             .replicas
             .iter()
             .all(|&o| self.replicas[o].gone_at.is_some());
         if all_gone {
-            self.nodes[node].released = Some(now);
+            self.release_node(node, now);
         }
     }
 }
@@ -1065,8 +1372,8 @@ impl Model for Cluster {
                         },
                     );
                 }
-                if let Some(interval) = self.config.sample_interval.filter(|i| !i.is_zero()) {
-                    ctx.schedule_in(interval, ClusterEvent::Sample);
+                if let Some(at) = self.next_sample_after(now) {
+                    ctx.schedule_at(at, ClusterEvent::Sample);
                 }
                 if let Some(interval) = self.controller.as_ref().map(|c| c.interval())
                     && !interval.is_zero()
@@ -1080,7 +1387,8 @@ impl Model for Cluster {
             ClusterEvent::Arrival { stream } => {
                 let model = self.streams[stream].model;
                 if let Some(request) = self.streams[stream].next {
-                    self.arrivals[model] += 1;
+                    let owner = self.owner(model);
+                    self.outcomes[owner].record_arrival(&request, now);
                     self.dispatch(model, request, ctx);
                 }
                 self.next_arrival(stream, ctx);
@@ -1117,24 +1425,28 @@ impl Model for Cluster {
                 }) {
                     self.drain(doomed, now);
                 }
-                while let Some(request) = self.routers[router].pending.pop_front() {
-                    self.dispatch(model, request, ctx);
-                }
+                self.feed_backlog(router, ctx);
             }
             ClusterEvent::IterationDone { replica } => {
                 if self.replicas[replica].gone_at.is_some() {
                     return; // killed mid-iteration
                 }
-                let model = self.replicas[replica].model;
+                let owner = self.owner(self.replicas[replica].model);
                 self.replicas[replica]
                     .server
-                    .complete(now, &mut self.outcomes[model]);
+                    .complete(now, &mut self.outcomes[owner]);
+                if !self.routers[owner].pending.is_empty() {
+                    self.feed_backlog(owner, ctx);
+                }
                 self.kick(replica, ctx);
                 self.retire_if_idle(replica, now);
             }
             ClusterEvent::SetReplicas { model, replicas } => {
-                let _ = self.set_replicas(model, replicas, ctx);
+                if !self.running_out {
+                    let _ = self.set_replicas(model, replicas, ctx);
+                }
             }
+            ClusterEvent::Control if self.running_out => {}
             ClusterEvent::Control => {
                 let view = self.view(now);
                 let actions = match self.controller.as_mut() {
@@ -1150,8 +1462,8 @@ impl Model for Cluster {
             }
             ClusterEvent::Sample => {
                 self.sample(now);
-                if let Some(interval) = self.config.sample_interval {
-                    ctx.schedule_in(interval, ClusterEvent::Sample);
+                if let Some(at) = self.next_sample_after(now) {
+                    ctx.schedule_at(at, ClusterEvent::Sample);
                 }
             }
             ClusterEvent::SpotNotice { node } => {
@@ -1181,7 +1493,7 @@ impl Model for Cluster {
                         self.kill(r, now);
                     }
                     // A node whose replicas were all placed but none started still goes.
-                    self.nodes[node].released.get_or_insert(now);
+                    self.release_node(node, now);
                 }
             }
             ClusterEvent::BatchTimer { replica } => {
@@ -1207,7 +1519,8 @@ fn p99_s(nanos: &mut [u64]) -> f64 {
     v as f64 * 1e-9
 }
 
-/// Bills a node alive for `lifetime`: rounded up to the granularity, at least the minimum.
+/// Bills a node alive for `lifetime`: rounded up to the granularity, at least the
+/// minimum.
 pub fn billed(lifetime: SimDuration, pool: &NodePool) -> SimDuration {
     let granularity = pool.billing_granularity.as_nanos().max(1);
     let rounded = lifetime.as_nanos().div_ceil(granularity) * granularity;
@@ -1246,8 +1559,7 @@ pub fn simulate_controlled_cluster(
         .models
         .iter()
         .map(|m| {
-            let mut o = LlmOutcomes::new(m.sla);
-            o.measure_from = config.warmup;
+            let mut o = LlmOutcomes::measured_from(m.sla, config.warmup);
             if controller.is_some() {
                 o.tick_ttft = Some(Vec::new());
             }
@@ -1268,11 +1580,15 @@ pub fn simulate_controlled_cluster(
         replicas: Vec::new(),
         routers,
         outcomes,
-        arrivals: vec![0; models],
         unplaced: vec![0; models],
         boot_rng: rng.stream("boot"),
+        ledger: crate::billing::Ledger::new(&config.pools, models, config.warmup),
         timeseries: Vec::new(),
+        fleet: Vec::new(),
+        last_sample: SimTime::ZERO,
         last_counts: vec![(0, 0, 0); models],
+        model_billed_at_sample: vec![Default::default(); models],
+        pool_billed_at_sample: vec![Default::default(); config.pools.len()],
         controller,
         executor,
         tick_counts: vec![(0, 0, 0); models],
@@ -1285,110 +1601,197 @@ pub fn simulate_controlled_cluster(
         max_replicas: vec![0; models],
         spot_rng: rng.stream("spot"),
         reclaims: vec![0; config.pools.len()],
+        running_out: false,
         config,
     };
     let mut sim = Simulation::new(cluster);
     sim.schedule_at(SimTime::ZERO, ClusterEvent::Start);
     sim.run_until(horizon);
     let events = sim.events();
-    let end = sim.now();
-    let cluster = sim.into_model();
+    // The run ends at the horizon even if no event was left to reach it: nodes still
+    // alive bill until then.
+    let end = horizon;
+    let cluster = sim.model_mut();
+    cluster.ledger.close(end);
+    if cluster.config.sample_interval.is_some_and(|i| !i.is_zero()) && cluster.last_sample < end {
+        cluster.sample(end);
+    }
+    let mut report = sim.model().report(end, events);
+    // Judge the requests still in flight: follow them, with no new arrivals or
+    // decisions, until each has finished or can no longer meet its SLA.
+    if let Some(until) = sim.model_mut().start_run_out() {
+        sim.run_until(until);
+    }
+    let cluster = sim.model();
+    for (m, model) in report.models.iter_mut().enumerate() {
+        model.sla_met = cluster.outcomes[m].met_sla + cluster.met_in_flight(m);
+    }
+    report
+}
 
-    let mut pools: Vec<PoolUsage> = cluster
-        .config
-        .pools
-        .iter()
-        .map(|p| PoolUsage {
-            node_type: p.node_type.name.clone(),
-            nodes: 0,
-            node_hours: 0.0,
-            cost: 0.0,
-            reclaims: 0,
-        })
-        .collect();
-    for (usage, &n) in pools.iter_mut().zip(&cluster.reclaims) {
-        usage.reclaims = n;
+impl Cluster {
+    /// Stops the run at the horizon and starts following the measured requests still
+    /// in flight; returns until when: the latest instant one of them can still meet
+    /// its SLA (`None` when none has a deadline to wait for).
+    fn start_run_out(&mut self) -> Option<SimTime> {
+        self.running_out = true;
+        let from = self.config.warmup;
+        let mut until: Option<SimTime> = None;
+        for (m, o) in self.outcomes.iter().enumerate() {
+            let sla = o.sla;
+            let mut note = |request: &LlmRequest, first: Option<SimTime>| {
+                if request.arrival >= from
+                    && let Some(d) = sla.deadline(request, first)
+                {
+                    until = Some(until.map_or(d, |u| u.max(d)));
+                }
+            };
+            for r in self
+                .replicas
+                .iter()
+                .filter(|r| r.gone_at.is_none() && self.config.router_of(r.model) == m)
+            {
+                r.server.for_each_outstanding(&mut note);
+            }
+            if self.config.router_of(m) == m {
+                for request in &self.routers[m].pending {
+                    note(request, None);
+                }
+            }
+        }
+        until.filter(|&u| u > self.config.horizon)
     }
-    for node in &cluster.nodes {
-        let pool = &cluster.config.pools[node.pool];
-        let hours =
-            billed(node.released.unwrap_or(end) - node.requested, pool).as_secs_f64() / 3600.0;
-        let usage = &mut pools[node.pool];
-        usage.nodes += 1;
-        usage.node_hours += hours;
-        usage.cost += hours * pool.node_type.price_per_hour;
-    }
-    let cost = pools.iter().map(|p| p.cost).sum();
-    let mut model_cost = vec![0.0; models];
-    let mut model_hours = vec![0.0; models];
-    for node in &cluster.nodes {
-        let pool = &cluster.config.pools[node.pool];
-        let node_hours =
-            billed(node.released.unwrap_or(end) - node.requested, pool).as_secs_f64() / 3600.0;
-        let used: u32 = node
+
+    /// Measured requests of `model`'s group still in flight that have met every target
+    /// with none left to miss (a first token within a TTFT-only SLA).
+    fn met_in_flight(&self, model: usize) -> u64 {
+        if self.config.router_of(model) != model {
+            return 0;
+        }
+        let sla = self.outcomes[model].sla;
+        let from = self.config.warmup;
+        let mut met = 0;
+        for r in self
             .replicas
             .iter()
-            .map(|&r| cluster.config.models[cluster.replicas[r].model].tp())
-            .sum();
-        for &r in &node.replicas {
-            let m = cluster.replicas[r].model;
-            let share = f64::from(cluster.config.models[m].tp()) / f64::from(used.max(1));
-            model_hours[m] += node_hours * share;
-            model_cost[m] += node_hours * share * pool.node_type.price_per_hour;
+            .filter(|r| r.gone_at.is_none() && self.config.router_of(r.model) == model)
+        {
+            r.server.for_each_outstanding(|request, first| {
+                if request.arrival >= from && sla.met_before_completion(request, first) {
+                    met += 1;
+                }
+            });
         }
+        met
     }
 
-    let mut reports = Vec::with_capacity(models);
-    for (m, outcomes) in cluster.outcomes.into_iter().enumerate() {
-        let mine: Vec<&Replica> = cluster.replicas.iter().filter(|r| r.model == m).collect();
-        let ready: Vec<&&Replica> = mine.iter().filter(|r| r.ready_at.is_some()).collect();
-        let mut busy_share = 0.0;
-        let mut kv_share = 0.0;
-        for r in &ready {
-            let ready_at = r.ready_at.unwrap_or(end).max(cluster.config.warmup);
-            let span = (end - ready_at).as_secs_f64();
-            if span > 0.0 {
-                busy_share += (r.server.busy().as_secs_f64() / span).min(1.0);
+    /// What the run measured, once it has ended at `end` (the ledger closed).
+    fn report(&self, end: SimTime, events: u64) -> ClusterReport {
+        let warmup = self.config.warmup;
+        let mut pools: Vec<PoolUsage> = self
+            .config
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let total = self.ledger.pool_billed(i, end);
+                let window = total - self.ledger.pool_before_window(i);
+                PoolUsage {
+                    node_type: p.node_type.name.clone(),
+                    nodes: self.nodes.iter().filter(|n| n.pool == i).count() as u64,
+                    node_hours: window.node_hours,
+                    cost: window.dollars,
+                    node_hours_total: total.node_hours,
+                    cost_total: total.dollars,
+                    reclaims: self.reclaims[i],
+                }
+            })
+            .collect();
+        pools.shrink_to_fit();
+        let cost = pools.iter().map(|p| p.cost).sum();
+        let cost_total = pools.iter().map(|p| p.cost_total).sum();
+
+        let mut reports = Vec::with_capacity(self.config.models.len());
+        for (m, outcomes) in self.outcomes.iter().enumerate() {
+            let mine: Vec<&Replica> = self.replicas.iter().filter(|r| r.model == m).collect();
+            // Busy and KV-block time over ready replica-time, in the window.
+            let mut time = ReplicaTime::default();
+            for r in mine.iter().filter(|r| r.ready_at.is_some()) {
+                let from = r.ready_at.unwrap_or(end).max(warmup);
+                let until = r.gone_at.unwrap_or(end).min(end);
+                let span = until.saturating_since(from).as_secs_f64();
+                let (block_s, blocks) = r.server.kv_block_seconds(until);
+                time = time.plus(ReplicaTime {
+                    ready_s: span,
+                    busy_s: r.server.busy_in_window(until).as_secs_f64(),
+                    kv_block_s: block_s,
+                    kv_capacity_s: blocks as f64 * span,
+                });
             }
-            kv_share += r.server.mean_kv_share(end);
-        }
-        let n = ready.len().max(1) as f64;
-        reports.push(ModelReport {
-            name: cluster.config.models[m].name.clone(),
-            arrivals: cluster.arrivals[m],
-            in_flight_at_end: mine
-                .iter()
-                .map(|r| r.server.outstanding() as u64)
-                .sum::<u64>()
-                + if cluster.config.router_of(m) == m {
-                    cluster.routers[m].pending.len() as u64
+            let owns_router = self.config.router_of(m) == m;
+            let pending = |since: SimTime| -> u64 {
+                if owns_router {
+                    self.routers[m]
+                        .pending
+                        .iter()
+                        .filter(|r| r.arrival >= since)
+                        .count() as u64
                 } else {
                     0
-                },
-            unplaced_replicas: cluster.unplaced[m],
-            ready_replicas: ready.len() as u32,
-            outcomes,
-            utilization: busy_share / n,
-            kv_utilization: kv_share / n,
-            preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
-            cost: model_cost[m],
-            node_hours: model_hours[m],
-            mean_replicas: cluster.replica_counts[m].mean_until(end),
-            max_replicas: cluster.max_replicas[m],
-        });
-    }
-    ClusterReport {
-        models: reports,
-        pools,
-        cost,
-        events,
-        timeseries: cluster.timeseries,
-        actions: cluster.actions,
-        controller: cluster
-            .controller
-            .as_ref()
-            .map(|c| c.report())
-            .unwrap_or_default(),
+                }
+            };
+            // Requests of a group are held by all its models' replicas.
+            let group: Vec<&Replica> = self
+                .replicas
+                .iter()
+                .filter(|r| self.config.router_of(r.model) == m)
+                .collect();
+            let held = |since: SimTime| -> u64 {
+                group
+                    .iter()
+                    .map(|r| r.server.outstanding_since(since) as u64)
+                    .sum::<u64>()
+                    + pending(since)
+            };
+            let total = self.ledger.model_billed(m, end);
+            let window = total - self.ledger.model_before_window(m);
+            reports.push(ModelReport {
+                name: self.config.models[m].name.clone(),
+                sla_met: outcomes.met_sla,
+                arrivals: outcomes.arrivals,
+                in_flight_at_end: held(SimTime::ZERO),
+                in_flight_measured: held(warmup),
+                unplaced_replicas: self.unplaced[m],
+                ready_replicas: mine.iter().filter(|r| r.ready_at.is_some()).count() as u32,
+                outcomes: outcomes.clone(),
+                utilization: time.utilization(),
+                kv_utilization: time.kv_utilization(),
+                mean_in_system: outcomes.mean_in_system(end),
+                replica_time: time,
+                preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
+                cost: window.dollars,
+                node_hours: window.node_hours,
+                cost_total: total.dollars,
+                node_hours_total: total.node_hours,
+                mean_replicas: self.replica_counts[m].mean_until(end),
+                max_replicas: self.max_replicas[m],
+            });
+        }
+        ClusterReport {
+            models: reports,
+            pools,
+            cost,
+            cost_total,
+            events,
+            timeseries: self.timeseries.clone(),
+            fleet: self.fleet.clone(),
+            actions: self.actions.clone(),
+            controller: self
+                .controller
+                .as_ref()
+                .map(|c| c.report())
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -1452,6 +1855,7 @@ mod tests {
             },
             routing,
             max_queue: None,
+            initial_ready: false,
         }
     }
 
@@ -1972,5 +2376,80 @@ mod tests {
             m.outcomes.completed + m.outcomes.dropped + m.outcomes.rejected + m.in_flight_at_end
         );
         assert_eq!(killed.actions[0].took, Some(SimDuration::ZERO));
+    }
+
+    /// The backlog that builds while the first node boots is spread by the routing
+    /// policy as replicas become ready, each fed only while it has room (64 requests
+    /// here): at the first tick after the four replicas are ready each holds at most
+    /// 64, and the rest waits at the router. Poured into the first ready replica, it
+    /// would hold all 4,700-odd.
+    #[test]
+    fn a_startup_backlog_is_spread_over_replicas_with_room() {
+        let mut model = deployment(4, 2, RoutingPolicy::LeastOutstanding);
+        if let Serving::Llm { server, .. } = &mut model.serving {
+            server.max_batch = 64;
+        }
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let plan = Scripted {
+            plan: Vec::new(),
+            seen: seen.clone(),
+        };
+        let report = controlled_run(
+            pool(None),
+            model,
+            30.0,
+            240,
+            3,
+            Box::new(plan),
+            ExecutorConfig::default(),
+        );
+        let views = seen.lock().unwrap();
+        // Ready at 158 s (boot 120 s, load 38 s); the tick at 180 s sees them.
+        let at_180 = &views[2];
+        assert_eq!(at_180.ready, 4);
+        for r in &at_180.replicas {
+            assert!(
+                (1..=64).contains(&r.in_flight),
+                "a replica holds {} requests",
+                r.in_flight
+            );
+        }
+        assert!(at_180.router_queue > 1000, "{}", at_180.router_queue);
+        let m = &report.models[0];
+        assert_eq!(
+            m.arrivals,
+            m.outcomes.completed + m.outcomes.dropped + m.outcomes.rejected + m.in_flight_at_end
+        );
+    }
+
+    /// `initial_ready`: the fleet is booted and loaded at time zero, billed from it,
+    /// and the first requests are served at once.
+    #[test]
+    fn an_initially_ready_fleet_serves_from_time_zero() {
+        let mut model = deployment(4, 2, RoutingPolicy::LeastOutstanding);
+        model.initial_ready = true;
+        let report = run_with(vec![model], None, 2.0, 600, Vec::new());
+        let m = &report.models[0];
+        assert_eq!(m.ready_replicas, 4);
+        // No request waited for a boot: the slowest first token is a fraction of a
+        // second, where a cold start makes the first ones wait 158 s.
+        assert!(
+            m.outcomes.ttft.quantile_s(1.0) < 1.0,
+            "{}",
+            m.outcomes.ttft.quantile_s(1.0)
+        );
+        let first = &report.timeseries[0];
+        assert_eq!((first.provisioning, first.loading, first.ready), (0, 0, 4));
+        // One node, billed for the 10 minutes from time zero.
+        assert!((report.pools[0].node_hours_total - 600.0 / 3600.0).abs() < 1e-12);
+        let cold = run_with(
+            vec![deployment(4, 2, RoutingPolicy::LeastOutstanding)],
+            None,
+            2.0,
+            600,
+            Vec::new(),
+        );
+        assert!(cold.models[0].outcomes.ttft.quantile_s(1.0) > 150.0);
+        assert_eq!(report.pools[0].cost_total, cold.pools[0].cost_total);
     }
 }

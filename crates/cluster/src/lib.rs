@@ -12,6 +12,7 @@
 //! digits) for latency quantiles.
 #![deny(missing_docs)]
 
+mod billing;
 pub mod classic;
 pub mod cluster;
 pub mod control;
@@ -25,8 +26,8 @@ pub mod station;
 
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
 pub use cluster::{
-    ClusterConfig, ClusterReport, Deployment, ModelReport, NodePool, PoolUsage, ReplicaChange,
-    RequestStream, RoutingPolicy, Serving, SpotTerms, simulate_cluster,
+    ClusterConfig, ClusterReport, Deployment, FleetSample, ModelReport, NodePool, PoolUsage,
+    ReplicaChange, ReplicaTime, RequestStream, RoutingPolicy, Serving, SpotTerms, simulate_cluster,
     simulate_controlled_cluster,
 };
 pub use control::{

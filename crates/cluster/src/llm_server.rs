@@ -188,12 +188,67 @@ pub struct LlmSla {
     pub e2e: Option<SimDuration>,
 }
 
-/// Per-request results of one model, shared by all its replicas: counts, latency
-/// histograms and SLA attainment.
+impl LlmSla {
+    /// The instant after which a request that arrived as `request`, with its first
+    /// token at `first_token` (if it came), can no longer meet every target: the
+    /// earliest of the end-to-end target and the latest completion the TTFT and TPOT
+    /// targets allow (or, before its first token, the TTFT target alone). `None` when
+    /// no target bounds it (no targets, or only TTFT and the first token came).
+    pub fn deadline(&self, request: &LlmRequest, first_token: Option<SimTime>) -> Option<SimTime> {
+        let tokens_after_first = u64::from(request.output.saturating_sub(1));
+        let tpot_budget =
+            |t: SimDuration| SimDuration::from_nanos(t.as_nanos() * tokens_after_first);
+        let mut bounds = Vec::with_capacity(3);
+        if let Some(e2e) = self.e2e {
+            bounds.push(request.arrival + e2e);
+        }
+        match (first_token, self.ttft, self.tpot) {
+            (None, Some(ttft), Some(tpot)) => {
+                bounds.push(request.arrival + ttft + tpot_budget(tpot))
+            }
+            (None, Some(ttft), None) => bounds.push(request.arrival + ttft),
+            (Some(first), _, Some(tpot)) => bounds.push(first + tpot_budget(tpot)),
+            _ => {}
+        }
+        bounds.into_iter().min()
+    }
+
+    /// Whether a request still in flight has met every target it has and none is left
+    /// to miss: there is no TPOT or end-to-end target, and its first token came within
+    /// the TTFT target (or there is none). A request that could still miss a target
+    /// with no deadline (a TPOT target before its first token) is not.
+    pub fn met_before_completion(
+        &self,
+        request: &LlmRequest,
+        first_token: Option<SimTime>,
+    ) -> bool {
+        self.tpot.is_none()
+            && self.e2e.is_none()
+            && match self.ttft {
+                None => true,
+                Some(ttft) => first_token.is_some_and(|t| t - request.arrival <= ttft),
+            }
+    }
+}
+
+/// Per-request results of one model, shared by all its replicas (and those of its
+/// variants): counts, latency histograms and SLA attainment.
+///
+/// Every request that arrives ends in exactly one of completed, dropped (a full queue,
+/// a timeout, a killed replica), rejected (it can never be served) or in flight at the
+/// end; the `_measured` counts are those of requests that arrived at or after
+/// `measure_from` (the end of the warm-up), which is what the latency and SLA
+/// statistics cover. `met_sla` counts measured requests that completed within every
+/// target of `sla`; a cluster run also judges those still in flight at its end
+/// (`ModelReport::sla_met`).
 #[derive(Clone, Debug)]
 pub struct LlmOutcomes {
     /// The targets requests are judged against.
     pub sla: LlmSla,
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Of those, requests that arrived at or after `measure_from`.
+    pub arrivals_measured: u64,
     /// Requests that finished.
     pub completed: u64,
     /// Finished requests that arrived after `measure_from`.
@@ -202,6 +257,8 @@ pub struct LlmOutcomes {
     pub met_sla: u64,
     /// Requests refused because they could never be served.
     pub rejected: u64,
+    /// Of those, requests that arrived after `measure_from`.
+    pub rejected_measured: u64,
     /// Requests dropped: a full queue, or a wait longer than the timeout.
     pub dropped: u64,
     /// Of those, requests that arrived after `measure_from` (they count as SLA misses).
@@ -217,6 +274,8 @@ pub struct LlmOutcomes {
     pub e2e: LatencyRecorder,
     /// Output tokens of finished requests.
     pub output_tokens: u64,
+    /// Output tokens of finished measured requests.
+    pub output_tokens_measured: u64,
     /// When the last request finished.
     pub last_completion: SimTime,
     /// TTFT of first tokens since the last [`LlmOutcomes::start_window`], whatever
@@ -228,28 +287,42 @@ pub struct LlmOutcomes {
     /// plain buffer cleared each tick (a histogram would cost a 264 KiB reset and a
     /// full scan per tick), so memory is bounded by one interval's first tokens.
     pub tick_ttft: Option<Vec<u64>>,
+    /// Requests in the system (arrived and not yet finished, dropped or rejected),
+    /// averaged over time from `measure_from`.
+    in_system: TimeAverage,
 }
 
 impl LlmOutcomes {
-    /// Empty outcomes judged against `sla`.
+    /// Empty outcomes judged against `sla`, measuring from time zero.
     pub fn new(sla: LlmSla) -> Self {
+        Self::measured_from(sla, SimTime::ZERO)
+    }
+
+    /// Empty outcomes judged against `sla`, measuring requests that arrive from `from`
+    /// on (the end of the warm-up).
+    pub fn measured_from(sla: LlmSla, from: SimTime) -> Self {
         LlmOutcomes {
             sla,
+            arrivals: 0,
+            arrivals_measured: 0,
             completed: 0,
             measured: 0,
             met_sla: 0,
             rejected: 0,
+            rejected_measured: 0,
             dropped: 0,
             dropped_measured: 0,
-            measure_from: SimTime::ZERO,
+            measure_from: from,
             ttft: LatencyRecorder::new(),
             tpot: LatencyRecorder::new(),
             e2e: LatencyRecorder::new(),
             output_tokens: 0,
+            output_tokens_measured: 0,
             last_completion: SimTime::ZERO,
             window_ttft: LatencyRecorder::new(),
             window_e2e: LatencyRecorder::new(),
             tick_ttft: None,
+            in_system: TimeAverage::new(from),
         }
     }
 
@@ -259,12 +332,50 @@ impl LlmOutcomes {
         self.window_e2e.reset();
     }
 
+    /// Requests in the system now.
+    pub fn in_system(&self) -> u64 {
+        self.arrivals - self.completed - self.dropped - self.rejected
+    }
+
+    /// Time-average number of requests in the system over `[measure_from, end]`.
+    pub fn mean_in_system(&self, end: SimTime) -> f64 {
+        self.in_system.mean_until(end)
+    }
+
+    fn note_in_system(&mut self, now: SimTime) {
+        let level = self.in_system();
+        self.in_system.set(now, level);
+    }
+
+    fn measured(&self, request: &LlmRequest) -> bool {
+        request.arrival >= self.measure_from
+    }
+
+    /// Counts an arrival.
+    pub fn record_arrival(&mut self, request: &LlmRequest, now: SimTime) {
+        self.arrivals += 1;
+        if self.measured(request) {
+            self.arrivals_measured += 1;
+        }
+        self.note_in_system(now);
+    }
+
+    /// Counts a request refused as impossible to serve.
+    pub fn record_reject(&mut self, request: &LlmRequest, now: SimTime) {
+        self.rejected += 1;
+        if self.measured(request) {
+            self.rejected_measured += 1;
+        }
+        self.note_in_system(now);
+    }
+
     /// Counts a dropped request.
-    pub(crate) fn record_drop(&mut self, request: &LlmRequest) {
+    pub(crate) fn record_drop(&mut self, request: &LlmRequest, now: SimTime) {
         self.dropped += 1;
-        if request.arrival >= self.measure_from {
+        if self.measured(request) {
             self.dropped_measured += 1;
         }
+        self.note_in_system(now);
     }
 
     pub(crate) fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
@@ -272,7 +383,7 @@ impl LlmOutcomes {
         if let Some(tick) = self.tick_ttft.as_mut() {
             tick.push((now - request.arrival).as_nanos());
         }
-        if request.arrival >= self.measure_from {
+        if self.measured(request) {
             self.ttft.record(now - request.arrival);
         }
     }
@@ -287,9 +398,11 @@ impl LlmOutcomes {
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;
         self.window_e2e.record(now - request.arrival);
-        if request.arrival < self.measure_from {
+        self.note_in_system(now);
+        if !self.measured(request) {
             return;
         }
+        self.output_tokens_measured += u64::from(request.output);
         let ttft = first_token - request.arrival;
         let e2e = now - request.arrival;
         let tpot = (request.output > 1).then(|| {
@@ -331,6 +444,9 @@ pub struct ReplicaStats {
     pub decode_iterations: u64,
     /// Time spent in iterations.
     pub busy: SimDuration,
+    /// Of that, time after the statistics start (the warm-up's end), finished
+    /// iterations only.
+    pub busy_measured: SimDuration,
     kv_avg: TimeAverage,
 }
 
@@ -338,6 +454,11 @@ impl ReplicaStats {
     /// Time-average KV blocks in use over `[start, end]`.
     pub fn mean_kv_blocks(&self, end: SimTime) -> f64 {
         self.kv_avg.mean_until(end)
+    }
+
+    /// KV blocks in use integrated over `[start, end]`, block-seconds.
+    pub fn kv_block_seconds(&self, end: SimTime) -> f64 {
+        self.kv_avg.integral_until(end)
     }
 
     /// Mean requests per decode iteration.
@@ -379,6 +500,8 @@ pub struct LlmReplica {
     blocks_used: u64,
 
     stats: ReplicaStats,
+    /// When statistics start (the warm-up's end).
+    stats_from: SimTime,
 }
 
 impl LlmReplica {
@@ -413,15 +536,28 @@ impl LlmReplica {
                 decode_batch_sum: 0,
                 decode_iterations: 0,
                 busy: SimDuration::ZERO,
+                busy_measured: SimDuration::ZERO,
                 kv_avg: TimeAverage::new(stats_from),
             },
+            stats_from,
         }
+    }
+
+    /// Time spent in iterations within `[stats_from, end]`, the iteration in progress
+    /// included.
+    pub fn busy_in_window(&self, end: SimTime) -> SimDuration {
+        let running = if self.is_busy() {
+            end.saturating_since(self.iteration_started.max(self.stats_from))
+        } else {
+            SimDuration::ZERO
+        };
+        self.stats.busy_measured + running
     }
 
     /// Ends every request the replica holds, waiting or running, as dropped (the
     /// replica was killed or its node reclaimed), and leaves it empty and idle.
     /// Returns how many were dropped.
-    pub fn abort_all(&mut self, out: &mut LlmOutcomes) -> u64 {
+    pub fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64 {
         let mut free = vec![false; self.slots.len()];
         for &id in &self.free_slots {
             free[id] = true;
@@ -429,7 +565,7 @@ impl LlmReplica {
         let mut dropped = 0;
         for (id, slot) in self.slots.iter().enumerate() {
             if !free[id] {
-                out.record_drop(&slot.request);
+                out.record_drop(&slot.request, now);
                 dropped += 1;
             }
         }
@@ -464,6 +600,32 @@ impl LlmReplica {
         self.waiting.len() + self.running.len()
     }
 
+    /// Requests waiting or running that arrived at or after `from` (a walk over them:
+    /// for the end-of-run accounting, not the hot path).
+    pub fn outstanding_since(&self, from: SimTime) -> usize {
+        self.waiting
+            .iter()
+            .chain(self.running.values())
+            .filter(|&&id| self.slots[id].request.arrival >= from)
+            .count()
+    }
+
+    /// Whether it would start another request at once were it given one: fewer than
+    /// `max_batch` waiting or running. The router's backlog feeds it only while it has
+    /// room.
+    pub fn has_room(&self) -> bool {
+        self.outstanding() < self.config.max_batch.max(1) as usize
+    }
+
+    /// Calls `f` with every request it holds, waiting or running, and its first token's
+    /// time once it came (a walk over them: for the end of a run, not the hot path).
+    pub fn for_each_outstanding(&self, mut f: impl FnMut(&LlmRequest, Option<SimTime>)) {
+        for &id in self.waiting.iter().chain(self.running.values()) {
+            let slot = &self.slots[id];
+            f(&slot.request, slot.first_token_at);
+        }
+    }
+
     /// Requests waiting to be admitted: what "join the shortest queue" compares.
     pub fn queued(&self) -> usize {
         self.waiting.len()
@@ -495,7 +657,7 @@ impl LlmReplica {
                 .is_some_and(|t| now - slot.request.arrival > t);
         if expired {
             self.waiting.pop_front();
-            out.record_drop(&slot.request);
+            out.record_drop(&slot.request, now);
             self.free_slots.push(id);
         }
         expired
@@ -563,7 +725,7 @@ impl LlmReplica {
                 // A preempted request whose recompute outgrew the token budget can never
                 // be scheduled again: refuse it rather than stall the queue.
                 self.waiting.pop_front();
-                out.rejected += 1;
+                out.record_reject(&slot.request, now);
                 self.free_slots.push(id);
                 continue;
             }
@@ -826,6 +988,8 @@ impl LlmReplica {
     /// the next one.
     pub fn complete_iteration(&mut self, now: SimTime, out: &mut LlmOutcomes) {
         self.stats.busy = self.stats.busy + (now - self.iteration_started);
+        self.stats.busy_measured = self.stats.busy_measured
+            + now.saturating_since(self.iteration_started.max(self.stats_from));
         match self.iteration {
             Iteration::Prefill => {
                 let admitted = std::mem::take(&mut self.admitted);
@@ -857,8 +1021,6 @@ struct SingleServer<I: Iterator<Item = LlmRequest>> {
     outcomes: LlmOutcomes,
     source: I,
     next_request: Option<LlmRequest>,
-    arrivals: u64,
-    in_system_avg: TimeAverage,
 }
 
 impl<I: Iterator<Item = LlmRequest>> SingleServer<I> {
@@ -883,17 +1045,15 @@ impl<I: Iterator<Item = LlmRequest>> Model for SingleServer<I> {
                 if let Some(next) = self.next_request {
                     ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
                 }
-                self.arrivals += 1;
+                self.outcomes.record_arrival(&request, now);
                 if self.replica.can_serve(&request) {
                     self.replica.enqueue(request);
                 } else {
-                    self.outcomes.rejected += 1;
+                    self.outcomes.record_reject(&request, now);
                 }
             }
             LlmEvent::IterationDone => self.replica.complete_iteration(now, &mut self.outcomes),
         }
-        self.in_system_avg
-            .set(now, self.replica.outstanding() as u64);
         self.kick(ctx);
     }
 }
@@ -916,8 +1076,6 @@ where
         outcomes: LlmOutcomes::new(LlmSla::default()),
         source,
         next_request: first,
-        arrivals: 0,
-        in_system_avg: TimeAverage::new(SimTime::ZERO),
     };
     let mut sim = Simulation::new(server);
     if let Some(first) = first {
@@ -930,8 +1088,9 @@ where
     let stats = server.replica.stats().clone();
     let kv_blocks = server.replica.config().kv_blocks.max(1) as f64;
     let o = server.outcomes;
+    let mean_in_system = o.mean_in_system(end);
     LlmReport {
-        arrivals: server.arrivals,
+        arrivals: o.arrivals,
         completed: o.completed,
         rejected: o.rejected,
         dropped: o.dropped,
@@ -946,7 +1105,7 @@ where
         preemptions: stats.preemptions,
         peak_kv_blocks: stats.peak_kv_blocks,
         mean_kv_utilization: stats.mean_kv_blocks(end) / kv_blocks,
-        mean_in_system: server.in_system_avg.mean_until(end),
+        mean_in_system,
         mean_decode_batch: stats.mean_decode_batch(),
         events,
     }
@@ -1196,5 +1355,43 @@ mod tests {
         // Nobody who was served waited more than the timeout for admission, so every
         // TTFT is at most the timeout plus one prefill iteration.
         assert!(report.ttft.quantile_s(1.0) < 2.0 + 1.0);
+    }
+
+    /// The latest instant a request can still meet its SLA, worked out by hand.
+    #[test]
+    fn an_sla_deadline_is_the_latest_completion_its_targets_allow() {
+        let at = |s: f64| SimTime::from_secs_f64(s);
+        let ms = SimDuration::from_millis;
+        let request = LlmRequest {
+            arrival: at(10.0),
+            prompt: 100,
+            output: 11,
+        };
+        let both = LlmSla {
+            ttft: Some(ms(2000)),
+            tpot: Some(ms(100)),
+            e2e: None,
+        };
+        // No first token yet: 10 s + 2 s + 10 tokens × 100 ms.
+        assert_eq!(both.deadline(&request, None), Some(at(13.0)));
+        // First token at 11 s: 10 more tokens by 12 s.
+        assert_eq!(both.deadline(&request, Some(at(11.0))), Some(at(12.0)));
+        let with_e2e = LlmSla {
+            e2e: Some(ms(1500)),
+            ..both
+        };
+        assert_eq!(with_e2e.deadline(&request, None), Some(at(11.5)));
+        let ttft_only = LlmSla {
+            ttft: Some(ms(2000)),
+            ..LlmSla::default()
+        };
+        assert_eq!(ttft_only.deadline(&request, None), Some(at(12.0)));
+        assert_eq!(ttft_only.deadline(&request, Some(at(11.0))), None);
+        assert!(ttft_only.met_before_completion(&request, Some(at(11.0))));
+        assert!(!ttft_only.met_before_completion(&request, Some(at(12.5))));
+        assert!(!ttft_only.met_before_completion(&request, None));
+        assert!(!both.met_before_completion(&request, Some(at(11.0))));
+        assert!(LlmSla::default().met_before_completion(&request, None));
+        assert_eq!(LlmSla::default().deadline(&request, None), None);
     }
 }

@@ -48,6 +48,13 @@ impl TimeAverage {
         self.level
     }
 
+    /// The level integrated over `[from, end]`, level·seconds.
+    pub fn integral_until(&self, end: SimTime) -> f64 {
+        let mut closed = self.clone();
+        closed.accumulate(end);
+        closed.integral as f64 * 1e-9
+    }
+
     /// The average level over `[from, end]`; zero for an empty window.
     pub fn mean_until(&self, end: SimTime) -> f64 {
         let mut closed = self.clone();

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch};
+
+use crate::batch::int64;
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
@@ -41,9 +43,7 @@ pub struct ActionRow {
 
 /// The rows as one Arrow batch.
 pub fn actions_batch(rows: &[ActionRow]) -> RecordBatch {
-    let u = |f: fn(&ActionRow) -> u64| -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
-    };
+    let u = |f: fn(&ActionRow) -> u64| -> ArrayRef { int64(rows.iter().map(|r| Some(f(r)))) };
     let d = |f: fn(&ActionRow) -> &str| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<DictionaryArray<Int32Type>>())
     };

@@ -21,3 +21,15 @@ pub(crate) fn record_batch(
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .expect("columns are built from the same rows, so lengths and types agree, and only nullable columns hold nulls")
 }
+
+/// Counts as an Int64 column: signed, so that differences of counts (`to − from`,
+/// this interval − the last) are plain subtractions in polars, pandas and DuckDB
+/// rather than wrapping unsigned ones. Counts never come near 2⁶³.
+pub(crate) fn int64<I: IntoIterator<Item = Option<u64>>>(values: I) -> ArrayRef {
+    Arc::new(
+        values
+            .into_iter()
+            .map(|v| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+            .collect::<arrow_array::Int64Array>(),
+    )
+}

@@ -18,9 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
-};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -30,7 +28,14 @@ use crate::{Provenance, ReportError, write_batches_atomic};
 
 /// The tables of a results directory, in the order a run writes them (`runs` last:
 /// its part marks the run complete).
-pub const TABLES: [&str; 5] = ["models", "timeseries", "actions", "latency", "runs"];
+pub const TABLES: [&str; 6] = [
+    "models",
+    "timeseries",
+    "fleet",
+    "actions",
+    "latency",
+    "runs",
+];
 
 /// Name of the file, under `DIR/parts/`, that says which sweep the parts belong to.
 const MANIFEST: &str = "MANIFEST";
@@ -55,12 +60,12 @@ pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch,
     let n = batch.num_rows();
     let mut fields = vec![
         Field::new("run_id", DataType::Utf8, false),
-        Field::new("point_index", DataType::UInt64, false),
+        Field::new("point_index", DataType::Int64, false),
         Field::new("point", DataType::Utf8, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec![keys.run_id; n])),
-        Arc::new(UInt64Array::from(vec![keys.point_index; n])),
+        crate::batch::int64(vec![Some(keys.point_index); n]),
         Arc::new(StringArray::from(vec![keys.point; n])),
     ];
     for (column, value) in keys.params.iter().zip(keys.values) {
@@ -540,10 +545,7 @@ fn with_point(batch: &RecordBatch, index: u64, label: &str) -> Result<RecordBatc
     let n = batch.num_rows();
     let mut columns = batch.columns().to_vec();
     for (name, array) in [
-        (
-            "point_index",
-            Arc::new(UInt64Array::from(vec![index; n])) as ArrayRef,
-        ),
+        ("point_index", crate::batch::int64(vec![Some(index); n])),
         (
             "point",
             Arc::new(StringArray::from(vec![label; n])) as ArrayRef,

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch};
+
+use crate::batch::int64;
 
 /// One histogram bucket of one latency of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +37,7 @@ pub fn latency_batch(rows: &[LatencyRow]) -> RecordBatch {
         ),
         (
             "replication",
-            Arc::new(rows.iter().map(|r| r.replication).collect::<UInt64Array>()),
+            int64(rows.iter().map(|r| Some(r.replication))),
         ),
         (
             "metric",
@@ -53,10 +55,7 @@ pub fn latency_batch(rows: &[LatencyRow]) -> RecordBatch {
                     .collect::<Float64Array>(),
             ),
         ),
-        (
-            "count",
-            Arc::new(rows.iter().map(|r| r.count).collect::<UInt64Array>()),
-        ),
+        ("count", int64(rows.iter().map(|r| Some(r.count)))),
     ];
     crate::batch::record_batch(columns, |_, _| false)
 }

@@ -13,6 +13,7 @@
 mod actions;
 mod batch;
 pub mod dataset;
+mod fleet;
 mod latency;
 mod models;
 mod parquet_io;
@@ -26,6 +27,7 @@ pub use actions::{ActionRow, actions_batch, write_actions};
 pub use dataset::{
     CurrentSweep, Manifest, MergeSummary, PlannedKey, ResultsDir, RunKeys, TABLES, merge, with_keys,
 };
+pub use fleet::{FleetRow, fleet_batch};
 pub use latency::{LatencyRow, latency_batch};
 pub use models::{ModelRow, format_model_table, format_model_table_of, models_batch, write_models};
 pub use parquet_io::{

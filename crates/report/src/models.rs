@@ -7,9 +7,14 @@ use std::sync::Arc;
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
 
+use crate::batch::int64;
+
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
-/// What one model saw in one replication.
+/// What one model saw in one replication, over the measurement window (requests that
+/// arrived after the warm-up; the bill after it), like `runs.parquet`. Requests sent
+/// to a model are its own whichever of its variants served them: a `variant_of:`
+/// model's row has its replicas, utilization and cost, and no requests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelRow {
     /// Scenario name.
@@ -24,16 +29,22 @@ pub struct ModelRow {
     pub node_type: String,
     /// Replicas that became ready.
     pub ready_replicas: u64,
-    /// Requests that arrived.
+    /// Requests that arrived after the warm-up.
     pub arrivals: u64,
-    /// Requests that completed.
+    /// Of those, requests that completed.
     pub completed: u64,
-    /// Requests dropped (full queue or timeout).
+    /// Of those, requests dropped (full queue, timeout, or a killed replica).
     pub dropped: u64,
-    /// Requests refused as impossible.
+    /// Of those, requests refused as impossible.
     pub rejected: u64,
-    /// Requests still in the system at the end.
+    /// Of those, requests still in the system at the end: `arrivals = completed +
+    /// dropped + rejected + in_flight_at_end`.
     pub in_flight_at_end: u64,
+    /// Of the arrivals, requests that completed within every SLA target.
+    pub sla_met: u64,
+    /// Every other arrival (late, dropped, rejected, unfinished): `arrivals =
+    /// sla_met + sla_missed`.
+    pub sla_missed: u64,
     /// TTFT quantiles, seconds.
     pub ttft_p50_s: f64,
     /// 99th percentile TTFT.
@@ -46,21 +57,29 @@ pub struct ModelRow {
     pub e2e_p50_s: f64,
     /// 99th percentile end-to-end latency.
     pub e2e_p99_s: f64,
-    /// Share of measured requests within every SLA target.
+    /// `sla_met / arrivals`.
     pub sla_attainment: f64,
     /// Completed requests within the SLA, per second.
     pub goodput_per_s: f64,
     /// Output tokens of completed requests.
     pub output_tokens: u64,
-    /// Mean share of ready time replicas spent in iterations.
+    /// Busy share of the model's ready replica-time (LLM replicas in iterations,
+    /// classic replicas in batches).
     pub utilization: f64,
-    /// Mean share of KV blocks in use.
+    /// Share of KV blocks in use over the ready replica-time.
     pub kv_utilization: f64,
-    /// Billed node-hours attributed to the model (by accelerators occupied); group by
-    /// `node_type` for node-hours per node type.
+    /// Time-average number of the model's requests in the system (at the router or
+    /// a replica).
+    pub mean_in_system: f64,
+    /// Billed node-hours attributed to the model in the window (by accelerators
+    /// occupied); group by `node_type` for node-hours per node type.
     pub node_hours: f64,
-    /// Dollars attributed to the model.
+    /// Billed node-hours attributed over the whole run, warm-up included.
+    pub node_hours_total: f64,
+    /// Dollars attributed to the model in the window.
     pub cost_usd: f64,
+    /// Dollars attributed over the whole run, warm-up included.
+    pub cost_total_usd: f64,
     /// Dollars per 1,000 completed requests.
     pub cost_per_1k_requests: f64,
     /// Time-average of the replicas asked for over the measured window.
@@ -71,9 +90,7 @@ pub struct ModelRow {
 
 /// The rows as one Arrow batch.
 pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
-    let u = |f: fn(&ModelRow) -> u64| -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
-    };
+    let u = |f: fn(&ModelRow) -> u64| -> ArrayRef { int64(rows.iter().map(|r| Some(f(r)))) };
     let x = |f: fn(&ModelRow) -> f64| -> ArrayRef {
         Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
     };
@@ -83,7 +100,10 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("scenario", d(|r| &r.scenario)),
         ("replication", u(|r| r.replication)),
-        ("seed", u(|r| r.seed)),
+        (
+            "seed",
+            Arc::new(rows.iter().map(|r| r.seed).collect::<UInt64Array>()),
+        ),
         ("model", d(|r| &r.model)),
         ("node_type", d(|r| &r.node_type)),
         ("ready_replicas", u(|r| r.ready_replicas)),
@@ -92,6 +112,8 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("dropped", u(|r| r.dropped)),
         ("rejected", u(|r| r.rejected)),
         ("in_flight_at_end", u(|r| r.in_flight_at_end)),
+        ("sla_met", u(|r| r.sla_met)),
+        ("sla_missed", u(|r| r.sla_missed)),
         ("ttft_p50_s", x(|r| r.ttft_p50_s)),
         ("ttft_p99_s", x(|r| r.ttft_p99_s)),
         ("tpot_p50_s", x(|r| r.tpot_p50_s)),
@@ -103,8 +125,11 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("output_tokens", u(|r| r.output_tokens)),
         ("utilization", x(|r| r.utilization)),
         ("kv_utilization", x(|r| r.kv_utilization)),
+        ("mean_in_system", x(|r| r.mean_in_system)),
         ("node_hours", x(|r| r.node_hours)),
+        ("node_hours_total", x(|r| r.node_hours_total)),
         ("cost_usd", x(|r| r.cost_usd)),
+        ("cost_total_usd", x(|r| r.cost_total_usd)),
         ("cost_per_1k_requests", x(|r| r.cost_per_1k_requests)),
         ("mean_replicas", x(|r| r.mean_replicas)),
         ("max_replicas", u(|r| r.max_replicas)),

@@ -130,16 +130,11 @@ fn summary_batch(
         crate::parquet_io::pq_err(std::path::Path::new("summary.parquet"))(e)
     };
     let mut fields = vec![
-        Field::new("point_index", DataType::UInt64, false),
+        Field::new("point_index", DataType::Int64, false),
         Field::new("point", DataType::Utf8, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(
-            points
-                .iter()
-                .map(|p| p.point_index)
-                .collect::<UInt64Array>(),
-        ),
+        crate::batch::int64(points.iter().map(|p| Some(p.point_index))),
         Arc::new(
             points
                 .iter()
@@ -161,12 +156,9 @@ fn summary_batch(
             columns.push(taken);
         }
     }
-    fields.push(Field::new("runs", DataType::UInt64, false));
-    columns.push(Arc::new(
-        points
-            .iter()
-            .map(|p| p.runs as u64)
-            .collect::<UInt64Array>(),
+    fields.push(Field::new("runs", DataType::Int64, false));
+    columns.push(crate::batch::int64(
+        points.iter().map(|p| Some(p.runs as u64)),
     ));
     let finite = |v: f64| v.is_finite().then_some(v);
     for (i, metric) in POINT_METRICS.iter().enumerate() {
@@ -283,6 +275,8 @@ mod tests {
         LlmColumns {
             dropped: 0,
             rejected: 0,
+            sla_met: 90,
+            sla_missed: 10,
             ttft_p50_s: 0.1,
             ttft_p90_s: 0.2,
             ttft_p99_s: 0.3,
@@ -293,10 +287,13 @@ mod tests {
             goodput_per_s: 1.0,
             output_tokens: 100,
             cost_usd: cost,
+            cost_total_usd: cost * 1.1,
             cost_per_1k_requests: 1.0,
             cost_per_1m_output_tokens: 1.0,
             gpu_node_hours: 1.0,
             cpu_node_hours: 0.0,
+            gpu_node_hours_total: 1.1,
+            cpu_node_hours_total: 0.0,
             kv_utilization: 0.5,
             preemptions: 0,
             unplaced_replicas: 0,

@@ -5,11 +5,16 @@ use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+
+use crate::batch::int64;
 use arrow_schema::DataType;
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
-/// What one replication measured. Times are seconds (`_s`), counts are exact.
+/// What one replication measured. Times are seconds (`_s`), counts are exact. Every
+/// statistic covers the **measurement window**: the requests that arrived after the
+/// warm-up and the time from the warm-up's end to the end of the run (`window_s`);
+/// only the `_total` columns include the warm-up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRow {
     /// Scenario name.
@@ -22,7 +27,9 @@ pub struct RunRow {
     pub arrivals: u64,
     /// Of those, requests that completed before the end.
     pub completed: u64,
-    /// Of those, requests still in the system at the end.
+    /// Of those, requests still in the system at the end. With `dropped` and
+    /// `rejected` (cluster runs), `arrivals = completed + dropped + rejected +
+    /// in_flight_at_end`.
     pub in_flight_at_end: u64,
     /// Mean time from arrival to start of service (generic models; null for LLMs,
     /// whose wait is in the TTFT columns).
@@ -35,11 +42,14 @@ pub struct RunRow {
     pub p90_response_s: f64,
     /// 99th percentile of response time.
     pub p99_response_s: f64,
-    /// Mean share of servers busy.
+    /// Busy share of the ready server-time: of a generic model's servers; of a
+    /// cluster's ready replica-time (LLM replicas in iterations, classic replicas in
+    /// batches), pooled over its models.
     pub utilization: f64,
     /// Time-average number of requests waiting (generic models).
     pub mean_queue_len: Option<f64>,
-    /// Time-average number of requests in the system (generic models).
+    /// Time-average number of requests in the system, waiting or in service (at the
+    /// router or a replica, for clusters), summed over models.
     pub mean_in_system: Option<f64>,
     /// Length of the statistics window (duration minus warm-up).
     pub window_s: f64,
@@ -52,14 +62,22 @@ pub struct RunRow {
     pub llm: Option<LlmColumns>,
 }
 
-/// Columns of runs that serve LLMs on a cluster. Latencies cover requests that arrived
-/// after the warm-up; counts and cost cover the whole run.
+/// Columns of runs that serve LLMs (or classic models) on a cluster. Like the rest of
+/// the row they cover the measurement window — requests that arrived after the
+/// warm-up, and the bill from its end to the end of the run — except the `_total`
+/// columns, which cover the whole run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LlmColumns {
-    /// Requests dropped (full queue or timeout).
+    /// Requests dropped (full queue, timeout, or a killed replica).
     pub dropped: u64,
     /// Requests refused as impossible (too long for any replica).
     pub rejected: u64,
+    /// Requests that completed within every SLA target of their model.
+    pub sla_met: u64,
+    /// Every other request that arrived after the warm-up: completed late, dropped,
+    /// rejected, timed out, or not finished by the end. `arrivals = sla_met +
+    /// sla_missed`.
+    pub sla_missed: u64,
     /// Arrival → first token, quantiles.
     pub ttft_p50_s: f64,
     /// 90th percentile TTFT.
@@ -72,24 +90,35 @@ pub struct LlmColumns {
     pub tpot_p90_s: f64,
     /// 99th percentile TPOT.
     pub tpot_p99_s: f64,
-    /// Share of measured requests that met every SLA target of their model (dropped
-    /// requests count as misses).
+    /// `sla_met / arrivals`: the share of every request that arrived after the
+    /// warm-up that completed within every SLA target of its model (see
+    /// `sla_missed` for what counts as a miss).
     pub sla_attainment: f64,
     /// Requests per second that completed within their SLA.
     pub goodput_per_s: f64,
     /// Output tokens of completed requests.
     pub output_tokens: u64,
-    /// Dollars for every node, billed from request to the end.
+    /// Dollars billed in the measurement window: each node bills from its request to
+    /// its release (or the end), rounded up to its granularity and at least its
+    /// minimum (the rounding is billed when the node goes); the part of that bill
+    /// after the warm-up. The integral of `timeseries.cost_rate_per_hour` over the
+    /// window.
     pub cost_usd: f64,
-    /// Dollars per 1,000 completed requests.
+    /// Dollars billed over the whole run, warm-up included.
+    pub cost_total_usd: f64,
+    /// `cost_usd` per 1,000 completed requests.
     pub cost_per_1k_requests: f64,
-    /// Dollars per million output tokens.
+    /// `cost_usd` per million output tokens of completed requests.
     pub cost_per_1m_output_tokens: f64,
-    /// Billed node-hours of GPU node types.
+    /// Billed node-hours of GPU node types in the window.
     pub gpu_node_hours: f64,
-    /// Billed node-hours of CPU node types.
+    /// Billed node-hours of CPU node types in the window.
     pub cpu_node_hours: f64,
-    /// Mean share of KV-cache blocks in use.
+    /// Billed node-hours of GPU node types over the whole run.
+    pub gpu_node_hours_total: f64,
+    /// Billed node-hours of CPU node types over the whole run.
+    pub cpu_node_hours_total: f64,
+    /// Share of KV-cache blocks in use over the ready replica-time.
     pub kv_utilization: f64,
     /// Requests preempted (recomputed) for lack of KV cache.
     pub preemptions: u64,
@@ -114,12 +143,10 @@ pub struct LlmColumns {
 /// The column that legitimately varies between identical runs.
 pub const WALL_TIME_COLUMN: &str = "wall_time_s";
 
-/// The rows as one Arrow batch with proper types: dictionary-encoded strings, UInt64
-/// counts, Float64 seconds.
+/// The rows as one Arrow batch with proper types: dictionary-encoded strings, Int64
+/// counts (the seed, an identifier, is UInt64), Float64 seconds and dollars.
 pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
-    let u64_col = |f: fn(&RunRow) -> u64| -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
-    };
+    let i64_col = |f: fn(&RunRow) -> u64| -> ArrayRef { int64(rows.iter().map(|r| Some(f(r)))) };
     let f64_col = |f: fn(&RunRow) -> f64| -> ArrayRef {
         Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
     };
@@ -141,20 +168,19 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
                 .collect::<Float64Array>(),
         )
     };
-    let llm_u64 = |f: fn(&LlmColumns) -> u64| -> ArrayRef {
-        Arc::new(
-            rows.iter()
-                .map(|r| r.llm.as_ref().map(f))
-                .collect::<UInt64Array>(),
-        )
+    let llm_i64 = |f: fn(&LlmColumns) -> u64| -> ArrayRef {
+        int64(rows.iter().map(|r| r.llm.as_ref().map(f)))
     };
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("scenario", Arc::new(scenario)),
-        ("replication", u64_col(|r| r.replication)),
-        ("seed", u64_col(|r| r.seed)),
-        ("arrivals", u64_col(|r| r.arrivals)),
-        ("completed", u64_col(|r| r.completed)),
-        ("in_flight_at_end", u64_col(|r| r.in_flight_at_end)),
+        ("replication", i64_col(|r| r.replication)),
+        (
+            "seed",
+            Arc::new(rows.iter().map(|r| r.seed).collect::<UInt64Array>()),
+        ),
+        ("arrivals", i64_col(|r| r.arrivals)),
+        ("completed", i64_col(|r| r.completed)),
+        ("in_flight_at_end", i64_col(|r| r.in_flight_at_end)),
         ("mean_wait_s", opt_col(|r| r.mean_wait_s)),
         ("mean_response_s", f64_col(|r| r.mean_response_s)),
         ("p50_response_s", f64_col(|r| r.p50_response_s)),
@@ -164,9 +190,11 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("mean_queue_len", opt_col(|r| r.mean_queue_len)),
         ("mean_in_system", opt_col(|r| r.mean_in_system)),
         ("window_s", f64_col(|r| r.window_s)),
-        ("events", u64_col(|r| r.events)),
-        ("dropped", llm_u64(|l| l.dropped)),
-        ("rejected", llm_u64(|l| l.rejected)),
+        ("events", i64_col(|r| r.events)),
+        ("dropped", llm_i64(|l| l.dropped)),
+        ("rejected", llm_i64(|l| l.rejected)),
+        ("sla_met", llm_i64(|l| l.sla_met)),
+        ("sla_missed", llm_i64(|l| l.sla_missed)),
         ("ttft_p50_s", llm_f64(|l| l.ttft_p50_s)),
         ("ttft_p90_s", llm_f64(|l| l.ttft_p90_s)),
         ("ttft_p99_s", llm_f64(|l| l.ttft_p99_s)),
@@ -175,8 +203,9 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("tpot_p99_s", llm_f64(|l| l.tpot_p99_s)),
         ("sla_attainment", llm_f64(|l| l.sla_attainment)),
         ("goodput_per_s", llm_f64(|l| l.goodput_per_s)),
-        ("output_tokens", llm_u64(|l| l.output_tokens)),
+        ("output_tokens", llm_i64(|l| l.output_tokens)),
         ("cost_usd", llm_f64(|l| l.cost_usd)),
+        ("cost_total_usd", llm_f64(|l| l.cost_total_usd)),
         ("cost_per_1k_requests", llm_f64(|l| l.cost_per_1k_requests)),
         (
             "cost_per_1m_output_tokens",
@@ -184,15 +213,17 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ),
         ("gpu_node_hours", llm_f64(|l| l.gpu_node_hours)),
         ("cpu_node_hours", llm_f64(|l| l.cpu_node_hours)),
+        ("gpu_node_hours_total", llm_f64(|l| l.gpu_node_hours_total)),
+        ("cpu_node_hours_total", llm_f64(|l| l.cpu_node_hours_total)),
         ("kv_utilization", llm_f64(|l| l.kv_utilization)),
-        ("preemptions", llm_u64(|l| l.preemptions)),
-        ("unplaced_replicas", llm_u64(|l| l.unplaced_replicas)),
-        ("scaling_actions", llm_u64(|l| l.scaling_actions)),
+        ("preemptions", llm_i64(|l| l.preemptions)),
+        ("unplaced_replicas", llm_i64(|l| l.unplaced_replicas)),
+        ("scaling_actions", llm_i64(|l| l.scaling_actions)),
         ("mean_replicas", llm_f64(|l| l.mean_replicas)),
-        ("max_replicas", llm_u64(|l| l.max_replicas)),
+        ("max_replicas", llm_i64(|l| l.max_replicas)),
         ("forecast_mape", llm_opt(|l| l.forecast_mape)),
         ("forecast_rmse", llm_opt(|l| l.forecast_rmse)),
-        ("spot_reclaims", llm_u64(|l| l.spot_reclaims)),
+        ("spot_reclaims", llm_i64(|l| l.spot_reclaims)),
         (WALL_TIME_COLUMN, f64_col(|r| r.wall_time_s)),
     ];
     // Null where a value does not apply: every float (no wait for an LLM run, no
@@ -277,7 +308,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             schema.field_with_name("arrivals").unwrap().data_type(),
-            &DataType::UInt64
+            &DataType::Int64
         );
         let wait = batch
             .column_by_name("mean_wait_s")
@@ -290,7 +321,7 @@ pub(crate) mod tests {
         assert_eq!(ttft.null_count(), 2);
         assert_eq!(
             schema.field_with_name("dropped").unwrap().data_type(),
-            &DataType::UInt64
+            &DataType::Int64
         );
         // No temporary file is left behind.
         let leftovers: Vec<_> = std::fs::read_dir(&dir)

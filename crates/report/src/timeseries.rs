@@ -5,11 +5,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch};
+
+use crate::batch::int64;
 
 use crate::{Provenance, ReportError, write_parquet_atomic};
 
-/// One model over one interval of one replication.
+/// One model over one interval of one replication. Intervals are `output.sample_interval`
+/// long on a grid from time zero, with a boundary at the end of the warm-up and the
+/// last one ending at the end of the run (either may be shorter), so the rows with
+/// `time_s` after the warm-up cover exactly the measurement window. Counts are per
+/// interval, over every request (the warm-up's too): their sums are the run's totals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeseriesRow {
     /// Scenario name.
@@ -18,6 +24,8 @@ pub struct TimeseriesRow {
     pub replication: u64,
     /// End of the interval, seconds since the start.
     pub time_s: f64,
+    /// Length of the interval, seconds.
+    pub interval_s: f64,
     /// Model name.
     pub model: String,
     /// Node type of its replicas.
@@ -48,7 +56,9 @@ pub struct TimeseriesRow {
     pub ttft_p99_s: Option<f64>,
     /// 99th percentile end-to-end latency of completions in the interval.
     pub e2e_p99_s: Option<f64>,
-    /// Dollars per hour of the model's share of the nodes.
+    /// Dollars billed in the interval for the model's share of the nodes, per hour of
+    /// the interval: `Σ cost_rate_per_hour · interval_s / 3600` over the rows after
+    /// the warm-up is the model's `cost_usd`, over all rows its `cost_total_usd`.
     pub cost_rate_per_hour: f64,
     /// The scaling loop's arrival-rate forecast for the end of this interval (made one
     /// horizon earlier); null without a predictor.
@@ -57,9 +67,7 @@ pub struct TimeseriesRow {
 
 /// The rows as one Arrow batch.
 pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
-    let u = |f: fn(&TimeseriesRow) -> u64| -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
-    };
+    let u = |f: fn(&TimeseriesRow) -> u64| -> ArrayRef { int64(rows.iter().map(|r| Some(f(r)))) };
     let x = |f: fn(&TimeseriesRow) -> f64| -> ArrayRef {
         Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
     };
@@ -73,6 +81,7 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("scenario", d(|r| &r.scenario)),
         ("replication", u(|r| r.replication)),
         ("time_s", x(|r| r.time_s)),
+        ("interval_s", x(|r| r.interval_s)),
         ("model", d(|r| &r.model)),
         ("node_type", d(|r| &r.node_type)),
         ("arrivals", u(|r| r.arrivals)),
@@ -92,7 +101,9 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("forecast_per_s", o(|r| r.forecast_per_s)),
     ];
     // The interval's latency quantiles and the forecast may be missing.
-    crate::batch::record_batch(columns, |name, _| name.ends_with("_s"))
+    crate::batch::record_batch(columns, |name, _| {
+        name.ends_with("_s") && !matches!(name, "time_s" | "interval_s")
+    })
 }
 
 /// Writes `rows` to `path` atomically.

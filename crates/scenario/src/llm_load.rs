@@ -413,6 +413,7 @@ pub(crate) fn build(
             },
             routing: routing(m.routing),
             max_queue: m.max_queue,
+            initial_ready: initial_ready(m),
         });
     }
 
@@ -755,7 +756,15 @@ fn classic_deployment(
         },
         routing: routing(m.routing),
         max_queue: m.max_queue,
+        initial_ready: initial_ready(m),
     })
+}
+
+/// Whether the model's initial replicas start booted and loaded (`initial: ready`).
+fn initial_ready(m: &crate::schema::ModelSpec) -> bool {
+    m.initial
+        .as_ref()
+        .is_some_and(|i| i.value == crate::llm_schema::InitialSpec::Ready)
 }
 
 #[cfg(test)]

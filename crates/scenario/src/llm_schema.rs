@@ -274,6 +274,17 @@ pub struct EfficiencySpec {
     pub layer_overhead: Option<Duration>,
 }
 
+/// How a model's replicas start (`initial:`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InitialSpec {
+    /// Nodes boot and weights load from time zero (the default).
+    #[default]
+    Cold,
+    /// Booted and loaded at time zero, billed from it.
+    Ready,
+}
+
 /// How a model's router spreads requests over its ready replicas.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

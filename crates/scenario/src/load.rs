@@ -256,6 +256,13 @@ fn generic_station(
     let Some(generic) = &model.generic else {
         unreachable!("checked: every model here is generic")
     };
+    if let Some(initial) = &model.initial {
+        return Err(at(
+            initial.referenced,
+            "models[0].initial",
+            "`initial:` applies to `llm:` and `classic:` models; a generic model's servers have no nodes to boot".into(),
+        ));
+    }
     let Some(arrivals) = &workload.arrivals else {
         return Err(at(
             workload.model.referenced,

@@ -139,6 +139,13 @@ pub struct ModelSpec {
     /// `llm:` only — latency targets. Default: none (every request meets it).
     #[serde(default)]
     pub sla: crate::llm_schema::SlaSpec,
+    /// `llm:` and `classic:` only — how the run starts: `cold` (the default: nodes
+    /// are requested at time zero, boot, and replicas load their weights before they
+    /// serve; requests that arrive meanwhile wait at the router) or `ready` (the
+    /// initial `replicas:` are booted and loaded at time zero and billed from it, so a
+    /// study of steady state need not spend its warm-up on a cold start).
+    #[serde(default)]
+    pub initial: Option<Spanned<crate::llm_schema::InitialSpec>>,
     /// Serve another model's requests: this entry is that model on other hardware
     /// (say a CPU pool beside a GPU one). It joins that model's router, so requests go
     /// to whichever replica is free; workloads name the other model. A variant may
