@@ -48,8 +48,13 @@ fn main() -> anyhow::Result<()> {
         monitor: Default::default(),
         predictor: PredictorConfig::LinearTrend { window_s: 300.0 },
         horizon_s: 120.0,
+        lead_time_s: Vec::new(),
         // Only the stages below are used; this names the loop's defaults.
-        decider: DeciderConfig::Static { replicas: None },
+        decider: DeciderConfig::Static {
+            replicas: None,
+            min: 0,
+            max: u32::MAX,
+        },
         models: vec![0],
     };
     let mut rows = Vec::new();

@@ -1,7 +1,7 @@
 //! The scaling loop end to end: deciders checked against independent references
 //! (Erlang C confirmed by simulation), and the HPA scenario's behaviour.
 
-use inferscale::policy::decide::{DecideInput, Decider, Queueing};
+use inferscale::policy::decide::{DecideInput, Decider, Queueing, Stabilizer};
 use inferscale::policy::monitor::{Metrics, Snapshot};
 use inferscale::policy::queueing::mmc_response_quantile;
 
@@ -61,11 +61,13 @@ fn the_queueing_decider_picks_the_smallest_sufficient_count_and_simulation_confi
         target_s: target,
         min: 1,
         max: 64,
+        stabilizer: Stabilizer::new(300.0),
     };
     let metrics = metrics_at_rate(lambda);
     let decision = decider.decide(&DecideInput {
         metrics: &metrics,
         forecast_per_s: Some(lambda),
+        peak_forecast_per_s: None,
         interval_s: 15.0,
     });
     assert_eq!(decision.replicas, Some(10), "{}", decision.reason);
@@ -243,4 +245,100 @@ fn a_threshold_on_ttft_scales_out_when_first_tokens_slow_down() {
     );
     let llm = results.runs[0].llm.as_ref().unwrap();
     assert!(llm.max_replicas > 2, "{llm:?}");
+}
+
+/// Mean SLA attainment and cost of `scenario`'s runs.
+fn attainment_and_cost(scenario: &inferscale::scenario::Scenario) -> (f64, f64) {
+    let runs = inferscale::runner::run_replications(scenario, Some(2)).unwrap();
+    let n = runs.len() as f64;
+    let mean = |f: fn(&inferscale::report::LlmColumns) -> f64| {
+        runs.iter().map(|r| f(r.llm.as_ref().unwrap())).sum::<f64>() / n
+    };
+    (mean(|l| l.sla_attainment), mean(|l| l.cost_usd))
+}
+
+/// Predictive sizing does not undersize: on a fast diurnal load (3–55 requests/s,
+/// `scenarios/predictive-sizing.yaml`), queueing with the oracle meets the SLA at
+/// least as often as queueing with last_value (the reactive baseline), and costs
+/// less than a static fleet sized by the same queueing model for the peak rate; the
+/// same for cost_optimal against the cheapest static mix covering the peak. (Sizing
+/// for the forecast at t + horizon alone scaled in before the load had fallen.)
+#[test]
+fn predictive_sizing_meets_the_sla_at_less_than_a_peak_fleet() {
+    use inferscale::policy::cost::{NodeOption, cheapest_mix};
+    use inferscale::policy::queueing::servers_for_percentile;
+    use inferscale::scenario::{LlmSystem, RequestSource, System};
+
+    let path = crate::support::repo().join("scenarios/predictive-sizing.yaml");
+    let sweep = inferscale::scenario::load_sweep(&path).unwrap_or_else(|e| panic!("{e}"));
+    let point = |label: &str| {
+        sweep
+            .points
+            .iter()
+            .find(|p| p.label == label)
+            .unwrap_or_else(|| panic!("no point `{label}`"))
+    };
+    let base = &point("queueing+oracle").scenario;
+    // The peak of the true rate, sampled every second over the run.
+    let System::Llm(LlmSystem { workloads, .. }) = &base.system else {
+        panic!("an LLM scenario");
+    };
+    let RequestSource::Synthetic { arrivals, .. } = &workloads[0].source else {
+        panic!("synthetic arrivals");
+    };
+    let peak = (0..=base.duration.as_secs_f64() as u64)
+        .map(|t| arrivals.expected_rate_at(t as f64))
+        .fold(0.0, f64::max);
+    assert!(
+        (peak - 2.0 * 30.0 * 10.0 / 11.0).abs() < 0.01,
+        "peak {peak}"
+    );
+
+    // Static fleets sized for the peak by each decider's own model.
+    let queueing_peak = servers_for_percentile(peak, 1.0, 0.99, 8.0, 1000).div_ceil(16);
+    let option = |price, capacity, quota| NodeOption {
+        name: String::new(),
+        price_per_hour: price,
+        capacity,
+        quota,
+        spot: false,
+    };
+    let mix = cheapest_mix(
+        &[option(0.8048, 12.0, 8), option(0.65, 3.5, 8)],
+        peak / 0.9,
+        0.0,
+    )
+    .unwrap();
+    let static_fleet = |gpu: u32, cpu: u32| {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text[..text.find("\npolicy:").unwrap()]
+            .replace("    replicas: 2\n", &format!("    replicas: {gpu}\n"))
+            .replace("    replicas: 0\n", &format!("    replicas: {cpu}\n"));
+        inferscale::scenario::parse(&text, &path.to_string_lossy())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+
+    for (decider, (gpu, cpu)) in [
+        ("queueing", (queueing_peak, 0)),
+        ("cost_optimal", (mix.counts[0], mix.counts[1])),
+    ] {
+        let (sla_oracle, cost_oracle) =
+            attainment_and_cost(&point(&format!("{decider}+oracle")).scenario);
+        let (sla_reactive, cost_reactive) =
+            attainment_and_cost(&point(&format!("{decider}+last_value")).scenario);
+        let (sla_static, cost_static) = attainment_and_cost(&static_fleet(gpu, cpu));
+        println!(
+            "{decider}: oracle SLA {sla_oracle:.5} ${cost_oracle:.3}; last_value SLA {sla_reactive:.5} \
+             ${cost_reactive:.3}; static {gpu} GPU + {cpu} CPU for the peak SLA {sla_static:.5} ${cost_static:.3}"
+        );
+        assert!(
+            sla_oracle >= sla_reactive,
+            "{decider}: the oracle meets the SLA less often ({sla_oracle} < {sla_reactive})"
+        );
+        assert!(sla_oracle > 0.999, "{decider}: oracle SLA {sla_oracle}");
+        assert!(
+            cost_oracle < cost_static,
+            "{decider}: the oracle costs {cost_oracle} against {cost_static} for the peak fleet"
+        );
+    }
 }

@@ -6,6 +6,8 @@
 //! observed rate, so any decider can take its input from any predictor (a last-value
 //! predictor leaves them exactly as the real systems behave).
 
+use std::collections::VecDeque;
+
 use crate::hpa::{Hpa, MetricObservation, Pod, PodPhase, ReadyCondition, Sample};
 use crate::kpa::Kpa;
 use crate::monitor::Metrics;
@@ -19,14 +21,27 @@ pub struct DecideInput<'a> {
     /// Forecast arrival rate (per second) at the decision horizon, if a predictor is
     /// configured and has one.
     pub forecast_per_s: Option<f64>,
+    /// The largest forecast over the time a decision cannot react within: from now to
+    /// now + the provisioning lead time + the horizon. What a sizing decider plans
+    /// for; `None` without a forecast.
+    pub peak_forecast_per_s: Option<f64>,
     /// The control interval, seconds.
     pub interval_s: f64,
 }
 
 impl DecideInput<'_> {
-    /// The rate to size for: the forecast, else the observed window rate.
+    /// The rate at the horizon: the forecast, else the observed window rate.
     pub fn demand_per_s(&self) -> f64 {
         self.forecast_per_s.unwrap_or(self.metrics.arrival_rate)
+    }
+
+    /// The rate a sizing decider plans for: the largest forecast until capacity
+    /// asked for now could be replaced by the next decision's (the peak over the lead
+    /// time and the horizon), else the observed window rate.
+    pub fn sizing_demand_per_s(&self) -> f64 {
+        self.peak_forecast_per_s
+            .or(self.forecast_per_s)
+            .unwrap_or(self.metrics.arrival_rate)
     }
 
     /// Forecast load relative to the observed load (1 without a forecast).
@@ -82,20 +97,65 @@ fn metric_value(metric: ReplicaMetric, input: &DecideInput) -> f64 {
 }
 
 fn clamp(n: i64, min: u32, max: u32) -> u32 {
-    n.clamp(i64::from(min), i64::from(max)) as u32
+    n.clamp(i64::from(min), i64::from(max.max(min))) as u32
 }
 
-/// A fixed count (or no action at all).
+/// Holds a sizing decider's demand from falling for a window: the demand acted on is
+/// the largest of those seen within the last `window_s` seconds, so capacity goes
+/// only once the load has stayed lower that long — the HPA's scale-down
+/// stabilization. Rises take effect at once.
+#[derive(Clone, Debug)]
+pub struct Stabilizer {
+    /// The window, seconds (0: no hold).
+    pub window_s: f64,
+    history: VecDeque<(f64, f64)>,
+}
+
+impl Stabilizer {
+    /// A stabilizer over `window_s` seconds.
+    pub fn new(window_s: f64) -> Self {
+        Stabilizer {
+            window_s,
+            history: VecDeque::new(),
+        }
+    }
+
+    /// Records `value` at `now_s` and returns the largest value of the window (an
+    /// entry exactly `window_s` old has left it, as in the HPA).
+    pub fn hold(&mut self, now_s: f64, value: f64) -> f64 {
+        while self
+            .history
+            .front()
+            .is_some_and(|&(t, _)| now_s - t >= self.window_s)
+        {
+            self.history.pop_front();
+        }
+        // An entry a newer, larger one covers can never be the maximum again.
+        while self.history.back().is_some_and(|&(_, v)| v <= value) {
+            self.history.pop_back();
+        }
+        self.history.push_back((now_s, value));
+        self.history.front().map_or(value, |&(_, v)| v)
+    }
+}
+
+/// A fixed count (or no action at all), within `min` and `max`.
 #[derive(Clone, Debug)]
 pub struct Static {
     /// The count to hold; `None` leaves the scenario's replicas as they are.
     pub replicas: Option<u32>,
+    /// Bounds.
+    pub min: u32,
+    /// Bounds.
+    pub max: u32,
 }
 
 impl Decider for Static {
     fn decide(&mut self, _input: &DecideInput) -> Decision {
         Decision {
-            replicas: self.replicas,
+            replicas: self
+                .replicas
+                .map(|n| clamp(i64::from(n), self.min, self.max)),
             reason: "static".into(),
             ..Default::default()
         }
@@ -385,7 +445,10 @@ impl Decider for KpaDecider {
 
 /// Queueing-model sizing: each replica is `servers_per_replica` exponential servers at
 /// `service_rate` per second; the count is the smallest whose M/M/c response-time
-/// `percentile` meets `target_s` for the forecast rate (Erlang C).
+/// `percentile` meets `target_s` for the demand (Erlang C). The demand is the largest
+/// forecast until a new replica could be ready (see
+/// [`DecideInput::sizing_demand_per_s`]), held by the stabilizer so it scales in only
+/// once the load has stayed lower for its window.
 #[derive(Clone, Debug)]
 pub struct Queueing {
     /// Per-server service rate, per second.
@@ -400,11 +463,15 @@ pub struct Queueing {
     pub min: u32,
     /// Bounds.
     pub max: u32,
+    /// Holds the demand from falling for its window.
+    pub stabilizer: Stabilizer,
 }
 
 impl Decider for Queueing {
     fn decide(&mut self, input: &DecideInput) -> Decision {
-        let lambda = input.demand_per_s();
+        let lambda = self
+            .stabilizer
+            .hold(input.metrics.now_s, input.sizing_demand_per_s());
         let k = self.servers_per_replica.max(1);
         let servers = servers_for_percentile(
             lambda,
@@ -426,10 +493,12 @@ impl Decider for Queueing {
     }
 }
 
-/// Cost-optimal sizing of a mixed fleet: for the forecast demand (divided by
-/// `headroom`), the cheapest number of replicas of each variant of the model (each on
-/// its node type, with its per-replica capacity and price share) that covers it — an
-/// exact small integer program ([`crate::cost::cheapest_mix`]).
+/// Cost-optimal sizing of a mixed fleet: for the demand (divided by `headroom`), the
+/// cheapest number of replicas of each variant of the model (each on its node type,
+/// with its per-replica capacity and price share) that covers it, with `min` to `max`
+/// replicas in all — an exact small integer program
+/// ([`crate::cost::cheapest_mix_within`]). The demand is the largest forecast until
+/// new replicas could be ready, held by the stabilizer, as for [`Queueing`].
 #[derive(Clone, Debug)]
 pub struct CostOptimal {
     /// The loop's own model (it gets `Decision::replicas`).
@@ -441,28 +510,43 @@ pub struct CostOptimal {
     pub headroom: f64,
     /// Most spot capacity as a share of the total.
     pub max_spot_share: f64,
+    /// Fewest replicas over all variants.
+    pub min: u32,
+    /// Most replicas over all variants.
+    pub max: u32,
+    /// Holds the demand from falling for its window.
+    pub stabilizer: Stabilizer,
 }
 
 impl Decider for CostOptimal {
     fn decide(&mut self, input: &DecideInput) -> Decision {
-        let demand = input.demand_per_s() / self.headroom.max(1e-9);
+        let held = self
+            .stabilizer
+            .hold(input.metrics.now_s, input.sizing_demand_per_s());
+        let demand = held / self.headroom.max(1e-9);
         let options: Vec<crate::cost::NodeOption> =
             self.options.iter().map(|(_, o)| o.clone()).collect();
-        let (counts, reason) =
-            match crate::cost::cheapest_mix(&options, demand, self.max_spot_share) {
-                Some(mix) => (
-                    mix.counts,
-                    format!(
-                        "cost_optimal: {demand:.2}/s for ${:.2}/h",
-                        mix.cost_per_hour
-                    ),
+        let max = self.max.max(self.min);
+        let (counts, reason) = match crate::cost::cheapest_mix_within(
+            &options,
+            demand,
+            self.max_spot_share,
+            self.min,
+            max,
+        ) {
+            Some(mix) => (
+                mix.counts,
+                format!(
+                    "cost_optimal: {demand:.2}/s for ${:.2}/h",
+                    mix.cost_per_hour
                 ),
-                // Not even every quota suffices: run them all.
-                None => (
-                    options.iter().map(|o| o.quota).collect(),
-                    format!("cost_optimal: {demand:.2}/s exceeds every quota"),
-                ),
-            };
+            ),
+            // Nothing within the quotas and `max` covers it: the most capacity there is.
+            None => (
+                crate::cost::largest_mix(&options, max).counts,
+                format!("cost_optimal: {demand:.2}/s exceeds the quotas and `max`"),
+            ),
+        };
         let mut decision = Decision {
             reason,
             ..Default::default()
@@ -478,13 +562,18 @@ impl Decider for CostOptimal {
     }
 }
 
-/// A time-of-day table: from each offset into the period, this many replicas.
+/// A time-of-day table: from each offset into the period, this many replicas (within
+/// `min` and `max`).
 #[derive(Clone, Debug)]
 pub struct Scheduled {
     /// (offset into the period in seconds, replicas), sorted by offset.
     pub table: Vec<(f64, u32)>,
     /// The period, seconds (86,400 for a day).
     pub period_s: f64,
+    /// Bounds.
+    pub min: u32,
+    /// Bounds.
+    pub max: u32,
 }
 
 impl Decider for Scheduled {
@@ -496,7 +585,7 @@ impl Decider for Scheduled {
             .rev()
             .find(|(at, _)| *at <= t)
             .or(self.table.last())
-            .map(|&(_, r)| r);
+            .map(|&(_, r)| clamp(i64::from(r), self.min, self.max));
         Decision {
             replicas,
             reason: "scheduled".into(),
@@ -570,6 +659,7 @@ mod tests {
             DecideInput {
                 metrics: m,
                 forecast_per_s: None,
+                peak_forecast_per_s: None,
                 interval_s: 15.0,
             }
         }
@@ -590,6 +680,7 @@ mod tests {
         let with_forecast = DecideInput {
             metrics: &m,
             forecast_per_s: Some(20.0),
+            peak_forecast_per_s: None,
             interval_s: 15.0,
         };
         assert_eq!(t.decide(&with_forecast).replicas, Some(7));
@@ -611,6 +702,7 @@ mod tests {
         let input = DecideInput {
             metrics: &m,
             forecast_per_s: None,
+            peak_forecast_per_s: None,
             interval_s: 15.0,
         };
         assert_eq!(tt.decide(&input).replicas, Some(8));
@@ -622,11 +714,13 @@ mod tests {
             target_s: 4.0,
             min: 1,
             max: 64,
+            stabilizer: Stabilizer::new(0.0),
         };
         let m = metrics(0.0, 7.2, 0.0, 1, 1);
         let input = DecideInput {
             metrics: &m,
             forecast_per_s: None,
+            peak_forecast_per_s: None,
             interval_s: 15.0,
         };
         let c = q.decide(&input).replicas.unwrap();
@@ -635,15 +729,104 @@ mod tests {
         let mut s = Scheduled {
             table: vec![(0.0, 2), (8.0 * 3600.0, 6), (20.0 * 3600.0, 3)],
             period_s: 86_400.0,
+            min: 0,
+            max: u32::MAX,
         };
         for (hour, want) in [(1.0, 2), (9.0, 6), (21.0, 3), (25.0, 2)] {
             let m = metrics(hour * 3600.0, 1.0, 0.0, 1, 1);
             let input = DecideInput {
                 metrics: &m,
                 forecast_per_s: None,
+                peak_forecast_per_s: None,
                 interval_s: 15.0,
             };
             assert_eq!(s.decide(&input).replicas, Some(want), "hour {hour}");
         }
+    }
+
+    /// The stabilizer keeps the largest value of its window; an entry exactly a
+    /// window old has left it.
+    #[test]
+    fn the_stabilizer_holds_the_window_maximum() {
+        let mut s = Stabilizer::new(300.0);
+        assert_eq!(s.hold(0.0, 10.0), 10.0);
+        assert_eq!(s.hold(100.0, 4.0), 10.0);
+        assert_eq!(s.hold(200.0, 6.0), 10.0);
+        assert_eq!(s.hold(299.0, 5.0), 10.0);
+        // The 10 at t = 0 leaves at 300 s; the 6 at 200 s is the largest left.
+        assert_eq!(s.hold(300.0, 5.0), 6.0);
+        assert_eq!(s.hold(500.0, 3.0), 5.0);
+        assert_eq!(s.hold(600.0, 20.0), 20.0, "rises take effect at once");
+        let mut none = Stabilizer::new(0.0);
+        assert_eq!(none.hold(0.0, 10.0), 10.0);
+        assert_eq!(none.hold(1.0, 2.0), 2.0);
+    }
+
+    /// A sizing decider plans for the peak forecast, not the one at the horizon, and
+    /// keeps its capacity until the demand has been lower for the window.
+    #[test]
+    fn sizing_deciders_plan_for_the_peak_and_scale_in_late() {
+        let mut q = Queueing {
+            service_rate: 1.0,
+            servers_per_replica: 1,
+            percentile: 0.99,
+            target_s: 5.0,
+            min: 1,
+            max: 100,
+            stabilizer: Stabilizer::new(300.0),
+        };
+        let mut at = |now: f64, forecast: f64, peak: f64| {
+            let m = metrics(now, forecast, 0.0, 1, 1);
+            let input = DecideInput {
+                metrics: &m,
+                forecast_per_s: Some(forecast),
+                peak_forecast_per_s: Some(peak),
+                interval_s: 30.0,
+            };
+            (
+                q.decide(&input).replicas.unwrap(),
+                input.sizing_demand_per_s(),
+            )
+        };
+        let for_rate = |lambda: f64| servers_for_percentile(lambda, 1.0, 0.99, 5.0, 100).max(1);
+        // The load falls from 20/s at the horizon, but peaks at 30/s before then.
+        let (n, demand) = at(0.0, 20.0, 30.0);
+        assert_eq!(demand, 30.0);
+        assert_eq!(n, for_rate(30.0));
+        // Demand drops to 5/s: held at 30/s for five minutes, then it goes.
+        assert_eq!(at(150.0, 5.0, 5.0).0, for_rate(30.0));
+        assert_eq!(at(299.0, 5.0, 5.0).0, for_rate(30.0));
+        assert_eq!(at(330.0, 5.0, 5.0).0, for_rate(5.0));
+
+        // cost_optimal keeps its floor with no demand at all, and its ceiling.
+        let option = |quota| crate::cost::NodeOption {
+            name: "gpu".into(),
+            price_per_hour: 1.0,
+            capacity: 10.0,
+            quota,
+            spot: false,
+        };
+        let mut c = CostOptimal {
+            own_model: 0,
+            options: vec![(0, option(50))],
+            headroom: 1.0,
+            max_spot_share: 0.0,
+            min: 2,
+            max: 6,
+            stabilizer: Stabilizer::new(0.0),
+        };
+        let decide = |c: &mut CostOptimal, rate: f64| {
+            let m = metrics(0.0, rate, 0.0, 1, 1);
+            c.decide(&DecideInput {
+                metrics: &m,
+                forecast_per_s: None,
+                peak_forecast_per_s: None,
+                interval_s: 30.0,
+            })
+            .replicas
+        };
+        assert_eq!(decide(&mut c, 0.0), Some(2));
+        assert_eq!(decide(&mut c, 35.0), Some(4));
+        assert_eq!(decide(&mut c, 500.0), Some(6));
     }
 }

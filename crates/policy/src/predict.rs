@@ -14,6 +14,15 @@ pub trait Predictor: Send {
     /// The forecast `steps` intervals after the newest value (`steps` ≥ 1), or `None`
     /// before enough values have been seen.
     fn forecast(&self, steps: usize) -> Option<f64>;
+
+    /// The largest forecast of the next `steps` intervals (1 to `steps` ahead): what a
+    /// sizing decider plans for over the time it cannot react within. `None` when no
+    /// forecast is available.
+    fn peak_forecast(&self, steps: usize) -> Option<f64> {
+        (1..=steps.max(1))
+            .filter_map(|k| self.forecast(k))
+            .reduce(f64::max)
+    }
 }
 
 /// A bounded window of the newest values.

@@ -83,6 +83,10 @@ pub enum DeciderConfig {
     Static {
         /// The count.
         replicas: Option<u32>,
+        /// Bounds.
+        min: u32,
+        /// Bounds.
+        max: u32,
     },
     /// Step scaling.
     Threshold(Threshold),
@@ -130,6 +134,12 @@ pub enum DeciderConfig {
         headroom: f64,
         /// Most spot share.
         max_spot_share: f64,
+        /// Fewest replicas over all variants.
+        min: u32,
+        /// Most replicas over all variants.
+        max: u32,
+        /// Scale-in stabilization window, seconds.
+        stabilization_window_s: f64,
     },
 }
 
@@ -144,6 +154,10 @@ pub struct LoopConfig {
     pub predictor: PredictorConfig,
     /// How far ahead to forecast, seconds (rounded up to whole intervals).
     pub horizon_s: f64,
+    /// Per model (by cluster index): how long a scale-up takes to serve — the node
+    /// boot plus the weight load. Sizing deciders plan for the largest forecast over
+    /// this lead time plus the horizon. Missing entries are 0.
+    pub lead_time_s: Vec<f64>,
     /// The decider.
     pub decider: DeciderConfig,
     /// Models controlled, by index (the others keep their replicas).
@@ -207,14 +221,22 @@ pub fn build_decider(
             options,
             headroom,
             max_spot_share,
+            min,
+            max,
+            stabilization_window_s,
         } => Box::new(crate::decide::CostOptimal {
             own_model: model,
             options: options.clone(),
             headroom: *headroom,
             max_spot_share: *max_spot_share,
+            min: *min,
+            max: *max,
+            stabilizer: crate::decide::Stabilizer::new(*stabilization_window_s),
         }),
-        DeciderConfig::Static { replicas } => Box::new(Static {
+        DeciderConfig::Static { replicas, min, max } => Box::new(Static {
             replicas: *replicas,
+            min: *min,
+            max: *max,
         }),
         DeciderConfig::Threshold(t) => Box::new(t.clone()),
         DeciderConfig::TargetTracking(t) => Box::new(t.clone()),
@@ -287,6 +309,8 @@ struct ModelLoop {
     monitor: Monitor,
     predictor: Option<Box<dyn Predictor>>,
     decider: Box<dyn Decider>,
+    /// Intervals a decision cannot react within: the lead time plus the horizon.
+    lookahead_steps: usize,
     /// Forecasts waiting for their time: (due, value).
     pending: VecDeque<(SimTime, f64)>,
     abs_pct: f64,
@@ -337,6 +361,20 @@ impl ScalingLoop {
         stages: Vec<ModelStages>,
     ) -> Self {
         let keep = history_needed(&config.decider);
+        let steps = ((config.horizon_s / config.interval_s).ceil() as usize).max(1);
+        let lead_of = |m: usize| config.lead_time_s.get(m).copied().unwrap_or(0.0);
+        // A decider that sizes several variants waits for the slowest of them.
+        let variants: Vec<usize> = match &config.decider {
+            DeciderConfig::CostOptimal { options, .. } => options.iter().map(|o| o.0).collect(),
+            _ => Vec::new(),
+        };
+        let lookahead = |model: usize| {
+            let lead = variants
+                .iter()
+                .map(|&m| lead_of(m))
+                .fold(lead_of(model), f64::max);
+            (((lead + config.horizon_s) / config.interval_s).ceil() as usize).max(steps)
+        };
         let loops = stages
             .into_iter()
             .map(
@@ -353,6 +391,7 @@ impl ScalingLoop {
                     ),
                     predictor,
                     decider,
+                    lookahead_steps: lookahead(model),
                     pending: VecDeque::new(),
                     abs_pct: 0.0,
                     pct_count: 0,
@@ -363,7 +402,7 @@ impl ScalingLoop {
             .collect();
         ScalingLoop {
             interval: SimDuration::from_secs_f64(config.interval_s),
-            steps: ((config.horizon_s / config.interval_s).ceil() as usize).max(1),
+            steps,
             loops,
             forecasts: Vec::new(),
         }
@@ -407,7 +446,7 @@ impl Controller for ScalingLoop {
             let Some(metrics) = l.monitor.metrics(now_s) else {
                 continue;
             };
-            let forecast = match &mut l.predictor {
+            let (forecast, peak) = match &mut l.predictor {
                 Some(p) => {
                     p.observe(metrics.latest.t_s, metrics.latest.arrival_rate);
                     let f = p.forecast(self.steps).map(|f| f.max(0.0));
@@ -416,13 +455,15 @@ impl Controller for ScalingLoop {
                         l.pending.push_back((due, f));
                         self.forecasts.push((due, l.model, f));
                     }
-                    f
+                    let peak = p.peak_forecast(l.lookahead_steps).map(|f| f.max(0.0));
+                    (f, peak)
                 }
-                None => None,
+                None => (None, None),
             };
             let decision = l.decider.decide(&DecideInput {
                 metrics: &metrics,
                 forecast_per_s: forecast,
+                peak_forecast_per_s: peak,
                 interval_s,
             });
             // Moving capacity between node types: start the new replicas, and drain
@@ -513,5 +554,94 @@ pub fn replica_metric(name: &str) -> Option<ReplicaMetric> {
         "concurrency" => Some(ReplicaMetric::Concurrency),
         "ttft_p99" => Some(ReplicaMetric::TtftP99),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use inferscale_cluster::ModelView;
+
+    use super::*;
+    use crate::decide::Decision;
+
+    /// (tick time, peak forecast) pairs a decider was given.
+    type Seen = Arc<Mutex<Vec<(f64, Option<f64>)>>>;
+
+    /// Records the peak forecast it is given.
+    struct Recorder(Seen);
+
+    impl Decider for Recorder {
+        fn decide(&mut self, input: &DecideInput) -> Decision {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push((input.metrics.now_s, input.peak_forecast_per_s));
+            }
+            Decision::default()
+        }
+    }
+
+    fn view(now_s: f64) -> ClusterView {
+        ClusterView {
+            now: SimTime::from_secs_f64(now_s),
+            interval: SimDuration::from_secs(30),
+            models: vec![ModelView {
+                name: "m".into(),
+                arrivals: 30,
+                completions: 30,
+                desired: 1,
+                ready: 1,
+                provisioning: 0,
+                loading: 0,
+                draining: 0,
+                router_queue: 0,
+                in_flight: 0,
+                kv_utilization: 0.0,
+                ttft_p99_s: f64::NAN,
+                output_tokens_per_s: 0.0,
+                replicas: Vec::new(),
+            }],
+        }
+    }
+
+    /// The loop hands a sizing decider the largest forecast over the lead time plus
+    /// the horizon: with a 200 s lead, a 30 s horizon and 30 s ticks it looks
+    /// ⌈230 / 30⌉ = 8 intervals ahead, so a jump from 1/s to 10/s at 300 s is in
+    /// view from the tick at 90 s (its lookahead ends at 330 s) and not at 60 s (300 s,
+    /// the last interval being (270, 300]).
+    #[test]
+    fn the_peak_forecast_covers_the_lead_time_and_the_horizon() {
+        let config = LoopConfig {
+            interval_s: 30.0,
+            monitor: MonitorConfig::default(),
+            predictor: PredictorConfig::Oracle,
+            horizon_s: 30.0,
+            lead_time_s: vec![200.0],
+            decider: DeciderConfig::Static {
+                replicas: None,
+                min: 0,
+                max: u32::MAX,
+            },
+            models: vec![0],
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rate = |t: f64| if t >= 300.0 { 10.0 } else { 1.0 };
+        let stages = vec![ModelStages {
+            model: 0,
+            predictor: Some(Box::new(crate::predict::Oracle::new(Box::new(rate), 30.0))),
+            decider: Box::new(Recorder(seen.clone())),
+        }];
+        let mut l = ScalingLoop::with_stages(&config, &RngStreams::new(1, 0), stages);
+        for k in 1..=4 {
+            l.tick(&view(30.0 * f64::from(k)));
+        }
+        let seen = seen.lock().unwrap().clone();
+        let peak_at = |t: f64| {
+            seen.iter()
+                .find(|(now, _)| (*now - t).abs() < 1e-9)
+                .and_then(|(_, p)| *p)
+        };
+        assert_eq!(peak_at(60.0), Some(1.0), "{seen:?}");
+        assert_eq!(peak_at(90.0), Some(10.0), "{seen:?}");
     }
 }

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use crate::units::{Duration, Rate};
 use inferscale_cluster::{ExecutorConfig, RemovalOrder};
 use inferscale_policy::decide::{
-    HpaMetricSource, Queueing, ReplicaMetric, Scheduled, TargetTracking, Threshold,
+    HpaMetricSource, Queueing, ReplicaMetric, Scheduled, Stabilizer, TargetTracking, Threshold,
 };
 use inferscale_policy::hpa::{
     Behavior, MetricTarget, RatePolicy, RatePolicyKind, ScalingRules, SelectPolicy,
@@ -61,6 +61,12 @@ pub struct PolicySpec {
     /// How far ahead to forecast. Default: one interval.
     #[serde(default)]
     pub horizon: Option<Duration>,
+    /// How long a scale-up takes to serve: sizing deciders (`queueing`,
+    /// `cost_optimal`) plan for the largest forecast from now to now + `lead_time` +
+    /// `horizon`, the time a decision cannot react within. Default: per model, its
+    /// node type's mean boot time plus its weight load and container start.
+    #[serde(default)]
+    pub lead_time: Option<Duration>,
     /// What to run. Required.
     pub decider: DeciderSpecYaml,
     /// How changes are carried out. Default: drain the newest replicas first.
@@ -223,6 +229,16 @@ pub struct CostOptimalSpec {
     /// Plan for demand / headroom. Default: 0.8.
     #[serde(default = "default_headroom")]
     pub headroom: f64,
+    /// Fewest replicas over all the options. Default: 1.
+    #[serde(default = "default_one")]
+    pub min: u32,
+    /// Most replicas over all the options. Default: no bound but the quotas.
+    #[serde(default)]
+    pub max: Option<u32>,
+    /// Scale in only once the demand has stayed lower this long (the HPA's
+    /// scale-down stabilization). Default: 5 min.
+    #[serde(default = "five_minutes")]
+    pub stabilization_window: Duration,
 }
 
 fn default_headroom() -> f64 {
@@ -246,6 +262,12 @@ pub struct StaticSpec {
     /// The count to hold. Default: the model's `replicas`.
     #[serde(default)]
     pub replicas: Option<u32>,
+    /// Fewest replicas. Default: none.
+    #[serde(default)]
+    pub min: Option<u32>,
+    /// Most replicas. Default: none.
+    #[serde(default)]
+    pub max: Option<u32>,
 }
 
 fn default_metric() -> String {
@@ -604,6 +626,10 @@ pub struct QueueingSpec {
     /// Most replicas. Default: 100.
     #[serde(default = "default_max")]
     pub max: u32,
+    /// Scale in only once the demand has stayed lower this long (the HPA's
+    /// scale-down stabilization). Default: 5 min.
+    #[serde(default = "five_minutes")]
+    pub stabilization_window: Duration,
 }
 
 fn p99() -> f64 {
@@ -619,6 +645,12 @@ pub struct ScheduledSpec {
     pub period: Duration,
     /// `[[offset, replicas], ...]` in increasing offset. Required.
     pub table: Vec<(Duration, u32)>,
+    /// Fewest replicas. Default: none.
+    #[serde(default)]
+    pub min: Option<u32>,
+    /// Most replicas. Default: none.
+    #[serde(default)]
+    pub max: Option<u32>,
 }
 
 fn day() -> Duration {
@@ -921,9 +953,14 @@ impl PolicySpec {
             }
         };
         let decider = match &self.decider {
-            DeciderSpecYaml::Static(s) => DeciderConfig::Static {
-                replicas: s.replicas,
-            },
+            DeciderSpecYaml::Static(s) => {
+                let (min, max) = bounds(s.min, s.max)?;
+                DeciderConfig::Static {
+                    replicas: s.replicas,
+                    min,
+                    max,
+                }
+            }
             DeciderSpecYaml::Threshold(t) => {
                 if t.lower >= t.upper {
                     return Err(format!(
@@ -1059,6 +1096,7 @@ impl PolicySpec {
                     target_s: secs(&q.target),
                     min: q.min,
                     max: q.max.max(q.min),
+                    stabilizer: Stabilizer::new(secs(&q.stabilization_window)),
                 })
             }
             DeciderSpecYaml::Scheduled(s) => {
@@ -1069,9 +1107,12 @@ impl PolicySpec {
                 if table.windows(2).any(|w| w[1].0 <= w[0].0) {
                     return Err("schedule offsets must increase".into());
                 }
+                let (min, max) = bounds(s.min, s.max)?;
                 DeciderConfig::Scheduled(Scheduled {
                     table,
                     period_s: secs(&s.period),
+                    min,
+                    max,
                 })
             }
             DeciderSpecYaml::CostOptimal(c) => cost_optimal(c, cluster, model_names)?,
@@ -1086,6 +1127,17 @@ impl PolicySpec {
                 },
                 predictor,
                 horizon_s: self.horizon.as_ref().map_or(interval_s, secs),
+                lead_time_s: cluster
+                    .models
+                    .iter()
+                    .map(|d| match &self.lead_time {
+                        Some(lead) => secs(lead),
+                        None => {
+                            let pool = &cluster.pools[d.pool];
+                            pool.node_type.boot_time.mean() + d.load_time(pool).as_secs_f64()
+                        }
+                    })
+                    .collect(),
                 decider,
                 models,
             },
@@ -1144,9 +1196,28 @@ fn cost_optimal(
     if groups.windows(2).any(|w| w[0] != w[1]) {
         return Err("cost_optimal options must be one model and its `variant_of:` entries".into());
     }
+    if c.max.is_some_and(|max| max < c.min) {
+        return Err(format!(
+            "`max` ({}) must be at least `min` ({})",
+            c.max.unwrap_or(0),
+            c.min
+        ));
+    }
     Ok(DeciderConfig::CostOptimal {
         options,
         headroom: c.headroom,
         max_spot_share: 0.0,
+        min: c.min,
+        max: c.max.unwrap_or(u32::MAX),
+        stabilization_window_s: secs(&c.stabilization_window),
     })
+}
+
+/// Optional `min` and `max` of a decider, checked: (0, unbounded) by default.
+fn bounds(min: Option<u32>, max: Option<u32>) -> Result<(u32, u32), String> {
+    let (lo, hi) = (min.unwrap_or(0), max.unwrap_or(u32::MAX));
+    if hi < lo {
+        return Err(format!("`max` ({hi}) must be at least `min` ({lo})"));
+    }
+    Ok((lo, hi))
 }
