@@ -702,20 +702,22 @@ impl Cluster {
         let eligible = |i: usize| !room_only || replicas[router.ready[i]].server.has_room();
         let pick =
             |rng: &mut SimRng, k: usize| ((u128::from(rng.next_u64()) * k as u128) >> 64) as usize;
-        // The eligible positions, listed only when some are not (the backlog path).
-        let candidates: Vec<usize> = if room_only {
-            (0..n).filter(|&i| eligible(i)).collect()
+        // How many positions are eligible (all of them on the fast path), and a
+        // uniform draw among them without collecting them.
+        let eligible_count = if room_only {
+            (0..n).filter(|&i| eligible(i)).count()
         } else {
-            Vec::new()
+            n
         };
-        if room_only && candidates.is_empty() {
+        if eligible_count == 0 {
             return None;
         }
         let random = |rng: &mut SimRng| {
+            let j = pick(rng, eligible_count);
             if room_only {
-                candidates[pick(rng, candidates.len())]
+                (0..n).filter(|&i| eligible(i)).nth(j).unwrap_or(0)
             } else {
-                pick(rng, n)
+                j
             }
         };
         let index = match self.config.models[model].routing {
@@ -749,7 +751,8 @@ impl Cluster {
     /// Sends `request` (already counted as an arrival of `model`'s group) to a replica,
     /// or holds it in the router's backlog, or drops it. While the backlog holds
     /// requests, new ones join it in order: the backlog goes out first, by the routing
-    /// policy, to replicas with room ([`Cluster::feed_backlog`]).
+    /// policy, to replicas with room ([`Cluster::feed_backlog`]), and while it is not
+    /// empty no ready replica has room.
     fn dispatch(&mut self, model: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
         let owner = self.owner(model);
         let backlog = !self.routers[owner].pending.is_empty();
@@ -762,9 +765,6 @@ impl Cluster {
                     self.outcomes[owner].record_drop(&request, ctx.now());
                 } else {
                     pending.push_back(request);
-                    if backlog {
-                        self.feed_backlog(owner, ctx);
-                    }
                 }
             }
         }
@@ -799,7 +799,9 @@ impl Cluster {
     /// Sends the router's backlog, oldest first, to ready replicas with room, each
     /// chosen by the routing policy; what finds no room waits for the next replica to
     /// become ready or to finish work. A startup backlog is so spread over the
-    /// replicas as they come up, not poured into the first.
+    /// replicas as they come up, not poured into the first. Afterwards the backlog is
+    /// empty or no ready replica has room, which only a replica's own events change
+    /// ([`Cluster::feed_replica`]).
     fn feed_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
         let mut fed: Vec<usize> = Vec::new();
         while !self.routers[owner].pending.is_empty() {
@@ -814,7 +816,27 @@ impl Cluster {
             }
         }
         for r in fed {
+            self.feed_replica(r, ctx);
+        }
+    }
+
+    /// Feeds the backlog to replica `r`, which may have made room (it finished work,
+    /// or came up): only it can have, so every routing policy would pick it. Starts it
+    /// once per batch; again if starting it dropped timed-out requests and made room.
+    fn feed_replica(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
+        let owner = self.owner(self.replicas[r].model);
+        let serving =
+            |c: &Cluster| c.routers[owner].ready.contains(&r) && c.replicas[r].server.has_room();
+        loop {
+            while !self.routers[owner].pending.is_empty() && serving(self) {
+                if let Some(request) = self.routers[owner].pending.pop_front() {
+                    self.enqueue(r, request, ctx.now());
+                }
+            }
             self.kick(r, ctx);
+            if self.routers[owner].pending.is_empty() || !serving(self) {
+                break;
+            }
         }
     }
 
@@ -1435,10 +1457,11 @@ impl Model for Cluster {
                 self.replicas[replica]
                     .server
                     .complete(now, &mut self.outcomes[owner]);
-                if !self.routers[owner].pending.is_empty() {
-                    self.feed_backlog(owner, ctx);
+                if self.routers[owner].pending.is_empty() {
+                    self.kick(replica, ctx);
+                } else {
+                    self.feed_replica(replica, ctx);
                 }
-                self.kick(replica, ctx);
                 self.retire_if_idle(replica, now);
             }
             ClusterEvent::SetReplicas { model, replicas } => {
@@ -2451,5 +2474,29 @@ mod tests {
         );
         assert!(cold.models[0].outcomes.ttft.quantile_s(1.0) > 150.0);
         assert_eq!(report.pools[0].cost_total, cold.pools[0].cost_total);
+    }
+
+    /// A backlog that timed out while the node booted is dropped as the replica comes
+    /// up, batch after batch, and the requests behind it are served: nothing waits at
+    /// the router behind an idle replica.
+    #[test]
+    fn a_timed_out_backlog_does_not_stall_the_router() {
+        let mut model = deployment(1, 1, RoutingPolicy::LeastOutstanding);
+        if let Serving::Llm { server, .. } = &mut model.serving {
+            server.max_batch = 16;
+            server.timeout = Some(SimDuration::from_secs(10));
+        }
+        let report = run_with(vec![model], None, 4.0, 400, Vec::new());
+        let m = &report.models[0];
+        let o = &m.outcomes;
+        // Ready at 158 s: the ~590 requests of the first 148 s time out, the rest are
+        // served (4/s is well within one replica).
+        assert!(o.dropped > 500 && o.dropped < 700, "dropped {}", o.dropped);
+        assert!(o.completed > 800, "completed {}", o.completed);
+        assert!(m.in_flight_at_end < 40, "in flight {}", m.in_flight_at_end);
+        assert_eq!(
+            m.arrivals,
+            o.completed + o.dropped + o.rejected + m.in_flight_at_end
+        );
     }
 }

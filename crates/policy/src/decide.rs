@@ -23,7 +23,8 @@ pub struct DecideInput<'a> {
     pub forecast_per_s: Option<f64>,
     /// The largest forecast over the time a decision cannot react within: from now to
     /// now + the provisioning lead time + the horizon. What a sizing decider plans
-    /// for; `None` without a forecast.
+    /// for; `None` without a forecast, or for a decider that does not plan for it
+    /// ([`Decider::plans_for_peak`]).
     pub peak_forecast_per_s: Option<f64>,
     /// The control interval, seconds.
     pub interval_s: f64,
@@ -69,6 +70,13 @@ pub struct Decision {
 pub trait Decider: Send {
     /// The decision at this tick.
     fn decide(&mut self, input: &DecideInput) -> Decision;
+
+    /// Whether it reads [`DecideInput::peak_forecast_per_s`]: the loop computes the
+    /// peak over the lookahead (one forecast per interval of it) only for deciders
+    /// that plan for it, the sizing ones.
+    fn plans_for_peak(&self) -> bool {
+        false
+    }
 }
 
 /// Which per-replica metric a rule reads.
@@ -468,6 +476,10 @@ pub struct Queueing {
 }
 
 impl Decider for Queueing {
+    fn plans_for_peak(&self) -> bool {
+        true
+    }
+
     fn decide(&mut self, input: &DecideInput) -> Decision {
         let lambda = self
             .stabilizer
@@ -519,6 +531,10 @@ pub struct CostOptimal {
 }
 
 impl Decider for CostOptimal {
+    fn plans_for_peak(&self) -> bool {
+        true
+    }
+
     fn decide(&mut self, input: &DecideInput) -> Decision {
         let held = self
             .stabilizer

@@ -455,7 +455,11 @@ impl Controller for ScalingLoop {
                         l.pending.push_back((due, f));
                         self.forecasts.push((due, l.model, f));
                     }
-                    let peak = p.peak_forecast(l.lookahead_steps).map(|f| f.max(0.0));
+                    let peak = if l.decider.plans_for_peak() {
+                        p.peak_forecast(l.lookahead_steps).map(|f| f.max(0.0))
+                    } else {
+                        None
+                    };
                     (f, peak)
                 }
                 None => (None, None),
@@ -573,6 +577,10 @@ mod tests {
     struct Recorder(Seen);
 
     impl Decider for Recorder {
+        fn plans_for_peak(&self) -> bool {
+            true
+        }
+
         fn decide(&mut self, input: &DecideInput) -> Decision {
             if let Ok(mut seen) = self.0.lock() {
                 seen.push((input.metrics.now_s, input.peak_forecast_per_s));
