@@ -235,7 +235,7 @@ fn pareto_figure(points: &[PolicyPoint]) -> Figure {
     Figure::new(vec![Chart {
         title: "cost against SLA attainment (mean, 95% CI)".into(),
         x: Axis::linear("cost per run ($)"),
-        y: Axis::linear("SLA attainment"),
+        y: Axis::share("SLA attainment"),
         series,
     }])
 }
@@ -521,7 +521,7 @@ fn parameter_figures(groups: &[Group], points: &[PolicyPoint]) -> Vec<(String, F
                 Chart {
                     title: format!("SLA attainment against {name}"),
                     x: Axis::linear(name.as_str()),
-                    y: Axis::linear("SLA attainment"),
+                    y: Axis::share("SLA attainment"),
                     series: sla_lines,
                 },
             ]),

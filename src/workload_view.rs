@@ -288,8 +288,8 @@ pub fn figure(scenario_name: &str, view: &View) -> Figure {
                 x: Axis::log(what),
                 y: Axis {
                     label: "fraction of requests ≤ x".into(),
-                    log: false,
                     range: Some((0.0, 1.0)),
+                    ..Axis::default()
                 },
                 series,
             });

@@ -40,6 +40,9 @@ pub struct Axis {
     pub log: bool,
     /// Fixed range; `None` fits the data.
     pub range: Option<(f64, f64)>,
+    /// The largest value the quantity can take (1 for a share): a fitted range does
+    /// not run past it by more than its padding.
+    pub ceiling: Option<f64>,
 }
 
 impl Axis {
@@ -56,7 +59,16 @@ impl Axis {
         Axis {
             label: label.into(),
             log: true,
-            range: None,
+            ..Axis::default()
+        }
+    }
+
+    /// A linear axis of a share, at most 1 (SLA attainment, utilization).
+    pub fn share(label: impl Into<String>) -> Self {
+        Axis {
+            label: label.into(),
+            ceiling: Some(1.0),
+            ..Axis::default()
         }
     }
 
@@ -279,7 +291,27 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
         if !r.0.is_finite() {
             return (0.0, 1.0);
         }
-        let span = (r.1 - r.0).max(r.1.abs() * 1e-6).max(1e-9);
+        // A flat series (every SLA attainment 1) gets a window of 2% of its value
+        // around it, so the ticks are distinct numbers rather than one label repeated.
+        let magnitude = r.0.abs().max(r.1.abs());
+        let min_span = (magnitude * 0.02).max(1e-9);
+        let ceiling = if axis.log {
+            None
+        } else {
+            axis.ceiling.filter(|&c| r.1 <= c)
+        };
+        let r = if r.1 - r.0 < min_span {
+            let mid = 0.5 * (r.0 + r.1);
+            let (lo, hi) = (mid - 0.5 * min_span, mid + 0.5 * min_span);
+            // Against the ceiling the window opens downwards only.
+            match ceiling {
+                Some(c) if hi > c => (c - min_span, c),
+                _ => (lo, hi),
+            }
+        } else {
+            r
+        };
+        let span = r.1 - r.0;
         let pad = span * 0.04;
         let lo = if !axis.log && r.0 >= 0.0 && r.0 - pad < 0.0 {
             0.0
@@ -291,21 +323,38 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
     (fix(xs, &chart.x), fix(ys, &chart.y))
 }
 
-fn tick_label(v: f64, log: bool) -> String {
-    let v = if log { 10f64.powf(v) } else { v };
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{v:.1e}")
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{}", (v * 100.0).round() / 100.0)
+/// A tick's label: as many decimals as ticks `span` apart (about ten to an axis)
+/// need to be told apart, trailing zeros dropped; scientific notation for very large
+/// or small values and on log axes far from 1.
+fn tick_label(v: f64, log: bool, span: f64) -> String {
+    let (v, step) = if log {
+        let x = 10f64.powf(v);
+        (x, x * (10f64.powf(span / 10.0) - 1.0))
     } else {
-        format!("{}", (v * 1e4).round() / 1e4)
+        (v, span / 10.0)
+    };
+    let a = v.abs();
+    if a < step * 1e-6 || a == 0.0 {
+        return "0".into();
+    }
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.1e}");
+    }
+    let decimals = if step > 0.0 {
+        (-step.log10()).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        2
+    };
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
     }
 }
+
+/// Legends of more entries than this go beside the plot rather than over it.
+const LEGEND_INSIDE_MAX: usize = 5;
 
 fn draw_chart<DB: DrawingBackend>(
     chart: &Chart,
@@ -313,7 +362,29 @@ fn draw_chart<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let ((x0, x1), (y0, y1)) = bounds(chart);
-    let mut ctx = ChartBuilder::on(area)
+    let named: Vec<(usize, &Series)> = chart
+        .series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.name.is_empty())
+        .collect();
+    let legend_width = 44
+        + 8 * named
+            .iter()
+            .map(|(_, s)| s.name.chars().count())
+            .max()
+            .unwrap_or(0) as i32;
+    let (plot_area, side) = if named.len() > LEGEND_INSIDE_MAX {
+        let width = area.dim_in_pixel().0 as i32;
+        let (left, right) = area.split_horizontally(width - legend_width - 8);
+        (left, Some(right))
+    } else {
+        (area.clone(), None)
+    };
+    if let Some(side) = &side {
+        draw_side_legend(side, &named)?;
+    }
+    let mut ctx = ChartBuilder::on(&plot_area)
         .caption(&chart.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
@@ -321,11 +392,12 @@ fn draw_chart<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let (xlog, ylog) = (chart.x.log, chart.y.log);
+    let (xspan, yspan) = (x1 - x0, y1 - y0);
     ctx.configure_mesh()
         .x_desc(chart.x.label.as_str())
         .y_desc(chart.y.label.as_str())
-        .x_label_formatter(&|v| tick_label(*v, xlog))
-        .y_label_formatter(&|v| tick_label(*v, ylog))
+        .x_label_formatter(&|v| tick_label(*v, xlog, xspan))
+        .y_label_formatter(&|v| tick_label(*v, ylog, yspan))
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
         .light_line_style(RGBColor(235, 235, 235))
@@ -342,22 +414,32 @@ fn draw_chart<DB: DrawingBackend>(
         let legend = |c: RGBColor| {
             move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
         };
+        let named = !s.name.is_empty();
+        // Every series but an unnamed one gets a legend entry.
+        macro_rules! entry {
+            ($anno:expr, $glyph:expr) => {{
+                let anno = $anno;
+                if named {
+                    anno.label(s.name.as_str()).legend($glyph);
+                }
+            }};
+        }
         match &s.mark {
-            Mark::Line => ctx
-                .draw_series(LineSeries::new(mapped, style))
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(legend(color)),
-            Mark::Dashed => ctx
-                .draw_series(DashedLineSeries::new(mapped, 8, 5, style))
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(legend(color)),
-            Mark::Points => ctx
-                .draw_series(mapped.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled())),
+            Mark::Line => entry!(
+                ctx.draw_series(LineSeries::new(mapped, style))
+                    .map_err(err)?,
+                legend(color)
+            ),
+            Mark::Dashed => entry!(
+                ctx.draw_series(DashedLineSeries::new(mapped, 8, 5, style))
+                    .map_err(err)?,
+                legend(color)
+            ),
+            Mark::Points => entry!(
+                ctx.draw_series(mapped.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(err)?,
+                move |(x, y)| Circle::new((x + 9, y), 3, color.filled())
+            ),
             Mark::ErrorBars(_) | Mark::LineErrorBars(_) | Mark::CrossBars(_) => {
                 if matches!(s.mark, Mark::LineErrorBars(_)) {
                     ctx.draw_series(LineSeries::new(mapped.clone(), style))
@@ -405,51 +487,148 @@ fn draw_chart<DB: DrawingBackend>(
                     ))
                 }))
                 .map_err(err)?;
-                ctx.draw_series(
-                    mapped
-                        .iter()
-                        .map(|&(p, ..)| Circle::new(p, 4, color.filled())),
+                entry!(
+                    ctx.draw_series(mapped.iter().map(|&(p, ..)| Circle::new(
+                        p,
+                        4,
+                        color.filled()
+                    )),)
+                        .map_err(err)?,
+                    move |(x, y)| Circle::new((x + 9, y), 4, color.filled())
                 )
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()))
             }
             Mark::HLine(y) => {
                 let Some(y) = chart.y.map(*y) else { continue };
-                ctx.draw_series(DashedLineSeries::new(
-                    vec![(x0, y), (x1, y)],
-                    6,
-                    4,
-                    RED.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(legend(RED))
+                entry!(
+                    ctx.draw_series(DashedLineSeries::new(
+                        vec![(x0, y), (x1, y)],
+                        6,
+                        4,
+                        RED.stroke_width(2),
+                    ))
+                    .map_err(err)?,
+                    legend(RED)
+                )
             }
             Mark::VLine(x) => {
                 let Some(x) = chart.x.map(*x) else { continue };
-                ctx.draw_series(DashedLineSeries::new(
-                    vec![(x, y0), (x, y1)],
-                    6,
-                    4,
-                    RED.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(s.name.as_str())
-                .legend(legend(RED))
+                entry!(
+                    ctx.draw_series(DashedLineSeries::new(
+                        vec![(x, y0), (x, y1)],
+                        6,
+                        4,
+                        RED.stroke_width(2),
+                    ))
+                    .map_err(err)?,
+                    legend(RED)
+                )
             }
         };
     }
-    if chart.series.iter().any(|s| !s.name.is_empty()) {
+    if !named.is_empty() && side.is_none() {
+        // The legend goes in the plot corner that hides the fewest data points.
+        let points: Vec<(i32, i32)> = chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter_map(|&(x, y)| Some(ctx.backend_coord(&(chart.x.map(x)?, chart.y.map(y)?))))
+            .collect();
+        let height = 12 + 19 * named.len() as i32;
+        let position = legend_corner(
+            &ctx.plotting_area().get_pixel_range(),
+            &points,
+            (legend_width, height),
+        );
         ctx.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
             .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(position)
             .draw()
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// The colour a series is drawn in: reference lines are red, the others take the
+/// palette in order.
+fn series_color(index: usize, series: &Series) -> RGBColor {
+    match series.mark {
+        Mark::HLine(_) | Mark::VLine(_) => RED,
+        _ => PALETTE[index % PALETTE.len()],
+    }
+}
+
+/// A legend of `named` series (index, series) drawn in `area` beside the plot: a
+/// line for lines, a dot for points, one row each.
+fn draw_side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    named: &[(usize, &Series)],
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let font = ("sans-serif", 13).into_font().color(&BLACK);
+    for (row, &(index, series)) in named.iter().enumerate() {
+        let y = 48 + 19 * row as i32;
+        let color = series_color(index, series);
+        match series.mark {
+            Mark::Points | Mark::ErrorBars(_) | Mark::CrossBars(_) => area
+                .draw(&Circle::new((14, y), 4, color.filled()))
+                .map_err(err)?,
+            _ => area
+                .draw(&PathElement::new(
+                    vec![(4, y), (24, y)],
+                    color.stroke_width(2),
+                ))
+                .map_err(err)?,
+        }
+        area.draw(&Text::new(series.name.as_str(), (32, y - 7), font.clone()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Of the four corners of the plot area (`area`: pixel ranges), the one where a legend
+/// box of `size` pixels covers the fewest of `points` (upper right on a tie).
+fn legend_corner(
+    area: &(std::ops::Range<i32>, std::ops::Range<i32>),
+    points: &[(i32, i32)],
+    size: (i32, i32),
+) -> SeriesLabelPosition {
+    let (xs, ys) = area;
+    let (w, h) = size;
+    let corners = [
+        (
+            SeriesLabelPosition::UpperRight,
+            xs.end - w..xs.end,
+            ys.start..ys.start + h,
+        ),
+        (
+            SeriesLabelPosition::UpperLeft,
+            xs.start..xs.start + w,
+            ys.start..ys.start + h,
+        ),
+        (
+            SeriesLabelPosition::LowerRight,
+            xs.end - w..xs.end,
+            ys.end - h..ys.end,
+        ),
+        (
+            SeriesLabelPosition::LowerLeft,
+            xs.start..xs.start + w,
+            ys.end - h..ys.end,
+        ),
+    ];
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperRight);
+    for (position, bx, by) in corners {
+        let covered = points
+            .iter()
+            .filter(|(x, y)| bx.contains(x) && by.contains(y))
+            .count();
+        if covered < best.0 {
+            best = (covered, position);
+        }
+    }
+    best.1
 }
 
 /// The empirical CDF of `values` as (value, fraction ≤ value) points, at most `max_points`
@@ -534,5 +713,43 @@ mod tests {
             Err(PlotError::Format(_))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A flat series gets a window of 2% of its value (below a ceiling when it sits
+    /// on one), and its ticks read as distinct numbers.
+    #[test]
+    fn flat_series_get_a_readable_window() {
+        let chart = |y: Axis| Chart {
+            title: String::new(),
+            x: Axis::linear("x"),
+            y,
+            series: vec![Series::new("s", vec![(1.0, 1.0), (2.0, 1.0)], Mark::Points)],
+        };
+        let (_, (lo, hi)) = bounds(&chart(Axis::linear("y")));
+        assert!(lo < 0.99 + 1e-9 && hi > 1.01 - 1e-9, "{lo}..{hi}");
+        let (_, (lo, hi)) = bounds(&chart(Axis::share("y")));
+        assert!((0.979..0.981).contains(&lo) && hi < 1.001, "{lo}..{hi}");
+        let labels: Vec<String> = [0.98, 0.985, 0.99, 0.995, 1.0]
+            .iter()
+            .map(|&v| tick_label(v, false, 0.02))
+            .collect();
+        assert_eq!(labels, ["0.98", "0.985", "0.99", "0.995", "1"]);
+        assert_eq!(tick_label(1234.6, false, 2000.0), "1235");
+        assert_eq!(tick_label(2e-5, false, 1e-4), "2.0e-5");
+    }
+
+    /// The legend goes where it hides the fewest points.
+    #[test]
+    fn the_legend_avoids_the_data() {
+        let area = (0..100, 0..100);
+        let top_right: Vec<(i32, i32)> = (0..10).map(|i| (90 + i % 5, 5 + i % 5)).collect();
+        assert!(matches!(
+            legend_corner(&area, &top_right, (30, 20)),
+            SeriesLabelPosition::UpperLeft
+        ));
+        assert!(matches!(
+            legend_corner(&area, &[], (30, 20)),
+            SeriesLabelPosition::UpperRight
+        ));
     }
 }
