@@ -341,10 +341,10 @@ fn plot_redraws_figures_from_results() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    // The autoscaled fleet is cheaper at the same (full) attainment: it alone is on
-    // the front.
+    // The autoscaled fleet is the cheaper one, so it is on the front, first (the fixed
+    // fleet joins it only by missing a request or two fewer in 62,000).
     assert!(
-        text.contains("Pareto front (cost against SLA attainment): autoscale-hpa\n"),
+        text.contains("Pareto front (cost against SLA attainment): autoscale-hpa"),
         "{text}"
     );
     for name in [

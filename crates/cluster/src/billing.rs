@@ -338,21 +338,20 @@ impl Ledger {
 
     /// What `pool` has billed from the start to `now`.
     pub(crate) fn pool_billed(&self, pool: usize, now: SimTime) -> Billed {
-        let p = &self.pools[pool];
-        let ns = p.node_ns.value_at(now);
-        Billed {
-            dollars: ns as f64 / NS_PER_HOUR * p.price_per_hour,
-            node_hours: ns as f64 / NS_PER_HOUR,
-        }
+        self.pool_amount(pool, self.pools[pool].node_ns.value_at(now))
     }
 
     /// What `pool` billed before the measurement window (after [`Ledger::close`]).
     pub(crate) fn pool_before_window(&self, pool: usize) -> Billed {
-        let p = &self.pools[pool];
-        let ns = p.node_ns.at_window_start.unwrap_or(0);
+        self.pool_amount(pool, self.pools[pool].node_ns.at_window_start.unwrap_or(0))
+    }
+
+    /// `ns` node-nanoseconds of `pool` in dollars and node-hours.
+    fn pool_amount(&self, pool: usize, ns: u128) -> Billed {
+        let hours = ns as f64 / NS_PER_HOUR;
         Billed {
-            dollars: ns as f64 / NS_PER_HOUR * p.price_per_hour,
-            node_hours: ns as f64 / NS_PER_HOUR,
+            dollars: hours * self.pools[pool].price_per_hour,
+            node_hours: hours,
         }
     }
 
