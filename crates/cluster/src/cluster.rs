@@ -604,6 +604,9 @@ struct Node {
 
 struct Replica {
     model: usize,
+    /// The model whose router and outcomes serve it (itself, or the one it is a
+    /// variant of).
+    owner: usize,
     node: usize,
     server: Server,
     /// A batch-delay timer already scheduled for this instant.
@@ -688,10 +691,9 @@ impl Cluster {
         self.config.router_of(model)
     }
 
-    /// Picks a ready replica of `model` by its routing policy — among those with room
-    /// for another request when `room_only` (the backlog is fed only to replicas that
-    /// would start it at once) — or `None` if there is none.
-    fn route(&mut self, model: usize, room_only: bool) -> Option<usize> {
+    /// Picks a ready replica of `model` by its routing policy, or `None` if there is
+    /// none.
+    fn route(&mut self, model: usize) -> Option<usize> {
         let router = &mut self.routers[self.config.router_of(model)];
         let n = router.ready.len();
         if n == 0 {
@@ -699,26 +701,48 @@ impl Cluster {
         }
         let replicas = &self.replicas;
         let outstanding = |r: usize| replicas[r].server.outstanding();
-        let eligible = |i: usize| !room_only || replicas[router.ready[i]].server.has_room();
-        let pick =
-            |rng: &mut SimRng, k: usize| ((u128::from(rng.next_u64()) * k as u128) >> 64) as usize;
-        // How many positions are eligible (all of them on the fast path), and a
-        // uniform draw among them without collecting them.
-        let eligible_count = if room_only {
-            (0..n).filter(|&i| eligible(i)).count()
-        } else {
-            n
+        let pick = |rng: &mut SimRng| ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize;
+        let index = match self.config.models[model].routing {
+            RoutingPolicy::RoundRobin => {
+                router.next = router.next.wrapping_add(1) % n;
+                router.next
+            }
+            RoutingPolicy::Random => pick(&mut router.rng),
+            RoutingPolicy::LeastOutstanding => {
+                (0..n).min_by_key(|&i| (outstanding(router.ready[i]), i))?
+            }
+            RoutingPolicy::ShortestQueue => {
+                (0..n).min_by_key(|&i| (replicas[router.ready[i]].server.queued(), i))?
+            }
+            RoutingPolicy::PowerOfTwo => {
+                let a = pick(&mut router.rng);
+                let b = pick(&mut router.rng);
+                if outstanding(router.ready[b]) < outstanding(router.ready[a]) {
+                    b
+                } else {
+                    a
+                }
+            }
         };
-        if eligible_count == 0 {
+        Some(router.ready[index])
+    }
+
+    /// [`Cluster::route`] among the ready replicas with room for another request (the
+    /// backlog is fed only to replicas that would start it at once), or `None`.
+    fn route_with_room(&mut self, model: usize) -> Option<usize> {
+        let router = &mut self.routers[self.config.router_of(model)];
+        let n = router.ready.len();
+        let replicas = &self.replicas;
+        let outstanding = |r: usize| replicas[r].server.outstanding();
+        let eligible = |i: usize| replicas[router.ready[i]].server.has_room();
+        let count = (0..n).filter(|&i| eligible(i)).count();
+        if count == 0 {
             return None;
         }
+        // A uniform draw among the eligible positions, without collecting them.
         let random = |rng: &mut SimRng| {
-            let j = pick(rng, eligible_count);
-            if room_only {
-                (0..n).filter(|&i| eligible(i)).nth(j).unwrap_or(0)
-            } else {
-                j
-            }
+            let j = ((u128::from(rng.next_u64()) * count as u128) >> 64) as usize;
+            (0..n).filter(|&i| eligible(i)).nth(j).unwrap_or(0)
         };
         let index = match self.config.models[model].routing {
             RoutingPolicy::RoundRobin => {
@@ -756,7 +780,7 @@ impl Cluster {
     fn dispatch(&mut self, model: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
         let owner = self.owner(model);
         let backlog = !self.routers[owner].pending.is_empty();
-        match (!backlog).then(|| self.route(owner, false)).flatten() {
+        match (!backlog).then(|| self.route(owner)).flatten() {
             Some(r) => self.send(r, request, ctx),
             None => {
                 let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
@@ -781,7 +805,7 @@ impl Cluster {
     /// the replica's queue is full. Says whether it was queued (the caller starts the
     /// replica: once per batch of requests, so dynamic batching sees them together).
     fn enqueue(&mut self, r: usize, request: LlmRequest, now: SimTime) -> bool {
-        let owner = self.owner(self.replicas[r].model);
+        let owner = self.replicas[r].owner;
         let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
         let server = &mut self.replicas[r].server;
         if !server.can_serve(&request) {
@@ -835,7 +859,7 @@ impl Cluster {
     fn flush_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
         let mut fed: Vec<usize> = Vec::new();
         while !self.routers[owner].pending.is_empty() {
-            let Some(r) = self.route(owner, false) else {
+            let Some(r) = self.route(owner) else {
                 break;
             };
             if let Some(request) = self.routers[owner].pending.pop_front()
@@ -859,7 +883,7 @@ impl Cluster {
     fn feed_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
         let mut fed: Vec<usize> = Vec::new();
         while !self.routers[owner].pending.is_empty() {
-            let Some(r) = self.route(owner, true) else {
+            let Some(r) = self.route_with_room(owner) else {
                 break;
             };
             if let Some(request) = self.routers[owner].pending.pop_front()
@@ -878,7 +902,7 @@ impl Cluster {
     /// or came up): only it can have, so every routing policy would pick it. Starts it
     /// once per batch; again if starting it dropped timed-out requests and made room.
     fn feed_replica(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
-        let owner = self.owner(self.replicas[r].model);
+        let owner = self.replicas[r].owner;
         let serving =
             |c: &Cluster| c.routers[owner].ready.contains(&r) && c.replicas[r].server.has_room();
         loop {
@@ -895,7 +919,7 @@ impl Cluster {
     }
 
     fn kick(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
-        let owner = self.owner(self.replicas[r].model);
+        let owner = self.replicas[r].owner;
         let now = ctx.now();
         match self.replicas[r]
             .server
@@ -1126,6 +1150,7 @@ impl Cluster {
         let ready = warm && booted;
         self.replicas.push(Replica {
             model,
+            owner: self.config.router_of(model),
             node,
             server,
             timer_at: None,
@@ -1392,7 +1417,7 @@ impl Cluster {
         if !self.replicas[r].draining {
             self.drain(r, now);
         }
-        let owner = self.owner(self.replicas[r].model);
+        let owner = self.replicas[r].owner;
         self.replicas[r]
             .server
             .abort_all(now, &mut self.outcomes[owner]);
@@ -1409,11 +1434,19 @@ impl Cluster {
     }
 
     /// A draining replica with nothing left to do is gone; its node may go with it.
+    /// (Checked after every iteration: the check is inlined, the retirement is not.)
+    #[inline]
     fn retire_if_idle(&mut self, r: usize, now: SimTime) {
         let replica = &self.replicas[r];
-        if !replica.draining || replica.gone_at.is_some() || replica.server.outstanding() > 0 {
-            return;
+        if replica.draining && replica.gone_at.is_none() && replica.server.outstanding() == 0 {
+            self.retire(r, now);
         }
+    }
+
+    /// Replica `r`, drained and empty, goes: its accelerators are freed, and its node
+    /// released when it was the last.
+    #[inline(never)]
+    fn retire(&mut self, r: usize, now: SimTime) {
         self.replicas[r].gone_at = Some(now);
         self.action_effect(r, now);
         let node = self.replicas[r].node;
@@ -1464,7 +1497,7 @@ impl Model for Cluster {
                 let model = self.streams[stream].model;
                 if let Some(request) = self.streams[stream].next {
                     let owner = self.owner(model);
-                    self.outcomes[owner].record_arrival(&request, now);
+                    self.outcomes[owner].record_arrival(&request);
                     self.dispatch(model, request, ctx);
                 }
                 self.next_arrival(stream, ctx);
@@ -1507,7 +1540,7 @@ impl Model for Cluster {
                 if self.replicas[replica].gone_at.is_some() {
                     return; // killed mid-iteration
                 }
-                let owner = self.owner(self.replicas[replica].model);
+                let owner = self.replicas[replica].owner;
                 self.replicas[replica]
                     .server
                     .complete(now, &mut self.outcomes[owner]);
@@ -1836,6 +1869,17 @@ impl Cluster {
                     .sum::<u64>()
                     + pending(since)
             };
+            let mut in_flight_ns = 0;
+            for r in &group {
+                r.server.for_each_outstanding(|request, _| {
+                    in_flight_ns += outcomes.in_system_ns(request, end)
+                });
+            }
+            if owns_router {
+                for request in &self.routers[m].pending {
+                    in_flight_ns += outcomes.in_system_ns(request, end);
+                }
+            }
             let total = self.ledger.model_billed(m, end);
             let window = total - self.ledger.model_before_window(m);
             reports.push(ModelReport {
@@ -1849,7 +1893,7 @@ impl Cluster {
                 outcomes: outcomes.clone(),
                 utilization: time.utilization(),
                 kv_utilization: time.kv_utilization(),
-                mean_in_system: outcomes.mean_in_system(end),
+                mean_in_system: outcomes.mean_in_system(end, in_flight_ns),
                 replica_time: time,
                 preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
                 cost: window.dollars,

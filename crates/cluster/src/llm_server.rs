@@ -287,9 +287,11 @@ pub struct LlmOutcomes {
     /// plain buffer cleared each tick (a histogram would cost a 264 KiB reset and a
     /// full scan per tick), so memory is bounded by one interval's first tokens.
     pub tick_ttft: Option<Vec<u64>>,
-    /// Requests in the system (arrived and not yet finished, dropped or rejected),
-    /// averaged over time from `measure_from`.
-    in_system: TimeAverage,
+    /// Time the requests that have left (finished, dropped or rejected) spent in the
+    /// system from `measure_from` on, nanoseconds: with the requests still in flight,
+    /// the integral of the number in the system (each request adds its own time, so
+    /// nothing is updated on arrival).
+    departed_in_system_ns: u128,
 }
 
 impl LlmOutcomes {
@@ -322,7 +324,7 @@ impl LlmOutcomes {
             window_ttft: LatencyRecorder::new(),
             window_e2e: LatencyRecorder::new(),
             tick_ttft: None,
-            in_system: TimeAverage::new(from),
+            departed_in_system_ns: 0,
         }
     }
 
@@ -337,14 +339,29 @@ impl LlmOutcomes {
         self.arrivals - self.completed - self.dropped - self.rejected
     }
 
-    /// Time-average number of requests in the system over `[measure_from, end]`.
-    pub fn mean_in_system(&self, end: SimTime) -> f64 {
-        self.in_system.mean_until(end)
+    /// The time `request`, still in the system at `end`, has spent in it since
+    /// `measure_from`: its share of [`LlmOutcomes::mean_in_system`]'s integral.
+    pub fn in_system_ns(&self, request: &LlmRequest, end: SimTime) -> u128 {
+        u128::from(
+            end.saturating_since(request.arrival.max(self.measure_from))
+                .as_nanos(),
+        )
     }
 
-    fn note_in_system(&mut self, now: SimTime) {
-        let level = self.in_system();
-        self.in_system.set(now, level);
+    /// Time-average number of requests in the system over `[measure_from, end]`, given
+    /// the [`LlmOutcomes::in_system_ns`] of the requests still in it summed.
+    pub fn mean_in_system(&self, end: SimTime, in_flight_ns: u128) -> f64 {
+        let span = end.saturating_since(self.measure_from).as_nanos();
+        if span == 0 {
+            0.0
+        } else {
+            (self.departed_in_system_ns + in_flight_ns) as f64 / span as f64
+        }
+    }
+
+    /// A request leaves the system at `now`.
+    fn depart(&mut self, request: &LlmRequest, now: SimTime) {
+        self.departed_in_system_ns += self.in_system_ns(request, now);
     }
 
     fn measured(&self, request: &LlmRequest) -> bool {
@@ -352,12 +369,11 @@ impl LlmOutcomes {
     }
 
     /// Counts an arrival.
-    pub fn record_arrival(&mut self, request: &LlmRequest, now: SimTime) {
+    pub fn record_arrival(&mut self, request: &LlmRequest) {
         self.arrivals += 1;
         if self.measured(request) {
             self.arrivals_measured += 1;
         }
-        self.note_in_system(now);
     }
 
     /// Counts a request refused as impossible to serve.
@@ -366,7 +382,7 @@ impl LlmOutcomes {
         if self.measured(request) {
             self.rejected_measured += 1;
         }
-        self.note_in_system(now);
+        self.depart(request, now);
     }
 
     /// Counts a dropped request.
@@ -375,7 +391,7 @@ impl LlmOutcomes {
         if self.measured(request) {
             self.dropped_measured += 1;
         }
-        self.note_in_system(now);
+        self.depart(request, now);
     }
 
     pub(crate) fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
@@ -398,7 +414,7 @@ impl LlmOutcomes {
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;
         self.window_e2e.record(now - request.arrival);
-        self.note_in_system(now);
+        self.depart(request, now);
         if !self.measured(request) {
             return;
         }
@@ -988,8 +1004,10 @@ impl LlmReplica {
     /// the next one.
     pub fn complete_iteration(&mut self, now: SimTime, out: &mut LlmOutcomes) {
         self.stats.busy = self.stats.busy + (now - self.iteration_started);
-        self.stats.busy_measured = self.stats.busy_measured
-            + now.saturating_since(self.iteration_started.max(self.stats_from));
+        if now > self.stats_from {
+            self.stats.busy_measured =
+                self.stats.busy_measured + (now - self.iteration_started.max(self.stats_from));
+        }
         match self.iteration {
             Iteration::Prefill => {
                 let admitted = std::mem::take(&mut self.admitted);
@@ -1045,7 +1063,7 @@ impl<I: Iterator<Item = LlmRequest>> Model for SingleServer<I> {
                 if let Some(next) = self.next_request {
                     ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
                 }
-                self.outcomes.record_arrival(&request, now);
+                self.outcomes.record_arrival(&request);
                 if self.replica.can_serve(&request) {
                     self.replica.enqueue(request);
                 } else {
@@ -1088,7 +1106,11 @@ where
     let stats = server.replica.stats().clone();
     let kv_blocks = server.replica.config().kv_blocks.max(1) as f64;
     let o = server.outcomes;
-    let mean_in_system = o.mean_in_system(end);
+    let mut in_flight_ns = 0;
+    server
+        .replica
+        .for_each_outstanding(|request, _| in_flight_ns += o.in_system_ns(request, end));
+    let mean_in_system = o.mean_in_system(end, in_flight_ns);
     LlmReport {
         arrivals: o.arrivals,
         completed: o.completed,
