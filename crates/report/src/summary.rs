@@ -28,6 +28,7 @@ const METRICS: &[(&str, Getter)] = &[
     ("p99_response_s", |r| r.p99_response_s),
     ("utilization", |r| r.utilization),
     ("mean_queue_len", |r| r.mean_queue_len.unwrap_or(f64::NAN)),
+    ("mean_in_system", |r| r.mean_in_system.unwrap_or(f64::NAN)),
     ("ttft_p50_s", |r| {
         r.llm.as_ref().map_or(f64::NAN, |l| l.ttft_p50_s)
     }),
@@ -51,6 +52,9 @@ const METRICS: &[(&str, Getter)] = &[
     }),
     ("cost_usd", |r| {
         r.llm.as_ref().map_or(f64::NAN, |l| l.cost_usd)
+    }),
+    ("cost_total_usd", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.cost_total_usd)
     }),
     ("cost_per_1k_requests", |r| {
         r.llm.as_ref().map_or(f64::NAN, |l| l.cost_per_1k_requests)
@@ -201,7 +205,7 @@ mod tests {
         assert!(wait.contains("0.9000") && wait.contains("1.271"), "{wait}");
         // The LLM metrics do not apply to these rows and are left out.
         assert!(!table.contains("ttft"), "{table}");
-        assert_eq!(table.lines().count(), 1 + 11);
+        assert_eq!(table.lines().count(), 1 + 12);
 
         // The same summary from the table written to disk.
         let path = std::env::temp_dir().join(format!("summary-{}.parquet", std::process::id()));
