@@ -472,16 +472,27 @@ fn fields_of_kind(kind: &str) -> Option<(&'static [&'static str], &'static [&'st
                 "scale_up_window_s",
                 "scale_down_window_s",
                 "recommendations",
+                "min_replicas",
+                "max_replicas",
+                "scale_up",
+                "scale_down",
+                "scale_up_events",
+                "scale_down_events",
             ],
-            &["replicas", "stored_after"],
+            &["replicas", "stored_after", "condition"],
         ),
         "stabilize_legacy" => (
             &[
                 "desired_replicas",
                 "downscale_stabilization_window_s",
                 "recommendations",
+                "current_replicas",
+                "min_replicas",
+                "max_replicas",
+                "scale_up_limit_factor",
+                "scale_up_limit_minimum",
             ],
-            &["replicas", "stored_count_after"],
+            &["replicas", "stored_count_after", "condition"],
         ),
         "controller_reconcile" => (
             &[
@@ -696,10 +707,14 @@ fn run_hpa_case(case: &HpaCase, d: &HpaDefaults) {
                 assert_eq!(condition.name(), c, "{id}: condition");
             }
         }
+        // `stabilizeRecommendationWithBehaviors`; with `min_replicas` and
+        // `max_replicas` as well, the whole `normalizeDesiredReplicasWithBehaviors`
+        // (then the rate limit of the rules, given the recent events).
         "stabilize_with_behavior" => {
+            let current = need(i.current_replicas, "current_replicas");
             let mut h = history(i.recommendations.as_deref().unwrap_or_default());
             let stab = hpa::stabilize_with_behavior(
-                need(i.current_replicas, "current_replicas"),
+                current,
                 need(i.desired_replicas, "desired_replicas"),
                 i.scale_up_window_s.unwrap_or(0.0),
                 i.scale_down_window_s
@@ -707,12 +722,36 @@ fn run_hpa_case(case: &HpaCase, d: &HpaDefaults) {
                 &mut h,
                 NOW,
             );
-            check(id, "replicas", Some(stab), e.replicas);
             if let Some(after) = &e.stored_after {
                 let got: Vec<i64> = h.iter().map(|r| r.replicas).collect();
                 assert_eq!(&got, after, "{id}: stored recommendations");
             }
+            match (i.min_replicas, i.max_replicas) {
+                (None, None) => check(id, "replicas", Some(stab), e.replicas),
+                (min, max) => {
+                    let behavior = Behavior {
+                        scale_up: rules(i.scale_up.as_ref(), true, d, id),
+                        scale_down: rules(i.scale_down.as_ref(), false, d, id),
+                    };
+                    let (replicas, condition) = hpa::rate_limit_with_behavior(
+                        current,
+                        stab,
+                        min.unwrap_or(1),
+                        need(max, "max_replicas"),
+                        &behavior,
+                        &events(i.scale_up_events.as_ref()),
+                        &events(i.scale_down_events.as_ref()),
+                        NOW,
+                    );
+                    check(id, "replicas", Some(replicas), e.replicas);
+                    if let Some(c) = &e.condition {
+                        assert_eq!(condition.name(), c, "{id}: condition");
+                    }
+                }
+            }
         }
+        // `stabilizeRecommendation`; with `current_replicas` and the bounds as well,
+        // the whole `normalizeDesiredReplicas` (then the legacy clamp).
         "stabilize_legacy" => {
             let mut h = history(i.recommendations.as_deref().unwrap_or_default());
             let stab = hpa::stabilize_legacy(
@@ -722,9 +761,24 @@ fn run_hpa_case(case: &HpaCase, d: &HpaDefaults) {
                 &mut h,
                 NOW,
             );
-            check(id, "replicas", Some(stab), e.replicas);
             if let Some(n) = e.stored_count_after {
                 assert_eq!(h.len(), n, "{id}: stored count");
+            }
+            match i.current_replicas {
+                None => check(id, "replicas", Some(stab), e.replicas),
+                Some(current) => {
+                    let (replicas, condition) = hpa::rate_limit_legacy(
+                        current,
+                        stab,
+                        i.min_replicas.unwrap_or(1),
+                        need(i.max_replicas, "max_replicas"),
+                        &config,
+                    );
+                    check(id, "replicas", Some(replicas), e.replicas);
+                    if let Some(c) = &e.condition {
+                        assert_eq!(condition.name(), c, "{id}: condition");
+                    }
+                }
             }
         }
         "controller_reconcile" => {
@@ -1003,6 +1057,8 @@ fn hpa_harness_reads_every_described_kind_and_field() {
     // max 20 the clamp is TooManyReplicas; from 0 replicas the minimum 4 holds.
     // Behavior limit: Min of (1 + 2, ceil(1 · 1.5)) = 2.
     // Scale-down limit: Max policy → the lowest of (10 − 3, trunc(10 · 0.5)) = 5.
+    // Legacy normalization: nothing older holds the 40, and the clamp allows
+    // max(8 · 2, 4) = 16. With behavior: 10 → 2 limited to 10 − 3 = 7 a minute.
     let cases = "
   - {id: ext-value, kind: replica_calc_external_value, inputs: {current_replicas: 3, target_value_m: 1000, metric_values_m: [2500, 1500]}, expected: {replicas: 12, usage_m: 4000}}
   - id: obj-value
@@ -1032,6 +1088,27 @@ fn hpa_harness_reads_every_described_kind_and_field() {
       current_replicas: 10
       scale_down: {policies: [{type: Pods, value: 3, period_s: 60}, {type: Percent, value: 50, period_s: 60}]}
     expected: {scale_down_limit: 5}
+  - id: normalize-legacy
+    kind: stabilize_legacy
+    inputs:
+      current_replicas: 2
+      desired_replicas: 40
+      min_replicas: 1
+      max_replicas: 100
+      recommendations: [{value: 3, age_s: 60}]
+    expected: {replicas: 16, condition: ScaleUpLimit}
+  - id: normalize-behavior
+    kind: stabilize_with_behavior
+    inputs:
+      current_replicas: 10
+      desired_replicas: 2
+      scale_up_window_s: 0
+      scale_down_window_s: 0
+      recommendations: []
+      min_replicas: 1
+      max_replicas: 100
+      scale_down: {policies: [{type: Pods, value: 3, period_s: 60}]}
+    expected: {replicas: 7, condition: ScaleDownLimit}
   - id: ctl-external-value
     kind: controller_reconcile
     inputs:
