@@ -1,10 +1,20 @@
 //! End-to-end and validation tests, in one test binary (one link, one process).
 //!
 //! - [`queueing`]: the engine against the closed forms in `data/reference/queueing.csv`
+//!   (simultaneous intervals over every row and metric)
+//! - [`policies`]: every HPA and KPA golden case, and the harness's own strictness
+//! - [`accounting`]: cost is the integral of the cost series, every arrival is judged,
+//!   utilization and requests in system against closed forms and Little's law
+//! - [`schema`]: every Parquet column's name and type
+//! - [`startup`]: warm (`initial: ready`) and cold starts
+//! - [`scaling`]: deciders against references, predictive sizing against reactive and
+//!   peak-sized fleets
 //! - [`bad_input`]: every file in `tests/bad_scenarios/` fails with a located error, exit 2
 //! - [`cli`]: the `inferscale` command as a user runs it
 //! - [`determinism`]: same scenario, same results, whatever the thread count
 //! - [`sweep`]: sweeps across threads, shards, interruptions and resumes
+//! - [`published`], [`vidur`], [`traces`]: LLM timing against published numbers and a
+//!   peer simulator; the public traces replayed as they are
 
 mod accounting;
 mod bad_input;
