@@ -17,7 +17,7 @@ pub struct GenericModel {
 }
 
 impl GenericModel {
-    /// Offered load per server, λ·E[S]/c, for an arrival rate `rate_per_s`.
+    /// Offered load per server, λ·E\[S\]/c, for an arrival rate `rate_per_s`.
     pub fn utilization_at(&self, rate_per_s: f64) -> f64 {
         rate_per_s * self.service_time.mean() / f64::from(self.servers)
     }
