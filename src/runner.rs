@@ -329,7 +329,6 @@ fn fleet_rows(
         .iter()
         .map(|s| {
             let pool = &system.cluster.pools[s.pool];
-            let hours = s.interval.as_secs_f64() / 3600.0;
             FleetRow {
                 scenario: scenario.name.clone(),
                 replication,
@@ -345,7 +344,7 @@ fn fleet_rows(
                 nodes: u64::from(s.nodes),
                 nodes_booting: u64::from(s.booting),
                 node_hours: s.node_hours,
-                cost_rate_per_hour: if hours > 0.0 { s.cost / hours } else { 0.0 },
+                cost_rate_per_hour: s.cost_rate_per_hour,
             }
         })
         .collect()
@@ -386,8 +385,8 @@ fn model_rows(
                 sla_attainment: m.sla_attainment(),
                 goodput_per_s: m.sla_met as f64 / window_s,
                 output_tokens: o.output_tokens_measured,
-                utilization: m.utilization,
-                kv_utilization: m.kv_utilization,
+                utilization: m.replica_time.utilization(),
+                kv_utilization: m.replica_time.kv_utilization(),
                 mean_in_system: m.mean_in_system,
                 node_hours: m.node_hours,
                 node_hours_total: m.node_hours_total,

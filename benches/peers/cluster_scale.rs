@@ -94,7 +94,7 @@ fn main() {
         m.outcomes.ttft.quantile_s(0.5),
         m.outcomes.tpot.quantile_s(0.5),
         m.outcomes.met_sla as f64 / m.outcomes.measured.max(1) as f64,
-        m.utilization,
+        m.replica_time.utilization(),
         report.cost
     );
 }

@@ -119,15 +119,6 @@ impl ClassicReplica {
         }
     }
 
-    /// Requests it holds that arrived at or after `from`.
-    pub fn outstanding_since(&self, from: SimTime) -> usize {
-        self.waiting
-            .iter()
-            .chain(&self.batch)
-            .filter(|r| r.arrival >= from)
-            .count()
-    }
-
     /// Whether it could start a full batch with what it holds: the router's backlog
     /// feeds it only while it has room.
     pub fn has_room(&self) -> bool {

@@ -224,14 +224,6 @@ impl Server {
         }
     }
 
-    /// Requests held that arrived at or after `from`.
-    fn outstanding_since(&self, from: SimTime) -> usize {
-        match self {
-            Server::Llm(s) => s.outstanding_since(from),
-            Server::Classic(s) => s.outstanding_since(from),
-        }
-    }
-
     /// Calls `f` with every request it holds and its first token's time, if it came.
     fn for_each_outstanding(&self, f: impl FnMut(&LlmRequest, Option<SimTime>)) {
         match self {
@@ -390,8 +382,8 @@ pub struct FleetSample {
     pub booting: u32,
     /// Node-hours billed in the interval (rounding included when a node goes).
     pub node_hours: f64,
-    /// Dollars billed in the interval.
-    pub cost: f64,
+    /// Dollars billed in the interval, per hour of it (as [`Sample::cost_rate_per_hour`]).
+    pub cost_rate_per_hour: f64,
 }
 
 /// What a node type cost: over the measurement window (after the warm-up) and over
@@ -440,16 +432,11 @@ pub struct ModelReport {
     /// they finish or can no longer meet the SLA, so every measured request is judged:
     /// `outcomes.arrivals_measured = sla_met + sla_missed()`.
     pub sla_met: u64,
-    /// Busy share of the ready replica-time in the measurement window: time replicas
-    /// spent in iterations (LLM) or batches (classic) over the time they were ready.
-    pub utilization: f64,
-    /// Share of KV blocks in use over the ready replica-time in the window (0 for
-    /// classic models).
-    pub kv_utilization: f64,
     /// Time-average number of requests in the system (at the router or a replica)
     /// over the measurement window.
     pub mean_in_system: f64,
-    /// The terms of `utilization` and `kv_utilization`, so that models can be pooled.
+    /// Ready, busy and KV-block time in the window: its utilization and KV utilization
+    /// ([`ReplicaTime::utilization`]), pooled over models by summing.
     pub replica_time: ReplicaTime,
     /// Preemptions over all replicas.
     pub preemptions: u64,
@@ -854,36 +841,19 @@ impl Cluster {
         }
     }
 
-    /// Sends the whole backlog, oldest first, to ready replicas by the routing policy
-    /// (their own queues hold what they cannot start yet); starts each replica once.
-    fn flush_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
+    /// Sends the router's backlog, oldest first, to ready replicas chosen by the routing
+    /// policy: all of it ([`Cluster::flush_backlog`]), or with `room_only` only what
+    /// replicas with room start at once ([`Cluster::feed_backlog`]). Each replica fed is
+    /// then started once ([`Cluster::feed_replica`]).
+    fn hand_out_backlog(&mut self, owner: usize, room_only: bool, ctx: &mut Context<ClusterEvent>) {
         let mut fed: Vec<usize> = Vec::new();
         while !self.routers[owner].pending.is_empty() {
-            let Some(r) = self.route(owner) else {
-                break;
+            let chosen = if room_only {
+                self.route_with_room(owner)
+            } else {
+                self.route(owner)
             };
-            if let Some(request) = self.routers[owner].pending.pop_front()
-                && self.enqueue(r, request, ctx.now())
-                && !fed.contains(&r)
-            {
-                fed.push(r);
-            }
-        }
-        for r in fed {
-            self.kick(r, ctx);
-        }
-    }
-
-    /// Sends the router's backlog, oldest first, to ready replicas with room, each
-    /// chosen by the routing policy; what finds no room waits for the next replica to
-    /// become ready or to finish work. A startup backlog is so spread over the
-    /// replicas as they come up, not poured into the first. Afterwards the backlog is
-    /// empty or no ready replica has room, which only a replica's own events change
-    /// ([`Cluster::feed_replica`]).
-    fn feed_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
-        let mut fed: Vec<usize> = Vec::new();
-        while !self.routers[owner].pending.is_empty() {
-            let Some(r) = self.route_with_room(owner) else {
+            let Some(r) = chosen else {
                 break;
             };
             if let Some(request) = self.routers[owner].pending.pop_front()
@@ -896,6 +866,21 @@ impl Cluster {
         for r in fed {
             self.feed_replica(r, ctx);
         }
+    }
+
+    /// Sends the whole backlog to ready replicas by the routing policy (their own
+    /// queues hold what they cannot start yet).
+    fn flush_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
+        self.hand_out_backlog(owner, false, ctx);
+    }
+
+    /// Sends the backlog to ready replicas with room; what finds no room waits for the
+    /// next replica to become ready or to finish work. A startup backlog is so spread
+    /// over the replicas as they come up, not poured into the first. Afterwards the
+    /// backlog is empty or no ready replica has room, which only a replica's own events
+    /// change ([`Cluster::feed_replica`]).
+    fn feed_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
+        self.hand_out_backlog(owner, true, ctx);
     }
 
     /// Feeds the backlog to replica `r`, which may have made room (it finished work,
@@ -1053,7 +1038,7 @@ impl Cluster {
                 nodes: self.ledger.alive(pool),
                 booting,
                 node_hours: delta.node_hours,
-                cost: delta.dollars,
+                cost_rate_per_hour: per_hour(delta.dollars),
             });
         }
         self.last_sample = now;
@@ -1755,25 +1740,13 @@ impl Cluster {
         let mut until: Option<SimTime> = None;
         for (m, o) in self.outcomes.iter().enumerate() {
             let sla = o.sla;
-            let mut note = |request: &LlmRequest, first: Option<SimTime>| {
+            self.for_each_in_flight(m, |request, first| {
                 if request.arrival >= from
                     && let Some(d) = sla.deadline(request, first)
                 {
                     until = Some(until.map_or(d, |u| u.max(d)));
                 }
-            };
-            for r in self
-                .replicas
-                .iter()
-                .filter(|r| r.gone_at.is_none() && self.config.router_of(r.model) == m)
-            {
-                r.server.for_each_outstanding(&mut note);
-            }
-            if self.config.router_of(m) == m {
-                for request in &self.routers[m].pending {
-                    note(request, None);
-                }
-            }
+            });
         }
         until.filter(|&u| u > self.config.horizon)
     }
@@ -1781,24 +1754,35 @@ impl Cluster {
     /// Measured requests of `model`'s group still in flight that have met every target
     /// with none left to miss (a first token within a TTFT-only SLA).
     fn met_in_flight(&self, model: usize) -> u64 {
-        if self.config.router_of(model) != model {
-            return 0;
-        }
         let sla = self.outcomes[model].sla;
         let from = self.config.warmup;
         let mut met = 0;
+        self.for_each_in_flight(model, |request, first| {
+            if request.arrival >= from && sla.met_before_completion(request, first) {
+                met += 1;
+            }
+        });
+        met
+    }
+
+    /// Calls `f` with every request of `owner`'s group still in the system — held by a
+    /// replica of the group or waiting in its router's backlog — and its first token's
+    /// time, if it came. Nothing for a model that is a variant of another (its
+    /// requests are its owner's). A walk over them: for the end of a run.
+    fn for_each_in_flight(&self, owner: usize, mut f: impl FnMut(&LlmRequest, Option<SimTime>)) {
+        if self.config.router_of(owner) != owner {
+            return;
+        }
         for r in self
             .replicas
             .iter()
-            .filter(|r| r.gone_at.is_none() && self.config.router_of(r.model) == model)
+            .filter(|r| r.gone_at.is_none() && r.owner == owner)
         {
-            r.server.for_each_outstanding(|request, first| {
-                if request.arrival >= from && sla.met_before_completion(request, first) {
-                    met += 1;
-                }
-            });
+            r.server.for_each_outstanding(&mut f);
         }
-        met
+        for request in &self.routers[owner].pending {
+            f(request, None);
+        }
     }
 
     /// What the run measured, once it has ended at `end` (the ledger closed).
@@ -1844,55 +1828,27 @@ impl Cluster {
                     kv_capacity_s: blocks as f64 * span,
                 });
             }
-            let owns_router = self.config.router_of(m) == m;
-            let pending = |since: SimTime| -> u64 {
-                if owns_router {
-                    self.routers[m]
-                        .pending
-                        .iter()
-                        .filter(|r| r.arrival >= since)
-                        .count() as u64
-                } else {
-                    0
+            // Requests still in the system: all of them, those that arrived after the
+            // warm-up, and their time in it so far.
+            let (mut in_flight, mut in_flight_measured, mut in_flight_ns) = (0, 0, 0);
+            self.for_each_in_flight(m, |request, _| {
+                in_flight += 1;
+                if request.arrival >= warmup {
+                    in_flight_measured += 1;
                 }
-            };
-            // Requests of a group are held by all its models' replicas.
-            let group: Vec<&Replica> = self
-                .replicas
-                .iter()
-                .filter(|r| self.config.router_of(r.model) == m)
-                .collect();
-            let held = |since: SimTime| -> u64 {
-                group
-                    .iter()
-                    .map(|r| r.server.outstanding_since(since) as u64)
-                    .sum::<u64>()
-                    + pending(since)
-            };
-            let mut in_flight_ns = 0;
-            for r in &group {
-                r.server.for_each_outstanding(|request, _| {
-                    in_flight_ns += outcomes.in_system_ns(request, end)
-                });
-            }
-            if owns_router {
-                for request in &self.routers[m].pending {
-                    in_flight_ns += outcomes.in_system_ns(request, end);
-                }
-            }
+                in_flight_ns += outcomes.in_system_ns(request, end);
+            });
             let total = self.ledger.model_billed(m, end);
             let window = total - self.ledger.model_before_window(m);
             reports.push(ModelReport {
                 name: self.config.models[m].name.clone(),
                 sla_met: outcomes.met_sla,
                 arrivals: outcomes.arrivals,
-                in_flight_at_end: held(SimTime::ZERO),
-                in_flight_measured: held(warmup),
+                in_flight_at_end: in_flight,
+                in_flight_measured,
                 unplaced_replicas: self.unplaced[m],
                 ready_replicas: mine.iter().filter(|r| r.ready_at.is_some()).count() as u32,
                 outcomes: outcomes.clone(),
-                utilization: time.utilization(),
-                kv_utilization: time.kv_utilization(),
                 mean_in_system: outcomes.mean_in_system(end, in_flight_ns),
                 replica_time: time,
                 preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
@@ -2114,9 +2070,9 @@ mod tests {
             o.completed + o.dropped + o.rejected + m.in_flight_at_end
         );
         assert!(
-            m.utilization > 0.9 && m.utilization <= 1.0,
+            m.replica_time.utilization() > 0.9 && m.replica_time.utilization() <= 1.0,
             "{}",
-            m.utilization
+            m.replica_time.utilization()
         );
     }
 

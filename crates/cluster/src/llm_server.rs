@@ -334,11 +334,6 @@ impl LlmOutcomes {
         self.window_e2e.reset();
     }
 
-    /// Requests in the system now.
-    pub fn in_system(&self) -> u64 {
-        self.arrivals - self.completed - self.dropped - self.rejected
-    }
-
     /// The time `request`, still in the system at `end`, has spent in it since
     /// `measure_from`: its share of [`LlmOutcomes::mean_in_system`]'s integral.
     pub fn in_system_ns(&self, request: &LlmRequest, end: SimTime) -> u128 {
@@ -614,16 +609,6 @@ impl LlmReplica {
     /// Requests waiting or running: what "least outstanding" routing compares.
     pub fn outstanding(&self) -> usize {
         self.waiting.len() + self.running.len()
-    }
-
-    /// Requests waiting or running that arrived at or after `from` (a walk over them:
-    /// for the end-of-run accounting, not the hot path).
-    pub fn outstanding_since(&self, from: SimTime) -> usize {
-        self.waiting
-            .iter()
-            .chain(self.running.values())
-            .filter(|&&id| self.slots[id].request.arrival >= from)
-            .count()
     }
 
     /// Whether it would start another request at once were it given one: fewer than
