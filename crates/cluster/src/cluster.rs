@@ -762,7 +762,7 @@ impl Cluster {
     /// Sends `request` (already counted as an arrival of `model`'s group) to a replica,
     /// or holds it in the router's backlog, or drops it. While the backlog holds
     /// requests, new ones join it in order: the backlog goes out first, by the routing
-    /// policy, to replicas with room ([`Cluster::feed_backlog`]), and while it is not
+    /// policy, to replicas with room ([`Cluster::settle_backlog`]), and while it is not
     /// empty no ready replica has room.
     fn dispatch(&mut self, model: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
         let owner = self.owner(model);
@@ -820,17 +820,12 @@ impl Cluster {
 
     /// Hands out the backlog of `owner`'s router after a replica came up or the fleet
     /// changed: while more replicas of the group are still starting, only to replicas
-    /// with room ([`Cluster::feed_backlog`]), so the first one up is not buried under
-    /// it; once none is, all of it, by the routing policy, and the router is a plain
-    /// router again ([`Cluster::flush_backlog`]).
+    /// with room, so the first one up is not buried under it; once none is, all of
+    /// it, by the routing policy, and the router is a plain router again.
     fn settle_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
-        if self.routers[owner].pending.is_empty() {
-            return;
-        }
-        if self.group_starting(owner) {
-            self.feed_backlog(owner, ctx);
-        } else {
-            self.flush_backlog(owner, ctx);
+        if !self.routers[owner].pending.is_empty() {
+            let room_only = self.group_starting(owner);
+            self.hand_out_backlog(owner, room_only, ctx);
         }
     }
 
@@ -842,9 +837,11 @@ impl Cluster {
     }
 
     /// Sends the router's backlog, oldest first, to ready replicas chosen by the routing
-    /// policy: all of it ([`Cluster::flush_backlog`]), or with `room_only` only what
-    /// replicas with room start at once ([`Cluster::feed_backlog`]). Each replica fed is
-    /// then started once ([`Cluster::feed_replica`]).
+    /// policy: all of it (their own queues hold what they cannot start yet), or with
+    /// `room_only` only what replicas with room start at once — the rest waits for
+    /// the next replica to come up or to finish work, and afterwards either the
+    /// backlog is empty or no ready replica has room, which only a replica's own
+    /// events change ([`Cluster::feed_replica`]). Each replica fed is started once.
     fn hand_out_backlog(&mut self, owner: usize, room_only: bool, ctx: &mut Context<ClusterEvent>) {
         let mut fed: Vec<usize> = Vec::new();
         while !self.routers[owner].pending.is_empty() {
@@ -866,21 +863,6 @@ impl Cluster {
         for r in fed {
             self.feed_replica(r, ctx);
         }
-    }
-
-    /// Sends the whole backlog to ready replicas by the routing policy (their own
-    /// queues hold what they cannot start yet).
-    fn flush_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
-        self.hand_out_backlog(owner, false, ctx);
-    }
-
-    /// Sends the backlog to ready replicas with room; what finds no room waits for the
-    /// next replica to become ready or to finish work. A startup backlog is so spread
-    /// over the replicas as they come up, not poured into the first. Afterwards the
-    /// backlog is empty or no ready replica has room, which only a replica's own events
-    /// change ([`Cluster::feed_replica`]).
-    fn feed_backlog(&mut self, owner: usize, ctx: &mut Context<ClusterEvent>) {
-        self.hand_out_backlog(owner, true, ctx);
     }
 
     /// Feeds the backlog to replica `r`, which may have made room (it finished work,
@@ -1788,7 +1770,7 @@ impl Cluster {
     /// What the run measured, once it has ended at `end` (the ledger closed).
     fn report(&self, end: SimTime, events: u64) -> ClusterReport {
         let warmup = self.config.warmup;
-        let mut pools: Vec<PoolUsage> = self
+        let pools: Vec<PoolUsage> = self
             .config
             .pools
             .iter()
@@ -1807,7 +1789,6 @@ impl Cluster {
                 }
             })
             .collect();
-        pools.shrink_to_fit();
         let cost = pools.iter().map(|p| p.cost).sum();
         let cost_total = pools.iter().map(|p| p.cost_total).sum();
 
@@ -2471,7 +2452,7 @@ mod tests {
     /// ready they hold nearly equal shares of the 4,700-odd requests and the router
     /// holds none; poured into the first ready replica, it would hold them all.
     #[test]
-    fn a_startup_backlog_is_spread_over_replicas_with_room() {
+    fn a_startup_backlog_is_spread_over_the_replicas() {
         let mut model = deployment(4, 2, RoutingPolicy::LeastOutstanding);
         if let Serving::Llm { server, .. } = &mut model.serving {
             server.max_batch = 64;
