@@ -1196,19 +1196,13 @@ fn cost_optimal(
     if groups.windows(2).any(|w| w[0] != w[1]) {
         return Err("cost_optimal options must be one model and its `variant_of:` entries".into());
     }
-    if c.max.is_some_and(|max| max < c.min) {
-        return Err(format!(
-            "`max` ({}) must be at least `min` ({})",
-            c.max.unwrap_or(0),
-            c.min
-        ));
-    }
+    let (min, max) = bounds(Some(c.min), c.max)?;
     Ok(DeciderConfig::CostOptimal {
         options,
         headroom: c.headroom,
         max_spot_share: 0.0,
-        min: c.min,
-        max: c.max.unwrap_or(u32::MAX),
+        min,
+        max,
         stabilization_window_s: secs(&c.stabilization_window),
     })
 }
