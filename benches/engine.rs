@@ -21,6 +21,7 @@ fn mmc(customers: u64) -> StationConfig {
         arrivals: ArrivalProcess::poisson(rate).expect("valid rate"),
         warmup: SimTime::ZERO,
         horizon: SimTime::from_secs_f64(customers as f64 / rate),
+        watchdog: Default::default(),
     }
 }
 

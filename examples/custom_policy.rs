@@ -73,7 +73,7 @@ fn main() -> anyhow::Result<()> {
             }];
             let controller = ScalingLoop::with_stages(&config, streams, stages);
             Some((Box::new(controller) as _, ExecutorConfig::default()))
-        });
+        })?;
         println!(
             "replication {replication}: {} scaling actions",
             one.actions.len()

@@ -11,7 +11,7 @@ use inferscale::report::{
     format_summary_table, summarize_points, summarize_table, write_parquet_atomic,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
-use inferscale::sweep_run::{Shard, SweepOptions};
+use inferscale::sweep_run::{Refused, Shard, SweepOptions};
 
 /// Simulate AI inference clusters and the autoscaling policies that run them.
 #[derive(Parser)]
@@ -61,6 +61,14 @@ enum Command {
         /// the scenario says `output: {plots: true}`).
         #[arg(long)]
         plot: bool,
+        /// Wall-clock limit per run (e.g. 10m, 90s): a run that exceeds it is recorded
+        /// as failed — not complete, so `--resume` retries it — and the sweep goes on.
+        #[arg(long, value_name = "DURATION", value_parser = parse_wall_clock)]
+        run_timeout: Option<std::time::Duration>,
+        /// Write into DIR even if it holds files inferscale did not write or another
+        /// scenario's results. Only the files inferscale writes are ever removed.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge the part files of one or more results directories (the shards of a
     /// sweep) into one dataset: runs, models, timeseries, actions and latency tables
@@ -140,6 +148,8 @@ fn main() -> ExitCode {
             resume,
             shard,
             plot: draw,
+            run_timeout,
+            force,
         } => run(
             &scenario,
             out.as_deref(),
@@ -150,6 +160,8 @@ fn main() -> ExitCode {
                 resume,
                 shard,
                 plot: draw,
+                run_timeout,
+                force,
             },
         ),
         Command::Merge { dirs, out, quiet } => merge(&dirs, out, quiet),
@@ -168,6 +180,9 @@ fn main() -> ExitCode {
         Err(err) => {
             if let Some(bad) = err.downcast_ref::<ScenarioError>() {
                 eprintln!("error: {bad}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else if err.downcast_ref::<Refused>().is_some() {
+                eprintln!("error: {err:#}");
                 ExitCode::from(EXIT_BAD_INPUT)
             } else {
                 eprintln!("error: {err:#}");
@@ -309,6 +324,17 @@ struct RunOptions {
     resume: bool,
     shard: Option<Shard>,
     plot: bool,
+    run_timeout: Option<std::time::Duration>,
+    force: bool,
+}
+
+/// `--run-timeout`: a duration with its unit, as in scenarios.
+fn parse_wall_clock(text: &str) -> Result<std::time::Duration, String> {
+    let d = inferscale::scenario::units::parse_duration(text)?;
+    if d.0.is_zero() {
+        return Err("the run timeout must be above zero".into());
+    }
+    Ok(std::time::Duration::from_nanos(d.0.as_nanos()))
 }
 
 /// Set by the first Ctrl-C (or SIGTERM): start no more runs.
@@ -321,6 +347,7 @@ fn stop_on_signals(quiet: bool) {
     let _ = ctrlc::set_handler(move || {
         if STOP.swap(true, std::sync::atomic::Ordering::SeqCst) {
             eprintln!("\nstopping now; finished runs are kept");
+            inferscale::policy::process::kill_all();
             std::process::exit(130);
         }
         if !quiet {
@@ -362,6 +389,8 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
             progress: !opts.quiet,
             reproducible: opts.reproducible,
             stop: &STOP,
+            run_timeout: opts.run_timeout,
+            force: opts.force,
         },
     )?;
     let done = outcome.skipped + outcome.ran;
@@ -380,21 +409,48 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
             }
         );
     }
-    if outcome.interrupted {
-        eprintln!(
-            "stopped: {done} of {} runs complete in `{}`; continue with: inferscale run {} --resume{}{}",
-            outcome.planned,
-            out_dir.display(),
+    let retry = || {
+        format!(
+            "inferscale run {} --resume{}{}",
             path.display(),
             out.map(|o| format!(" --out {}", o.display()))
                 .unwrap_or_default(),
             opts.shard
                 .map(|s| format!(" --shard {s}"))
                 .unwrap_or_default(),
+        )
+    };
+    if outcome.interrupted {
+        eprintln!(
+            "stopped: {done} of {} runs complete in `{}`; continue with: {}",
+            outcome.planned,
+            out_dir.display(),
+            retry()
         );
         std::process::exit(130);
     }
+    // Failed runs are reported after the others are merged (the summary covers those).
+    let report_failures = || -> anyhow::Result<()> {
+        if outcome.failed.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "error: {} of {} runs failed (recorded in `{}`; the others are kept):",
+            outcome.failed.len(),
+            outcome.planned,
+            out_dir.join("parts").join("failed").display()
+        );
+        for f in outcome.failed.iter().take(10) {
+            eprintln!("  run {} ({}): {}", f.run_id, f.point, f.error);
+        }
+        if outcome.failed.len() > 10 {
+            eprintln!("  ... and {} more", outcome.failed.len() - 10);
+        }
+        eprintln!("retry the failed runs with: {}", retry());
+        std::process::exit(i32::from(EXIT_INTERNAL));
+    };
     if let Some(shard) = opts.shard {
+        report_failures()?;
         if !opts.quiet {
             eprintln!(
                 "shard {shard}: {done} runs in `{}`; when every shard is done, gather them \
@@ -415,12 +471,16 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
             .collect(),
         provenance: inferscale::sweep_run::provenance(&sweep),
     };
+    if done == 0 {
+        report_failures()?;
+    }
     finish(
         std::slice::from_ref(&out_dir),
         &out_dir,
         opts.quiet,
         Some(&current),
     )?;
+    report_failures()?;
     if opts.plot || sweep.base.output_plots {
         let (written, _) = inferscale::plots::plot_results(
             std::slice::from_ref(&out_dir),

@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use inferscale_cluster::metrics::LatencyRecorder;
 use inferscale_cluster::{
-    ClusterReport, DeviceKind, ExecutorConfig, LlmRequest, RequestStream, StationReport,
-    simulate_controlled_cluster, simulate_station,
+    ClusterReport, DeviceKind, ExecutorConfig, LlmRequest, RequestStream, RunError,
+    StationReport, simulate_controlled_cluster, simulate_station,
 };
-use inferscale_engine::{RngStreams, SimTime};
+use inferscale_engine::{RngStreams, SimTime, Watchdog};
 use inferscale_policy::ScalingLoop;
 use inferscale_report::{
     ActionRow, FleetRow, LatencyRow, LlmColumns, ModelRow, RunRow, TimeseriesRow,
@@ -16,12 +16,25 @@ use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
 use inferscale_workload::Replay;
 use rayon::prelude::*;
 
-/// A thread pool could not be created.
+/// Why the replications of a scenario could not all be run.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start {threads} worker threads: {source}")]
-pub struct PoolError {
-    threads: usize,
-    source: rayon::ThreadPoolBuildError,
+pub enum PoolError {
+    /// A thread pool could not be created.
+    #[error("cannot start {threads} worker threads: {source}")]
+    Threads {
+        /// Threads asked for (0: one per core).
+        threads: usize,
+        /// Why.
+        source: rayon::ThreadPoolBuildError,
+    },
+    /// A replication failed.
+    #[error("replication {replication} failed: {source}")]
+    Run {
+        /// Which.
+        replication: u64,
+        /// Why.
+        source: RunError,
+    },
 }
 
 /// Everything a scenario's runs produced, in replication order.
@@ -71,16 +84,19 @@ pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults
     if let Some(threads) = threads {
         builder = builder.num_threads(threads);
     }
-    let pool = builder.build().map_err(|source| PoolError {
+    let pool = builder.build().map_err(|source| PoolError::Threads {
         threads: threads.unwrap_or(0),
         source,
     })?;
     let per_run: Vec<OneRun> = pool.install(|| {
         (0..u64::from(scenario.replications))
             .into_par_iter()
-            .map(|replication| run_one(scenario, replication))
-            .collect()
-    });
+            .map(|replication| {
+                run_one(scenario, replication)
+                    .map_err(|source| PoolError::Run { replication, source })
+            })
+            .collect::<Result<_, _>>()
+    })?;
     let mut results = RunResults::default();
     for one in per_run {
         results.runs.push(one.run);
@@ -102,14 +118,30 @@ pub fn run_replications(
 }
 
 /// Runs replication `replication` of `scenario`: its run row and, for LLM scenarios,
-/// a row per model.
-pub fn run_one(scenario: &Scenario, replication: u64) -> OneRun {
-    run_one_controlled(scenario, replication, |system, streams| {
-        scenario
-            .policy
-            .as_ref()
-            .map(|p| (scaling_loop(p, system, streams), p.executor))
-    })
+/// a row per model. Fails when the run's scaling loop fails (an external program) or
+/// the engine's watchdog stops it (a stalled clock).
+pub fn run_one(scenario: &Scenario, replication: u64) -> Result<OneRun, RunError> {
+    run_one_watched(scenario, replication, Watchdog::default())
+}
+
+/// [`run_one`] under `watchdog`'s limits (a wall-clock deadline: `--run-timeout`).
+pub fn run_one_watched(
+    scenario: &Scenario,
+    replication: u64,
+    watchdog: Watchdog,
+) -> Result<OneRun, RunError> {
+    run_one_controlled_watched(
+        scenario,
+        replication,
+        |system, streams| {
+            scenario
+                .policy
+                .as_ref()
+                .map(|p| scaling_loop(p, system, streams).map(|c| (c, p.executor)))
+                .transpose()
+        },
+        watchdog,
+    )
 }
 
 /// Runs replication `replication` of a cluster scenario under a controller built by
@@ -123,12 +155,33 @@ pub fn run_one_controlled(
         &LlmSystem,
         &RngStreams,
     ) -> Option<(Box<dyn inferscale_cluster::Controller>, ExecutorConfig)>,
-) -> OneRun {
+) -> Result<OneRun, RunError> {
+    run_one_controlled_watched(
+        scenario,
+        replication,
+        |system, streams| Ok(controller(system, streams)),
+        Watchdog::default(),
+    )
+}
+
+/// The controller a run is driven by, and how its actions are carried out.
+type BuiltController = Option<(Box<dyn inferscale_cluster::Controller>, ExecutorConfig)>;
+
+fn run_one_controlled_watched(
+    scenario: &Scenario,
+    replication: u64,
+    controller: impl FnOnce(&LlmSystem, &RngStreams) -> Result<BuiltController, RunError>,
+    watchdog: Watchdog,
+) -> Result<OneRun, RunError> {
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
     let mut one = match &scenario.system {
         System::Generic(station) => {
-            let report = simulate_station(station, &streams);
+            let station = inferscale_cluster::StationConfig {
+                watchdog,
+                ..station.clone()
+            };
+            let report = simulate_station(&station, &streams)?;
             OneRun {
                 run: station_row(scenario, replication, &report),
                 models: Vec::new(),
@@ -139,17 +192,21 @@ pub fn run_one_controlled(
             }
         }
         System::Llm(system) => {
-            let (controller, executor) = match controller(system, &streams) {
+            let (controller, executor) = match controller(system, &streams)? {
                 Some((c, e)) => (Some(c), e),
                 None => (None, ExecutorConfig::default()),
             };
+            let cluster = inferscale_cluster::ClusterConfig {
+                watchdog,
+                ..system.cluster.clone()
+            };
             let report = simulate_controlled_cluster(
-                system.cluster.clone(),
+                cluster,
                 request_streams(system, &streams),
                 &streams,
                 controller,
                 executor,
-            );
+            )?;
             let latencies = RunLatencies::of(&report);
             OneRun {
                 latency: latency_rows(
@@ -170,7 +227,7 @@ pub fn run_one_controlled(
         }
     };
     one.run.wall_time_s = started.elapsed().as_secs_f64();
-    one
+    Ok(one)
 }
 
 /// The scenario's scaling loop for one replication. The oracle predictor of a model
@@ -180,7 +237,7 @@ fn scaling_loop(
     policy: &inferscale_scenario::PolicySetup,
     system: &LlmSystem,
     streams: &RngStreams,
-) -> Box<dyn inferscale_cluster::Controller> {
+) -> Result<Box<dyn inferscale_cluster::Controller>, RunError> {
     let initial: Vec<u32> = system.cluster.models.iter().map(|m| m.replicas).collect();
     let names: Vec<String> = system
         .cluster
@@ -200,20 +257,12 @@ fn scaling_loop(
             processes.iter().map(|p| p.expected_rate_at(t)).sum()
         }))
     };
-    match ScalingLoop::new(&policy.config, streams, &names, &initial, rate_at) {
-        Ok(l) => Box::new(l),
-        // The setup was checked when the scenario was loaded; what can still fail here
-        // is starting an external predictor, and then the run goes on without one.
-        Err(e) => {
-            eprintln!("warning: {e}; running the policy without its predictor");
-            let mut config = policy.config.clone();
-            config.predictor = inferscale_policy::PredictorConfig::None;
-            match ScalingLoop::new(&config, streams, &names, &initial, |_| None) {
-                Ok(l) => Box::new(l),
-                Err(_) => Box::new(ScalingLoop::with_stages(&config, streams, Vec::new())),
-            }
-        }
-    }
+    // The setup was checked when the scenario was loaded; what can still fail here is
+    // starting an external program (under `on_error: fallback` the loop goes on
+    // without it and counts the ticks).
+    ScalingLoop::new(&policy.config, streams, &names, &initial, rate_at)
+        .map(|l| Box::new(l) as Box<dyn inferscale_cluster::Controller>)
+        .map_err(RunError::Controller)
 }
 
 /// Each recorder's log-scale histogram as rows of `latency.parquet`.

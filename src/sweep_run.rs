@@ -15,7 +15,7 @@
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use inferscale_report::{
@@ -71,6 +71,29 @@ pub struct SweepOptions<'a> {
     pub reproducible: bool,
     /// Set (by a signal handler) to stop starting runs.
     pub stop: &'a AtomicBool,
+    /// Wall-clock limit per run: a run that exceeds it is recorded as failed (not
+    /// complete, so `--resume` retries it) and the sweep goes on.
+    pub run_timeout: Option<Duration>,
+    /// Write into a directory that holds other files or another scenario's results
+    /// (only the files inferscale writes are removed).
+    pub force: bool,
+}
+
+/// A directory the sweep refused to write into, or a resume refused: bad input
+/// (exit 2), not a failure of the program.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// A run that failed: the sweep recorded it and went on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedRun {
+    /// Its id.
+    pub run_id: String,
+    /// Its point's label.
+    pub point: String,
+    /// Why.
+    pub error: String,
 }
 
 /// One run of the sweep: a point and a replication.
@@ -116,6 +139,9 @@ pub struct SweepOutcome {
     pub events: u64,
     /// Whether a stop request ended it before every run was done.
     pub interrupted: bool,
+    /// Runs that failed (a stalled clock, an external program, `--run-timeout`),
+    /// in sweep order; recorded in the directory, retried by `--resume`.
+    pub failed: Vec<FailedRun>,
     /// Wall-clock seconds.
     pub wall_s: f64,
 }
@@ -141,7 +167,7 @@ pub fn execute(
         Some(old)
             if old.fingerprint != manifest.fingerprint && (opts.resume || opts.shard.is_some()) =>
         {
-            anyhow::bail!(
+            return Err(Refused(format!(
                 "`{}` holds results of another scenario (`{}`, fingerprint {}; this one is {}); \
                  resume and shards only add to results of the same scenario and sweep base — \
                  write elsewhere with --out, or rerun without --resume/--shard to start over",
@@ -149,13 +175,20 @@ pub fn execute(
                 old.scenario,
                 old.fingerprint,
                 manifest.fingerprint
-            );
+            ))
+            .into());
         }
         _ => {}
     }
     let writing = || format!("writing results of `{}`", sweep.name);
     if !opts.resume && opts.shard.is_none() {
+        dir.check_clearable(&sweep.name, opts.force)
+            .map_err(|e| Refused(e.to_string()))?;
         dir.clear().with_context(writing)?;
+    } else if dir.manifest().is_none() {
+        // Adding to a directory: it must be new, empty or inferscale's own.
+        dir.check_clearable(&sweep.name, opts.force)
+            .map_err(|e| Refused(e.to_string()))?;
     }
     dir.remove_temporaries();
     dir.write_manifest(&manifest).with_context(writing)?;
@@ -181,19 +214,41 @@ pub fn execute(
     let bar = progress_bar(pending.len(), opts.progress);
     let provenance = provenance(sweep);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let failed: Mutex<Vec<(usize, FailedRun)>> = Mutex::new(Vec::new());
     let ran = AtomicU64::new(0);
     let events = AtomicU64::new(0);
     pool.install(|| {
-        pending.par_iter().for_each(|run| {
+        pending.par_iter().enumerate().for_each(|(position, run)| {
             if opts.stop.load(Ordering::Relaxed) {
                 return;
             }
-            match run_and_write(sweep, dir, run, &provenance, opts.reproducible) {
-                Ok(e) => {
+            let result = match simulate(sweep, run, opts.run_timeout) {
+                Ok(one) => write_run(sweep, dir, run, one, &provenance, opts.reproducible),
+                Err(error) => {
+                    let point = sweep.points[run.point].label.clone();
+                    let recorded = dir
+                        .record_failure(&run.run_id, &format!("{point}: {error}"))
+                        .with_context(|| format!("recording the failure of run {}", run.run_id));
+                    let mut list = failed.lock().unwrap_or_else(|p| p.into_inner());
+                    list.push((
+                        position,
+                        FailedRun {
+                            run_id: run.run_id.clone(),
+                            point,
+                            error,
+                        },
+                    ));
+                    bar.inc(1);
+                    recorded.map(|()| None)
+                }
+            };
+            match result {
+                Ok(Some(e)) => {
                     events.fetch_add(e, Ordering::Relaxed);
                     ran.fetch_add(1, Ordering::Relaxed);
                     bar.inc(1);
                 }
+                Ok(None) => {}
                 Err(e) => {
                     opts.stop.store(true, Ordering::Relaxed);
                     let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
@@ -206,9 +261,12 @@ pub fn execute(
     if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
+    let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    failed.sort_by_key(|(position, _)| *position);
+    outcome.failed = failed.into_iter().map(|(_, f)| f).collect();
     outcome.ran = ran.into_inner() as usize;
     outcome.events = events.into_inner();
-    outcome.interrupted = outcome.ran < pending.len();
+    outcome.interrupted = outcome.ran + outcome.failed.len() < pending.len();
     outcome.wall_s = started.elapsed().as_secs_f64();
     Ok(outcome)
 }
@@ -223,16 +281,78 @@ pub fn provenance(sweep: &Sweep) -> Provenance {
     }
 }
 
-/// Runs one run and writes its parts; returns the events it simulated.
-fn run_and_write(
+/// Time a run that passed its deadline gets to notice it (the engine looks at the
+/// clock every few thousand events) before its thread is abandoned.
+const ABANDON_AFTER: Duration = Duration::from_secs(5);
+
+/// Simulates one run, under `timeout` if given; the error says why it failed.
+///
+/// With a timeout the run goes on its own thread: the engine stops it at the deadline
+/// (between two events), and should one event never end, the thread is left behind
+/// (it dies with the process) and the sweep goes on.
+fn simulate(
+    sweep: &Sweep,
+    run: &PlannedRun,
+    timeout: Option<Duration>,
+) -> Result<crate::runner::OneRun, String> {
+    let scenario = &sweep.points[run.point].scenario;
+    let Some(limit) = timeout else {
+        return crate::runner::run_one(scenario, run.replication).map_err(|e| e.to_string());
+    };
+    let watchdog = inferscale_engine::Watchdog {
+        deadline: Some(Instant::now() + limit),
+        ..Default::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let scenario = scenario.clone();
+    let replication = run.replication;
+    let spawned = std::thread::Builder::new()
+        .name(format!("run {}", run.run_id))
+        .spawn(move || {
+            let _ = tx.send(crate::runner::run_one_watched(
+                &scenario,
+                replication,
+                watchdog,
+            ));
+        });
+    if let Err(e) = spawned {
+        return Err(format!("cannot start a thread for it: {e}"));
+    }
+    let over = |at: Option<f64>| {
+        format!(
+            "exceeded --run-timeout {}{}",
+            humanize(limit),
+            at.map(|t| format!(" (simulated time reached {t:.1} s)"))
+                .unwrap_or_else(|| " and did not stop; its thread was abandoned".into())
+        )
+    };
+    match rx.recv_timeout(limit + ABANDON_AFTER) {
+        Ok(Ok(one)) => Ok(one),
+        Ok(Err(inferscale_cluster::RunError::TimedOut { at_s })) => Err(over(Some(at_s))),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(over(None)),
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// Writes one simulated run's parts; returns the events it simulated.
+fn write_run(
     sweep: &Sweep,
     dir: &ResultsDir,
     run: &PlannedRun,
+    mut one: crate::runner::OneRun,
     provenance: &Provenance,
     reproducible: bool,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<Option<u64>> {
     let point = &sweep.points[run.point];
-    let mut one = crate::runner::run_one(&point.scenario, run.replication);
     if reproducible {
         one.run.wall_time_s = 0.0;
     }
@@ -259,7 +379,7 @@ fn run_and_write(
     }
     dir.write_run(&keys, &tables, provenance)
         .with_context(|| format!("writing run {} ({})", run.run_id, point.label))?;
-    Ok(one.run.events)
+    Ok(Some(one.run.events))
 }
 
 fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {

@@ -62,6 +62,7 @@ fn main() {
         sample_interval: Some(SimDuration::from_secs(10)),
         replica_changes: Vec::new(),
         router_groups: Vec::new(),
+        watchdog: Default::default(),
     };
     let mut rng = RngStreams::new(1, 0).stream("arrivals");
     let mut t = 0.0;
@@ -82,7 +83,8 @@ fn main() {
             requests: Box::new(requests),
         }],
         &RngStreams::new(1, 0),
-    );
+    )
+    .expect("a fixed fleet's run finishes");
     let wall = started.elapsed().as_secs_f64();
     let m = &report.models[0];
     println!(

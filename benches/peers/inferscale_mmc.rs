@@ -24,9 +24,10 @@ fn main() {
         arrivals: ArrivalProcess::poisson(rate).expect("valid rate"),
         warmup: SimTime::ZERO,
         horizon: SimTime::from_secs_f64(customers as f64 / rate),
+        watchdog: Default::default(),
     };
     let started = Instant::now();
-    let report = simulate_station(&config, &RngStreams::new(1, 0));
+    let report = simulate_station(&config, &RngStreams::new(1, 0)).expect("an M/M/c run finishes");
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{{\"simulator\": \"inferscale\", \"customers\": {}, \"seconds\": {secs:.6}, \"mean_wait_s\": {:.6}}}",

@@ -406,6 +406,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
             sample_interval: Some(SimDuration::from_secs(10)),
             replica_changes: Vec::new(),
             router_groups: Vec::new(),
+            watchdog: Default::default(),
         };
         // 3,000 images/s: well past what one T4 serves.
         let flood = (0..1_200_000u64).map(|i| LlmRequest {
@@ -420,7 +421,8 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
                 requests: Box::new(flood),
             }],
             &RngStreams::new(1, 0),
-        );
+        )
+        .expect("a classic model's run finishes");
         let last: Vec<_> = report
             .timeseries
             .iter()

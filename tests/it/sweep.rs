@@ -248,11 +248,12 @@ fn a_grown_sweep_resumes_only_its_new_runs_and_other_sweeps_are_refused() {
         stderr(&out)
     );
     assert_eq!(run_ids(Path::new(dir)).len(), 8);
-    // A different base (another seed) is not resumed into the same directory.
+    // A different base (another seed) is not resumed into the same directory: bad
+    // input, exit 2.
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("seed: 5", "seed: 6")).unwrap();
     let out = inferscale(&["run", &file, "--resume", "--out", dir]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("another scenario"),
         "{}",

@@ -300,6 +300,8 @@ pub struct ClusterConfig {
     /// different node types share one router and queue, so requests go to whichever
     /// replica is free. Empty: every model has its own.
     pub router_groups: Vec<usize>,
+    /// Limits the run enforces on itself (stall, wall clock).
+    pub watchdog: inferscale_engine::Watchdog,
 }
 
 impl ClusterConfig {
@@ -670,6 +672,8 @@ struct Cluster {
     /// Past the horizon, following the requests still in flight to their outcome: no
     /// more arrivals, control ticks or scheduled changes.
     running_out: bool,
+    /// Why the controller could not go on (the run ends with it).
+    failure: Option<String>,
 }
 
 impl Cluster {
@@ -1527,8 +1531,13 @@ impl Model for Cluster {
             ClusterEvent::Control if self.running_out => {}
             ClusterEvent::Control => {
                 let view = self.view(now);
-                let actions = match self.controller.as_mut() {
-                    Some(c) => c.tick(&view),
+                let actions = match self.controller.as_mut().map(|c| c.tick(&view)) {
+                    Some(Ok(actions)) => actions,
+                    Some(Err(failure)) => {
+                        self.failure = Some(failure);
+                        ctx.stop();
+                        return;
+                    }
                     None => Vec::new(),
                 };
                 for action in actions {
@@ -1616,19 +1625,19 @@ pub fn simulate_cluster(
     config: ClusterConfig,
     streams: Vec<RequestStream>,
     rng: &RngStreams,
-) -> ClusterReport {
+) -> Result<ClusterReport, crate::RunError> {
     simulate_controlled_cluster(config, streams, rng, None, ExecutorConfig::default())
 }
 
 /// Runs the cluster until the horizon under `controller`, whose actions `executor`
-/// carries out.
+/// carries out. Fails when the controller fails or the watchdog ends the run.
 pub fn simulate_controlled_cluster(
     config: ClusterConfig,
     streams: Vec<RequestStream>,
     rng: &RngStreams,
     controller: Option<Box<dyn Controller>>,
     executor: ExecutorConfig,
-) -> ClusterReport {
+) -> Result<ClusterReport, crate::RunError> {
     let models = config.models.len();
     let routers = (0..models)
         .map(|m| Router {
@@ -1685,11 +1694,17 @@ pub fn simulate_controlled_cluster(
         spot_rng: rng.stream("spot"),
         reclaims: vec![0; config.pools.len()],
         running_out: false,
+        failure: None,
         config,
     };
     let mut sim = Simulation::new(cluster);
+    sim.set_watchdog(sim.model().config.watchdog);
     sim.schedule_at(SimTime::ZERO, ClusterEvent::Start);
-    sim.run_until(horizon);
+    let outcome = sim.run_until(horizon);
+    if let Some(failure) = sim.model_mut().failure.take() {
+        return Err(crate::RunError::Controller(failure));
+    }
+    crate::RunError::from_outcome(outcome)?;
     let events = sim.events();
     // The run ends at the horizon even if no event was left to reach it: nodes still
     // alive bill until then.
@@ -1703,13 +1718,13 @@ pub fn simulate_controlled_cluster(
     // Judge the requests still in flight: follow them, with no new arrivals or
     // decisions, until each has finished or can no longer meet its SLA.
     if let Some(until) = sim.model_mut().start_run_out() {
-        sim.run_until(until);
+        crate::RunError::from_outcome(sim.run_until(until))?;
     }
     let cluster = sim.model();
     for (m, model) in report.models.iter_mut().enumerate() {
         model.sla_met = cluster.outcomes[m].met_sla + cluster.met_in_flight(m);
     }
-    report
+    Ok(report)
 }
 
 impl Cluster {
@@ -1965,12 +1980,13 @@ mod tests {
             sample_interval: Some(SimDuration::from_secs(10)),
             replica_changes,
             router_groups: Vec::new(),
+            watchdog: Default::default(),
         };
         let streams = vec![RequestStream {
             model: 0,
             requests: poisson(rate, secs as f64, 1),
         }];
-        simulate_cluster(config, streams, &RngStreams::new(7, 0))
+        simulate_cluster(config, streams, &RngStreams::new(7, 0)).unwrap()
     }
 
     /// Five TP-2 replicas need 10 GPUs: two 8-GPU nodes, each billed for the whole
@@ -2203,10 +2219,14 @@ mod tests {
         fn interval(&self) -> SimDuration {
             SimDuration::from_secs(60)
         }
-        fn tick(&mut self, view: &ClusterView) -> Vec<crate::control::ScaleAction> {
+        fn tick(
+            &mut self,
+            view: &ClusterView,
+        ) -> Result<Vec<crate::control::ScaleAction>, String> {
             self.seen.lock().unwrap().push(view.models[0].clone());
             let now = view.now.as_secs_f64() as u64;
-            self.plan
+            Ok(self
+                .plan
                 .iter()
                 .filter(|(t, _)| *t == now)
                 .map(|&(_, replicas)| crate::control::ScaleAction {
@@ -2215,7 +2235,7 @@ mod tests {
                     reason: format!("plan at {now} s"),
                     forecast_per_s: None,
                 })
-                .collect()
+                .collect())
         }
     }
 
@@ -2230,6 +2250,18 @@ mod tests {
         controller: Box<dyn Controller>,
         executor: ExecutorConfig,
     ) -> ClusterReport {
+        try_controlled_run(pool, model, rate, secs, seed, controller, executor).unwrap()
+    }
+
+    fn try_controlled_run(
+        pool: NodePool,
+        model: Deployment,
+        rate: f64,
+        secs: u64,
+        seed: u64,
+        controller: Box<dyn Controller>,
+        executor: ExecutorConfig,
+    ) -> Result<ClusterReport, crate::RunError> {
         let config = ClusterConfig {
             pools: vec![pool],
             models: vec![model],
@@ -2238,6 +2270,7 @@ mod tests {
             sample_interval: None,
             replica_changes: Vec::new(),
             router_groups: Vec::new(),
+            watchdog: Default::default(),
         };
         let streams = vec![RequestStream {
             model: 0,
@@ -2250,6 +2283,41 @@ mod tests {
             Some(controller),
             executor,
         )
+    }
+
+    /// A controller that fails ends the run with its error: no report is made of a
+    /// run whose policy stopped acting.
+    #[test]
+    fn a_failing_controller_ends_the_run_with_its_error() {
+        struct FailsAt(u64);
+        impl Controller for FailsAt {
+            fn interval(&self) -> SimDuration {
+                SimDuration::from_secs(30)
+            }
+            fn tick(
+                &mut self,
+                view: &ClusterView,
+            ) -> Result<Vec<crate::control::ScaleAction>, String> {
+                if view.now >= SimTime::from_secs(self.0) {
+                    Err(format!("gave up at {} s", self.0))
+                } else {
+                    Ok(Vec::new())
+                }
+            }
+        }
+        let result = try_controlled_run(
+            pool(Some(2)),
+            deployment(1, 1, RoutingPolicy::LeastOutstanding),
+            5.0,
+            600,
+            1,
+            Box::new(FailsAt(90)),
+            ExecutorConfig::default(),
+        );
+        assert_eq!(
+            result.err(),
+            Some(crate::RunError::Controller("gave up at 90 s".into()))
+        );
     }
 
     /// The loop's actions are executed with their real delays and logged: scaling up
@@ -2357,8 +2425,11 @@ mod tests {
         fn interval(&self) -> SimDuration {
             SimDuration::from_secs(30)
         }
-        fn tick(&mut self, view: &ClusterView) -> Vec<crate::control::ScaleAction> {
-            (view.models[0].desired != self.0)
+        fn tick(
+            &mut self,
+            view: &ClusterView,
+        ) -> Result<Vec<crate::control::ScaleAction>, String> {
+            Ok((view.models[0].desired != self.0)
                 .then(|| crate::control::ScaleAction {
                     model: 0,
                     replicas: self.0,
@@ -2366,7 +2437,7 @@ mod tests {
                     forecast_per_s: None,
                 })
                 .into_iter()
-                .collect()
+                .collect())
         }
     }
 

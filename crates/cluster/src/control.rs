@@ -87,8 +87,10 @@ pub trait Controller: Send {
     /// Time between ticks.
     fn interval(&self) -> SimDuration;
     /// One tick: look at the cluster, return the changes to make (none to keep
-    /// everything as it is).
-    fn tick(&mut self, view: &ClusterView) -> Vec<ScaleAction>;
+    /// everything as it is). An error ends the run with it (e.g. an external
+    /// program the loop depends on died): the cluster reports nothing from a run
+    /// whose policy could not act.
+    fn tick(&mut self, view: &ClusterView) -> Result<Vec<ScaleAction>, String>;
     /// What the loop measured of itself, asked once at the end of the run.
     fn report(&self) -> ControllerReport {
         ControllerReport::default()
@@ -116,6 +118,9 @@ pub struct ControllerReport {
     pub forecast_errors: Vec<ForecastError>,
     /// Every forecast: (the time it is for, model, forecast arrival rate per second).
     pub forecasts: Vec<(SimTime, usize, f64)>,
+    /// Per controlled model: (model, ticks its decider went without a forecast
+    /// because the predictor had failed — `on_error: fallback`).
+    pub predictor_fallbacks: Vec<(usize, u64)>,
 }
 
 /// A change the cluster made, with how long it took to take effect.

@@ -22,6 +22,7 @@ mod llm;
 pub mod llm_server;
 pub mod metrics;
 pub mod perf;
+mod run_error;
 pub mod station;
 
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
@@ -42,4 +43,5 @@ pub use llm_server::{
     simulate_llm_server,
 };
 pub use perf::{BatchWork, Efficiency, ProfileTable, Roofline};
+pub use run_error::RunError;
 pub use station::{StationConfig, StationReport, simulate_station};

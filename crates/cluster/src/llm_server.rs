@@ -150,7 +150,9 @@ struct Slot {
     /// Decode counter when it (re)joined the decode set, and its stored tokens then.
     joined_at: u64,
     stored_at_join: u64,
-    /// Bumped when the request leaves the decode set, invalidating heap entries.
+    /// Bumped when the request leaves the decode set, invalidating heap entries. It
+    /// belongs to the slot, not the request: a reused slot carries it on, so a heap
+    /// entry left by an earlier occupant can never match a later one.
     epoch: u32,
     /// Key in the running map (admission order).
     admit_seq: u64,
@@ -679,7 +681,7 @@ impl LlmReplica {
 
     /// Adds `request` to the waiting queue; the caller checked [`Self::can_serve`].
     pub fn enqueue(&mut self, request: LlmRequest) {
-        let slot = Slot {
+        let mut slot = Slot {
             request,
             generated: 0,
             joined_at: 0,
@@ -692,6 +694,9 @@ impl LlmReplica {
         };
         let id = match self.free_slots.pop() {
             Some(id) => {
+                // Stale finish entries of earlier occupants carry epochs up to the
+                // slot's current one: step past them all.
+                slot.epoch = self.slots[id].epoch.wrapping_add(1);
                 self.slots[id] = slot;
                 id
             }
@@ -764,7 +769,10 @@ impl LlmReplica {
         }
         let phase = (self.decode_counter % u64::from(self.config.block_size)) as usize;
         while self.phase_counts[phase] > self.config.kv_blocks - self.blocks_used {
-            self.preempt_latest(now);
+            if !self.preempt_latest(now) {
+                debug_assert_eq!(self.decoding, 0, "decoding requests but none running");
+                break;
+            }
             if self.decoding == 0 {
                 self.iteration = Iteration::Idle;
                 return self.start_iteration(now, out);
@@ -793,7 +801,10 @@ impl LlmReplica {
         while self.decoding > 0
             && self.phase_counts[phase] > self.config.kv_blocks - self.blocks_used
         {
-            self.preempt_latest(now);
+            if !self.preempt_latest(now) {
+                debug_assert_eq!(self.decoding, 0, "decoding requests but none running");
+                break;
+            }
         }
         self.iteration_decodes = self.decoding > 0;
         if self.iteration_decodes {
@@ -940,9 +951,11 @@ impl LlmReplica {
         stored
     }
 
-    fn preempt_latest(&mut self, now: SimTime) {
+    /// Preempts the most recently admitted running request (back to the head of the
+    /// queue, to be recomputed); says whether there was one.
+    fn preempt_latest(&mut self, now: SimTime) -> bool {
         let Some((_, id)) = self.running.pop_last() else {
-            return;
+            return false;
         };
         if self.slots[id].decoding {
             let stored = self.leave_decode_set(id);
@@ -959,6 +972,7 @@ impl LlmReplica {
         self.waiting.push_front(id);
         self.stats.preemptions += 1;
         self.stats.kv_avg.set(now, self.blocks_used);
+        true
     }
 
     fn join_decode_set(&mut self, id: usize) {
@@ -1229,6 +1243,53 @@ mod tests {
             report.completed + report.rejected + report.in_flight_at_end
         );
         assert_eq!(report.e2e.count(), report.completed);
+    }
+
+    /// Preemption and slot reuse together: a freed slot goes to a new request while
+    /// finish entries of its earlier occupant are still in the heap. Such an entry
+    /// once matched the newcomer (epochs restarted at zero on reuse), finishing it
+    /// early or, while it waited, freeing it a second time: requests were counted
+    /// twice and the decode counters underflowed into an endless preemption loop.
+    /// It takes a rejection to leave such an entry behind: a preempted request whose
+    /// recompute outgrew the token budget leaves with its finish entry still queued.
+    /// With varied sizes, a cache far too small and a budget that long recomputes
+    /// outgrow, every request is accounted for exactly once, at any horizon.
+    #[test]
+    fn reused_slots_never_inherit_finish_entries_of_earlier_requests() {
+        use rand::RngExt;
+        let mut rng = inferscale_engine::RngStreams::new(11, 0).stream("sizes");
+        let mut requests = poisson(600, 40.0, 0, 0);
+        for r in &mut requests {
+            r.prompt = rng.random_range(1_800..2_040);
+            r.output = rng.random_range(100..1_000);
+        }
+        for chunked in [false, true] {
+            let config = LlmServerConfig {
+                chunked_prefill: chunked,
+                max_batched_tokens: 2_048,
+                ..config(600)
+            };
+            for horizon in [20, 60, 200] {
+                let report = simulate_llm_server(
+                    roofline(),
+                    config.clone(),
+                    requests.iter().copied(),
+                    Some(SimTime::from_secs(horizon)),
+                );
+                assert_eq!(
+                    report.arrivals,
+                    report.completed + report.rejected + report.dropped + report.in_flight_at_end,
+                    "chunked {chunked}, horizon {horizon}s"
+                );
+            }
+            let report =
+                simulate_llm_server(roofline(), config.clone(), requests.iter().copied(), None);
+            assert!(report.preemptions > 100, "{} preemptions", report.preemptions);
+            assert_eq!(report.completed + report.rejected, 600, "chunked {chunked}");
+            assert_eq!(report.e2e.count(), report.completed);
+            // Only the unchunked engine refuses recomputes (chunks fit any budget).
+            assert_eq!(report.rejected > 0, !chunked, "{} rejected", report.rejected);
+        }
     }
 
     /// A cache far too small for the load forces preemptions; the cache is never

@@ -3,10 +3,12 @@
 
 use std::collections::VecDeque;
 
-use inferscale_engine::{Context, Model, RngStreams, SimDuration, SimRng, SimTime, Simulation};
+use inferscale_engine::{
+    Context, Model, RngStreams, SimDuration, SimRng, SimTime, Simulation, Watchdog,
+};
 use inferscale_workload::ArrivalProcess;
 
-use crate::GenericModel;
+use crate::{GenericModel, RunError};
 use crate::metrics::{DurationMean, LatencyRecorder, TimeAverage};
 
 /// Everything one replication of a station needs besides its random streams.
@@ -22,6 +24,8 @@ pub struct StationConfig {
     pub warmup: SimTime,
     /// When the run ends. Requests still in the system then are counted as in flight.
     pub horizon: SimTime,
+    /// Limits the run enforces on itself (stall, wall clock).
+    pub watchdog: Watchdog,
 }
 
 /// What one replication of a station measured over its statistics window.
@@ -152,7 +156,10 @@ impl Model for Station {
 
 /// Runs one replication of `config` with the random streams of `streams`
 /// (`"arrivals"` and `"service"`), from an empty system to the horizon.
-pub fn simulate_station(config: &StationConfig, streams: &RngStreams) -> StationReport {
+pub fn simulate_station(
+    config: &StationConfig,
+    streams: &RngStreams,
+) -> Result<StationReport, RunError> {
     let mut arrival_rng = streams.stream("arrivals");
     let mut arrivals = config.arrivals.clone();
     let first = arrivals.next_after(SimTime::ZERO, &mut arrival_rng);
@@ -176,14 +183,15 @@ pub fn simulate_station(config: &StationConfig, streams: &RngStreams) -> Station
     if let Some(first) = first {
         sim.schedule_at(first, StationEvent::Arrival);
     }
-    sim.run_until(config.horizon);
+    sim.set_watchdog(config.watchdog);
+    RunError::from_outcome(sim.run_until(config.horizon))?;
     let events = sim.events();
     let end = config.horizon;
     let station = sim.into_model();
     let window_s = end.saturating_since(config.warmup).as_secs_f64();
     let mean_busy = station.busy_avg.mean_until(end);
     let mean_queue_len = station.queue_avg.mean_until(end);
-    StationReport {
+    Ok(StationReport {
         arrivals: station.counted_arrivals,
         completed: station.completed,
         in_flight_at_end: station.counted_arrivals - station.completed,
@@ -194,7 +202,7 @@ pub fn simulate_station(config: &StationConfig, streams: &RngStreams) -> Station
         mean_in_system: mean_queue_len + mean_busy,
         window_s,
         events,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -211,13 +219,14 @@ mod tests {
             arrivals: ArrivalProcess::poisson(rate).unwrap(),
             warmup: SimTime::from_secs(secs / 10),
             horizon: SimTime::from_secs(secs),
+            watchdog: Watchdog::default(),
         }
     }
 
     #[test]
     fn conserves_requests() {
         let cfg = config(2, 1.5, Dist::exponential(1.0).unwrap(), 5_000);
-        let r = simulate_station(&cfg, &RngStreams::new(1, 0));
+        let r = simulate_station(&cfg, &RngStreams::new(1, 0)).unwrap();
         assert!(r.arrivals > 6_000);
         assert_eq!(r.arrivals, r.completed + r.in_flight_at_end);
         assert_eq!(r.response.count(), r.completed);
@@ -227,9 +236,9 @@ mod tests {
     #[test]
     fn same_streams_same_report_different_streams_different_report() {
         let cfg = config(3, 2.0, Dist::gamma_mean_scv(1.0, 2.0).unwrap(), 2_000);
-        let a = simulate_station(&cfg, &RngStreams::new(9, 4));
-        let b = simulate_station(&cfg, &RngStreams::new(9, 4));
-        let c = simulate_station(&cfg, &RngStreams::new(9, 5));
+        let a = simulate_station(&cfg, &RngStreams::new(9, 4)).unwrap();
+        let b = simulate_station(&cfg, &RngStreams::new(9, 4)).unwrap();
+        let c = simulate_station(&cfg, &RngStreams::new(9, 5)).unwrap();
         assert_eq!(a.events, b.events);
         assert_eq!(a.wait.mean_s().to_bits(), b.wait.mean_s().to_bits());
         assert_eq!(a.mean_queue_len.to_bits(), b.mean_queue_len.to_bits());
@@ -241,7 +250,7 @@ mod tests {
     #[test]
     fn unloaded_pool_has_no_wait_and_exact_service() {
         let cfg = config(1000, 1.0, Dist::deterministic(0.25).unwrap(), 1_000);
-        let r = simulate_station(&cfg, &RngStreams::new(2, 0));
+        let r = simulate_station(&cfg, &RngStreams::new(2, 0)).unwrap();
         assert_eq!(r.wait.mean_s(), 0.0);
         assert_eq!(r.mean_queue_len, 0.0);
         assert!((r.response.mean_s() - 0.25).abs() < 1e-9);
@@ -259,9 +268,9 @@ mod tests {
     #[test]
     fn warmup_changes_what_is_counted_not_what_happens() {
         let mut cfg = config(1, 0.5, Dist::exponential(1.0).unwrap(), 1_000);
-        let a = simulate_station(&cfg, &RngStreams::new(5, 0));
+        let a = simulate_station(&cfg, &RngStreams::new(5, 0)).unwrap();
         cfg.warmup = SimTime::ZERO;
-        let b = simulate_station(&cfg, &RngStreams::new(5, 0));
+        let b = simulate_station(&cfg, &RngStreams::new(5, 0)).unwrap();
         assert_eq!(a.events, b.events);
         assert!(b.arrivals > a.arrivals);
     }

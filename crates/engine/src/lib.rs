@@ -53,5 +53,5 @@ mod time;
 pub use dist::{Dist, DistError};
 pub use queue::EventQueue;
 pub use rng::{RngStreams, SimRng};
-pub use sim::{Context, Model, RunOutcome, Simulation};
+pub use sim::{Context, Model, RunOutcome, Simulation, Watchdog};
 pub use time::{SimDuration, SimTime};

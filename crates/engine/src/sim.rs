@@ -1,5 +1,7 @@
 //! The run loop: a [`Model`] receives events in time order from a [`Simulation`].
 
+use std::time::Instant;
+
 use crate::{EventQueue, SimDuration, SimTime};
 
 /// A simulated system. It owns all its state and reacts to one event at a time,
@@ -60,6 +62,50 @@ pub enum RunOutcome {
     Exhausted,
     /// The model called [`Context::stop`].
     Stopped,
+    /// The clock stopped advancing: more events than the watchdog allows were
+    /// delivered at one instant (a model that reschedules itself with no delay).
+    Stalled {
+        /// The instant the clock was stuck at.
+        at: SimTime,
+        /// Events delivered there.
+        events: u64,
+    },
+    /// The watchdog's wall-clock deadline passed.
+    DeadlineExceeded {
+        /// Simulated time reached.
+        at: SimTime,
+    },
+}
+
+/// Limits a [`Simulation`] enforces on itself, so one broken or oversized run ends
+/// with an outcome instead of spinning forever. They never change what a run that
+/// stays within them computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watchdog {
+    /// Most events delivered at one simulated instant before the run counts as
+    /// stalled. A real model advances time: even a million simultaneous arrivals
+    /// stay far below the default.
+    pub max_events_at_one_instant: u64,
+    /// Wall-clock instant after which the run stops (checked every few thousand
+    /// events), or `None`.
+    pub deadline: Option<Instant>,
+}
+
+impl Watchdog {
+    /// The default stall limit: 100 million events at one instant (several seconds
+    /// of work at the engine's speed).
+    pub const DEFAULT_MAX_EVENTS_AT_ONE_INSTANT: u64 = 100_000_000;
+    /// Events between two looks at the wall clock.
+    const CLOCK_CHECK_EVERY: u64 = 4_096;
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        Watchdog {
+            max_events_at_one_instant: Self::DEFAULT_MAX_EVENTS_AT_ONE_INSTANT,
+            deadline: None,
+        }
+    }
 }
 
 /// A model together with its clock and future-event list.
@@ -67,6 +113,10 @@ pub struct Simulation<M: Model> {
     model: M,
     ctx: Context<M::Event>,
     events: u64,
+    watchdog: Watchdog,
+    /// The instant the clock last moved to, and events delivered there since.
+    instant: SimTime,
+    at_instant: u64,
 }
 
 impl<M: Model> Simulation<M> {
@@ -80,7 +130,15 @@ impl<M: Model> Simulation<M> {
                 stopped: false,
             },
             events: 0,
+            watchdog: Watchdog::default(),
+            instant: SimTime::ZERO,
+            at_instant: 0,
         }
+    }
+
+    /// Sets the limits the run enforces on itself.
+    pub fn set_watchdog(&mut self, watchdog: Watchdog) {
+        self.watchdog = watchdog;
     }
 
     /// Schedules `event` at `at` from outside the model (initial events).
@@ -90,7 +148,9 @@ impl<M: Model> Simulation<M> {
 
     /// Delivers events in order until the next one would be later than `horizon`, the
     /// queue empties, or the model stops the run. On return the clock reads `horizon`
-    /// when the horizon was reached, else the time of the last event.
+    /// when the horizon was reached, else the time of the last event. The
+    /// [`Watchdog`] ends it early when the clock stops advancing or the wall-clock
+    /// deadline passes.
     pub fn run_until(&mut self, horizon: SimTime) -> RunOutcome {
         loop {
             if self.ctx.stopped {
@@ -107,6 +167,24 @@ impl<M: Model> Simulation<M> {
             let Some((time, event)) = self.ctx.queue.pop() else {
                 return RunOutcome::Exhausted;
             };
+            if time == self.instant {
+                self.at_instant += 1;
+                if self.at_instant > self.watchdog.max_events_at_one_instant {
+                    return RunOutcome::Stalled {
+                        at: time,
+                        events: self.at_instant,
+                    };
+                }
+            } else {
+                self.instant = time;
+                self.at_instant = 1;
+            }
+            if self.events % Watchdog::CLOCK_CHECK_EVERY == 0
+                && let Some(deadline) = self.watchdog.deadline
+                && Instant::now() >= deadline
+            {
+                return RunOutcome::DeadlineExceeded { at: self.ctx.now };
+            }
             self.ctx.now = time;
             self.events += 1;
             self.model.handle(event, &mut self.ctx);
@@ -191,6 +269,63 @@ mod tests {
         // An event exactly at the horizon is delivered.
         assert_eq!(sim.run_until(SimTime::from_secs(10)), RunOutcome::Exhausted);
         assert_eq!(sim.model().seen.len(), 2);
+    }
+
+    /// A model that reschedules itself with no delay never advances the clock: the
+    /// watchdog ends the run as stalled after its limit, and the stuck event stays
+    /// queued.
+    #[test]
+    fn a_clock_that_stops_advancing_is_caught() {
+        struct Spinner;
+        impl Model for Spinner {
+            type Event = ();
+            fn handle(&mut self, (): (), ctx: &mut Context<()>) {
+                ctx.schedule_in(SimDuration::ZERO, ());
+            }
+        }
+        let mut sim = Simulation::new(Spinner);
+        sim.set_watchdog(Watchdog {
+            max_events_at_one_instant: 1_000,
+            deadline: None,
+        });
+        sim.schedule_at(SimTime::from_secs(3), ());
+        assert_eq!(
+            sim.run_until(SimTime::MAX),
+            RunOutcome::Stalled {
+                at: SimTime::from_secs(3),
+                events: 1_001
+            }
+        );
+        assert_eq!(sim.events(), 1_000);
+        // A deadline in the past stops it at the first look at the clock.
+        let mut sim = Simulation::new(Spinner);
+        sim.set_watchdog(Watchdog {
+            deadline: Some(Instant::now()),
+            ..Watchdog::default()
+        });
+        sim.schedule_at(SimTime::from_secs(1), ());
+        assert_eq!(
+            sim.run_until(SimTime::MAX),
+            RunOutcome::DeadlineExceeded {
+                at: SimTime::ZERO
+            }
+        );
+    }
+
+    /// Many events at one instant within the limit are delivered as usual.
+    #[test]
+    fn simultaneous_events_within_the_limit_run() {
+        let mut sim = Simulation::new(Recorder { seen: vec![] });
+        sim.set_watchdog(Watchdog {
+            max_events_at_one_instant: 3,
+            deadline: None,
+        });
+        for _ in 0..3 {
+            sim.schedule_at(SimTime::from_secs(1), 5);
+        }
+        sim.schedule_at(SimTime::from_secs(2), 5);
+        assert_eq!(sim.run_until(SimTime::MAX), RunOutcome::Exhausted);
+        assert_eq!(sim.events(), 4);
     }
 
     #[test]

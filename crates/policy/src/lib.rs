@@ -17,6 +17,7 @@ pub mod hpa;
 pub mod kpa;
 pub mod monitor;
 pub mod predict;
+pub mod process;
 pub mod queueing;
 pub mod scaling_loop;
 

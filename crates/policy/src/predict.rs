@@ -23,6 +23,13 @@ pub trait Predictor: Send {
             .filter_map(|k| self.forecast(k))
             .reduce(f64::max)
     }
+
+    /// Why the predictor stopped forecasting, said once, the first time it is asked
+    /// after the failure (an external program that died, hung or answered garbage).
+    /// Built-in predictors never fail.
+    fn take_failure(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// A bounded window of the newest values.

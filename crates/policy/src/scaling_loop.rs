@@ -70,10 +70,7 @@ pub enum PredictorConfig {
     /// The workload's true expected rate.
     Oracle,
     /// Another program, over JSON lines (see [`crate::external`]).
-    External {
-        /// Program and arguments.
-        command: Vec<String>,
-    },
+    External(crate::external::ExternalCommand),
 }
 
 /// Which decider, with its parameters.
@@ -203,9 +200,15 @@ pub fn build_predictor(
             )?;
             Some(Box::new(Oracle::new(rate_at, interval_s)))
         }
-        PredictorConfig::External { command } => Some(Box::new(
-            crate::external::ExternalPredictor::spawn(command, model_name, interval_s)?,
-        )),
+        PredictorConfig::External(command) => {
+            match crate::external::ExternalPredictor::spawn(command, model_name, interval_s) {
+                Ok(p) => Some(Box::new(p)),
+                Err(e) if command.on_error == crate::external::OnError::Fallback => {
+                    Some(Box::new(crate::external::Failed::new(e)))
+                }
+                Err(e) => return Err(e),
+            }
+        }
     })
 }
 
@@ -313,6 +316,10 @@ struct ModelLoop {
     lookahead_steps: usize,
     /// Forecasts waiting for their time: (due, value).
     pending: VecDeque<(SimTime, f64)>,
+    /// Whether its predictor failed (it gives no forecasts from then on).
+    predictor_failed: bool,
+    /// Ticks the decider went without a forecast because the predictor had failed.
+    fallbacks: u64,
     abs_pct: f64,
     pct_count: u64,
     sq: f64,
@@ -325,6 +332,8 @@ pub struct ScalingLoop {
     steps: usize,
     loops: Vec<ModelLoop>,
     forecasts: Vec<(SimTime, usize, f64)>,
+    /// What a predictor's failure does.
+    on_error: crate::external::OnError,
 }
 
 impl ScalingLoop {
@@ -393,6 +402,8 @@ impl ScalingLoop {
                     decider,
                     lookahead_steps: lookahead(model),
                     pending: VecDeque::new(),
+                    predictor_failed: false,
+                    fallbacks: 0,
                     abs_pct: 0.0,
                     pct_count: 0,
                     sq: 0.0,
@@ -405,6 +416,10 @@ impl ScalingLoop {
             steps,
             loops,
             forecasts: Vec::new(),
+            on_error: match &config.predictor {
+                PredictorConfig::External(c) => c.on_error,
+                _ => crate::external::OnError::Fail,
+            },
         }
     }
 }
@@ -414,7 +429,7 @@ impl Controller for ScalingLoop {
         self.interval
     }
 
-    fn tick(&mut self, view: &ClusterView) -> Vec<ScaleAction> {
+    fn tick(&mut self, view: &ClusterView) -> Result<Vec<ScaleAction>, String> {
         let now = view.now;
         let now_s = now.as_secs_f64();
         let interval_s = view.interval.as_secs_f64();
@@ -460,7 +475,18 @@ impl Controller for ScalingLoop {
                     } else {
                         None
                     };
-                    (f, peak)
+                    if let Some(failure) = p.take_failure() {
+                        if self.on_error == crate::external::OnError::Fail {
+                            return Err(failure);
+                        }
+                        l.predictor_failed = true;
+                    }
+                    if l.predictor_failed {
+                        l.fallbacks += 1;
+                        (None, None)
+                    } else {
+                        (f, peak)
+                    }
                 }
                 None => (None, None),
             };
@@ -526,7 +552,7 @@ impl Controller for ScalingLoop {
                 });
             }
         }
-        actions
+        Ok(actions)
     }
 
     fn report(&self) -> ControllerReport {
@@ -547,6 +573,11 @@ impl Controller for ScalingLoop {
                 })
                 .collect(),
             forecasts: self.forecasts.clone(),
+            predictor_fallbacks: self
+                .loops
+                .iter()
+                .map(|l| (l.model, l.fallbacks))
+                .collect(),
         }
     }
 }
@@ -641,7 +672,7 @@ mod tests {
         }];
         let mut l = ScalingLoop::with_stages(&config, &RngStreams::new(1, 0), stages);
         for k in 1..=4 {
-            l.tick(&view(30.0 * f64::from(k)));
+            l.tick(&view(30.0 * f64::from(k))).unwrap();
         }
         let seen = seen.lock().unwrap().clone();
         let peak_at = |t: f64| {

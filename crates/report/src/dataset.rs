@@ -40,6 +40,56 @@ pub const TABLES: [&str; 6] = [
 /// Name of the file, under `DIR/parts/`, that says which sweep the parts belong to.
 const MANIFEST: &str = "MANIFEST";
 
+/// Metadata key of a run's `runs` part: every other part the run wrote and its size
+/// in bytes, `table=bytes` a line. A run is complete when its `runs` part and each
+/// part it lists read back whole.
+pub const RUN_PARTS_KEY: &str = "inferscale.run_parts";
+
+/// Where failed runs leave their error, `DIR/parts/failed/<run_id>.txt`: not a table,
+/// so a failed run is never complete and `--resume` retries it.
+const FAILED: &str = "failed";
+
+/// Names inferscale writes at the top of a results directory.
+fn written_by_inferscale(name: &str) -> bool {
+    name == "parts"
+        || name == "plots"
+        || name == "workload.png"
+        || name == "workload.svg"
+        || name
+            .strip_suffix(".parquet")
+            .is_some_and(|t| TABLES.contains(&t) || t == "summary")
+        || (name.starts_with('.') && name.contains(".tmp-"))
+}
+
+/// Why a directory may not be cleared for a new run.
+#[derive(Debug, thiserror::Error)]
+pub enum ClearRefusal {
+    /// It holds results of another scenario.
+    #[error(
+        "`{dir}` holds results of another scenario (`{other}`); pass --force to replace \
+         them, or write elsewhere with --out"
+    )]
+    OtherScenario {
+        /// The directory.
+        dir: String,
+        /// The scenario whose results it holds.
+        other: String,
+    },
+    /// It holds files inferscale did not write.
+    #[error(
+        "`{dir}` is not empty and is not an inferscale results directory (it holds {found}); \
+         inferscale writes only into a new or empty directory or its own results of the \
+         same scenario — write elsewhere with --out, or pass --force to write there (only \
+         the files inferscale writes are ever removed)"
+    )]
+    NotResults {
+        /// The directory.
+        dir: String,
+        /// Some of what it holds.
+        found: String,
+    },
+}
+
 /// The key columns every table of a run starts with.
 #[derive(Clone, Copy, Debug)]
 pub struct RunKeys<'a> {
@@ -147,42 +197,200 @@ impl ResultsDir {
         self.root.join(format!("{table}.parquet"))
     }
 
-    /// Writes one run's tables, each keyed, `runs` last. Tables not given are not
-    /// written (a generic run has no time series).
+    /// Writes one run's tables, each keyed, `runs` last, listing the others with
+    /// their sizes in its metadata ([`RUN_PARTS_KEY`]). Tables not given are not
+    /// written (a generic run has no time series). Clears a failure recorded for the
+    /// run before.
     pub fn write_run(
         &self,
         keys: &RunKeys<'_>,
         tables: &[(&str, RecordBatch)],
         provenance: &Provenance,
     ) -> Result<(), ReportError> {
+        let mut written = Vec::new();
         for table in TABLES {
             if let Some((_, batch)) = tables.iter().find(|(t, _)| *t == table) {
                 let keyed = with_keys(batch, keys)?;
+                let path = self.part(table, keys.run_id);
                 // Parts are not flushed to disk one by one (a flush per file costs
                 // 5% of a sweep of short runs): the rename keeps them whole against a
                 // crash of the process, and a part cut short by a power loss fails
-                // the footer check of `completed_runs`, so its run is redone. They are
+                // the check of `completed_runs`, so its run is redone. They are
                 // Snappy-compressed: cheap to open, and merged into zstd tables.
-                crate::parquet_io::write_atomic(
-                    &self.part(table, keys.run_id),
+                let extra = if table == "runs" {
+                    vec![(RUN_PARTS_KEY.to_owned(), written.join("\n"))]
+                } else {
+                    Vec::new()
+                };
+                crate::parquet_io::write_atomic_with(
+                    &path,
                     &keyed.schema(),
                     std::iter::once(Ok(keyed.clone())),
                     provenance,
                     crate::parquet_io::FileKind::Part,
+                    &extra,
                 )?;
+                if table != "runs" {
+                    let size = fs::metadata(&path)
+                        .map_err(io_err("cannot read back", &path))?
+                        .len();
+                    written.push(format!("{table}={size}"));
+                }
             }
         }
+        let _ = fs::remove_file(self.failure_file(keys.run_id));
         Ok(())
     }
 
     /// The ids of the runs whose outputs are complete: a `runs` part whose footer
-    /// reads back.
+    /// reads back, and every part it lists there with the size it lists.
     pub fn completed_runs(&self) -> std::collections::BTreeSet<String> {
         part_files(&self.parts_dir("runs"))
             .into_iter()
-            .filter(|p| readable(p))
-            .filter_map(|p| Some(p.file_stem()?.to_str()?.to_owned()))
+            .filter_map(|p| {
+                let id = p.file_stem()?.to_str()?.to_owned();
+                self.run_complete(&p, &id).then_some(id)
+            })
             .collect()
+    }
+
+    /// Whether run `id`, whose `runs` part is `runs_part`, is on disk whole.
+    fn run_complete(&self, runs_part: &Path, id: &str) -> bool {
+        let Some(listed) = fs::File::open(runs_part)
+            .ok()
+            .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
+            .map(|b| {
+                b.metadata()
+                    .file_metadata()
+                    .key_value_metadata()
+                    .and_then(|kv| kv.iter().find(|k| k.key == RUN_PARTS_KEY))
+                    .and_then(|k| k.value.clone())
+            })
+        else {
+            return false;
+        };
+        match listed {
+            Some(listed) => listed.lines().filter(|l| !l.is_empty()).all(|line| {
+                let Some((table, size)) = line.split_once('=') else {
+                    return false;
+                };
+                let path = self.part(table, id);
+                TABLES.contains(&table)
+                    && fs::metadata(&path).is_ok_and(|m| size.parse() == Ok(m.len()))
+                    && readable(&path)
+            }),
+            // Written before parts were listed: every part of the run must read.
+            None => TABLES.iter().all(|t| {
+                let path = self.part(t, id);
+                !path.exists() || readable(&path)
+            }),
+        }
+    }
+
+    /// Records that run `run_id` failed, with why (atomically). A failed run is not
+    /// complete: `--resume` runs it again.
+    pub fn record_failure(&self, run_id: &str, message: &str) -> Result<(), ReportError> {
+        let dir = self.root.join("parts").join(FAILED);
+        fs::create_dir_all(&dir).map_err(io_err("cannot create directory", &dir))?;
+        let path = self.failure_file(run_id);
+        let tmp = dir.join(format!(".{run_id}.txt.tmp-{}", std::process::id()));
+        fs::write(&tmp, format!("{message}\n"))
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(io_err("cannot write", &path))
+    }
+
+    /// The runs recorded as failed, with their errors, by run id.
+    pub fn failures(&self) -> BTreeMap<String, String> {
+        let Ok(entries) = fs::read_dir(self.root.join("parts").join(FAILED)) else {
+            return BTreeMap::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_owned();
+                let id = name.strip_suffix(".txt").filter(|_| !name.starts_with('.'))?;
+                let text = fs::read_to_string(e.path()).ok()?;
+                Some((id.to_owned(), text.trim_end().to_owned()))
+            })
+            .collect()
+    }
+
+    fn failure_file(&self, run_id: &str) -> PathBuf {
+        self.root
+            .join("parts")
+            .join(FAILED)
+            .join(format!("{run_id}.txt"))
+    }
+
+    /// Whether a run of `scenario` may clear this directory: it does not exist, is
+    /// empty, or holds inferscale's results of the same scenario (by name: an edited
+    /// scenario replaces its own results). `force` allows any directory; even then
+    /// [`Self::clear`] removes only what inferscale writes.
+    pub fn check_clearable(&self, scenario: &str, force: bool) -> Result<(), ClearRefusal> {
+        let dir = self.root.display().to_string();
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Ok(());
+        };
+        let names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if names.is_empty() || force {
+            return Ok(());
+        }
+        let foreign: Vec<&String> = names.iter().filter(|n| !written_by_inferscale(n)).collect();
+        if !foreign.is_empty() || (names.iter().any(|n| n == "parts") && self.manifest().is_none())
+        {
+            let mut shown: Vec<String> = foreign.iter().take(3).map(|n| format!("`{n}`")).collect();
+            if foreign.len() > 3 {
+                shown.push(format!("and {} more", foreign.len() - 3));
+            }
+            if shown.is_empty() {
+                shown.push("a `parts` folder with no manifest".into());
+            }
+            return Err(ClearRefusal::NotResults {
+                dir,
+                found: shown.join(", "),
+            });
+        }
+        match self.manifest() {
+            Some(m) if m.scenario != scenario => Err(ClearRefusal::OtherScenario {
+                dir,
+                other: m.scenario,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Forgets every result in the directory, for a fresh start: the parts, failure
+    /// records and manifest inferscale wrote, and the merged tables. Only files with
+    /// the names inferscale gives them are removed, then the folders they leave
+    /// empty; anything else stays.
+    pub fn clear(&self) -> Result<(), ReportError> {
+        let parts = self.root.join("parts");
+        for table in TABLES {
+            let dir = self.parts_dir(table);
+            for file in part_files(&dir) {
+                fs::remove_file(&file).map_err(io_err("cannot remove", &file))?;
+            }
+            let _ = fs::remove_dir(&dir);
+        }
+        let failed = parts.join(FAILED);
+        for id in self.failures().keys() {
+            let file = self.failure_file(id);
+            fs::remove_file(&file).map_err(io_err("cannot remove", &file))?;
+        }
+        let _ = fs::remove_dir(&failed);
+        self.remove_temporaries();
+        let manifest = parts.join(MANIFEST);
+        if manifest.exists() {
+            fs::remove_file(&manifest).map_err(io_err("cannot remove", &manifest))?;
+        }
+        let _ = fs::remove_dir(&parts);
+        for table in TABLES.iter().copied().chain(["summary"]) {
+            let _ = fs::remove_file(self.merged(table));
+        }
+        Ok(())
     }
 
     /// Removes temporary files an interrupted writer left behind (a killed process
@@ -190,8 +398,9 @@ impl ResultsDir {
     /// read).
     pub fn remove_temporaries(&self) -> usize {
         let mut removed = 0;
-        let mut dirs = vec![self.root.clone()];
+        let mut dirs = vec![self.root.clone(), self.root.join("parts")];
         dirs.extend(TABLES.iter().map(|t| self.parts_dir(t)));
+        dirs.push(self.root.join("parts").join(FAILED));
         for dir in dirs {
             let Ok(entries) = fs::read_dir(&dir) else {
                 continue;
@@ -207,19 +416,6 @@ impl ResultsDir {
             }
         }
         removed
-    }
-
-    /// Forgets every result in the directory (parts, merged tables, manifest), for a
-    /// fresh start. Other files are left alone.
-    pub fn clear(&self) -> Result<(), ReportError> {
-        let parts = self.root.join("parts");
-        if parts.exists() {
-            fs::remove_dir_all(&parts).map_err(io_err("cannot remove", &parts))?;
-        }
-        for table in TABLES.iter().copied().chain(["summary"]) {
-            let _ = fs::remove_file(self.merged(table));
-        }
-        Ok(())
     }
 
     /// The manifest of the parts in this directory, if any.

@@ -25,7 +25,8 @@ mod timeseries;
 
 pub use actions::{ActionRow, actions_batch, write_actions};
 pub use dataset::{
-    CurrentSweep, Manifest, MergeSummary, PlannedKey, ResultsDir, RunKeys, TABLES, merge, with_keys,
+    ClearRefusal, CurrentSweep, Manifest, MergeSummary, PlannedKey, RUN_PARTS_KEY, ResultsDir,
+    RunKeys, TABLES, merge, with_keys,
 };
 pub use fleet::{FleetRow, fleet_batch};
 pub use latency::{LatencyRow, latency_batch};

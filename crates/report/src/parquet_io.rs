@@ -56,10 +56,32 @@ pub struct Provenance {
 /// Metadata key listing the sweep's parameter columns, one per line.
 pub const PARAMS_KEY: &str = "inferscale.params";
 
+/// Most scenario text a result table stores (it is stored twice: in the Arrow schema
+/// and in the Parquet metadata). A longer text — a scenario with a huge inline rate
+/// table — is replaced by a note of its length.
+pub const MAX_SCENARIO_TEXT_TABLE: usize = 1 << 20;
+/// Most scenario text a run's part file stores: parts are many, so a scenario
+/// longer than this (a few times a typical one) is noted, not copied, in each.
+pub const MAX_SCENARIO_TEXT_PART: usize = 16 << 10;
+
 impl Provenance {
-    fn pairs(&self) -> Vec<(String, String)> {
+    fn pairs(&self, kind: FileKind) -> Vec<(String, String)> {
+        let limit = match kind {
+            FileKind::Table => MAX_SCENARIO_TEXT_TABLE,
+            FileKind::Part => MAX_SCENARIO_TEXT_PART,
+        };
+        let text = if self.scenario_text.len() <= limit {
+            self.scenario_text.clone()
+        } else {
+            format!(
+                "# The scenario text ({} bytes) is not stored here: a file keeps at most {} \
+                 bytes of it.\n",
+                self.scenario_text.len(),
+                limit
+            )
+        };
         let mut pairs = vec![
-            (SCENARIO_KEY.to_owned(), self.scenario_text.clone()),
+            (SCENARIO_KEY.to_owned(), text),
             (VERSION_KEY.to_owned(), self.version.clone()),
         ];
         if !self.params.is_empty() {
@@ -154,6 +176,19 @@ pub(crate) fn write_atomic(
     provenance: &Provenance,
     kind: FileKind,
 ) -> Result<(), ReportError> {
+    write_atomic_with(path, schema, batches, provenance, kind, &[])
+}
+
+/// [`write_atomic`] with `extra` key-value pairs in the metadata (a run's `runs`
+/// part lists the other parts it wrote).
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
+    provenance: &Provenance,
+    kind: FileKind,
+    extra: &[(String, String)],
+) -> Result<(), ReportError> {
     let durable = kind == FileKind::Table;
     let dir = path
         .parent()
@@ -165,8 +200,7 @@ pub(crate) fn write_atomic(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-
-    let result = write_file(&tmp, schema, batches, provenance, kind).and_then(|()| {
+    let result = write_file(&tmp, schema, batches, provenance, kind, extra).and_then(|()| {
         fs::rename(&tmp, path).map_err(io_err("cannot move into place", path))?;
         // Make the rename itself durable; not every platform can sync a directory.
         if durable && let Ok(d) = File::open(dir) {
@@ -186,12 +220,15 @@ fn write_file(
     batches: impl IntoIterator<Item = Result<RecordBatch, ReportError>>,
     provenance: &Provenance,
     kind: FileKind,
+    extra: &[(String, String)],
 ) -> Result<(), ReportError> {
+    let mut pairs = provenance.pairs(kind);
+    pairs.extend(extra.iter().cloned());
     let schema: arrow_schema::SchemaRef = Schema::new(schema.fields().clone())
         .with_metadata(
-            provenance
-                .pairs()
-                .into_iter()
+            pairs
+                .iter()
+                .cloned()
                 .collect::<std::collections::HashMap<_, _>>(),
         )
         .into();
@@ -201,11 +238,7 @@ fn write_file(
             FileKind::Part => Compression::SNAPPY,
         })
         .set_key_value_metadata(Some(
-            provenance
-                .pairs()
-                .into_iter()
-                .map(|(k, v)| KeyValue::new(k, v))
-                .collect(),
+            pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
         ))
         .build();
     let file = File::create(tmp).map_err(io_err("cannot create", tmp))?;

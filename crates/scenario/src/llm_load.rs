@@ -503,6 +503,7 @@ pub(crate) fn build(
             sample_interval: Some(spec.output.timeseries_interval.0).filter(|i| !i.is_zero()),
             replica_changes: Vec::new(),
             router_groups,
+            watchdog: Default::default(),
         },
         workloads,
     })

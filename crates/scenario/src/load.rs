@@ -210,7 +210,11 @@ pub(crate) fn parse_with_sweep(
         warmup,
         system,
         output_plots: spec.output.plots,
-        output_dir: spec.output.dir,
+        // Relative to the scenario file, as every path in it.
+        output_dir: spec
+            .output
+            .dir
+            .map(|d| Path::new(file).parent().unwrap_or(Path::new("")).join(d)),
         source_text: text.to_owned(),
     };
     Ok((scenario, sweep))
@@ -280,6 +284,7 @@ fn generic_station(
         arrivals,
         warmup: SimTime::ZERO + spec.warmup.value.0,
         horizon: SimTime::ZERO + spec.duration.value.0,
+        watchdog: Default::default(),
     })
 }
 

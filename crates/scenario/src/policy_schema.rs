@@ -159,11 +159,39 @@ pub enum PredictorSpec {
     /// The workload's true rate (an upper bound).
     Oracle,
     /// Another program speaking JSON lines on stdin/stdout, e.g.
-    /// `{kind: external, command: [python3, examples/svr_predictor.py]}`.
+    /// `{kind: external, command: [python3, ../examples/svr_predictor.py]}`. The
+    /// scenario runs this command: it starts in the scenario file's directory, so
+    /// relative paths in it are relative to the file, as every path in a scenario.
     External {
         /// Program and arguments. Required.
         command: Vec<String>,
+        /// Longest wait for one answer (and for the exit at the end). Default 30 s.
+        #[serde(default)]
+        timeout: Option<Duration>,
+        /// `fail` (default): a failed program ends the run with an error naming the
+        /// command and the end of its stderr. `fallback`: the loop goes on without
+        /// forecasts, every tick without one counted in `forecast_fallbacks`.
+        #[serde(default)]
+        on_error: OnErrorSpec,
+        /// The scenario file's directory, where the command runs.
+        #[serde(skip, default = "scenario_dir")]
+        dir: std::path::PathBuf,
     },
+}
+
+/// What a failed external program does.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnErrorSpec {
+    /// End the run with an error.
+    #[default]
+    Fail,
+    /// Go on without forecasts, counting each tick.
+    Fallback,
+}
+
+fn scenario_dir() -> std::path::PathBuf {
+    crate::rates::scenario_relative(std::path::Path::new(""))
 }
 
 fn five_minutes() -> Duration {
@@ -943,13 +971,31 @@ impl PolicySpec {
                 }
             }
             Some(PredictorSpec::Oracle) => PredictorConfig::Oracle,
-            Some(PredictorSpec::External { command }) => {
-                if command.is_empty() {
+            Some(PredictorSpec::External {
+                command,
+                timeout,
+                on_error,
+                dir,
+            }) => {
+                if command.is_empty() || command[0].is_empty() {
                     return Err("an external predictor needs `command: [program, args...]`".into());
                 }
-                PredictorConfig::External {
+                let timeout = match timeout {
+                    None => inferscale_policy::external::ExternalCommand::DEFAULT_TIMEOUT,
+                    Some(t) if t.0.is_zero() => {
+                        return Err("an external predictor's `timeout` must be above zero".into());
+                    }
+                    Some(t) => std::time::Duration::from_nanos(t.0.as_nanos()),
+                };
+                PredictorConfig::External(inferscale_policy::external::ExternalCommand {
                     command: command.clone(),
-                }
+                    dir: dir.clone(),
+                    timeout,
+                    on_error: match on_error {
+                        OnErrorSpec::Fail => inferscale_policy::external::OnError::Fail,
+                        OnErrorSpec::Fallback => inferscale_policy::external::OnError::Fallback,
+                    },
+                })
             }
         };
         let decider = match &self.decider {

@@ -425,8 +425,11 @@ pub enum TraceFormatSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
-    /// Output directory, relative to the working directory. Default:
-    /// `results/<name>/`. The command line's `--out` overrides it.
+    /// Output directory, relative to the scenario file (as every path in it).
+    /// Default: `results/<name>/` under the current directory. The command line's
+    /// `--out` (relative to the current directory) overrides it. inferscale writes
+    /// only into a new or empty directory or one holding its own results of the same
+    /// scenario (`--force` to write elsewhere), and removes only files it writes.
     #[serde(default)]
     pub dir: Option<PathBuf>,
     /// Interval of `timeseries.parquet` (LLM scenarios); `0s` writes none. Default:
