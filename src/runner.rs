@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use inferscale_cluster::metrics::LatencyRecorder;
 use inferscale_cluster::{
-    ClusterReport, DeviceKind, ExecutorConfig, LlmRequest, RequestStream, RunError,
-    StationReport, simulate_controlled_cluster, simulate_station,
+    ClusterReport, DeviceKind, ExecutorConfig, LlmRequest, RequestStream, RunError, StationReport,
+    simulate_controlled_cluster, simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime, Watchdog};
 use inferscale_policy::ScalingLoop;
@@ -92,8 +92,10 @@ pub fn run_all(scenario: &Scenario, threads: Option<usize>) -> Result<RunResults
         (0..u64::from(scenario.replications))
             .into_par_iter()
             .map(|replication| {
-                run_one(scenario, replication)
-                    .map_err(|source| PoolError::Run { replication, source })
+                run_one(scenario, replication).map_err(|source| PoolError::Run {
+                    replication,
+                    source,
+                })
             })
             .collect::<Result<_, _>>()
     })?;
@@ -637,6 +639,7 @@ fn cluster_row(
             max_replicas: r.models.iter().map(|m| u64::from(m.max_replicas)).sum(),
             forecast_mape: mean_of(r.controller.forecast_errors.iter().map(|e| e.mape)),
             forecast_rmse: mean_of(r.controller.forecast_errors.iter().map(|e| e.rmse)),
+            forecast_fallbacks: r.controller.predictor_fallbacks.iter().map(|f| f.1).sum(),
             spot_reclaims: r.pools.iter().map(|p| p.reclaims).sum(),
         }),
     }

@@ -9,6 +9,8 @@
 //! - [`startup`]: warm (`initial: ready`) and cold starts
 //! - [`scaling`]: deciders against references, predictive sizing against reactive and
 //!   peak-sized fleets
+//! - [`adversarial`]: the adversarial pass's findings kept closed (hangs, double
+//!   counts, failing external programs, directories that are not ours, cut parts)
 //! - [`bad_input`]: every file in `tests/bad_scenarios/` fails with a located error, exit 2
 //! - [`cli`]: the `inferscale` command as a user runs it
 //! - [`determinism`]: same scenario, same results, whatever the thread count
@@ -17,6 +19,7 @@
 //!   peer simulator; the public traces replayed as they are
 
 mod accounting;
+mod adversarial;
 mod bad_input;
 mod cli;
 mod determinism;

@@ -85,6 +85,7 @@ const RUNS: &str = "
     max_replicas Int64
     forecast_mape Float64
     forecast_rmse Float64
+    forecast_fallbacks Int64
     spot_reclaims Int64
     wall_time_s Float64
 ";

@@ -2219,10 +2219,7 @@ mod tests {
         fn interval(&self) -> SimDuration {
             SimDuration::from_secs(60)
         }
-        fn tick(
-            &mut self,
-            view: &ClusterView,
-        ) -> Result<Vec<crate::control::ScaleAction>, String> {
+        fn tick(&mut self, view: &ClusterView) -> Result<Vec<crate::control::ScaleAction>, String> {
             self.seen.lock().unwrap().push(view.models[0].clone());
             let now = view.now.as_secs_f64() as u64;
             Ok(self
@@ -2425,10 +2422,7 @@ mod tests {
         fn interval(&self) -> SimDuration {
             SimDuration::from_secs(30)
         }
-        fn tick(
-            &mut self,
-            view: &ClusterView,
-        ) -> Result<Vec<crate::control::ScaleAction>, String> {
+        fn tick(&mut self, view: &ClusterView) -> Result<Vec<crate::control::ScaleAction>, String> {
             Ok((view.models[0].desired != self.0)
                 .then(|| crate::control::ScaleAction {
                     model: 0,

@@ -1284,11 +1284,20 @@ mod tests {
             }
             let report =
                 simulate_llm_server(roofline(), config.clone(), requests.iter().copied(), None);
-            assert!(report.preemptions > 100, "{} preemptions", report.preemptions);
+            assert!(
+                report.preemptions > 100,
+                "{} preemptions",
+                report.preemptions
+            );
             assert_eq!(report.completed + report.rejected, 600, "chunked {chunked}");
             assert_eq!(report.e2e.count(), report.completed);
             // Only the unchunked engine refuses recomputes (chunks fit any budget).
-            assert_eq!(report.rejected > 0, !chunked, "{} rejected", report.rejected);
+            assert_eq!(
+                report.rejected > 0,
+                !chunked,
+                "{} rejected",
+                report.rejected
+            );
         }
     }
 

@@ -8,8 +8,8 @@ use inferscale_engine::{
 };
 use inferscale_workload::ArrivalProcess;
 
-use crate::{GenericModel, RunError};
 use crate::metrics::{DurationMean, LatencyRecorder, TimeAverage};
+use crate::{GenericModel, RunError};
 
 /// Everything one replication of a station needs besides its random streams.
 #[derive(Clone, Debug)]

@@ -179,7 +179,7 @@ impl<M: Model> Simulation<M> {
                 self.instant = time;
                 self.at_instant = 1;
             }
-            if self.events % Watchdog::CLOCK_CHECK_EVERY == 0
+            if self.events.is_multiple_of(Watchdog::CLOCK_CHECK_EVERY)
                 && let Some(deadline) = self.watchdog.deadline
                 && Instant::now() >= deadline
             {
@@ -306,9 +306,7 @@ mod tests {
         sim.schedule_at(SimTime::from_secs(1), ());
         assert_eq!(
             sim.run_until(SimTime::MAX),
-            RunOutcome::DeadlineExceeded {
-                at: SimTime::ZERO
-            }
+            RunOutcome::DeadlineExceeded { at: SimTime::ZERO }
         );
     }
 

@@ -278,9 +278,18 @@ mod tests {
     #[test]
     fn failures_are_reported_once_and_end_the_forecasts() {
         let cases = [
-            ("read -r line; echo nonsense", "expected {\"forecast\": number}, got `nonsense`"),
-            ("read -r line; echo 'bad model' >&2; exit 2", "exited with status 2"),
-            ("read -r line; echo '{\"forecast\": -1}'", "a forecast is a rate from 0"),
+            (
+                "read -r line; echo nonsense",
+                "expected {\"forecast\": number}, got `nonsense`",
+            ),
+            (
+                "read -r line; echo 'bad model' >&2; exit 2",
+                "exited with status 2",
+            ),
+            (
+                "read -r line; echo '{\"forecast\": -1}'",
+                "a forecast is a rate from 0",
+            ),
             ("read -r line; sleep 20", "no answer within 300ms"),
         ];
         for (script, expected) in cases {
@@ -308,6 +317,8 @@ mod tests {
         p.observe(1.0, 1.0);
         let _ = p.forecast(1);
         assert!(p.take_failure().unwrap().contains("    bad model"));
-        assert!(ExternalPredictor::spawn_command(&["/no/such/program".to_string()], "m", 1.0).is_err());
+        assert!(
+            ExternalPredictor::spawn_command(&["/no/such/program".to_string()], "m", 1.0).is_err()
+        );
     }
 }

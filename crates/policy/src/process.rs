@@ -188,7 +188,9 @@ impl JsonLinesProcess {
             Ok(Err(ProcessError::Exited(_))) | Err(RecvTimeoutError::Disconnected) => {
                 // Give it a moment to be reaped so the message can say how it ended.
                 let status = self.wait_for_exit(Duration::from_millis(200));
-                Err(ProcessError::Exited(status.map(describe).unwrap_or_default()))
+                Err(ProcessError::Exited(
+                    status.map(describe).unwrap_or_default(),
+                ))
             }
             Ok(Err(e)) => Err(e),
             Err(RecvTimeoutError::Timeout) => Err(ProcessError::Timeout(self.timeout)),
@@ -334,12 +336,18 @@ mod tests {
             Err(ProcessError::Timeout(Duration::from_millis(200)))
         );
         drop(p);
-        assert!(started.elapsed() < Duration::from_secs(5), "killed, not waited for");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "killed, not waited for"
+        );
     }
 
     #[test]
     fn a_program_that_never_exits_on_end_of_input_is_killed() {
-        let mut p = sh("read -r l; echo ok; trap '' TERM; while true; do sleep 1; done", 300);
+        let mut p = sh(
+            "read -r l; echo ok; trap '' TERM; while true; do sleep 1; done",
+            300,
+        );
         assert_eq!(p.call("x").unwrap(), "ok");
         let started = Instant::now();
         drop(p);

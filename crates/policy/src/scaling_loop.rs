@@ -573,11 +573,7 @@ impl Controller for ScalingLoop {
                 })
                 .collect(),
             forecasts: self.forecasts.clone(),
-            predictor_fallbacks: self
-                .loops
-                .iter()
-                .map(|l| (l.model, l.fallbacks))
-                .collect(),
+            predictor_fallbacks: self.loops.iter().map(|l| (l.model, l.fallbacks)).collect(),
         }
     }
 }

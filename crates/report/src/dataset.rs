@@ -308,7 +308,9 @@ impl ResultsDir {
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().to_str()?.to_owned();
-                let id = name.strip_suffix(".txt").filter(|_| !name.starts_with('.'))?;
+                let id = name
+                    .strip_suffix(".txt")
+                    .filter(|_| !name.starts_with('.'))?;
                 let text = fs::read_to_string(e.path()).ok()?;
                 Some((id.to_owned(), text.trim_end().to_owned()))
             })

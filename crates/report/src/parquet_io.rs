@@ -238,7 +238,10 @@ fn write_file(
             FileKind::Part => Compression::SNAPPY,
         })
         .set_key_value_metadata(Some(
-            pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+            pairs
+                .into_iter()
+                .map(|(k, v)| KeyValue::new(k, v))
+                .collect(),
         ))
         .build();
     let file = File::create(tmp).map_err(io_err("cannot create", tmp))?;

@@ -302,6 +302,7 @@ mod tests {
             max_replicas: 3,
             forecast_mape: None,
             forecast_rmse: None,
+            forecast_fallbacks: 0,
             spot_reclaims: 0,
         }
     }

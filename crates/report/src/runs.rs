@@ -136,6 +136,9 @@ pub struct LlmColumns {
     pub forecast_mape: Option<f64>,
     /// Root mean squared error of the rate forecasts, requests/s.
     pub forecast_rmse: Option<f64>,
+    /// Decision ticks, summed over models, that went without a forecast because the
+    /// external predictor had failed (`on_error: fallback`); 0 when it never failed.
+    pub forecast_fallbacks: u64,
     /// Spot nodes that got a reclaim notice while in use.
     pub spot_reclaims: u64,
 }
@@ -223,6 +226,7 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("max_replicas", llm_i64(|l| l.max_replicas)),
         ("forecast_mape", llm_opt(|l| l.forecast_mape)),
         ("forecast_rmse", llm_opt(|l| l.forecast_rmse)),
+        ("forecast_fallbacks", llm_i64(|l| l.forecast_fallbacks)),
         ("spot_reclaims", llm_i64(|l| l.spot_reclaims)),
         (WALL_TIME_COLUMN, f64_col(|r| r.wall_time_s)),
     ];
