@@ -15,7 +15,7 @@
 //! replicas come up. Every request ends in exactly one of: completed, dropped,
 //! rejected (can never be served), or in flight at the end.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use inferscale_engine::{Context, Model, RngStreams, SimDuration, SimRng, SimTime, Simulation};
 use rand::Rng;
@@ -589,6 +589,54 @@ struct Node {
     released: Option<SimTime>,
     free_accelerators: u32,
     replicas: Vec<usize>,
+    /// Of `replicas`, those not yet gone: the node goes with the last.
+    live_replicas: u32,
+}
+
+/// One model's live replicas counted by state, for a sample.
+#[derive(Clone, Copy, Default)]
+struct ReplicaTally {
+    provisioning: u32,
+    loading: u32,
+    ready: u32,
+    draining: u32,
+    queued: u64,
+    outstanding: u64,
+    kv_used: u64,
+    kv_total: u64,
+}
+
+/// Indices over the fleet kept up to date as it changes, so that placing a replica,
+/// counting a model's replicas, a control tick and a sample cost what the live fleet
+/// costs — not every node and replica the run ever had (scanning those made a start
+/// of 16,000 replicas quadratic).
+struct FleetIndex {
+    /// Per pool: live nodes with a free accelerator, by index (first fit takes the
+    /// first that fits).
+    open_nodes: Vec<BTreeSet<usize>>,
+    /// Per pool: live nodes still booting.
+    booting: Vec<u32>,
+    /// Replicas not yet gone, by index.
+    live: BTreeSet<usize>,
+    /// Per model: replicas asked for (not draining, doomed or gone).
+    active: Vec<u32>,
+    /// Per router group: replicas still booting or loading (not draining or gone).
+    starting: Vec<u32>,
+    /// Per router group: doomed replicas still serving (not draining), by index.
+    doomed: Vec<BTreeSet<usize>>,
+}
+
+impl FleetIndex {
+    fn new(pools: usize, models: usize) -> Self {
+        FleetIndex {
+            open_nodes: vec![BTreeSet::new(); pools],
+            booting: vec![0; pools],
+            live: BTreeSet::new(),
+            active: vec![0; models],
+            starting: vec![0; models],
+            doomed: vec![BTreeSet::new(); models],
+        }
+    }
 }
 
 struct Replica {
@@ -636,6 +684,8 @@ struct Cluster {
     streams: Vec<ActiveStream>,
     nodes: Vec<Node>,
     replicas: Vec<Replica>,
+    /// What is live in `nodes` and `replicas`, kept as they change.
+    index: FleetIndex,
     routers: Vec<Router>,
     /// Per model: its requests' outcomes (a variant's requests are its group's, so
     /// only group owners' outcomes see requests).
@@ -677,6 +727,53 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// Recomputes the [`FleetIndex`] by scanning every node and replica, and insists
+    /// the one kept up to date agrees.
+    #[cfg(test)]
+    fn check_index(&self) {
+        let pools = self.config.pools.len();
+        let models = self.config.models.len();
+        let mut expected = FleetIndex::new(pools, models);
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.released.is_none() {
+                if n.free_accelerators > 0 {
+                    expected.open_nodes[n.pool].insert(i);
+                }
+                if !n.booted {
+                    expected.booting[n.pool] += 1;
+                }
+            }
+            let live = n
+                .replicas
+                .iter()
+                .filter(|&&r| self.replicas[r].gone_at.is_none())
+                .count() as u32;
+            assert_eq!(n.live_replicas, live, "node {i}'s live replicas");
+        }
+        for (i, r) in self.replicas.iter().enumerate() {
+            if r.gone_at.is_some() {
+                continue;
+            }
+            expected.live.insert(i);
+            if !r.draining && !r.doomed {
+                expected.active[r.model] += 1;
+            }
+            if !r.draining && r.ready_at.is_none() {
+                expected.starting[r.owner] += 1;
+            }
+            if r.doomed && !r.draining {
+                expected.doomed[r.owner].insert(i);
+            }
+        }
+        let i = &self.index;
+        assert_eq!(i.open_nodes, expected.open_nodes, "open nodes");
+        assert_eq!(i.booting, expected.booting, "booting nodes");
+        assert_eq!(i.live, expected.live, "live replicas");
+        assert_eq!(i.active, expected.active, "active replicas");
+        assert_eq!(i.starting, expected.starting, "starting replicas");
+        assert_eq!(i.doomed, expected.doomed, "doomed replicas");
+    }
+
     /// The model whose outcomes (and router) account `model`'s requests.
     fn owner(&self, model: usize) -> usize {
         self.config.router_of(model)
@@ -814,12 +911,7 @@ impl Cluster {
     /// Whether a replica of `owner`'s group is still booting or loading (and not
     /// already leaving).
     fn group_starting(&self, owner: usize) -> bool {
-        self.replicas.iter().any(|r| {
-            r.ready_at.is_none()
-                && !r.draining
-                && r.gone_at.is_none()
-                && self.config.router_of(r.model) == owner
-        })
+        self.index.starting[owner] > 0
     }
 
     /// Hands out the backlog of `owner`'s router after a replica came up or the fleet
@@ -944,32 +1036,38 @@ impl Cluster {
         let interval = now - self.last_sample;
         let hours = interval.as_secs_f64() / 3600.0;
         let per_hour = |dollars: f64| if hours > 0.0 { dollars / hours } else { 0.0 };
-        for model in 0..self.config.models.len() {
-            let (mut provisioning, mut loading, mut ready) = (0, 0, 0);
-            let (mut queued, mut outstanding) = (0u64, 0u64);
-            let (mut kv_used, mut kv_total) = (0u64, 0u64);
-            let mut draining = 0;
-            for r in self
-                .replicas
-                .iter()
-                .filter(|r| r.model == model && r.gone_at.is_none())
-            {
-                if r.draining {
-                    draining += 1;
-                }
-                match (r.booted, r.ready_at.is_some()) {
-                    (false, _) => provisioning += 1,
-                    (true, false) => loading += 1,
-                    (true, true) => {
-                        ready += 1;
-                        let (used, total) = r.server.kv_blocks();
-                        kv_used += used;
-                        kv_total += total;
-                    }
-                }
-                queued += r.server.queued() as u64;
-                outstanding += r.server.outstanding() as u64;
+        // One pass over the live replicas, each counted for its model.
+        let mut tally = vec![ReplicaTally::default(); self.config.models.len()];
+        for &index in &self.index.live {
+            let r = &self.replicas[index];
+            let t = &mut tally[r.model];
+            if r.draining {
+                t.draining += 1;
             }
+            match (r.booted, r.ready_at.is_some()) {
+                (false, _) => t.provisioning += 1,
+                (true, false) => t.loading += 1,
+                (true, true) => {
+                    t.ready += 1;
+                    let (used, total) = r.server.kv_blocks();
+                    t.kv_used += used;
+                    t.kv_total += total;
+                }
+            }
+            t.queued += r.server.queued() as u64;
+            t.outstanding += r.server.outstanding() as u64;
+        }
+        for model in 0..self.config.models.len() {
+            let ReplicaTally {
+                provisioning,
+                loading,
+                ready,
+                draining,
+                queued,
+                outstanding,
+                kv_used,
+                kv_total,
+            } = tally[model];
             let billed = self.ledger.model_billed(model, now);
             let cost = billed.dollars - self.model_billed_at_sample[model].dollars;
             self.model_billed_at_sample[model] = billed;
@@ -1009,11 +1107,7 @@ impl Cluster {
             self.last_counts[model] = counts;
         }
         for pool in 0..self.config.pools.len() {
-            let booting = self
-                .nodes
-                .iter()
-                .filter(|n| n.pool == pool && n.released.is_none() && !n.booted)
-                .count() as u32;
+            let booting = self.index.booting[pool];
             let billed = self.ledger.pool_billed(pool, now);
             let delta = billed - self.pool_billed_at_sample[pool];
             self.pool_billed_at_sample[pool] = billed;
@@ -1056,25 +1150,25 @@ impl Cluster {
         let now = ctx.now();
         let deployment = &self.config.models[model];
         let (pool, tp) = (deployment.pool, deployment.tp());
-        let room = |n: &Node| n.pool == pool && n.released.is_none() && n.free_accelerators >= tp;
+        let nodes = &self.nodes;
+        let mut open = self.index.open_nodes[pool]
+            .iter()
+            .copied()
+            .filter(|&i| nodes[i].free_accelerators >= tp);
         let fits = match self.executor.placement {
-            Placement::FirstFit => self.nodes.iter().position(room),
+            Placement::FirstFit => open.next(),
             // The fullest node that still fits: keeps other nodes empty, so they can go.
-            Placement::BestFit => (0..self.nodes.len())
-                .filter(|&i| room(&self.nodes[i]))
-                .min_by_key(|&i| (self.nodes[i].free_accelerators, i)),
+            Placement::BestFit => open.min_by_key(|&i| (nodes[i].free_accelerators, i)),
         };
         let new_node = fits.is_none();
         let node = match fits {
             Some(node) => node,
             None => {
                 let node_type = &self.config.pools[pool].node_type;
-                let live = self
-                    .nodes
-                    .iter()
-                    .filter(|n| n.pool == pool && n.released.is_none())
-                    .count() as u32;
-                if node_type.max_count.is_some_and(|max| live >= max)
+                let live = self.ledger.alive(pool);
+                if node_type
+                    .max_count
+                    .is_some_and(|max| u64::from(live) >= u64::from(max))
                     || node_type.accelerators_per_node < tp
                 {
                     self.unplaced[model] += 1;
@@ -1089,8 +1183,15 @@ impl Cluster {
                     released: None,
                     free_accelerators: node_type.accelerators_per_node,
                     replicas: Vec::new(),
+                    live_replicas: 0,
                 });
                 let node = self.nodes.len() - 1;
+                if node_type.accelerators_per_node > 0 {
+                    self.index.open_nodes[pool].insert(node);
+                }
+                if !warm {
+                    self.index.booting[pool] += 1;
+                }
                 let billed_as = self.ledger.request_node(pool, now);
                 debug_assert_eq!(billed_as, node, "the ledger numbers nodes as the cluster");
                 if !warm {
@@ -1115,6 +1216,10 @@ impl Cluster {
             }
         };
         self.nodes[node].free_accelerators -= tp;
+        if self.nodes[node].free_accelerators == 0 {
+            self.index.open_nodes[pool].remove(&node);
+        }
+        self.nodes[node].live_replicas += 1;
         self.ledger.occupy(node, model, i64::from(tp), now);
         let server = self.config.models[model].new_server(self.config.warmup);
         let booted = self.nodes[node].booted;
@@ -1136,6 +1241,11 @@ impl Cluster {
         });
         let r = self.replicas.len() - 1;
         self.nodes[node].replicas.push(r);
+        self.index.live.insert(r);
+        self.index.active[model] += 1;
+        if !ready {
+            self.index.starting[self.config.router_of(model)] += 1;
+        }
         self.note_replica_count(model, now);
         if ready {
             let router = self.owner(model);
@@ -1158,12 +1268,15 @@ impl Cluster {
         target: u32,
         ctx: &mut Context<ClusterEvent>,
     ) -> (u32, u32, Vec<usize>) {
-        let mut active: Vec<usize> = (0..self.replicas.len())
+        let mut active: Vec<usize> = self
+            .index
+            .live
+            .iter()
+            .copied()
             .filter(|&r| {
                 self.replicas[r].model == model
                     && !self.replicas[r].draining
                     && !self.replicas[r].doomed
-                    && self.replicas[r].gone_at.is_none()
             })
             .collect();
         let current = active.len() as u32;
@@ -1261,10 +1374,7 @@ impl Cluster {
     }
 
     fn active_replicas(&self, model: usize) -> u32 {
-        self.replicas
-            .iter()
-            .filter(|r| r.model == model && !r.draining && !r.doomed && r.gone_at.is_none())
-            .count() as u32
+        self.index.active[model]
     }
 
     /// What the controller sees now.
@@ -1283,7 +1393,7 @@ impl Cluster {
             }
         };
         for m in 0..self.config.models.len() {
-            let mut view = ModelView {
+            let view = ModelView {
                 name: self.config.models[m].name.clone(),
                 arrivals: self.outcomes[m].arrivals - self.tick_counts[m].0,
                 completions: self.outcomes[m].completed - self.tick_counts[m].1,
@@ -1309,11 +1419,18 @@ impl Cluster {
             if let Some(t) = self.outcomes[m].tick_ttft.as_mut() {
                 t.clear();
             }
-            let (mut kv_used, mut kv_total) = (0u64, 0u64);
-            for r in self
-                .replicas
-                .iter_mut()
-                .filter(|r| r.model == m && r.gone_at.is_none())
+            self.tick_counts[m] = (
+                self.outcomes[m].arrivals,
+                self.outcomes[m].completed,
+                self.outcomes[m].output_tokens,
+            );
+            models.push(view);
+        }
+        // One pass over the live replicas, each counted in its model's view.
+        let mut kv = vec![(0u64, 0u64); models.len()];
+        for &index in &self.index.live {
+            let r = &mut self.replicas[index];
+            let (view, (kv_used, kv_total)) = (&mut models[r.model], &mut kv[r.model]);
             {
                 let busy = r.server.busy();
                 let busy_fraction = if span > 0.0 {
@@ -1334,8 +1451,8 @@ impl Cluster {
                         (true, true) => {
                             view.ready += 1;
                             let (used, total) = r.server.kv_blocks();
-                            kv_used += used;
-                            kv_total += total;
+                            *kv_used += used;
+                            *kv_total += total;
                         }
                     }
                 }
@@ -1347,15 +1464,11 @@ impl Cluster {
                     in_flight,
                 });
             }
+        }
+        for (view, &(kv_used, kv_total)) in models.iter_mut().zip(&kv) {
             if kv_total > 0 {
                 view.kv_utilization = kv_used as f64 / kv_total as f64;
             }
-            self.tick_counts[m] = (
-                self.outcomes[m].arrivals,
-                self.outcomes[m].completed,
-                self.outcomes[m].output_tokens,
-            );
-            models.push(view);
         }
         self.last_tick = now;
         ClusterView {
@@ -1373,6 +1486,18 @@ impl Cluster {
 
     fn drain(&mut self, r: usize, now: SimTime) {
         let model = self.replicas[r].model;
+        let owner = self.replicas[r].owner;
+        let replica = &self.replicas[r];
+        if !replica.draining && replica.gone_at.is_none() {
+            if replica.doomed {
+                self.index.doomed[owner].remove(&r);
+            } else {
+                self.index.active[model] -= 1;
+            }
+            if replica.ready_at.is_none() {
+                self.index.starting[owner] -= 1;
+            }
+        }
         self.replicas[r].draining = true;
         self.note_replica_count(model, now);
         let router = self.config.router_of(model);
@@ -1400,6 +1525,11 @@ impl Cluster {
     fn release_node(&mut self, node: usize, now: SimTime) {
         if self.nodes[node].released.is_none() {
             self.nodes[node].released = Some(now);
+            let pool = self.nodes[node].pool;
+            self.index.open_nodes[pool].remove(&node);
+            if !self.nodes[node].booted {
+                self.index.booting[pool] -= 1;
+            }
             self.ledger.release(node, now);
         }
     }
@@ -1419,17 +1549,18 @@ impl Cluster {
     #[inline(never)]
     fn retire(&mut self, r: usize, now: SimTime) {
         self.replicas[r].gone_at = Some(now);
+        self.index.live.remove(&r);
         self.action_effect(r, now);
         let node = self.replicas[r].node;
         let model = self.replicas[r].model;
         let tp = self.config.models[model].tp();
         self.nodes[node].free_accelerators += tp;
+        if self.nodes[node].released.is_none() && tp > 0 {
+            self.index.open_nodes[self.nodes[node].pool].insert(node);
+        }
+        self.nodes[node].live_replicas -= 1;
         self.ledger.occupy(node, model, -i64::from(tp), now);
-        let all_gone = self.nodes[node]
-            .replicas
-            .iter()
-            .all(|&o| self.replicas[o].gone_at.is_some());
-        if all_gone {
+        if self.nodes[node].live_replicas == 0 {
             self.release_node(node, now);
         }
     }
@@ -1439,6 +1570,10 @@ impl Model for Cluster {
     type Event = ClusterEvent;
 
     fn handle(&mut self, event: ClusterEvent, ctx: &mut Context<ClusterEvent>) {
+        // The crate's own tests check the fleet index against a full scan before
+        // every event.
+        #[cfg(test)]
+        self.check_index();
         let now = ctx.now();
         match event {
             ClusterEvent::Start => {
@@ -1474,6 +1609,9 @@ impl Model for Cluster {
                 self.next_arrival(stream, ctx);
             }
             ClusterEvent::NodeBooted { node } => {
+                if self.nodes[node].released.is_none() && !self.nodes[node].booted {
+                    self.index.booting[self.nodes[node].pool] -= 1;
+                }
                 self.nodes[node].booted = true;
                 let pool = &self.config.pools[self.nodes[node].pool];
                 for i in 0..self.nodes[node].replicas.len() {
@@ -1492,17 +1630,12 @@ impl Model for Cluster {
                 }
                 let model = self.replicas[replica].model;
                 self.replicas[replica].ready_at = Some(now);
-                self.action_effect(replica, now);
                 let router = self.config.router_of(model);
+                self.index.starting[router] -= 1;
+                self.action_effect(replica, now);
                 self.routers[router].ready.push(replica);
                 // A replacement is ready: let one doomed replica of the group drain.
-                if let Some(doomed) = (0..self.replicas.len()).find(|&r| {
-                    let x = &self.replicas[r];
-                    x.doomed
-                        && !x.draining
-                        && x.gone_at.is_none()
-                        && self.config.router_of(x.model) == router
-                }) {
+                if let Some(&doomed) = self.index.doomed[router].first() {
                     self.drain(doomed, now);
                 }
                 self.settle_backlog(router, ctx);
@@ -1567,8 +1700,13 @@ impl Model for Cluster {
                         }
                         if replica.ready_at.is_some() {
                             // Keep serving until a replacement is ready (or the reclaim).
-                            let model = replica.model;
-                            self.replicas[r].doomed = true;
+                            let (model, owner, doomed) =
+                                (replica.model, replica.owner, replica.doomed);
+                            if !doomed {
+                                self.replicas[r].doomed = true;
+                                self.index.active[model] -= 1;
+                                self.index.doomed[owner].insert(r);
+                            }
                             self.note_replica_count(model, now);
                         } else {
                             self.drain(r, now);
@@ -1670,6 +1808,7 @@ pub fn simulate_controlled_cluster(
             .collect(),
         nodes: Vec::new(),
         replicas: Vec::new(),
+        index: FleetIndex::new(config.pools.len(), models),
         routers,
         outcomes,
         unplaced: vec![0; models],
