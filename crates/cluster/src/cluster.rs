@@ -1057,7 +1057,7 @@ impl Cluster {
             t.queued += r.server.queued() as u64;
             t.outstanding += r.server.outstanding() as u64;
         }
-        for model in 0..self.config.models.len() {
+        for (model, counted) in tally.into_iter().enumerate() {
             let ReplicaTally {
                 provisioning,
                 loading,
@@ -1067,7 +1067,7 @@ impl Cluster {
                 outstanding,
                 kv_used,
                 kv_total,
-            } = tally[model];
+            } = counted;
             let billed = self.ledger.model_billed(model, now);
             let cost = billed.dollars - self.model_billed_at_sample[model].dollars;
             self.model_billed_at_sample[model] = billed;
