@@ -424,6 +424,7 @@ fn model_rows(
                 completed: o.measured,
                 dropped: o.dropped_measured,
                 rejected: o.rejected_measured,
+                truncated: o.truncated_measured,
                 in_flight_at_end: m.in_flight_measured,
                 sla_met: m.sla_met,
                 sla_missed: m.sla_missed(),
@@ -551,6 +552,7 @@ fn cluster_row(
 ) -> RunRow {
     let RunLatencies { ttft, tpot, e2e } = latencies;
     let (mut arrivals, mut completed, mut in_flight, mut dropped, mut rejected) = (0, 0, 0, 0, 0);
+    let mut truncated = 0;
     let (mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0);
     let mut time = inferscale_cluster::ReplicaTime::default();
     let mut in_system = 0.0;
@@ -561,6 +563,7 @@ fn cluster_row(
         in_flight += m.in_flight_measured;
         dropped += o.dropped_measured;
         rejected += o.rejected_measured;
+        truncated += o.truncated_measured;
         met += m.sla_met;
         output_tokens += o.output_tokens_measured;
         preemptions += m.preemptions;
@@ -612,6 +615,7 @@ fn cluster_row(
         llm: Some(LlmColumns {
             dropped,
             rejected,
+            truncated,
             sla_met: met,
             sla_missed: arrivals - met,
             ttft_p50_s: ttft.quantile_s(0.50),

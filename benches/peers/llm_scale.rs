@@ -29,6 +29,7 @@ fn main() {
         watermark_blocks: 33,
         chunked_prefill: false,
         timeout: None,
+        max_model_len: None,
     };
     let mut rng = RngStreams::new(42, 0).stream("arrivals");
     let mut t = 0.0;

@@ -379,3 +379,67 @@ sweep:
     );
     assert_eq!(std::fs::read(&victim).unwrap().len(), bytes.len());
 }
+
+/// The context is a real limit: a prompt that fills it is refused, an output that
+/// would run past it stops there (and is counted), as vLLM's `max_model_len` does.
+#[test]
+fn the_context_length_refuses_long_prompts_and_cuts_long_outputs() {
+    let scenario = |input: &str, output: &str, serving: &str| {
+        format!(
+            "name: context
+duration: 10m
+hardware:
+  - {{name: gpu, preset: a100-80gb, max_count: 1}}
+models:
+  - name: chat
+    llm: {{preset: llama-3.1-8b, max_context: 4096}}
+    placement: gpu
+    replicas: 2
+    initial: ready
+    serving: {{chunked_prefill: true{serving}}}
+workload:
+  - model: chat
+    arrivals: {{poisson: {{rate: 1/s}}}}
+    input_tokens: {{uniform: [{input}]}}
+    output_tokens: {{uniform: [{output}]}}
+"
+        )
+    };
+    let run = |text: &str| {
+        let s = inferscale::scenario::parse(text, "context.yaml").unwrap();
+        inferscale::runner::run_all(&s, Some(1)).unwrap()
+    };
+    // 100,000-token prompts on a 4,096-token model: all refused.
+    let r = run(&scenario("100000, 100000", "10, 10", ""));
+    let llm = r.runs[0].llm.as_ref().unwrap();
+    assert!(r.runs[0].arrivals > 400);
+    assert_eq!(llm.rejected, r.runs[0].arrivals);
+    assert_eq!(r.runs[0].completed, 0);
+    // 3,000 + 2,000 > 4,096: every output stops after 1,096 tokens.
+    let r = run(&scenario("3000, 3000", "2000, 2000", ""));
+    let (run0, llm) = (&r.runs[0], r.runs[0].llm.as_ref().unwrap());
+    assert_eq!(llm.rejected, 0);
+    assert!(run0.completed > 400);
+    assert_eq!(llm.truncated, run0.completed + run0.in_flight_at_end);
+    assert_eq!(llm.output_tokens, run0.completed * 1_096);
+    assert_eq!(r.models[0].truncated, llm.truncated);
+    // A lower `max_model_len` is vLLM's own knob; above the model's context it is an
+    // error.
+    let r = run(&scenario(
+        "3000, 3000",
+        "2000, 2000",
+        ", max_model_len: 3500",
+    ));
+    let llm = r.runs[0].llm.as_ref().unwrap();
+    assert_eq!(llm.output_tokens, r.runs[0].completed * 500);
+    let err = inferscale::scenario::parse(
+        &scenario("3000, 3000", "10, 10", ", max_model_len: 8192"),
+        "context.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("max_model_len: 8192") && err.contains("4096 tokens"),
+        "{err}"
+    );
+}

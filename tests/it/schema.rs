@@ -58,6 +58,7 @@ const RUNS: &str = "
     events Int64
     dropped Int64
     rejected Int64
+    truncated Int64
     sla_met Int64
     sla_missed Int64
     ttft_p50_s Float64
@@ -99,6 +100,7 @@ const MODELS: &str = "
     completed Int64
     dropped Int64
     rejected Int64
+    truncated Int64
     in_flight_at_end Int64
     sla_met Int64
     sla_missed Int64

@@ -71,6 +71,7 @@ fn replica() -> (Roofline, LlmServerConfig) {
         watermark_blocks: 33,
         chunked_prefill: false,
         timeout: None,
+        max_model_len: None,
     };
     (roofline, config)
 }

@@ -186,6 +186,14 @@ impl Server {
         }
     }
 
+    /// The request cut to the context length, and whether it was cut.
+    fn fit_to_context(&self, request: LlmRequest) -> (LlmRequest, bool) {
+        match self {
+            Server::Llm(s) => s.fit_to_context(request),
+            Server::Classic(_) => (request, false),
+        }
+    }
+
     fn enqueue(&mut self, request: LlmRequest) {
         match self {
             Server::Llm(s) => s.enqueue(request),
@@ -903,6 +911,10 @@ impl Cluster {
             self.outcomes[owner].record_drop(&request, now);
             false
         } else {
+            let (request, truncated) = server.fit_to_context(request);
+            if truncated {
+                self.outcomes[owner].record_truncation(&request);
+            }
             server.enqueue(request);
             true
         }

@@ -68,6 +68,11 @@ pub struct LlmServerConfig {
     /// Drop a request still waiting for its first admission this long after it
     /// arrived (`None`: wait forever).
     pub timeout: Option<SimDuration>,
+    /// Longest sequence, prompt plus output, in tokens (vLLM `max_model_len`,
+    /// by default the model's context; `None`: no limit). A prompt that leaves no
+    /// room for an output token is refused; an output that would run past it stops
+    /// there, as vLLM's does (`finish_reason: length`).
+    pub max_model_len: Option<u32>,
 }
 
 impl LlmServerConfig {
@@ -84,6 +89,7 @@ impl LlmServerConfig {
             watermark_blocks: kv_blocks / 100,
             chunked_prefill: false,
             timeout: None,
+            max_model_len: Some(roofline.model().max_context),
         }
     }
 }
@@ -261,6 +267,10 @@ pub struct LlmOutcomes {
     pub rejected: u64,
     /// Of those, requests that arrived after `measure_from`.
     pub rejected_measured: u64,
+    /// Requests whose output was cut at the context length (`max_model_len`).
+    pub truncated: u64,
+    /// Of those, requests that arrived after `measure_from`.
+    pub truncated_measured: u64,
     /// Requests dropped: a full queue, or a wait longer than the timeout.
     pub dropped: u64,
     /// Of those, requests that arrived after `measure_from` (they count as SLA misses).
@@ -314,6 +324,8 @@ impl LlmOutcomes {
             met_sla: 0,
             rejected: 0,
             rejected_measured: 0,
+            truncated: 0,
+            truncated_measured: 0,
             dropped: 0,
             dropped_measured: 0,
             measure_from: from,
@@ -380,6 +392,14 @@ impl LlmOutcomes {
             self.rejected_measured += 1;
         }
         self.depart(request, now);
+    }
+
+    /// Counts a request whose output was cut at the context length.
+    pub fn record_truncation(&mut self, request: &LlmRequest) {
+        self.truncated += 1;
+        if self.measured(request) {
+            self.truncated_measured += 1;
+        }
     }
 
     /// Counts a dropped request.
@@ -669,8 +689,10 @@ impl LlmReplica {
     /// Whether this replica could ever serve `request` (its prompt fits the token
     /// budget without chunking, and prompt plus output fit the cache).
     pub fn can_serve(&self, request: &LlmRequest) -> bool {
+        let request = &self.fit_to_context(*request).0;
         let tokens = u64::from(request.prompt) + u64::from(request.output);
         request.output > 0
+            && self.config.max_model_len.is_none_or(|m| request.prompt < m)
             && (self.config.chunked_prefill || request.prompt <= self.config.max_batched_tokens)
             && self.blocks_for(tokens)
                 <= self
@@ -679,7 +701,23 @@ impl LlmReplica {
                     .saturating_sub(self.config.watermark_blocks)
     }
 
-    /// Adds `request` to the waiting queue; the caller checked [`Self::can_serve`].
+    /// `request` with its output cut where the sequence reaches `max_model_len`, and
+    /// whether it was cut (a prompt at or past the limit is left alone: it is refused).
+    pub fn fit_to_context(&self, request: LlmRequest) -> (LlmRequest, bool) {
+        match self.config.max_model_len {
+            Some(limit)
+                if request.prompt < limit
+                    && u64::from(request.prompt) + u64::from(request.output) > u64::from(limit) =>
+            {
+                let output = limit - request.prompt;
+                (LlmRequest { output, ..request }, true)
+            }
+            _ => (request, false),
+        }
+    }
+
+    /// Adds `request` to the waiting queue; the caller checked [`Self::can_serve`]
+    /// and fitted it to the context ([`Self::fit_to_context`]).
     pub fn enqueue(&mut self, request: LlmRequest) {
         let mut slot = Slot {
             request,
@@ -1064,6 +1102,10 @@ impl<I: Iterator<Item = LlmRequest>> Model for SingleServer<I> {
                 }
                 self.outcomes.record_arrival(&request);
                 if self.replica.can_serve(&request) {
+                    let (request, truncated) = self.replica.fit_to_context(request);
+                    if truncated {
+                        self.outcomes.record_truncation(&request);
+                    }
                     self.replica.enqueue(request);
                 } else {
                     self.outcomes.record_reject(&request, now);
@@ -1170,6 +1212,7 @@ mod tests {
             watermark_blocks: 0,
             chunked_prefill: false,
             timeout: None,
+            max_model_len: None,
         }
     }
 

@@ -37,6 +37,9 @@ pub struct ModelRow {
     pub dropped: u64,
     /// Of those, requests refused as impossible.
     pub rejected: u64,
+    /// Of the arrivals, requests whose output was cut at the context length
+    /// (`max_model_len`); they count as completed when they finish.
+    pub truncated: u64,
     /// Of those, requests still in the system at the end: `arrivals = completed +
     /// dropped + rejected + in_flight_at_end`.
     pub in_flight_at_end: u64,
@@ -111,6 +114,7 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("completed", u(|r| r.completed)),
         ("dropped", u(|r| r.dropped)),
         ("rejected", u(|r| r.rejected)),
+        ("truncated", u(|r| r.truncated)),
         ("in_flight_at_end", u(|r| r.in_flight_at_end)),
         ("sla_met", u(|r| r.sla_met)),
         ("sla_missed", u(|r| r.sla_missed)),

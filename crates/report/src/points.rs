@@ -275,6 +275,7 @@ mod tests {
         LlmColumns {
             dropped: 0,
             rejected: 0,
+            truncated: 0,
             sla_met: 90,
             sla_missed: 10,
             ttft_p50_s: 0.1,

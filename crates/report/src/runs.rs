@@ -72,6 +72,8 @@ pub struct LlmColumns {
     pub dropped: u64,
     /// Requests refused as impossible (too long for any replica).
     pub rejected: u64,
+    /// Requests whose output was cut at the context length (`max_model_len`).
+    pub truncated: u64,
     /// Requests that completed within every SLA target of their model.
     pub sla_met: u64,
     /// Every other request that arrived after the warm-up: completed late, dropped,
@@ -196,6 +198,7 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("events", i64_col(|r| r.events)),
         ("dropped", llm_i64(|l| l.dropped)),
         ("rejected", llm_i64(|l| l.rejected)),
+        ("truncated", llm_i64(|l| l.truncated)),
         ("sla_met", llm_i64(|l| l.sla_met)),
         ("sla_missed", llm_i64(|l| l.sla_missed)),
         ("ttft_p50_s", llm_f64(|l| l.ttft_p50_s)),

@@ -391,6 +391,20 @@ pub(crate) fn build(
                 ),
             ));
         }
+        let max_model_len = match serving.max_model_len {
+            None => model.max_context,
+            Some(len) if len >= 2 && len <= model.max_context => len,
+            Some(len) => {
+                return Err(at(
+                    spanned.referenced,
+                    &field("serving.max_model_len"),
+                    format!(
+                        "`max_model_len: {len}` must be from 2 to the model's context ({} tokens for `{}`)",
+                        model.max_context, model.name
+                    ),
+                ));
+            }
+        };
         let server = LlmServerConfig {
             max_batch: serving.max_batch,
             max_batched_tokens: serving.max_batched_tokens,
@@ -399,6 +413,7 @@ pub(crate) fn build(
             watermark_blocks: kv_blocks / 100,
             chunked_prefill: serving.chunked_prefill,
             timeout: m.timeout.map(|d| d.0),
+            max_model_len: Some(max_model_len),
         };
         models.push(Deployment {
             name: m.name.clone(),

@@ -200,6 +200,13 @@ pub struct ServingSpec {
     /// Measured iteration times that replace the roofline. Default: none.
     #[serde(default)]
     pub profile: Option<ProfileSpec>,
+    /// Longest sequence a replica serves, prompt plus output, in tokens (vLLM
+    /// `max_model_len`). A prompt that leaves no room for an output token is
+    /// refused (counted in `rejected`); an output that would run past the limit
+    /// stops there (counted in `truncated`). Default: the model's `max_context`;
+    /// it cannot exceed it.
+    #[serde(default)]
+    pub max_model_len: Option<u32>,
 }
 
 /// Measured iteration times of one replica: how long a prefill of N prompt tokens and
@@ -235,6 +242,7 @@ impl Default for ServingSpec {
             efficiency: EfficiencySpec::default(),
             profile: None,
             max_queue_delay: Duration::default(),
+            max_model_len: None,
         }
     }
 }

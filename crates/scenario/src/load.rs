@@ -132,6 +132,7 @@ pub(crate) fn parse_with_sweep(
             ));
         }
     }
+    check_applicable(&spec, text, at)?;
     let any_llm = models
         .iter()
         .any(|m| m.value.llm.is_some() || m.value.classic.is_some());
@@ -286,6 +287,121 @@ fn generic_station(
         horizon: SimTime::ZERO + spec.duration.value.0,
         watchdog: Default::default(),
     })
+}
+
+/// Refuses fields that are valid in a scenario but mean nothing for the model they
+/// are set on (they would be parsed and silently ignored): a `generic:` model's
+/// cluster settings, a `classic:` model's token settings, an `llm:` model's batching
+/// delay. Which fields the file sets comes from a second, untyped read of it (the
+/// typed one fills in defaults).
+fn check_applicable(
+    spec: &ScenarioSpec,
+    text: &str,
+    at: &dyn Fn(Location, &str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let Ok(tree) = serde_saphyr::from_str::<serde_json::Value>(text) else {
+        return Ok(());
+    };
+    let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(serde_json::Value::as_object)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let raw_models = tree.get("models").and_then(serde_json::Value::as_array);
+    for (i, model) in spec.models.value.iter().enumerate() {
+        let raw = raw_models.and_then(|m| m.get(i));
+        let set = keys(raw);
+        let serving = keys(raw.and_then(|m| m.get("serving")));
+        let sla = keys(raw.and_then(|m| m.get("sla")));
+        let m = &model.value;
+        let refuse =
+            |key: &str, why: String| Err(at(model.referenced, &format!("models[{i}].{key}"), why));
+        if m.generic.is_some() {
+            if let Some(key) = set
+                .iter()
+                .find(|k| !matches!(k.as_str(), "name" | "generic" | "initial"))
+            {
+                return refuse(
+                    key,
+                    format!(
+                        "`{key}` applies to `llm:` and `classic:` models; a `generic:` model is one \
+                         pool of servers (it takes `servers` and `service_time`)"
+                    ),
+                );
+            }
+        } else if m.classic.is_some() {
+            const CLASSIC_SERVING: [&str; 3] = ["max_batch", "max_queue_delay", "container_start"];
+            if let Some(key) = serving
+                .iter()
+                .find(|k| !CLASSIC_SERVING.contains(&k.as_str()))
+            {
+                return refuse(
+                    &format!("serving.{key}"),
+                    format!(
+                        "`serving.{key}` applies to `llm:` models; a `classic:` model batches whole \
+                         requests and takes {}",
+                        CLASSIC_SERVING.map(|k| format!("`{k}`")).join(", ")
+                    ),
+                );
+            }
+            if sla.iter().any(|k| k == "tpot_p99") {
+                return refuse(
+                    "sla.tpot_p99",
+                    "a `classic:` request has no tokens to pace; its targets are `e2e_p99` (or \
+                     `ttft_p99`, the same thing for it)"
+                        .into(),
+                );
+            }
+            for key in ["tp", "timeout"] {
+                if set.iter().any(|k| k == key) {
+                    return refuse(
+                        key,
+                        format!(
+                            "`{key}` applies to `llm:` models; a `classic:` replica runs on one \
+                             accelerator and queues until served"
+                        ),
+                    );
+                }
+            }
+        } else if serving.iter().any(|k| k == "max_queue_delay") {
+            return refuse(
+                "serving.max_queue_delay",
+                "`max_queue_delay` applies to `classic:` models (dynamic batching); an `llm:` \
+                 model batches continuously"
+                    .into(),
+            );
+        }
+    }
+    let raw_workload = tree.get("workload").and_then(serde_json::Value::as_array);
+    for (i, w) in spec.workload.value.iter().enumerate() {
+        let Some(model) = spec
+            .models
+            .value
+            .iter()
+            .find(|m| m.value.name == w.model.value)
+        else {
+            continue;
+        };
+        let set = keys(raw_workload.and_then(|ws| ws.get(i)));
+        let tokens = ["input_tokens", "output_tokens", "sizes"];
+        let what = if model.value.generic.is_some() {
+            Some("a `generic:` model's requests have service times, not tokens")
+        } else if model.value.classic.is_some() {
+            Some("a `classic:` model's requests have no tokens (one input, one result)")
+        } else {
+            None
+        };
+        if let Some(why) = what
+            && let Some(key) = set.iter().find(|k| tokens.contains(&k.as_str()))
+        {
+            return Err(at(
+                w.model.referenced,
+                &format!("workload[{i}].{key}"),
+                format!("`{key}` applies to `llm:` models; {why}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Deserializes `text`, turning a serde error into a located [`ScenarioError`] that
