@@ -56,7 +56,10 @@ fn every_broken_scenario_gives_a_located_error_and_exit_2() {
             .to_str()
             .unwrap()
             .to_owned();
-        let want = expectation(&std::fs::read_to_string(path).unwrap(), &rel);
+        let want = expectation(
+            &String::from_utf8_lossy(&std::fs::read(path).unwrap()),
+            &rel,
+        );
         for command in ["validate", "run"] {
             let out = inferscale(&[command, &rel]);
             let err = stderr(&out);

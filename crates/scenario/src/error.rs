@@ -72,6 +72,34 @@ impl ScenarioError {
     }
 }
 
+/// Characters of a source line shown on each side of the caret: a line of a
+/// megabyte (an inline table on one line) is shown around the column, not whole.
+const SNIPPET_RADIUS: usize = 60;
+
+/// The part of `line` around character `column` (0-based) that the snippet shows,
+/// with `…` where it was cut, and the caret's position in it.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars = line.chars().count();
+    if chars <= 2 * SNIPPET_RADIUS + 20 {
+        return (line.to_owned(), column);
+    }
+    let start = column.saturating_sub(SNIPPET_RADIUS);
+    let end = (column + SNIPPET_RADIUS).min(chars);
+    let mut shown: String = line.chars().skip(start).take(end - start).collect();
+    let mut caret = column - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// Most characters of a message shown (a message may quote a value from the file).
+const MESSAGE_LIMIT: usize = 400;
+
 impl fmt::Display for Invalid {
     /// `file:line:column: field: message`, then the source line with a caret under the
     /// column, in the style of compilers.
@@ -84,10 +112,18 @@ impl fmt::Display for Invalid {
         if !self.field.is_empty() {
             write!(f, "`{}`: ", self.field)?;
         }
-        write!(f, "{}", self.message)?;
+        match self.message.char_indices().nth(MESSAGE_LIMIT) {
+            Some((cut, _)) => write!(
+                f,
+                "{}… ({} characters in all)",
+                &self.message[..cut],
+                self.message.chars().count()
+            )?,
+            None => write!(f, "{}", self.message)?,
+        }
         if let Some(text) = &self.source_line {
             let gutter = self.line.to_string().len();
-            let caret_at = self.column.saturating_sub(1) as usize;
+            let (text, caret_at) = window(text, self.column.saturating_sub(1) as usize);
             let pad: String = text
                 .chars()
                 .take(caret_at)
@@ -115,6 +151,31 @@ mod tests {
             err.to_string(),
             "s.yaml:2:11: `duration`: bad unit\n  |\n2 | duration: 5 parsecs\n  |           ^"
         );
+    }
+
+    /// A line of a megabyte is shown around the column, the caret still under it.
+    #[test]
+    fn a_long_line_is_shown_around_the_column() {
+        let line = format!(
+            "rate: [{}x{}]",
+            "1, ".repeat(300_000),
+            ", 2".repeat(300_000)
+        );
+        let column = line.find('x').unwrap() as u64 + 1;
+        let src = format!("name: x\n{line}\n");
+        let err = ScenarioError::at("s.yaml", &src, 2, column, "rate", "bad".repeat(1_000));
+        let text = err.to_string();
+        assert!(text.len() < 1_000, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = lines[2].strip_prefix("2 | ").unwrap();
+        let caret = lines[3].strip_prefix("  | ").unwrap();
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(
+            shown.chars().nth(caret.chars().count() - 1),
+            Some('x'),
+            "{shown}\n{caret}"
+        );
+        assert!(lines[0].contains("(3000 characters in all)"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub struct Scenario {
     /// Whether the file asks for figures after a run (`output.plots`).
     pub output_plots: bool,
     /// The file's text, kept so results can carry it as provenance.
-    pub source_text: String,
+    pub source_text: std::sync::Arc<str>,
     /// The scaling loop, if the file asks for one.
     pub policy: Option<crate::PolicySetup>,
 }
@@ -53,9 +53,28 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// The text of the scenario file at `path`.
 pub(crate) fn read(path: &Path) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
         path: path.to_owned(),
         source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        // Locate the first byte that is not UTF-8, and show the line up to it.
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let text = std::str::from_utf8(valid).unwrap_or_default();
+        let line = text.matches('\n').count() as u64 + 1;
+        let before = text.rsplit('\n').next().unwrap_or_default();
+        let column = before.chars().count() as u64 + 1;
+        ScenarioError::at(
+            &path.display().to_string(),
+            text,
+            line,
+            column,
+            "",
+            format!(
+                "the file is not UTF-8 text (byte 0x{:02x} here); save it as UTF-8",
+                e.as_bytes()[valid.len()]
+            ),
+        )
     })
 }
 
@@ -84,6 +103,17 @@ pub(crate) fn parse_with_sweep(
     let at: &dyn Fn(Location, &str, String) -> ScenarioError = &at;
 
     let name = &spec.name.value;
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(at(
+            spec.name.referenced,
+            "name",
+            format!(
+                "a name of {} characters is too long for a results directory; at most \
+                 {MAX_NAME_CHARS}",
+                name.chars().count()
+            ),
+        ));
+    }
     if name.is_empty()
         || name.starts_with('.')
         || !name
@@ -116,6 +146,37 @@ pub(crate) fn parse_with_sweep(
         ));
     }
 
+    let duration = spec.duration.value.0;
+    let interval = spec.output.timeseries_interval.0;
+    if !interval.is_zero() && duration.as_nanos() / interval.as_nanos() > MAX_INTERVALS {
+        return Err(at(
+            spec.duration.referenced,
+            "output.timeseries_interval",
+            format!(
+                "`timeseries_interval: {interval}` gives {} samples per model over {duration}; \
+                 at most {MAX_INTERVALS} (use {} or longer, or `0s` for no time series)",
+                duration.as_nanos() / interval.as_nanos(),
+                inferscale_engine::SimDuration::from_nanos(
+                    duration.as_nanos().div_ceil(MAX_INTERVALS)
+                )
+            ),
+        ));
+    }
+    if let Some(p) = &spec.policy
+        && let Some(tick) = p.value.interval
+        && !tick.0.is_zero()
+        && duration.as_nanos() / tick.0.as_nanos() > MAX_INTERVALS
+    {
+        return Err(at(
+            p.referenced,
+            "policy.interval",
+            format!(
+                "`interval: {}` gives {} control ticks over {duration}; at most {MAX_INTERVALS}",
+                tick.0,
+                duration.as_nanos() / tick.0.as_nanos()
+            ),
+        ));
+    }
     let models = &spec.models.value;
     for (i, model) in models.iter().enumerate() {
         let kinds = usize::from(model.value.generic.is_some())
@@ -216,7 +277,7 @@ pub(crate) fn parse_with_sweep(
             .output
             .dir
             .map(|d| Path::new(file).parent().unwrap_or(Path::new("")).join(d)),
-        source_text: text.to_owned(),
+        source_text: text.into(),
     };
     Ok((scenario, sweep))
 }
@@ -289,6 +350,27 @@ fn generic_station(
     })
 }
 
+/// Longest scenario name: it names the results directory, and file systems allow
+/// 255 bytes per name.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Most sampling intervals (and control ticks) one run may have: each is a row per
+/// model in memory and in `timeseries.parquet`.
+pub const MAX_INTERVALS: u64 = 1_000_000;
+
+/// How scenario YAML is read: the parser's limits raised for the node and event
+/// counts of a large but honest file (an inline rate table of 90,000 points is 270,000
+/// nodes), its limits on aliases and anchors — what a "billion laughs" file abuses —
+/// kept as they are.
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: 2_000_000,
+            max_events: 8_000_000,
+        },
+    }
+}
+
 /// Refuses fields that are valid in a scenario but mean nothing for the model they
 /// are set on (they would be parsed and silently ignored): a `generic:` model's
 /// cluster settings, a `classic:` model's token settings, an `llm:` model's batching
@@ -299,7 +381,8 @@ fn check_applicable(
     text: &str,
     at: &dyn Fn(Location, &str, String) -> ScenarioError,
 ) -> Result<(), ScenarioError> {
-    let Ok(tree) = serde_saphyr::from_str::<serde_json::Value>(text) else {
+    let Ok(tree) = serde_saphyr::from_str_with_options::<serde_json::Value>(text, yaml_options())
+    else {
         return Ok(());
     };
     let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
@@ -425,7 +508,7 @@ fn deserialize(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
     let mut field = String::new();
     let dir = Path::new(file).parent().unwrap_or(Path::new("")).to_owned();
     let result = crate::rates::with_scenario_dir(&dir, || {
-        serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
             let mut track = serde_path_to_error::Track::new();
             let tracked = serde_path_to_error::Deserializer::new(de, &mut track);
             ScenarioSpec::deserialize(tracked).inspect_err(|_| {
@@ -448,6 +531,16 @@ fn deserialize(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
 /// The error's message without the location and snippet the YAML library appends.
 fn message_of(err: &serde_saphyr::Error) -> String {
     let full = err.to_string();
+    if let Some(detail) = full.lines().next().and_then(|l| {
+        l.split_once("budget breached: ")
+            .map(|(_, d)| d.trim().to_owned())
+    }) {
+        return format!(
+            "the file is too large for a scenario or its YAML aliases expand too far ({detail}); \
+             a scenario may hold up to 2,000,000 values — put long tables in a CSV file \
+             (`rate: {{series: {{path: ...}}}}`, traces)"
+        );
+    }
     let first = full.lines().next().unwrap_or_default();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     // Drop the "line L column C: " prefix: the location is printed in front already.

@@ -29,7 +29,10 @@ pub struct ScenarioSpec {
     pub seed: u64,
     /// Independent replications, each with its own random streams; confidence intervals
     /// are taken across them. Default: 1 (no confidence interval).
-    #[serde(default = "default_replications", deserialize_with = "at_least_one")]
+    #[serde(
+        default = "default_replications",
+        deserialize_with = "replication_count"
+    )]
     pub replications: NonZeroU32,
     /// Simulated time of one replication, warm-up included. Required, e.g. `2h`.
     pub duration: Spanned<Duration>,
@@ -71,6 +74,21 @@ fn default_seed() -> u64 {
 fn at_least_one<'de, D: serde::Deserializer<'de>>(de: D) -> Result<NonZeroU32, D::Error> {
     let n = u32::deserialize(de)?;
     NonZeroU32::new(n).ok_or_else(|| serde::de::Error::custom("must be at least 1, got 0"))
+}
+
+/// Most replications a scenario may ask for: far past what a confidence interval
+/// needs, and small enough that planning the runs takes no memory to speak of.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+
+fn replication_count<'de, D: serde::Deserializer<'de>>(de: D) -> Result<NonZeroU32, D::Error> {
+    let n = at_least_one(de)?;
+    if n.get() > MAX_REPLICATIONS {
+        return Err(serde::de::Error::custom(format!(
+            "at most {MAX_REPLICATIONS} replications, got {n}; a 95% interval narrows as 1/√n, \
+             so 100 replications already give a tenth of the width of one"
+        )));
+    }
+    Ok(n)
 }
 
 fn default_replications() -> NonZeroU32 {

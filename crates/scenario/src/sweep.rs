@@ -129,6 +129,11 @@ impl Sweep {
     }
 }
 
+/// Most points a sweep may have: each is a parsed scenario in memory.
+pub const MAX_POINTS: usize = 100_000;
+/// Most runs (points × replications) a sweep may have.
+pub const MAX_RUNS: usize = 1_000_000;
+
 /// Reads a scenario file and expands its sweep (a file without one is a sweep of
 /// one point).
 pub fn load_sweep(path: &Path) -> Result<Sweep, ScenarioError> {
@@ -141,13 +146,14 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
     let at = |loc: Location, field: &str, message: String| {
         ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
     };
-    let mut doc: Value = serde_saphyr::from_str(text).map_err(|e| {
-        at(
-            Location::UNKNOWN,
-            "",
-            format!("cannot read the file as a tree: {e}"),
-        )
-    })?;
+    let mut doc: Value = serde_saphyr::from_str_with_options(text, crate::load::yaml_options())
+        .map_err(|e| {
+            at(
+                Location::UNKNOWN,
+                "",
+                format!("cannot read the file as a tree: {e}"),
+            )
+        })?;
     if let Some(map) = doc.as_object_mut() {
         map.shift_remove("sweep");
     }
@@ -175,6 +181,30 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
     };
 
     let dims = dimensions(&sweep.value, sweep.referenced, &at)?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(d.choices.len()))
+        .filter(|&n| n <= MAX_POINTS);
+    let runs = count.and_then(|n| n.checked_mul(replications as usize));
+    match (count, runs) {
+        (Some(_), Some(runs)) if runs <= MAX_RUNS => {}
+        _ => {
+            let points = dims
+                .iter()
+                .map(|d| d.choices.len().to_string())
+                .collect::<Vec<_>>()
+                .join(" × ");
+            return Err(at(
+                sweep.referenced,
+                "sweep",
+                format!(
+                    "the sweep has {points} points × {replications} replications; at most \
+                     {MAX_POINTS} points and {MAX_RUNS} runs — split it into several scenarios, \
+                     or coarsen an axis"
+                ),
+            ));
+        }
+    }
     let params = columns(&dims, &at)?;
     let combos = cartesian(&dims);
     // Column types take part in ids: a value that turns an integer axis into a float
@@ -256,7 +286,7 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
                 format!("point `{label}` is not a valid scenario: {inner}"),
             )
         })?;
-        scenario.source_text = text.to_owned();
+        scenario.source_text = base.source_text.clone();
         points.push(Point {
             index,
             id,

@@ -1,7 +1,6 @@
 //! The one CSV reader of the small tables the workloads read (rate series, size
 //! tables): named columns, rows streamed, errors naming file and line.
 
-use std::io::BufRead;
 use std::path::Path;
 
 /// Calls `row(line, cells)` for every non-empty data row of `path`, with `cells` the
@@ -12,12 +11,12 @@ pub(crate) fn for_each_row(
     columns: &[&str],
     mut row: impl FnMut(usize, &[&str]) -> Result<(), String>,
 ) -> Result<(), String> {
-    let cannot = |e: std::io::Error| format!("cannot read `{}`: {e}", path.display());
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut lines = std::io::BufReader::new(file).lines();
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot read `{}`: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let mut lines = crate::lines::Lines::new(std::io::BufReader::new(file));
     let header = match lines.next() {
         Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(cannot(e)),
+        Some(Err(e)) => return Err(format!("{}:1: {e}", path.display())),
         None => return Err(format!("`{}` is empty", path.display())),
     };
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
@@ -28,13 +27,13 @@ pub(crate) fn for_each_row(
                 format!(
                     "`{}` has no column `{c}`; its columns are: {}",
                     path.display(),
-                    header.trim()
+                    crate::lines::clip(header.trim(), 200)
                 )
             })
         })
         .collect::<Result<Vec<usize>, String>>()?;
     for (n, line) in lines.enumerate() {
-        let line = line.map_err(cannot)?;
+        let line = line.map_err(|e| format!("{}:{}: {e}", path.display(), n + 2))?;
         if line.trim().is_empty() {
             continue;
         }

@@ -9,6 +9,7 @@
 
 mod arrivals;
 mod csv;
+pub mod lines;
 mod rate;
 mod replay;
 mod servegen;

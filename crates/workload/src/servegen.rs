@@ -8,7 +8,6 @@
 //! own mean differs from the measured rate by a few per cent (e.g. a Gamma row with rate
 //! 0.39/s whose shape × scale gives 0.40/s).
 
-use std::io::BufRead;
 use std::path::Path;
 
 use inferscale_engine::Dist;
@@ -27,9 +26,9 @@ pub fn read_servegen_client(
     let cannot = |e: std::io::Error| format!("cannot read `{}`: {e}", path.display());
     let file = std::fs::File::open(path).map_err(cannot)?;
     let mut rows: Vec<(f64, f64, f64, Option<&'static str>)> = Vec::new();
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(cannot)?;
+    for (n, line) in crate::lines::Lines::new(std::io::BufReader::new(file)).enumerate() {
         let at = |m: String| format!("{}:{}: {m}", path.display(), n + 1);
+        let line = line.map_err(|e| at(e.to_string()))?;
         if line.trim().is_empty() {
             continue;
         }

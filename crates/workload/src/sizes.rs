@@ -215,6 +215,10 @@ mod tests {
             err.contains("has no column `c`; its columns are: a,b"),
             "{err}"
         );
+        // A byte-order mark before the header is skipped, as everywhere.
+        std::fs::write(&path, "\u{feff}a,b\n1,7\n").unwrap();
+        let d = TokenDist::from_column(&path, "a", 10).unwrap();
+        assert_eq!(d.sample(&mut rng), 1);
         std::fs::write(&path, "a,b\n1,-3\n").unwrap();
         let err = TokenDist::from_column(&path, "b", 10).unwrap_err();
         assert!(

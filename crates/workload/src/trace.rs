@@ -81,7 +81,7 @@ pub enum TraceError {
 pub struct TraceReader<R: BufRead> {
     path: PathBuf,
     format: TraceFormat,
-    lines: std::io::Lines<R>,
+    lines: crate::lines::Lines<R>,
     line: usize,
     origin: Option<f64>,
     last: f64,
@@ -106,7 +106,7 @@ impl<R: BufRead> TraceReader<R> {
         TraceReader {
             path: path.to_owned(),
             format,
-            lines: reader.lines(),
+            lines: crate::lines::Lines::new(reader),
             line: 0,
             origin: None,
             last: f64::NEG_INFINITY,
@@ -133,11 +133,12 @@ impl<R: BufRead> TraceReader<R> {
         }
     }
 
+    /// An error at the current line; what it quotes of the line is clipped.
     fn malformed(&self, message: impl Into<String>) -> TraceError {
         TraceError::Malformed {
             path: self.path.clone(),
             line: self.line,
-            message: message.into(),
+            message: crate::lines::clip(&message.into(), 300),
         }
     }
 
@@ -236,6 +237,12 @@ impl<R: BufRead> TraceReader<R> {
                 )))
             }
             TraceFormat::Mooncake => {
+                let object = text.trim();
+                if !(object.starts_with('{') && object.ends_with('}')) {
+                    return Err(self.malformed(
+                        "a Mooncake line is one JSON object, `{...}`; this one is cut short or is not one",
+                    ));
+                }
                 let field = |name: &str| -> Result<&str, TraceError> {
                     let key = format!("\"{name}\"");
                     let at = text
@@ -290,11 +297,15 @@ impl<R: BufRead> Iterator for TraceReader<R> {
         loop {
             let text = match self.lines.next()? {
                 Ok(t) => t,
-                Err(source) => {
+                Err(crate::lines::LineError::Io(source)) => {
                     return Some(Err(TraceError::Io {
                         path: self.path.clone(),
                         source,
                     }));
+                }
+                Err(e) => {
+                    self.line += 1;
+                    return Some(Err(self.malformed(e.to_string())));
                 }
             };
             self.line += 1;
@@ -454,12 +465,63 @@ mod tests {
                 "{\"timestamp\": \"x\", \"input_length\": 5, \"output_length\": 3}\n",
                 "t:1: `timestamp` is not a number",
             ),
+            // A line cut short is not read as a shorter output.
+            (
+                TraceFormat::Mooncake,
+                "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 2}\n{\"timestamp\": 102000, \"input_length\": 4743, \"output_length\": 5",
+                "t:2: a Mooncake line is one JSON object",
+            ),
         ];
         for (format, text, want) in cases {
             let rows = read(format, text);
             let err = rows.into_iter().find_map(Result::err).unwrap_or_default();
             assert!(err.starts_with(want), "{want}\n got: {err}");
         }
+    }
+
+    /// A UTF-8 byte-order mark (what spreadsheet programs write first) is accepted in
+    /// every format.
+    #[test]
+    fn a_byte_order_mark_is_accepted_everywhere() {
+        let cases = [
+            (
+                TraceFormat::AzureLlm,
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1,2\n",
+            ),
+            (
+                TraceFormat::Generic,
+                "time_s,input_tokens,output_tokens\n0.5,1,2\n",
+            ),
+            (
+                TraceFormat::BurstGpt,
+                "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,1,2,3,Conversation log\n",
+            ),
+            (
+                TraceFormat::Mooncake,
+                "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 2}\n",
+            ),
+        ];
+        for (format, text) in cases {
+            let rows = read(format, &format!("\u{feff}{text}"));
+            let r: Vec<TraceRequest> = rows.into_iter().map(Result::unwrap).collect();
+            assert_eq!(r.len(), 1, "{format:?}");
+            assert_eq!(
+                (r[0].input_tokens, r[0].output_tokens),
+                (1, 2),
+                "{format:?}"
+            );
+        }
+    }
+
+    /// An error quotes at most a short excerpt of a line, however long it is.
+    #[test]
+    fn errors_quote_a_clipped_line() {
+        let header = format!("time,{}\n", "x".repeat(500_000));
+        let err = read(TraceFormat::AzureLlm, &header)
+            .into_iter()
+            .find_map(Result::err)
+            .unwrap();
+        assert!(err.len() < 500, "{} bytes", err.len());
     }
 
     #[test]
