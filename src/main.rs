@@ -181,7 +181,14 @@ fn main() -> ExitCode {
             if let Some(bad) = err.downcast_ref::<ScenarioError>() {
                 eprintln!("error: {bad}");
                 ExitCode::from(EXIT_BAD_INPUT)
-            } else if err.downcast_ref::<Refused>().is_some() {
+            } else if err.downcast_ref::<Refused>().is_some()
+                || err.chain().any(|e| {
+                    matches!(
+                        e.downcast_ref::<inferscale::report::ReportError>(),
+                        Some(inferscale::report::ReportError::Mismatch(_))
+                    )
+                })
+            {
                 eprintln!("error: {err:#}");
                 ExitCode::from(EXIT_BAD_INPUT)
             } else {

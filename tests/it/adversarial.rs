@@ -443,3 +443,76 @@ workload:
         "{err}"
     );
 }
+
+/// `merge` of something that is not a results directory, or of two different sweeps,
+/// is bad input: exit 2 and a message, never a silent success.
+#[test]
+fn merging_what_cannot_be_merged_is_bad_input() {
+    let tmp = TempDir::new("merge-bad");
+    let out = inferscale(&["merge", tmp.join("nowhere").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    let a = quick(&tmp, "alpha");
+    let b = quick(&tmp, "beta");
+    let (da, db) = (tmp.join("a"), tmp.join("b"));
+    inferscale_ok(&["run", &a, "-q", "--out", da.to_str().unwrap()]);
+    inferscale_ok(&["run", &b, "-q", "--out", db.to_str().unwrap()]);
+    let out = inferscale(&[
+        "merge",
+        da.to_str().unwrap(),
+        db.to_str().unwrap(),
+        "--out",
+        tmp.join("both").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("different sweeps"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Undefined numbers are null, not NaN: with every request refused there is no
+/// latency and no cost per request, and attainment is 0 over the arrivals.
+#[test]
+fn nothing_served_gives_nulls_and_zero_attainment() {
+    let text = "name: none
+duration: 10m
+hardware:
+  - {name: gpu, preset: a100-80gb, max_count: 1}
+models:
+  - name: chat
+    llm: {preset: llama-3.1-8b, max_context: 4096}
+    placement: gpu
+    sla: {ttft_p99: 2s}
+workload:
+  - model: chat
+    arrivals: {poisson: {rate: 1/s}}
+    input_tokens: {uniform: [100000, 100000]}
+    output_tokens: {uniform: [10, 10]}
+";
+    let tmp = TempDir::new("nothing-served");
+    std::fs::write(tmp.join("none.yaml"), text).unwrap();
+    let dir = tmp.join("out");
+    inferscale_ok(&[
+        "run",
+        tmp.join("none.yaml").to_str().unwrap(),
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let runs = inferscale::report::read_parquet(&dir.join("runs.parquet")).unwrap();
+    let one = |c: &str| runs.f64_column(c).unwrap()[0];
+    assert!(one("arrivals").unwrap() > 500.0);
+    assert_eq!(one("sla_attainment"), Some(0.0));
+    for column in [
+        "cost_per_1k_requests",
+        "tpot_p99_s",
+        "ttft_p99_s",
+        "mean_response_s",
+    ] {
+        assert_eq!(one(column), None, "{column}");
+    }
+    let models = inferscale::report::read_parquet(&dir.join("models.parquet")).unwrap();
+    assert_eq!(models.f64_column("tpot_p99_s").unwrap()[0], None);
+}

@@ -431,7 +431,9 @@ pub struct ModelReport {
     /// counts, `arrivals_measured = measured + dropped_measured + rejected_measured +
     /// in_flight_measured`.
     pub in_flight_measured: u64,
-    /// Replicas that could not be placed (quota exhausted).
+    /// Most replicas asked for at once that could not be placed (quota exhausted):
+    /// the largest shortfall, not a count of retries (a scale-up the quota blocks is
+    /// asked for again at every tick).
     pub unplaced_replicas: u32,
     /// Replicas that became ready.
     pub ready_replicas: u32,
@@ -1141,9 +1143,13 @@ impl Cluster {
     fn provision(&mut self, ctx: &mut Context<ClusterEvent>) {
         for model in 0..self.config.models.len() {
             let warm = self.config.models[model].initial_ready;
+            let mut unplaced = 0;
             for _ in 0..self.config.models[model].replicas {
-                let _ = self.add_replica(model, warm, ctx);
+                if self.add_replica(model, warm, ctx).is_none() {
+                    unplaced += 1;
+                }
             }
+            self.unplaced[model] = self.unplaced[model].max(unplaced);
         }
     }
 
@@ -1183,7 +1189,6 @@ impl Cluster {
                     .is_some_and(|max| u64::from(live) >= u64::from(max))
                     || node_type.accelerators_per_node < tp
                 {
-                    self.unplaced[model] += 1;
                     return None;
                 }
                 // Drawn for a warm node too, so later nodes boot as in a cold start.
@@ -1303,6 +1308,7 @@ impl Cluster {
                     None => unplaced += 1,
                 }
             }
+            self.unplaced[model] = self.unplaced[model].max(unplaced);
         } else {
             match self.executor.removal {
                 RemovalOrder::Newest => active.reverse(),
@@ -2639,6 +2645,27 @@ mod tests {
 
     /// Killing instead of draining drops what the removed replicas held; draining
     /// drops nothing.
+    /// A scale-up the quota blocks is asked for again at every tick; the shortfall
+    /// is reported once: six TP-2 replicas on one 8-GPU node leave two unplaced,
+    /// however many ticks ask for them (20 here).
+    #[test]
+    fn unplaced_replicas_are_the_shortfall_not_the_retries() {
+        let report = controlled_run(
+            pool(Some(1)),
+            deployment(1, 2, RoutingPolicy::RoundRobin),
+            1.0,
+            600,
+            1,
+            Box::new(KeepAt(6)),
+            ExecutorConfig::default(),
+        );
+        assert_eq!(report.models[0].ready_replicas, 4);
+        assert_eq!(report.models[0].unplaced_replicas, 2);
+        // Each tick asked again (each is logged, with its own shortfall).
+        assert_eq!(report.actions.len(), 20);
+        assert!(report.actions.iter().all(|a| a.unplaced == 2));
+    }
+
     #[test]
     fn kill_drops_in_flight_requests_and_drain_does_not() {
         let plan = || Scripted {

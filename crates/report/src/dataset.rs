@@ -557,20 +557,31 @@ pub fn merge(
     current: Option<&CurrentSweep>,
 ) -> Result<MergeSummary, ReportError> {
     let provenance = current.map(|c| &c.provenance);
+    if let Some(missing) = sources
+        .iter()
+        .find(|s| !s.join("parts").is_dir() && !s.join("runs.parquet").is_file())
+    {
+        return Err(ReportError::Mismatch(format!(
+            "`{}` is not a results directory (it has no parts/ and no runs.parquet){}",
+            missing.display(),
+            if missing.exists() {
+                ""
+            } else {
+                "; it does not exist"
+            }
+        )));
+    }
     let dirs: Vec<ResultsDir> = sources.iter().map(ResultsDir::new).collect();
     let manifests: Vec<Manifest> = dirs.iter().filter_map(ResultsDir::manifest).collect();
     if let Some(m) = manifests
         .iter()
         .find(|m| m.fingerprint != manifests[0].fingerprint)
     {
-        return Err(ReportError::Parquet {
-            path: out.to_owned(),
-            source: format!(
-                "the sources come from different sweeps (`{}` and `{}`, fingerprints {} and {})",
-                manifests[0].scenario, m.scenario, manifests[0].fingerprint, m.fingerprint
-            )
-            .into(),
-        });
+        return Err(ReportError::Mismatch(format!(
+            "the sources come from different sweeps (`{}` and `{}`, fingerprints {} and {}); \
+             merge only the shards of one sweep",
+            manifests[0].scenario, m.scenario, manifests[0].fingerprint, m.fingerprint
+        )));
     }
     let (order, duplicates, stale) = match current {
         Some(current) => planned_runs(&dirs, current),

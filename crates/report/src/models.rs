@@ -138,7 +138,9 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("mean_replicas", x(|r| r.mean_replicas)),
         ("max_replicas", u(|r| r.max_replicas)),
     ];
-    crate::batch::record_batch(columns, |_, _| false)
+    // Floats are null where they have no value (no request completed: no latency
+    // quantile, no cost per request).
+    crate::batch::record_batch(columns, |_, t| matches!(t, arrow_schema::DataType::Float64))
 }
 
 /// Writes `rows` to `path` atomically.

@@ -32,6 +32,10 @@ pub enum ReportError {
         /// What the operating system said.
         source: io::Error,
     },
+    /// Result directories that cannot be merged: they hold different sweeps, or one
+    /// holds no results at all (bad input, not a failure).
+    #[error("{0}")]
+    Mismatch(String),
     /// Arrow or Parquet refused the data.
     #[error("Parquet error on `{}`: {source}", path.display())]
     Parquet {

@@ -124,7 +124,8 @@ pub struct LlmColumns {
     pub kv_utilization: f64,
     /// Requests preempted (recomputed) for lack of KV cache.
     pub preemptions: u64,
-    /// Replicas that could not be placed within the quotas.
+    /// Most replicas asked for at once that the quotas left unplaced, summed over
+    /// models.
     pub unplaced_replicas: u64,
     /// Changes the scaling loop made.
     pub scaling_actions: u64,

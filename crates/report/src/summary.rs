@@ -50,6 +50,12 @@ const METRICS: &[(&str, Getter)] = &[
     ("dropped", |r| {
         r.llm.as_ref().map_or(f64::NAN, |l| l.dropped as f64)
     }),
+    ("rejected", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.rejected as f64)
+    }),
+    ("truncated", |r| {
+        r.llm.as_ref().map_or(f64::NAN, |l| l.truncated as f64)
+    }),
     ("cost_usd", |r| {
         r.llm.as_ref().map_or(f64::NAN, |l| l.cost_usd)
     }),

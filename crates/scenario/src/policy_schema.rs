@@ -800,11 +800,24 @@ fn rules(spec: Option<&HpaRulesSpec>, up: bool) -> Result<ScalingRules, String> 
     })
 }
 
+/// A target quantity, which the Kubernetes API requires to be positive (its
+/// validation rejects zero and negative ones: a zero target divides by zero).
+fn positive(q: Quantity, field: &str) -> Result<i64, String> {
+    if q.0 > 0 {
+        Ok(q.0)
+    } else {
+        Err(format!(
+            "`{field}` must be positive, got {}",
+            q.0 as f64 / 1000.0
+        ))
+    }
+}
+
 fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), String> {
     let average = |t: &TargetSpec| {
         t.average_value
-            .map(|q| q.0)
             .ok_or_else(|| "an `AverageValue` target needs `averageValue`".to_string())
+            .and_then(|q| positive(q, "averageValue"))
     };
     match m {
         HpaMetricSpec::Resource { resource } => {
@@ -818,10 +831,19 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Stri
                 "Utilization" => Ok((
                     MetricTarget::ResourceUtilization {
                         cpu: true,
-                        target_pct: resource
-                            .target
-                            .average_utilization
-                            .ok_or("a `Utilization` target needs `averageUtilization`")?,
+                        target_pct: match resource.target.average_utilization {
+                            None => {
+                                return Err(
+                                    "a `Utilization` target needs `averageUtilization`".into()
+                                );
+                            }
+                            Some(pct) if pct < 1 => {
+                                return Err(format!(
+                                    "`averageUtilization` must be greater than 0, got {pct}"
+                                ));
+                            }
+                            Some(pct) => pct,
+                        },
                     },
                     HpaMetricSource::Cpu,
                 )),
@@ -868,8 +890,8 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Stri
                     target_m: external
                         .target
                         .value
-                        .map(|q| q.0)
-                        .ok_or("a `Value` target needs `value`")?,
+                        .ok_or_else(|| "a `Value` target needs `value`".to_string())
+                        .and_then(|q| positive(q, "value"))?,
                 },
                 other => {
                     return Err(format!(
