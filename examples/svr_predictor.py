@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """An external predictor for inferscale: support-vector regression on the rate history.
 
-inferscale starts this program with the run (`predictor: {kind: external, command:
-[python3, examples/svr_predictor.py]}`) and sends one JSON line per decision tick:
+inferscale starts this program with the run, in the scenario file's directory
+(`predictor: {kind: external, command: [python3, ../examples/svr_predictor.py]}` from a
+scenario in scenarios/) and sends one JSON line per decision tick:
 
     {"t": 900.0, "y": 23.4, "steps": 20, "interval_s": 15.0, "model": "chat"}
 

@@ -277,7 +277,35 @@ fn validate(path: &Path) -> anyhow::Result<()> {
         );
     }
     println!();
+    for (command, dir) in external_programs(&sweep) {
+        println!(
+            "note: running this scenario runs the program `{command}` (in {}), once per run, \
+             talking to it over stdin/stdout",
+            if dir.as_os_str().is_empty() {
+                ".".to_string()
+            } else {
+                dir.display().to_string()
+            }
+        );
+    }
     Ok(())
+}
+
+/// Every external program the sweep's points run, once each: a scenario is a
+/// program's configuration, and what it starts should be plain before it runs.
+fn external_programs(sweep: &inferscale::scenario::Sweep) -> Vec<(String, PathBuf)> {
+    let mut seen = Vec::new();
+    for point in &sweep.points {
+        if let Some(policy) = &point.scenario.policy
+            && let inferscale::policy::PredictorConfig::External(c) = &policy.config.predictor
+        {
+            let entry = (c.command.join(" "), c.dir.clone());
+            if !seen.contains(&entry) {
+                seen.push(entry);
+            }
+        }
+    }
+    seen
 }
 
 fn plot(dirs: &[PathBuf], out: Option<PathBuf>, runs: &[String]) -> anyhow::Result<()> {
@@ -383,6 +411,11 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
                     ))
                     .unwrap_or_default()
             );
+        }
+    }
+    if !opts.quiet {
+        for (command, _) in external_programs(&sweep) {
+            eprintln!("Each run starts the external program `{command}`");
         }
     }
     stop_on_signals(opts.quiet);

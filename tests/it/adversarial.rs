@@ -516,3 +516,16 @@ workload:
     let models = inferscale::report::read_parquet(&dir.join("models.parquet")).unwrap();
     assert_eq!(models.f64_column("tpot_p99_s").unwrap()[0], None);
 }
+
+/// `validate` says plainly which programs a scenario runs.
+#[test]
+fn validate_names_the_programs_a_scenario_runs() {
+    let tmp = TempDir::new("validate-ext");
+    let file = with_predictor(&tmp, "{kind: external, command: [python3, predict.py]}");
+    let out = inferscale_ok(&["validate", &file]);
+    let text = crate::support::stdout(&out);
+    assert!(
+        text.contains("note: running this scenario runs the program `python3 predict.py`"),
+        "{text}"
+    );
+}
