@@ -12,6 +12,8 @@
 //! - [`adversarial`]: the adversarial pass's findings kept closed (hangs, double
 //!   counts, failing external programs, directories that are not ours, cut parts)
 //! - [`bad_input`]: every file in `tests/bad_scenarios/` fails with a located error, exit 2
+//! - [`loader_property`]: mutated example scenarios load or fail located, never
+//!   panic; the short ones run and conserve requests
 //! - [`cli`]: the `inferscale` command as a user runs it
 //! - [`determinism`]: same scenario, same results, whatever the thread count
 //! - [`sweep`]: sweeps across threads, shards, interruptions and resumes
@@ -23,6 +25,7 @@ mod adversarial;
 mod bad_input;
 mod cli;
 mod determinism;
+mod loader_property;
 mod policies;
 mod published;
 mod queueing;
