@@ -571,6 +571,19 @@ fn finish(
     let provenance = Provenance::of_schema(&runs.schema);
     write_parquet_atomic(&dir.merged("summary"), &summary, &provenance)
         .with_context(|| format!("writing the summary in `{}`", out.display()))?;
+    if merged.incomplete > 0 {
+        eprintln!(
+            "warning: {} run{} left out: a part is missing or cut short; `inferscale run ... \
+             --resume` redoes {}",
+            merged.incomplete,
+            if merged.incomplete == 1 {
+                " was"
+            } else {
+                "s were"
+            },
+            if merged.incomplete == 1 { "it" } else { "them" }
+        );
+    }
     if merged.stale > 0 && !quiet {
         eprintln!(
             "note: {} run{} in parts/ belong to points no longer in the sweep and were left out",

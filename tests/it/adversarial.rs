@@ -371,6 +371,22 @@ sweep:
         .path();
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    // A merge leaves the run out (and says so) rather than failing on it.
+    let merged = tmp.join("merged");
+    let out = inferscale_ok(&[
+        "merge",
+        dir.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        stderr(&out).contains("1 run was left out"),
+        "{}",
+        stderr(&out)
+    );
+    let runs = inferscale::report::read_parquet(&merged.join("runs.parquet")).unwrap();
+    assert_eq!(runs.f64_column("arrivals").unwrap().len(), 1);
     let out = inferscale_ok(&["run", file, "--resume", "--out", dir.to_str().unwrap()]);
     assert!(
         stderr(&out).contains("Ran 1 run") && stderr(&out).contains("1 already complete"),

@@ -526,6 +526,9 @@ pub struct MergeSummary {
     pub stale: usize,
     /// Runs found in more than one source (kept once).
     pub duplicates: usize,
+    /// Runs left out because a part of theirs is missing or cut short (`--resume`
+    /// redoes them).
+    pub incomplete: usize,
     /// Runs the manifests say the sweep has.
     pub expected: Option<usize>,
     /// The files written.
@@ -583,10 +586,24 @@ pub fn merge(
             manifests[0].scenario, m.scenario, manifests[0].fingerprint, m.fingerprint
         )));
     }
-    let (order, duplicates, stale) = match current {
-        Some(current) => planned_runs(&dirs, current),
+    let (order, duplicates, stale, skipped) = match current {
+        Some(current) => {
+            let (order, duplicates, stale) = planned_runs(&dirs, current);
+            (order, duplicates, stale, 0)
+        }
         None => discovered_runs(&dirs)?,
     };
+    // Only whole runs are merged: one with a part cut short is left out (and redone by
+    // `--resume`) rather than failing the merge.
+    let found = order.len();
+    let order: Vec<FoundRun> = order
+        .into_iter()
+        .filter(|r| {
+            r.source
+                .run_complete(&r.source.part("runs", &r.run_id), &r.run_id)
+        })
+        .collect();
+    let incomplete = found - order.len() + skipped;
     let out_dir = ResultsDir::new(out);
     // One thread per table: they are independent files, and the time series alone
     // can take as long as the rest together.
@@ -618,6 +635,7 @@ pub fn merge(
         runs: order.len(),
         stale,
         duplicates,
+        incomplete,
         expected: manifests.first().map(|m| m.runs),
         files,
     })
@@ -660,11 +678,21 @@ fn planned_runs(dirs: &[ResultsDir], current: &CurrentSweep) -> (Vec<FoundRun>, 
 
 /// Every run whose `runs` part is in `dirs` (the first copy of each), ordered by the
 /// point index and replication the parts carry; with the number of duplicates.
-fn discovered_runs(dirs: &[ResultsDir]) -> Result<(Vec<FoundRun>, usize, usize), ReportError> {
+/// Also how many runs were left out because a part of theirs is missing or cut short.
+fn discovered_runs(
+    dirs: &[ResultsDir],
+) -> Result<(Vec<FoundRun>, usize, usize, usize), ReportError> {
     let mut found: BTreeMap<String, FoundRun> = BTreeMap::new();
-    let mut duplicates = 0;
+    let (mut duplicates, mut incomplete) = (0, 0);
     for dir in dirs {
         for part in part_files(&dir.parts_dir("runs")) {
+            let Some(id) = part.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if !dir.run_complete(&part, id) {
+                incomplete += 1;
+                continue;
+            }
             let table = crate::read_parquet(&part)?;
             let ids = table.string_column("run_id").unwrap_or_default();
             let points = table.f64_column("point_index").unwrap_or_default();
@@ -697,7 +725,7 @@ fn discovered_runs(dirs: &[ResultsDir]) -> Result<(Vec<FoundRun>, usize, usize),
     order.sort_by(|a, b| {
         (a.point_index, a.replication, &a.run_id).cmp(&(b.point_index, b.replication, &b.run_id))
     });
-    Ok((order, duplicates, 0))
+    Ok((order, duplicates, 0, incomplete))
 }
 
 /// Writes `table` of the runs in `order` into `out_dir`; `None` if no run has it.
