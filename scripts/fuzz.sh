@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
     log="$grown/$t.log"
     set +e
     cargo +nightly fuzz run -O "$t" "${dirs[@]}" -- \
-        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -max_len=65536 \
+        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=60 -max_len=65536 \
         -print_final_stats=1 >"$log" 2>&1
     rc=$?
     set -e

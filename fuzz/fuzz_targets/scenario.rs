@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(sweep) => {
             assert!(!sweep.points.is_empty(), "a sweep has at least one point");
-            assert_eq!(sweep.run_count(), sweep.points.len() * sweep.replications as usize);
+            assert_eq!(
+                sweep.run_count(),
+                sweep.points.len() * sweep.replications as usize
+            );
         }
     }
 });

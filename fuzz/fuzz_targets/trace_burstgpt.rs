@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     for (i, item) in reader.enumerate().take(100_000) {
         match item {
             Ok(r) => {
-                assert!(r.time_s.is_finite() && r.time_s >= last, "time {} after {last}", r.time_s);
+                assert!(
+                    r.time_s.is_finite() && r.time_s >= last,
+                    "time {} after {last}",
+                    r.time_s
+                );
                 if i == 0 {
                     assert_eq!(r.time_s, 0.0, "times are relative to the first row");
                 }
@@ -23,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(e) => {
                 let text = e.to_string();
-                assert!(text.starts_with("trace:"), "an error without its file and line: {text}");
+                assert!(
+                    text.starts_with("trace:"),
+                    "an error without its file and line: {text}"
+                );
                 assert!(text.len() < 2_000, "an error of {} bytes", text.len());
                 break;
             }

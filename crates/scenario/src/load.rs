@@ -83,11 +83,35 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     parse_with_sweep(text, file).map(|(scenario, _)| scenario)
 }
 
+/// [`parse`] of a sweep point's text, whose untyped tree the sweep already holds
+/// (saves reading the text a second time for [`check_applicable`]).
+pub(crate) fn parse_point(
+    text: &str,
+    file: &str,
+    tree: &serde_json::Value,
+) -> Result<Scenario, ScenarioError> {
+    parse_inner(text, file, Some(tree)).map(|(scenario, _)| scenario)
+}
+
 /// [`parse`], also handing back the file's `sweep:` section (unchecked) for
 /// [`crate::sweep`] to expand.
 pub(crate) fn parse_with_sweep(
     text: &str,
     file: &str,
+) -> Result<
+    (
+        Scenario,
+        Option<serde_saphyr::Spanned<crate::schema::SweepSpec>>,
+    ),
+    ScenarioError,
+> {
+    parse_inner(text, file, None)
+}
+
+fn parse_inner(
+    text: &str,
+    file: &str,
+    tree: Option<&serde_json::Value>,
 ) -> Result<
     (
         Scenario,
@@ -193,7 +217,16 @@ pub(crate) fn parse_with_sweep(
             ));
         }
     }
-    check_applicable(&spec, text, at)?;
+    match tree {
+        Some(tree) => check_applicable(&spec, tree, at)?,
+        None => {
+            if let Ok(tree) =
+                serde_saphyr::from_str_with_options::<serde_json::Value>(text, yaml_options())
+            {
+                check_applicable(&spec, &tree, at)?;
+            }
+        }
+    }
     let any_llm = models
         .iter()
         .any(|m| m.value.llm.is_some() || m.value.classic.is_some());
@@ -378,13 +411,9 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
 /// typed one fills in defaults).
 fn check_applicable(
     spec: &ScenarioSpec,
-    text: &str,
+    tree: &serde_json::Value,
     at: &dyn Fn(Location, &str, String) -> ScenarioError,
 ) -> Result<(), ScenarioError> {
-    let Ok(tree) = serde_saphyr::from_str_with_options::<serde_json::Value>(text, yaml_options())
-    else {
-        return Ok(());
-    };
     let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
         v.and_then(serde_json::Value::as_object)
             .map(|o| o.keys().cloned().collect())

@@ -269,7 +269,7 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
         );
         let point_text = serde_json::to_string_pretty(&point_doc).unwrap_or_default();
         let label = label.join(" ");
-        let mut scenario = crate::parse(&point_text, file).map_err(|e| {
+        let mut scenario = crate::load::parse_point(&point_text, file, &point_doc).map_err(|e| {
             let inner = e
                 .invalid()
                 .map(|i| {
@@ -756,10 +756,13 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
     let mut walked = String::new();
     for (i, seg) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
-        let place = if walked.is_empty() {
-            "the scenario".to_owned()
-        } else {
-            format!("`{walked}`")
+        // Messages are built only on the way out: this runs for every point.
+        let place = |walked: &str| {
+            if walked.is_empty() {
+                "the scenario".to_owned()
+            } else {
+                format!("`{walked}`")
+            }
         };
         here = match here {
             Value::Object(map) => {
@@ -767,27 +770,29 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
                     map.insert((*seg).to_owned(), value);
                     return Ok(());
                 }
-                let keys: Vec<String> = map.keys().map(|k| format!("`{k}`")).collect();
+                if !map.contains_key(*seg) {
+                    let keys: Vec<String> = map.keys().map(|k| format!("`{k}`")).collect();
+                    return Err(format!(
+                        "{} has no `{seg}` (it has {}); a sweep replaces fields of the base \
+                         scenario, so give `{seg}` a value there or sweep a whole section",
+                        place(&walked),
+                        if keys.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            keys.join(", ")
+                        }
+                    ));
+                }
                 match map.get_mut(*seg) {
                     Some(v) => v,
-                    None => {
-                        return Err(format!(
-                            "{place} has no `{seg}` (it has {}); a sweep replaces fields of \
-                             the base scenario, so give `{seg}` a value there or sweep a \
-                             whole section",
-                            if keys.is_empty() {
-                                "nothing".to_owned()
-                            } else {
-                                keys.join(", ")
-                            }
-                        ));
-                    }
+                    None => return Ok(()),
                 }
             }
             Value::Array(list) => {
                 let Ok(index) = seg.parse::<usize>() else {
                     return Err(format!(
-                        "{place} is a list; index it with a number (0 to {}), not `{seg}`",
+                        "{} is a list; index it with a number (0 to {}), not `{seg}`",
+                        place(&walked),
                         list.len().saturating_sub(1)
                     ));
                 };
@@ -800,21 +805,23 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
                     Some(v) => v,
                     None => {
                         return Err(format!(
-                            "{place} has {len} entries; index {index} is past its end"
+                            "{} has {len} entries; index {index} is past its end",
+                            place(&walked)
                         ));
                     }
                 }
             }
             Value::Null => {
                 return Err(format!(
-                    "{place} is not set in the base scenario, so it has no `{seg}`; give it \
-                     a value there or sweep the whole section"
+                    "{} is not set in the base scenario, so it has no `{seg}`; give it a \
+                     value there or sweep the whole section",
+                    place(&walked)
                 ));
             }
             _ => {
                 return Err(format!(
-                    "{place} is a single value, not a section with fields; sweep `{walked}` \
-                     itself"
+                    "{} is a single value, not a section with fields; sweep `{walked}` itself",
+                    place(&walked)
                 ));
             }
         };
