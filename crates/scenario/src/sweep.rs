@@ -269,23 +269,24 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
         );
         let point_text = serde_json::to_string_pretty(&point_doc).unwrap_or_default();
         let label = label.join(" ");
-        let mut scenario = crate::load::parse_point(&point_text, file, &point_doc).map_err(|e| {
-            let inner = e
-                .invalid()
-                .map(|i| {
-                    if i.field.is_empty() {
-                        i.message.clone()
-                    } else {
-                        format!("`{}`: {}", i.field, i.message)
-                    }
-                })
-                .unwrap_or_else(|| e.to_string());
-            at(
-                first_location(&dims, combo),
-                "sweep",
-                format!("point `{label}` is not a valid scenario: {inner}"),
-            )
-        })?;
+        let mut scenario =
+            crate::load::parse_point(&point_text, file, &point_doc).map_err(|e| {
+                let inner = e
+                    .invalid()
+                    .map(|i| {
+                        if i.field.is_empty() {
+                            i.message.clone()
+                        } else {
+                            format!("`{}`: {}", i.field, i.message)
+                        }
+                    })
+                    .unwrap_or_else(|| e.to_string());
+                at(
+                    first_location(&dims, combo),
+                    "sweep",
+                    format!("point `{label}` is not a valid scenario: {inner}"),
+                )
+            })?;
         scenario.source_text = base.source_text.clone();
         points.push(Point {
             index,
