@@ -15,6 +15,8 @@
 //! - [`loader_property`]: mutated example scenarios load or fail located, never
 //!   panic; the short ones run and conserve requests
 //! - [`cli`]: the `inferscale` command as a user runs it
+//! - [`golden_outputs`]: a hash of every table every example scenario writes
+//!   (shortened), the guard of behaviour-preserving refactors
 //! - [`determinism`]: same scenario, same results, whatever the thread count
 //! - [`sweep`]: sweeps across threads, shards, interruptions and resumes
 //! - [`published`], [`vidur`], [`traces`]: LLM timing against published numbers and a
@@ -25,6 +27,7 @@ mod adversarial;
 mod bad_input;
 mod cli;
 mod determinism;
+mod golden_outputs;
 mod loader_property;
 mod policies;
 mod published;
