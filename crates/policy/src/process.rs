@@ -57,7 +57,8 @@ fn kill_group(child: &mut Child) {
     {
         // SAFETY: killpg only sends a signal; the group is the one the child leads
         // (spawned with process_group(0)) and it has not been reaped, so the id
-        // cannot have been reused.
+        // cannot have been reused. The one `unsafe` of the project.
+        #[allow(unsafe_code)]
         unsafe {
             libc::killpg(pid, libc::SIGKILL);
         }

@@ -86,7 +86,8 @@ fn one() -> f64 {
 thread_local! {
     /// The directory of the scenario file being parsed: relative paths in rate series
     /// resolve against it, as trace paths do.
-    static SCENARIO_DIR: std::cell::RefCell<std::path::PathBuf> = std::cell::RefCell::new(std::path::PathBuf::new());
+    static SCENARIO_DIR: std::cell::RefCell<std::path::PathBuf> =
+        const { std::cell::RefCell::new(std::path::PathBuf::new()) };
 }
 
 /// Runs `f` with relative series paths resolved against `dir`.
