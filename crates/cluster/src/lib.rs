@@ -1,11 +1,15 @@
 //! The serving side of inferscale: models, the servers that run them, the queues in
 //! front of them, and what is measured about the requests that pass through.
 //!
-//! Today this crate holds the **generic** model kind — requests that each need a random
-//! amount of service from one of `c` identical servers behind a FIFO queue — and the
-//! [`station`] that simulates one such pool fed by an arrival process. It is the
-//! queueing-theory core the engine is validated against (M/M/c, M/D/1, M/G/1), and it
-//! stays as the `generic` model kind next to LLM and classic-DNN models.
+//! Three kinds of model: the **generic** one — requests that each need a random
+//! amount of service from one of `c` identical servers behind a FIFO queue, simulated
+//! by the [`station`] (the queueing-theory core the engine is validated against:
+//! M/M/c, M/D/1, M/G/1) —, **LLMs** served with continuous batching and a paged KV
+//! cache ([`llm_server`], timed by the roofline of [`perf`]), and **classic** DNNs with
+//! dynamic batching ([`classic`]). The [`cluster`] runs LLM and classic models on
+//! nodes that boot, bill (an exact ledger) and fail, behind routers, under a
+//! [`Controller`] (the execute side of the scaling loop, [`control`]); a run that
+//! cannot finish returns a [`RunError`].
 //!
 //! Measurements use bounded memory whatever the number of requests: exact running sums
 //! for means, time integrals for time averages, and an HDR histogram (3 significant
