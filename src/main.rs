@@ -470,9 +470,9 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         std::process::exit(130);
     }
     // Failed runs are reported after the others are merged (the summary covers those).
-    let report_failures = || -> anyhow::Result<()> {
+    let report_failures = || {
         if outcome.failed.is_empty() {
-            return Ok(());
+            return;
         }
         eprintln!(
             "error: {} of {} runs failed (recorded in `{}`; the others are kept):",
@@ -490,7 +490,7 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         std::process::exit(i32::from(EXIT_INTERNAL));
     };
     if let Some(shard) = opts.shard {
-        report_failures()?;
+        report_failures();
         if !opts.quiet {
             eprintln!(
                 "shard {shard}: {done} runs in `{}`; when every shard is done, gather them \
@@ -512,7 +512,7 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         provenance: inferscale::sweep_run::provenance(&sweep),
     };
     if done == 0 {
-        report_failures()?;
+        report_failures();
     }
     finish(
         std::slice::from_ref(&out_dir),
@@ -520,7 +520,7 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
         opts.quiet,
         Some(&current),
     )?;
-    report_failures()?;
+    report_failures();
     if opts.plot || sweep.base.output_plots {
         let (written, _) = inferscale::plots::plot_results(
             std::slice::from_ref(&out_dir),

@@ -179,18 +179,12 @@ impl Server {
         }
     }
 
-    fn can_serve(&self, request: &LlmRequest) -> bool {
+    /// The request as the replica would take it (cut to the context, and whether it
+    /// was), or `None` when it can never serve it.
+    fn admit(&self, request: LlmRequest) -> Option<(LlmRequest, bool)> {
         match self {
-            Server::Llm(s) => s.can_serve(request),
-            Server::Classic(_) => true,
-        }
-    }
-
-    /// The request cut to the context length, and whether it was cut.
-    fn fit_to_context(&self, request: LlmRequest) -> (LlmRequest, bool) {
-        match self {
-            Server::Llm(s) => s.fit_to_context(request),
-            Server::Classic(_) => (request, false),
+            Server::Llm(s) => s.admit(request),
+            Server::Classic(_) => Some((request, false)),
         }
     }
 
@@ -906,20 +900,19 @@ impl Cluster {
         let owner = self.replicas[r].owner;
         let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
         let server = &mut self.replicas[r].server;
-        if !server.can_serve(&request) {
+        let Some((admitted, cut)) = server.admit(request) else {
             self.outcomes[owner].record_reject(&request, now);
-            false
-        } else if max_queue.is_some_and(|q| server.queued() >= q) {
+            return false;
+        };
+        if max_queue.is_some_and(|q| server.queued() >= q) {
             self.outcomes[owner].record_drop(&request, now);
-            false
-        } else {
-            let (request, truncated) = server.fit_to_context(request);
-            if truncated {
-                self.outcomes[owner].record_truncation(&request);
-            }
-            server.enqueue(request);
-            true
+            return false;
         }
+        if cut {
+            self.outcomes[owner].record_truncation(&admitted);
+        }
+        server.enqueue(admitted);
+        true
     }
 
     /// Whether a replica of `owner`'s group is still booting or loading (and not

@@ -686,10 +686,17 @@ impl LlmReplica {
         expired
     }
 
-    /// Whether this replica could ever serve `request` (its prompt fits the token
-    /// budget without chunking, and prompt plus output fit the cache).
-    pub fn can_serve(&self, request: &LlmRequest) -> bool {
-        let request = &self.fit_to_context(*request).0;
+    /// `request` as this replica would take it — its output cut where the sequence
+    /// reaches `max_model_len`, with whether it was cut — or `None` when it could never
+    /// serve it (a prompt that fills the context, a prompt over the token budget
+    /// without chunking, prompt plus output beyond the cache).
+    pub fn admit(&self, request: LlmRequest) -> Option<(LlmRequest, bool)> {
+        let (request, cut) = self.fit_to_context(request);
+        self.can_serve(&request).then_some((request, cut))
+    }
+
+    /// Whether this replica could ever serve `request`, already fitted to the context.
+    fn can_serve(&self, request: &LlmRequest) -> bool {
         let tokens = u64::from(request.prompt) + u64::from(request.output);
         request.output > 0
             && self.config.max_model_len.is_none_or(|m| request.prompt < m)
@@ -703,7 +710,7 @@ impl LlmReplica {
 
     /// `request` with its output cut where the sequence reaches `max_model_len`, and
     /// whether it was cut (a prompt at or past the limit is left alone: it is refused).
-    pub fn fit_to_context(&self, request: LlmRequest) -> (LlmRequest, bool) {
+    fn fit_to_context(&self, request: LlmRequest) -> (LlmRequest, bool) {
         match self.config.max_model_len {
             Some(limit)
                 if request.prompt < limit
@@ -716,8 +723,7 @@ impl LlmReplica {
         }
     }
 
-    /// Adds `request` to the waiting queue; the caller checked [`Self::can_serve`]
-    /// and fitted it to the context ([`Self::fit_to_context`]).
+    /// Adds `request` to the waiting queue, as [`Self::admit`] handed it back.
     pub fn enqueue(&mut self, request: LlmRequest) {
         let mut slot = Slot {
             request,
@@ -1101,14 +1107,14 @@ impl<I: Iterator<Item = LlmRequest>> Model for SingleServer<I> {
                     ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
                 }
                 self.outcomes.record_arrival(&request);
-                if self.replica.can_serve(&request) {
-                    let (request, truncated) = self.replica.fit_to_context(request);
-                    if truncated {
-                        self.outcomes.record_truncation(&request);
+                match self.replica.admit(request) {
+                    Some((request, cut)) => {
+                        if cut {
+                            self.outcomes.record_truncation(&request);
+                        }
+                        self.replica.enqueue(request);
                     }
-                    self.replica.enqueue(request);
-                } else {
-                    self.outcomes.record_reject(&request, now);
+                    None => self.outcomes.record_reject(&request, now),
                 }
             }
             LlmEvent::IterationDone => self.replica.complete_iteration(now, &mut self.outcomes),

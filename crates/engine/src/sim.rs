@@ -114,8 +114,7 @@ pub struct Simulation<M: Model> {
     ctx: Context<M::Event>,
     events: u64,
     watchdog: Watchdog,
-    /// The instant the clock last moved to, and events delivered there since.
-    instant: SimTime,
+    /// Events delivered in a row at the clock's current instant.
     at_instant: u64,
 }
 
@@ -131,7 +130,6 @@ impl<M: Model> Simulation<M> {
             },
             events: 0,
             watchdog: Watchdog::default(),
-            instant: SimTime::ZERO,
             at_instant: 0,
         }
     }
@@ -167,7 +165,9 @@ impl<M: Model> Simulation<M> {
             let Some((time, event)) = self.ctx.queue.pop() else {
                 return RunOutcome::Exhausted;
             };
-            if time == self.instant {
+            // The clock still reads the last event's time (or a horizon no event
+            // reached, which a later one cannot equal).
+            if time == self.ctx.now {
                 self.at_instant += 1;
                 if self.at_instant > self.watchdog.max_events_at_one_instant {
                     return RunOutcome::Stalled {
@@ -176,7 +176,6 @@ impl<M: Model> Simulation<M> {
                     };
                 }
             } else {
-                self.instant = time;
                 self.at_instant = 1;
             }
             if self.events.is_multiple_of(Watchdog::CLOCK_CHECK_EVERY)

@@ -20,7 +20,7 @@
 //! goes on without forecasts and counts every tick that lacked one
 //! ([`OnError::Fallback`]). Transport and limits: [`crate::process`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -93,11 +93,12 @@ impl ExternalPredictor {
     }
 
     /// Starts `command` with the default timeout, in the current directory.
-    pub fn spawn_command(command: &[String], model: &str, interval_s: f64) -> Result<Self, String> {
+    #[cfg(test)]
+    fn spawn_command(command: &[String], model: &str, interval_s: f64) -> Result<Self, String> {
         Self::spawn(
             &ExternalCommand {
                 command: command.to_vec(),
-                dir: Path::new(".").to_path_buf(),
+                dir: PathBuf::from("."),
                 timeout: ExternalCommand::DEFAULT_TIMEOUT,
                 on_error: OnError::Fail,
             },
@@ -164,7 +165,7 @@ fn parse_forecast(line: &str) -> Result<Option<f64>, String> {
     let bad = || {
         format!(
             "expected {{\"forecast\": number}}, got `{}`",
-            crate::process::clip(line.trim(), 200)
+            inferscale_workload::lines::clip(line.trim(), 200)
         )
     };
     let at = line.find("\"forecast\"").ok_or_else(bad)?;

@@ -25,15 +25,6 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// How much of the program's stderr is kept for error messages.
 pub const STDERR_TAIL_BYTES: usize = 4 * 1024;
 
-/// `text` cut to at most `max` characters, marked where it was cut: what error
-/// messages quote of an answer or a line.
-pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}… ({} bytes in all)", &text[..at], text.len()),
-        None => text.to_owned(),
-    }
-}
-
 /// Every live child, so that [`kill_all`] can end them.
 static CHILDREN: Mutex<Vec<Weak<Mutex<Child>>>> = Mutex::new(Vec::new());
 

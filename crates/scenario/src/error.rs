@@ -112,15 +112,11 @@ impl fmt::Display for Invalid {
         if !self.field.is_empty() {
             write!(f, "`{}`: ", self.field)?;
         }
-        match self.message.char_indices().nth(MESSAGE_LIMIT) {
-            Some((cut, _)) => write!(
-                f,
-                "{}… ({} characters in all)",
-                &self.message[..cut],
-                self.message.chars().count()
-            )?,
-            None => write!(f, "{}", self.message)?,
-        }
+        write!(
+            f,
+            "{}",
+            inferscale_workload::lines::clip(&self.message, MESSAGE_LIMIT)
+        )?;
         if let Some(text) = &self.source_line {
             let gutter = self.line.to_string().len();
             let (text, caret_at) = window(text, self.column.saturating_sub(1) as usize);
@@ -175,7 +171,7 @@ mod tests {
             Some('x'),
             "{shown}\n{caret}"
         );
-        assert!(lines[0].contains("(3000 characters in all)"));
+        assert!(lines[0].contains("… (3000 bytes in all)"));
     }
 
     #[test]
