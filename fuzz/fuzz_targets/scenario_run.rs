@@ -7,19 +7,16 @@
 
 use libfuzzer_sys::fuzz_target;
 
+mod common;
+
 fuzz_target!(|data: &[u8]| {
     // The loader reads files as bytes and checks UTF-8 itself; here the text is what
     // it would have read.
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match inferscale::scenario::parse_sweep(text, "fuzz/corpus/scenario/input.yaml") {
-        Err(e) => {
-            let located = e
-                .invalid()
-                .is_some_and(|i| i.line > 0 || i.message.contains("the scenario is empty"));
-            assert!(located, "an error without a location: {e}");
-        }
+    match inferscale::scenario::parse_sweep(text, common::SCENARIO_FILE) {
+        Err(e) => common::assert_located(&e),
         Ok(sweep) => {
             let scenario = &sweep.points[0].scenario;
             let external = scenario.policy.as_ref().is_some_and(|p| {
