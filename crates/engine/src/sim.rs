@@ -7,8 +7,9 @@ use crate::{EventQueue, SimDuration, SimTime};
 /// A simulated system. It owns all its state and reacts to one event at a time,
 /// scheduling later events through the [`Context`].
 pub trait Model {
-    /// What can happen in this model. A small `Copy` enum keeps the queue fast.
-    type Event;
+    /// What can happen in this model. A small `Copy` enum keeps the queue fast (and
+    /// `Copy` lets the queue hand out an event while its entry waits to be reused).
+    type Event: Copy;
 
     /// Reacts to `event` at `ctx.now()`.
     fn handle(&mut self, event: Self::Event, ctx: &mut Context<Self::Event>);
@@ -162,7 +163,7 @@ impl<M: Model> Simulation<M> {
                 }
                 Some(_) => {}
             }
-            let Some((time, event)) = self.ctx.queue.pop() else {
+            let Some((time, event)) = self.ctx.queue.deliver() else {
                 return RunOutcome::Exhausted;
             };
             // The clock still reads the last event's time (or a horizon no event
