@@ -237,6 +237,7 @@ fn describe(s: &Scenario) -> String {
                             "batches up to {}, waits up to {}",
                             server.max_batch, server.max_queue_delay
                         ),
+                        Serving::Custom(kind) => format!("{kind:?}"),
                     };
                     format!(
                         "{} × {} on {} ({detail})",

@@ -13,6 +13,7 @@ use inferscale_engine::{SimDuration, SimTime};
 
 use crate::llm_server::{LlmOutcomes, LlmRequest};
 use crate::perf::interpolate;
+use crate::replica::{NextStep, Replica};
 
 /// A classic model's measured latency per batch size, and its size.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,17 +40,6 @@ pub struct ClassicServerConfig {
     pub max_batch: u32,
     /// Longest a request waits for a batch to fill.
     pub max_queue_delay: SimDuration,
-}
-
-/// What a replica wants after being asked to start work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NextStep {
-    /// A batch or iteration started and ends after this long.
-    Busy(SimDuration),
-    /// Nothing to start before this instant (a batch-delay timer).
-    WaitUntil(SimTime),
-    /// Nothing to do.
-    Idle,
 }
 
 /// One replica of a classic model.
@@ -185,6 +175,50 @@ impl ClassicReplica {
             out.record_first_token(&request, now);
             out.record_completion(&request, now, now);
         }
+    }
+}
+
+/// The cluster's view of a classic replica: no KV cache, no preemption, a request
+/// taken whole.
+impl Replica for ClassicReplica {
+    fn enqueue(&mut self, request: LlmRequest) {
+        ClassicReplica::enqueue(self, request);
+    }
+
+    fn start(&mut self, now: SimTime, _out: &mut LlmOutcomes) -> NextStep {
+        ClassicReplica::start(self, now)
+    }
+
+    fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+        ClassicReplica::complete(self, now, out);
+    }
+
+    fn outstanding(&self) -> usize {
+        ClassicReplica::outstanding(self)
+    }
+
+    fn queued(&self) -> usize {
+        ClassicReplica::queued(self)
+    }
+
+    fn has_room(&self) -> bool {
+        ClassicReplica::has_room(self)
+    }
+
+    fn busy(&self) -> SimDuration {
+        ClassicReplica::busy(self)
+    }
+
+    fn busy_in_window(&self, end: SimTime) -> SimDuration {
+        ClassicReplica::busy_in_window(self, end)
+    }
+
+    fn for_each_outstanding(&self, f: &mut dyn FnMut(&LlmRequest, Option<SimTime>)) {
+        ClassicReplica::for_each_outstanding(self, f);
+    }
+
+    fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64 {
+        ClassicReplica::abort_all(self, now, out)
     }
 }
 

@@ -26,10 +26,11 @@ mod llm;
 pub mod llm_server;
 pub mod metrics;
 pub mod perf;
+pub mod replica;
 mod run_error;
 pub mod station;
 
-pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig, NextStep};
+pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig};
 pub use cluster::{
     ClusterConfig, ClusterReport, Deployment, FleetSample, ModelReport, NodePool, PoolUsage,
     ReplicaChange, ReplicaTime, RequestStream, RoutingPolicy, Serving, SpotTerms, simulate_cluster,
@@ -47,5 +48,6 @@ pub use llm_server::{
     simulate_llm_server,
 };
 pub use perf::{BatchWork, Efficiency, ProfileTable, Roofline};
+pub use replica::{NextStep, Replica, ReplicaKind};
 pub use run_error::RunError;
 pub use station::{StationConfig, StationReport, simulate_station};

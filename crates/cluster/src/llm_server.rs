@@ -402,8 +402,8 @@ impl LlmOutcomes {
         }
     }
 
-    /// Counts a dropped request.
-    pub(crate) fn record_drop(&mut self, request: &LlmRequest, now: SimTime) {
+    /// Counts a dropped request (a full queue, a timeout, a replica killed under it).
+    pub fn record_drop(&mut self, request: &LlmRequest, now: SimTime) {
         self.dropped += 1;
         if self.measured(request) {
             self.dropped_measured += 1;
@@ -411,7 +411,9 @@ impl LlmOutcomes {
         self.depart(request, now);
     }
 
-    pub(crate) fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
+    /// Records `request`'s first token at `now`: a replica calls it once per request,
+    /// before [`LlmOutcomes::record_completion`].
+    pub fn record_first_token(&mut self, request: &LlmRequest, now: SimTime) {
         self.window_ttft.record(now - request.arrival);
         if let Some(tick) = self.tick_ttft.as_mut() {
             tick.push((now - request.arrival).as_nanos());
@@ -421,12 +423,9 @@ impl LlmOutcomes {
         }
     }
 
-    pub(crate) fn record_completion(
-        &mut self,
-        request: &LlmRequest,
-        first_token: SimTime,
-        now: SimTime,
-    ) {
+    /// Records `request`'s completion at `now`, its first token having come at
+    /// `first_token`, and judges it against the SLA.
+    pub fn record_completion(&mut self, request: &LlmRequest, first_token: SimTime, now: SimTime) {
         self.completed += 1;
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;
@@ -1064,6 +1063,66 @@ impl LlmReplica {
             Iteration::Idle => {}
         }
         self.iteration = Iteration::Idle;
+    }
+}
+
+/// The cluster's view of an LLM replica.
+impl crate::replica::Replica for LlmReplica {
+    fn admit(&self, request: LlmRequest) -> Option<(LlmRequest, bool)> {
+        LlmReplica::admit(self, request)
+    }
+
+    fn enqueue(&mut self, request: LlmRequest) {
+        LlmReplica::enqueue(self, request);
+    }
+
+    fn start(&mut self, now: SimTime, out: &mut LlmOutcomes) -> crate::NextStep {
+        self.start_iteration(now, out)
+            .map_or(crate::NextStep::Idle, crate::NextStep::Busy)
+    }
+
+    fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+        self.complete_iteration(now, out);
+    }
+
+    fn outstanding(&self) -> usize {
+        LlmReplica::outstanding(self)
+    }
+
+    fn queued(&self) -> usize {
+        LlmReplica::queued(self)
+    }
+
+    fn has_room(&self) -> bool {
+        LlmReplica::has_room(self)
+    }
+
+    fn busy(&self) -> SimDuration {
+        self.stats.busy
+    }
+
+    fn busy_in_window(&self, end: SimTime) -> SimDuration {
+        LlmReplica::busy_in_window(self, end)
+    }
+
+    fn for_each_outstanding(&self, f: &mut dyn FnMut(&LlmRequest, Option<SimTime>)) {
+        LlmReplica::for_each_outstanding(self, f);
+    }
+
+    fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64 {
+        LlmReplica::abort_all(self, now, out)
+    }
+
+    fn kv_blocks(&self) -> (u64, u64) {
+        (self.blocks_used, self.config.kv_blocks)
+    }
+
+    fn kv_block_seconds(&self, end: SimTime) -> (f64, u64) {
+        (self.stats.kv_block_seconds(end), self.config.kv_blocks)
+    }
+
+    fn preemptions(&self) -> u64 {
+        self.stats.preemptions
     }
 }
 

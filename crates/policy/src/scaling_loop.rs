@@ -496,42 +496,17 @@ impl Controller for ScalingLoop {
                 peak_forecast_per_s: peak,
                 interval_s,
             });
-            // Moving capacity between node types: start the new replicas, and drain
-            // the old ones only once nothing in the group is still booting or loading
-            // (make before break), so the move never leaves the model short.
-            let mut decision = decision;
-            if !decision.others.is_empty() {
-                let group: Vec<usize> = std::iter::once(l.model)
-                    .chain(decision.others.iter().map(|&(m, _)| m))
-                    .collect();
-                let pending = group.iter().any(|&m| {
-                    view.models
-                        .get(m)
-                        .is_some_and(|v| v.provisioning + v.loading > 0)
-                });
-                let grows = group.iter().any(|&m| {
-                    let wanted = if m == l.model {
-                        decision.replicas
-                    } else {
-                        decision.others.iter().find(|o| o.0 == m).map(|o| o.1)
-                    };
-                    wanted.is_some_and(|w| view.models.get(m).is_some_and(|v| w > v.desired))
-                });
-                if pending || grows {
-                    let current = |m: usize| view.models.get(m).map_or(0, |v| v.desired);
-                    decision.others = decision
-                        .others
-                        .into_iter()
-                        .map(|(m, n)| (m, n.max(current(m))))
-                        .collect();
-                    decision.replicas = decision.replicas.map(|n| n.max(current(l.model)));
-                }
-            }
+            // A decision over several models (capacity moving between node types) names
+            // every one of them, unchanged ones too: the cluster's executor holds their
+            // shrinks until the move is made (make before break), and needs to see that
+            // the tick moves capacity within the group.
+            let moves = !decision.others.is_empty();
             for (model, replicas) in decision.others {
-                if view
-                    .models
-                    .get(model)
-                    .is_some_and(|v| v.desired != replicas)
+                if moves
+                    || view
+                        .models
+                        .get(model)
+                        .is_some_and(|v| v.desired != replicas)
                 {
                     actions.push(ScaleAction {
                         model,
@@ -542,7 +517,7 @@ impl Controller for ScalingLoop {
                 }
             }
             if let Some(replicas) = decision.replicas
-                && replicas != model_view.desired
+                && (moves || replicas != model_view.desired)
             {
                 actions.push(ScaleAction {
                     model: l.model,

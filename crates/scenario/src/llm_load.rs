@@ -488,10 +488,19 @@ pub(crate) fn build(
                         .map_err(|m| at(sizes.referenced, &format!("workload[{i}].sizes"), m))?;
                         Sizes::Joint(pairs)
                     }
-                    (Serving::Llm { .. }, None) => Sizes::Independent {
+                    // A scenario builds no custom replica kind; one that did would
+                    // read token counts as an LLM does.
+                    (Serving::Llm { .. } | Serving::Custom(_), None) => Sizes::Independent {
                         input: tokens(&w.input_tokens, "input_tokens")?,
                         output: tokens(&w.output_tokens, "output_tokens")?,
                     },
+                    (Serving::Custom(_), Some(sizes)) => {
+                        return Err(at(
+                            sizes.referenced,
+                            &format!("workload[{i}].sizes"),
+                            "joint sizes are for LLM models".into(),
+                        ));
+                    }
                 };
                 RequestSource::Synthetic {
                     arrivals: arrivals.0.clone(),
