@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use inferscale_cluster::metrics::LatencyRecorder;
 use inferscale_cluster::{
-    ClusterReport, DeviceKind, ExecutorConfig, LlmRequest, RequestStream, RunError, StationReport,
+    ClusterReport, DeviceKind, ExecutorConfig, Request, RequestStream, RunError, StationReport,
     simulate_controlled_cluster, simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime, Watchdog};
@@ -466,7 +466,7 @@ pub fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestS
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let requests: Box<dyn Iterator<Item = LlmRequest> + Send> = match &w.source {
+            let requests: Box<dyn Iterator<Item = Request> + Send> = match &w.source {
                 RequestSource::Synthetic { arrivals, sizes } => {
                     let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
                     let mut token_rng = streams.stream(&format!("tokens/{i}"));
@@ -480,7 +480,7 @@ pub fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestS
                             }
                             Sizes::Joint(pairs) => pairs.sample(&mut token_rng),
                         };
-                        (now <= horizon).then_some(LlmRequest {
+                        (now <= horizon).then_some(Request {
                             arrival: now,
                             prompt,
                             output,
@@ -502,7 +502,7 @@ pub fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestS
                     );
                     Box::new(
                         replay
-                            .map(|r| LlmRequest {
+                            .map(|r| Request {
                                 arrival: SimTime::from_secs_f64(r.time_s),
                                 prompt: r.input_tokens,
                                 output: r.output_tokens.max(1),

@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use inferscale::cluster::{
-    ClusterConfig, Deployment, Efficiency, LlmRequest, LlmServerConfig, LlmSla, NodePool,
-    RequestStream, Roofline, RoutingPolicy, Serving, simulate_cluster,
+    ClusterConfig, Deployment, Efficiency, LlmServerConfig, NodePool, Request, RequestStream,
+    Roofline, RoutingPolicy, Serving, Sla, simulate_cluster,
 };
 use inferscale::engine::{RngStreams, SimDuration, SimTime};
 use inferscale::scenario::catalog;
@@ -48,7 +48,7 @@ fn main() {
             pool: 0,
             replicas,
             container_start: SimDuration::from_secs(30),
-            sla: LlmSla {
+            sla: Sla {
                 ttft: Some(SimDuration::from_secs(2)),
                 tpot: Some(SimDuration::from_millis(100)),
                 e2e: None,
@@ -69,7 +69,7 @@ fn main() {
     let requests = std::iter::from_fn(move || {
         let gap: f64 = Exp1.sample(&mut rng);
         t += gap / rate;
-        (t < seconds).then(|| LlmRequest {
+        (t < seconds).then(|| Request {
             arrival: SimTime::from_secs_f64(t),
             prompt: 512,
             output: 128,

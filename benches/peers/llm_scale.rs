@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use inferscale::cluster::{Efficiency, LlmRequest, LlmServerConfig, Roofline, simulate_llm_server};
+use inferscale::cluster::{Efficiency, LlmServerConfig, Request, Roofline, simulate_llm_server};
 use inferscale::engine::{RngStreams, SimTime};
 use inferscale::scenario::catalog;
 use rand_distr::{Distribution, Exp1};
@@ -36,7 +36,7 @@ fn main() {
     let requests = (0..n).map(move |_| {
         let gap: f64 = Exp1.sample(&mut rng);
         t += gap / 2.0;
-        LlmRequest {
+        Request {
             arrival: SimTime::from_secs_f64(t),
             prompt: 512,
             output: 128,

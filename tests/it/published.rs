@@ -357,8 +357,8 @@ fn roofline_defaults_are_the_fit_and_hold_on_published_numbers() {
 #[test]
 fn dynamic_batching_reproduces_published_t4_throughput() {
     use inferscale::cluster::{
-        ClassicServerConfig, ClusterConfig, Deployment, LlmRequest, LlmSla, NodePool,
-        RequestStream, RoutingPolicy, Serving, simulate_cluster,
+        ClassicServerConfig, ClusterConfig, Deployment, NodePool, Request, RequestStream,
+        RoutingPolicy, Serving, Sla, simulate_cluster,
     };
     use inferscale::engine::{RngStreams, SimDuration, SimTime};
 
@@ -396,7 +396,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
                 pool: 0,
                 replicas: 1,
                 container_start: SimDuration::from_secs(1),
-                sla: LlmSla::default(),
+                sla: Sla::default(),
                 routing: RoutingPolicy::RoundRobin,
                 max_queue: Some(100_000),
                 initial_ready: false,
@@ -409,7 +409,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
             watchdog: Default::default(),
         };
         // 3,000 images/s: well past what one T4 serves.
-        let flood = (0..1_200_000u64).map(|i| LlmRequest {
+        let flood = (0..1_200_000u64).map(|i| Request {
             arrival: SimTime::from_nanos(i * 333_333),
             prompt: 0,
             output: 1,

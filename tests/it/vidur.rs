@@ -4,7 +4,7 @@
 //! replayed here with the same scheduler limits and KV blocks, and the roofline's
 //! calibrated defaults (fitted on TensorRT-LLM numbers, not on this case).
 
-use inferscale::cluster::{Efficiency, LlmRequest, LlmServerConfig, Roofline, simulate_llm_server};
+use inferscale::cluster::{Efficiency, LlmServerConfig, Request, Roofline, simulate_llm_server};
 use inferscale::engine::SimTime;
 use inferscale::scenario::catalog;
 
@@ -43,13 +43,13 @@ fn percentile(values: &[f64], q: f64) -> f64 {
     v[rank]
 }
 
-fn workload() -> Vec<LlmRequest> {
+fn workload() -> Vec<Request> {
     let (header, rows) = read_csv("ref_workload_poisson2_fixed512x128_seed42.csv");
     let at = column(&header, &rows, "arrived_at");
     let prompt = column(&header, &rows, "num_prefill_tokens");
     let output = column(&header, &rows, "num_decode_tokens");
     (0..at.len())
-        .map(|i| LlmRequest {
+        .map(|i| Request {
             arrival: SimTime::from_secs_f64(at[i]),
             prompt: prompt[i] as u32,
             output: output[i] as u32,
@@ -93,8 +93,8 @@ fn llama2_70b_on_two_a100s_against_vidur() {
     let theirs_e2e = column(&header, &rows, "request_e2e_time");
 
     // Saturation: 1,000 requests offered at 100/s, as in Vidur's saturation run.
-    let flood: Vec<LlmRequest> = (0..1000)
-        .map(|i| LlmRequest {
+    let flood: Vec<Request> = (0..1000)
+        .map(|i| Request {
             arrival: SimTime::from_secs_f64(f64::from(i) / 100.0),
             prompt: 512,
             output: 128,

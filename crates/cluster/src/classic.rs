@@ -11,9 +11,10 @@ use std::collections::VecDeque;
 
 use inferscale_engine::{SimDuration, SimTime};
 
-use crate::llm_server::{LlmOutcomes, LlmRequest};
+use crate::outcomes::Outcomes;
 use crate::perf::interpolate;
 use crate::replica::{NextStep, Replica};
+use inferscale_workload::Request;
 
 /// A classic model's measured latency per batch size, and its size.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,8 +48,8 @@ pub struct ClassicServerConfig {
 pub struct ClassicReplica {
     profile: ClassicProfile,
     config: ClassicServerConfig,
-    waiting: VecDeque<LlmRequest>,
-    batch: Vec<LlmRequest>,
+    waiting: VecDeque<Request>,
+    batch: Vec<Request>,
     batch_started: SimTime,
     busy: SimDuration,
     /// Busy time after `stats_from` (finished batches).
@@ -92,7 +93,7 @@ impl ClassicReplica {
     }
 
     /// Ends every request it holds as dropped (killed or reclaimed); returns how many.
-    pub fn abort_all(&mut self, now: SimTime, out: &mut crate::LlmOutcomes) -> u64 {
+    pub fn abort_all(&mut self, now: SimTime, out: &mut crate::Outcomes) -> u64 {
         let mut dropped = 0;
         for request in self.waiting.drain(..).chain(self.batch.drain(..)) {
             out.record_drop(&request, now);
@@ -103,7 +104,7 @@ impl ClassicReplica {
 
     /// Calls `f` with every request it holds (none has a first token before its batch
     /// ends).
-    pub fn for_each_outstanding(&self, mut f: impl FnMut(&LlmRequest, Option<SimTime>)) {
+    pub fn for_each_outstanding(&self, mut f: impl FnMut(&Request, Option<SimTime>)) {
         for request in self.waiting.iter().chain(&self.batch) {
             f(request, None);
         }
@@ -116,7 +117,7 @@ impl ClassicReplica {
     }
 
     /// Adds a request to the queue.
-    pub fn enqueue(&mut self, request: LlmRequest) {
+    pub fn enqueue(&mut self, request: Request) {
         self.waiting.push_back(request);
     }
 
@@ -167,7 +168,7 @@ impl ClassicReplica {
     }
 
     /// Ends the running batch: every request in it completes now.
-    pub fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+    pub fn complete(&mut self, now: SimTime, out: &mut Outcomes) {
         self.busy = self.busy + (now - self.batch_started);
         self.busy_measured =
             self.busy_measured + now.saturating_since(self.batch_started.max(self.stats_from));
@@ -181,15 +182,15 @@ impl ClassicReplica {
 /// The cluster's view of a classic replica: no KV cache, no preemption, a request
 /// taken whole.
 impl Replica for ClassicReplica {
-    fn enqueue(&mut self, request: LlmRequest) {
+    fn enqueue(&mut self, request: Request) {
         ClassicReplica::enqueue(self, request);
     }
 
-    fn start(&mut self, now: SimTime, _out: &mut LlmOutcomes) -> NextStep {
+    fn start(&mut self, now: SimTime, _out: &mut Outcomes) -> NextStep {
         ClassicReplica::start(self, now)
     }
 
-    fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+    fn complete(&mut self, now: SimTime, out: &mut Outcomes) {
         ClassicReplica::complete(self, now, out);
     }
 
@@ -213,11 +214,11 @@ impl Replica for ClassicReplica {
         ClassicReplica::busy_in_window(self, end)
     }
 
-    fn for_each_outstanding(&self, f: &mut dyn FnMut(&LlmRequest, Option<SimTime>)) {
+    fn for_each_outstanding(&self, f: &mut dyn FnMut(&Request, Option<SimTime>)) {
         ClassicReplica::for_each_outstanding(self, f);
     }
 
-    fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64 {
+    fn abort_all(&mut self, now: SimTime, out: &mut Outcomes) -> u64 {
         ClassicReplica::abort_all(self, now, out)
     }
 }
@@ -225,7 +226,7 @@ impl Replica for ClassicReplica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm_server::LlmSla;
+    use crate::outcomes::Sla;
 
     fn replica(max_batch: u32, delay_ms: u64) -> ClassicReplica {
         ClassicReplica::new(
@@ -241,8 +242,8 @@ mod tests {
         )
     }
 
-    fn req(ms: u64) -> LlmRequest {
-        LlmRequest {
+    fn req(ms: u64) -> Request {
+        Request {
             arrival: SimTime::from_nanos(ms * 1_000_000),
             prompt: 0,
             output: 1,
@@ -262,7 +263,7 @@ mod tests {
         assert_eq!((r.queued(), r.outstanding()), (2, 10));
         // Busy: nothing else starts.
         assert_eq!(r.start(SimTime::ZERO), NextStep::Idle);
-        let mut out = LlmOutcomes::new(LlmSla::default());
+        let mut out = Outcomes::new(Sla::default());
         r.complete(SimTime::from_nanos(20_000_000), &mut out);
         assert_eq!(out.completed, 8);
         assert!((out.e2e.mean_s() - 0.020).abs() < 1e-12);

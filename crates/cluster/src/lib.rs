@@ -5,11 +5,12 @@
 //! amount of service from one of `c` identical servers behind a FIFO queue, simulated
 //! by the [`station`] (the queueing-theory core the engine is validated against:
 //! M/M/c, M/D/1, M/G/1) —, **LLMs** served with continuous batching and a paged KV
-//! cache ([`llm_server`], timed by the roofline of [`perf`]), and **classic** DNNs with
-//! dynamic batching ([`classic`]). The [`cluster`] runs LLM and classic models on
-//! nodes that boot, bill (an exact ledger) and fail, behind routers, under a
-//! [`Controller`] (the execute side of the scaling loop, [`control`]); a run that
-//! cannot finish returns a [`RunError`].
+//! cache ([`llm_replica`], timed by the roofline of [`perf`]; alone in
+//! [`llm_server`]), and **classic** DNNs with dynamic batching ([`classic`]). Every
+//! replica kind implements one trait ([`Replica`]) and records into one [`Outcomes`]
+//! per model ([`outcomes`]). The [`cluster`] runs them on nodes that boot, bill (an
+//! exact ledger) and fail, behind routers, under a [`Controller`] (the execute side of
+//! the scaling loop, [`control`]); a run that cannot finish returns a [`RunError`].
 //!
 //! Measurements use bounded memory whatever the number of requests: exact running sums
 //! for means, time integrals for time averages, and an HDR histogram (3 significant
@@ -23,8 +24,10 @@ pub mod control;
 mod generic;
 mod hardware;
 mod llm;
+pub mod llm_replica;
 pub mod llm_server;
 pub mod metrics;
+pub mod outcomes;
 pub mod perf;
 pub mod replica;
 mod run_error;
@@ -42,11 +45,11 @@ pub use control::{
 };
 pub use generic::GenericModel;
 pub use hardware::{AcceleratorSpec, DeviceKind, NodeType};
+pub use inferscale_workload::Request;
 pub use llm::LlmSpec;
-pub use llm_server::{
-    LlmOutcomes, LlmReplica, LlmReport, LlmRequest, LlmServerConfig, LlmSla, ReplicaStats,
-    simulate_llm_server,
-};
+pub use llm_replica::{LlmReplica, LlmServerConfig, ReplicaStats};
+pub use llm_server::{LlmReport, simulate_llm_server};
+pub use outcomes::{Outcomes, Sla};
 pub use perf::{BatchWork, Efficiency, ProfileTable, Roofline};
 pub use replica::{NextStep, Replica, ReplicaKind};
 pub use run_error::RunError;

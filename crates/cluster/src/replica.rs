@@ -5,11 +5,11 @@
 //! The cluster drives a replica from outside: it queues requests ([`Replica::enqueue`]),
 //! asks it to start work ([`Replica::start`], answered with a [`NextStep`]), and tells it
 //! when that work is done ([`Replica::complete`]). Outcomes go to the model's
-//! [`LlmOutcomes`], which all its replicas share.
+//! [`Outcomes`], which all its replicas share.
 
 use inferscale_engine::{SimDuration, SimTime};
 
-use crate::{LlmOutcomes, LlmRequest};
+use crate::{Outcomes, Request};
 
 /// What a replica wants after being asked to start work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,19 +29,19 @@ pub enum NextStep {
 pub trait Replica: Send {
     /// The request as this replica would take it (cut to its context, and whether it
     /// was), or `None` when it can never serve it (the cluster records a reject).
-    fn admit(&self, request: LlmRequest) -> Option<(LlmRequest, bool)> {
+    fn admit(&self, request: Request) -> Option<(Request, bool)> {
         Some((request, false))
     }
 
     /// Adds an admitted request to its queue.
-    fn enqueue(&mut self, request: LlmRequest);
+    fn enqueue(&mut self, request: Request);
 
     /// Starts work if it can: the cluster schedules the completion of a
     /// [`NextStep::Busy`] step, or a timer for [`NextStep::WaitUntil`].
-    fn start(&mut self, now: SimTime, out: &mut LlmOutcomes) -> NextStep;
+    fn start(&mut self, now: SimTime, out: &mut Outcomes) -> NextStep;
 
     /// Ends the step that [`Replica::start`] began, recording what finished.
-    fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes);
+    fn complete(&mut self, now: SimTime, out: &mut Outcomes);
 
     /// Requests it holds: waiting or running.
     fn outstanding(&self) -> usize;
@@ -61,10 +61,10 @@ pub trait Replica: Send {
     fn busy_in_window(&self, end: SimTime) -> SimDuration;
 
     /// Calls `f` with every request it holds and its first token's time, if it came.
-    fn for_each_outstanding(&self, f: &mut dyn FnMut(&LlmRequest, Option<SimTime>));
+    fn for_each_outstanding(&self, f: &mut dyn FnMut(&Request, Option<SimTime>));
 
     /// Ends every request it holds as dropped (killed or reclaimed); returns how many.
-    fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64;
+    fn abort_all(&mut self, now: SimTime, out: &mut Outcomes) -> u64;
 
     /// KV blocks (in use, total); `(0, 0)` without a KV cache.
     fn kv_blocks(&self) -> (u64, u64) {
@@ -108,19 +108,19 @@ impl GoneReplica {
 
 /// Its measurements are those at the moment it went, whatever later `end` is asked.
 impl Replica for GoneReplica {
-    fn admit(&self, _request: LlmRequest) -> Option<(LlmRequest, bool)> {
+    fn admit(&self, _request: Request) -> Option<(Request, bool)> {
         None
     }
 
-    fn enqueue(&mut self, _request: LlmRequest) {
+    fn enqueue(&mut self, _request: Request) {
         debug_assert!(false, "a gone replica takes no requests");
     }
 
-    fn start(&mut self, _now: SimTime, _out: &mut LlmOutcomes) -> NextStep {
+    fn start(&mut self, _now: SimTime, _out: &mut Outcomes) -> NextStep {
         NextStep::Idle
     }
 
-    fn complete(&mut self, _now: SimTime, _out: &mut LlmOutcomes) {}
+    fn complete(&mut self, _now: SimTime, _out: &mut Outcomes) {}
 
     fn outstanding(&self) -> usize {
         0
@@ -142,9 +142,9 @@ impl Replica for GoneReplica {
         self.busy_in_window
     }
 
-    fn for_each_outstanding(&self, _f: &mut dyn FnMut(&LlmRequest, Option<SimTime>)) {}
+    fn for_each_outstanding(&self, _f: &mut dyn FnMut(&Request, Option<SimTime>)) {}
 
-    fn abort_all(&mut self, _now: SimTime, _out: &mut LlmOutcomes) -> u64 {
+    fn abort_all(&mut self, _now: SimTime, _out: &mut Outcomes) -> u64 {
         0
     }
 

@@ -1,8 +1,8 @@
 //! Checking and converting the LLM parts of a scenario into a cluster configuration.
 
 use inferscale_cluster::{
-    ClassicServerConfig, ClusterConfig, Deployment, Efficiency, LlmServerConfig, LlmSla, NodePool,
-    ProfileTable, Roofline, RoutingPolicy, Serving,
+    ClassicServerConfig, ClusterConfig, Deployment, Efficiency, LlmServerConfig, NodePool,
+    ProfileTable, Roofline, RoutingPolicy, Serving, Sla,
 };
 use inferscale_engine::SimTime;
 use inferscale_workload::{
@@ -421,7 +421,7 @@ pub(crate) fn build(
             pool,
             replicas: m.replicas,
             container_start: serving.container_start.0,
-            sla: LlmSla {
+            sla: Sla {
                 ttft: m.sla.ttft_p99.map(|d| d.0),
                 tpot: m.sla.tpot_p99.map(|d| d.0),
                 e2e: m.sla.e2e_p99.map(|d| d.0),
@@ -774,7 +774,7 @@ fn classic_deployment(
         pool,
         replicas: m.replicas,
         container_start: m.serving.container_start.0,
-        sla: LlmSla {
+        sla: Sla {
             ttft: None,
             tpot: None,
             e2e: m.sla.e2e_p99.or(m.sla.ttft_p99).map(|d| d.0),

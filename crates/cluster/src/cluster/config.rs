@@ -7,9 +7,11 @@ use inferscale_engine::{SimDuration, SimTime};
 
 use crate::NodeType;
 use crate::classic::{ClassicProfile, ClassicReplica, ClassicServerConfig};
-use crate::llm_server::{LlmReplica, LlmRequest, LlmServerConfig, LlmSla};
+use crate::llm_replica::{LlmReplica, LlmServerConfig};
+use crate::outcomes::Sla;
 use crate::perf::Roofline;
 use crate::replica::{Replica, ReplicaKind};
+use inferscale_workload::Request;
 
 /// How a model's router picks a replica for each request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +138,7 @@ pub struct Deployment {
     /// Container start added to the weight load time.
     pub container_start: SimDuration,
     /// Targets each request is judged against.
-    pub sla: LlmSla,
+    pub sla: Sla,
     /// How requests are spread.
     pub routing: RoutingPolicy,
     /// Most requests a replica's waiting queue (and the router's backlog) may hold;
@@ -170,7 +172,7 @@ pub struct RequestStream {
     /// Index into the deployments.
     pub model: usize,
     /// Requests in arrival order.
-    pub requests: Box<dyn Iterator<Item = LlmRequest> + Send>,
+    pub requests: Box<dyn Iterator<Item = Request> + Send>,
 }
 
 /// Everything a cluster run needs besides its random streams.

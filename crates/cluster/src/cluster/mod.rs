@@ -40,7 +40,7 @@ pub use observe::{FleetSample, Sample};
 pub use report::{ClusterReport, ModelReport, PoolUsage, ReplicaTime};
 
 use crate::control::{ActionRecord, Controller, ExecutorConfig};
-use crate::llm_server::LlmOutcomes;
+use crate::outcomes::Outcomes;
 use crate::replica::NextStep;
 use fleet::{FleetIndex, Node, ReplicaSlot};
 use router::{ActiveStream, Router};
@@ -89,7 +89,7 @@ enum ClusterEvent {
 struct ModelState {
     /// Its requests' outcomes (a variant's requests are its group's, so only group
     /// owners' outcomes see requests).
-    outcomes: LlmOutcomes,
+    outcomes: Outcomes,
     /// Most replicas asked for at once that could not be placed.
     unplaced: u32,
     /// (arrivals, completions, dropped + rejected) at the last sample.
@@ -301,7 +301,7 @@ pub fn simulate_controlled_cluster(
         .models
         .iter()
         .map(|m| {
-            let mut outcomes = LlmOutcomes::measured_from(m.sla, config.warmup);
+            let mut outcomes = Outcomes::measured_from(m.sla, config.warmup);
             if controller.is_some() {
                 outcomes.tick_ttft = Some(Vec::new());
             }

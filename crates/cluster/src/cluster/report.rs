@@ -4,7 +4,8 @@
 use inferscale_engine::SimTime;
 
 use super::{Cluster, FleetSample, ReplicaSlot, Sample};
-use crate::llm_server::{LlmOutcomes, LlmRequest};
+use crate::outcomes::Outcomes;
+use inferscale_workload::Request;
 
 /// What a node type cost: over the measurement window (after the warm-up) and over
 /// the whole run.
@@ -48,7 +49,7 @@ pub struct ModelReport {
     /// Replicas that became ready.
     pub ready_replicas: u32,
     /// Latencies, completions, drops, at the end of the run.
-    pub outcomes: LlmOutcomes,
+    pub outcomes: Outcomes,
     /// Requests that arrived after the warm-up and met every SLA target. Those still
     /// in flight at the end are followed (no new arrivals or scaling decisions) until
     /// they finish or can no longer meet the SLA, so every measured request is judged:
@@ -204,7 +205,7 @@ impl Cluster {
     pub(super) fn for_each_in_flight(
         &self,
         owner: usize,
-        mut f: impl FnMut(&LlmRequest, Option<SimTime>),
+        mut f: impl FnMut(&Request, Option<SimTime>),
     ) {
         if self.config.router_of(owner) != owner {
             return;

@@ -7,14 +7,14 @@ use inferscale_engine::{Context, SimRng, SimTime};
 use rand::Rng;
 
 use super::{Cluster, ClusterEvent, RoutingPolicy};
-use crate::llm_server::LlmRequest;
+use inferscale_workload::Request;
 
 /// A model group's router: its ready replicas, its place in a round robin, its
 /// backlog and its random stream.
 pub(super) struct Router {
     pub(super) ready: Vec<usize>,
     pub(super) next: usize,
-    pub(super) pending: VecDeque<LlmRequest>,
+    pub(super) pending: VecDeque<Request>,
     pub(super) rng: SimRng,
 }
 
@@ -33,8 +33,8 @@ impl Router {
 /// A request stream with its next request, already drawn.
 pub(super) struct ActiveStream {
     pub(super) model: usize,
-    pub(super) source: Box<dyn Iterator<Item = LlmRequest> + Send>,
-    pub(super) next: Option<LlmRequest>,
+    pub(super) source: Box<dyn Iterator<Item = Request> + Send>,
+    pub(super) next: Option<Request>,
 }
 
 impl Cluster {
@@ -127,7 +127,7 @@ impl Cluster {
     pub(super) fn dispatch(
         &mut self,
         model: usize,
-        request: LlmRequest,
+        request: Request,
         ctx: &mut Context<ClusterEvent>,
     ) {
         let owner = self.owner(model);
@@ -149,7 +149,7 @@ impl Cluster {
     }
 
     /// Hands replica `r` a request and starts it: see [`Cluster::enqueue`].
-    pub(super) fn send(&mut self, r: usize, request: LlmRequest, ctx: &mut Context<ClusterEvent>) {
+    pub(super) fn send(&mut self, r: usize, request: Request, ctx: &mut Context<ClusterEvent>) {
         if self.enqueue(r, request, ctx.now()) {
             self.kick(r, ctx);
         }
@@ -158,7 +158,7 @@ impl Cluster {
     /// Queues a request at replica `r`: refused if it can never be served, dropped if
     /// the replica's queue is full. Says whether it was queued (the caller starts the
     /// replica: once per batch of requests, so dynamic batching sees them together).
-    pub(super) fn enqueue(&mut self, r: usize, request: LlmRequest, now: SimTime) -> bool {
+    pub(super) fn enqueue(&mut self, r: usize, request: Request, now: SimTime) -> bool {
         let owner = self.replicas[r].owner;
         let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
         let server = &mut self.replicas[r].server;

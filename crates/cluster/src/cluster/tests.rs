@@ -3,7 +3,7 @@
 use super::*;
 use crate::control::{ClusterView, ModelView, Placement, RemovalOrder};
 use crate::{AcceleratorSpec, DeviceKind, Efficiency, LlmSpec};
-use crate::{LlmRequest, LlmServerConfig, LlmSla, NodeType, Roofline};
+use crate::{LlmServerConfig, NodeType, Request, Roofline, Sla};
 use inferscale_engine::Dist;
 use inferscale_engine::SimDuration;
 use rand_distr::{Distribution, Exp1};
@@ -54,7 +54,7 @@ fn deployment(replicas: u32, tp: u32, routing: RoutingPolicy) -> Deployment {
         pool: 0,
         replicas,
         container_start: SimDuration::from_secs(30),
-        sla: LlmSla {
+        sla: Sla {
             ttft: Some(SimDuration::from_secs(2)),
             tpot: Some(SimDuration::from_millis(100)),
             e2e: None,
@@ -74,13 +74,13 @@ fn pool(max_count: Option<u32>) -> NodePool {
     }
 }
 
-fn poisson(rate: f64, until_s: f64, seed: u64) -> Box<dyn Iterator<Item = LlmRequest> + Send> {
+fn poisson(rate: f64, until_s: f64, seed: u64) -> Box<dyn Iterator<Item = Request> + Send> {
     let mut rng = RngStreams::new(seed, 0).stream("arrivals");
     let mut t = 0.0;
     Box::new(std::iter::from_fn(move || {
         let gap: f64 = Exp1.sample(&mut rng);
         t += gap / rate;
-        (t < until_s).then(|| LlmRequest {
+        (t < until_s).then(|| Request {
             arrival: SimTime::from_secs_f64(t),
             prompt: 512,
             output: 128,
@@ -888,8 +888,8 @@ mod custom_kind {
 
     struct OneAtATimeReplica {
         service: SimDuration,
-        waiting: VecDeque<LlmRequest>,
-        serving: Option<(LlmRequest, SimTime)>,
+        waiting: VecDeque<Request>,
+        serving: Option<(Request, SimTime)>,
         busy: SimDuration,
     }
 
@@ -914,10 +914,10 @@ mod custom_kind {
     }
 
     impl Replica for OneAtATimeReplica {
-        fn enqueue(&mut self, request: LlmRequest) {
+        fn enqueue(&mut self, request: Request) {
             self.waiting.push_back(request);
         }
-        fn start(&mut self, now: SimTime, _out: &mut LlmOutcomes) -> NextStep {
+        fn start(&mut self, now: SimTime, _out: &mut Outcomes) -> NextStep {
             if self.serving.is_some() {
                 return NextStep::Idle;
             }
@@ -929,7 +929,7 @@ mod custom_kind {
                 None => NextStep::Idle,
             }
         }
-        fn complete(&mut self, now: SimTime, out: &mut LlmOutcomes) {
+        fn complete(&mut self, now: SimTime, out: &mut Outcomes) {
             if let Some((request, started)) = self.serving.take() {
                 self.busy = self.busy + (now - started);
                 out.record_first_token(&request, now);
@@ -954,7 +954,7 @@ mod custom_kind {
             });
             self.busy + running
         }
-        fn for_each_outstanding(&self, f: &mut dyn FnMut(&LlmRequest, Option<SimTime>)) {
+        fn for_each_outstanding(&self, f: &mut dyn FnMut(&Request, Option<SimTime>)) {
             for request in self
                 .waiting
                 .iter()
@@ -963,8 +963,8 @@ mod custom_kind {
                 f(request, None);
             }
         }
-        fn abort_all(&mut self, now: SimTime, out: &mut LlmOutcomes) -> u64 {
-            let held: Vec<LlmRequest> = self
+        fn abort_all(&mut self, now: SimTime, out: &mut Outcomes) -> u64 {
+            let held: Vec<Request> = self
                 .waiting
                 .drain(..)
                 .chain(self.serving.take().map(|(r, _)| r))
@@ -987,7 +987,7 @@ mod custom_kind {
             service: SimDuration::from_secs(1),
         }));
         model.initial_ready = true;
-        model.sla = LlmSla {
+        model.sla = Sla {
             ttft: None,
             tpot: None,
             e2e: None,
