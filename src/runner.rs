@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use inferscale_cluster::metrics::LatencyRecorder;
 use inferscale_cluster::{
-    ClusterReport, DeviceKind, ExecutorConfig, Request, RequestStream, RunError, StationReport,
+    ClusterReport, DeviceKind, ExecutorConfig, RequestStream, RunError, StationReport,
     simulate_controlled_cluster, simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime, Watchdog};
@@ -12,8 +12,8 @@ use inferscale_policy::ScalingLoop;
 use inferscale_report::{
     ActionRow, FleetRow, LatencyRow, LlmColumns, ModelRow, RunRow, TimeseriesRow,
 };
-use inferscale_scenario::{LlmSystem, RequestSource, Scenario, Sizes, System};
-use inferscale_workload::Replay;
+use inferscale_scenario::{LlmSystem, Scenario, System};
+use inferscale_workload::ArrivalProcess;
 use rayon::prelude::*;
 
 /// Why the replications of a scenario could not all be run.
@@ -248,13 +248,12 @@ fn scaling_loop(
         .map(|m| m.name.clone())
         .collect();
     let rate_at = |model: usize| -> Option<Box<dyn Fn(f64) -> f64 + Send>> {
-        let mut processes = Vec::new();
-        for w in system.workloads.iter().filter(|w| w.model == model) {
-            match &w.source {
-                RequestSource::Synthetic { arrivals, .. } => processes.push(arrivals.clone()),
-                RequestSource::Trace { .. } => return None,
-            }
-        }
+        let processes: Vec<ArrivalProcess> = system
+            .workloads
+            .iter()
+            .filter(|w| w.model == model)
+            .map(|w| w.source.arrival_process().cloned())
+            .collect::<Option<_>>()?;
         Some(Box::new(move |t: f64| {
             processes.iter().map(|p| p.expected_rate_at(t)).sum()
         }))
@@ -457,64 +456,16 @@ fn model_rows(
 }
 
 /// One lazily generated request stream per workload entry, each with its own random
-/// streams (`arrivals/<i>`, `tokens/<i>`), so adding a workload never changes another's
-/// requests.
+/// streams ([`inferscale_workload::RequestSource::requests`]).
 pub fn request_streams(system: &LlmSystem, streams: &RngStreams) -> Vec<RequestStream> {
     let horizon = system.cluster.horizon;
     system
         .workloads
         .iter()
         .enumerate()
-        .map(|(i, w)| {
-            let requests: Box<dyn Iterator<Item = Request> + Send> = match &w.source {
-                RequestSource::Synthetic { arrivals, sizes } => {
-                    let mut arrival_rng = streams.stream(&format!("arrivals/{i}"));
-                    let mut token_rng = streams.stream(&format!("tokens/{i}"));
-                    let (mut arrivals, sizes) = (arrivals.clone(), sizes.clone());
-                    let mut now = SimTime::ZERO;
-                    Box::new(std::iter::from_fn(move || {
-                        now = arrivals.next_after(now, &mut arrival_rng)?;
-                        let (prompt, output) = match &sizes {
-                            Sizes::Independent { input, output } => {
-                                (input.sample(&mut token_rng), output.sample(&mut token_rng))
-                            }
-                            Sizes::Joint(pairs) => pairs.sample(&mut token_rng),
-                        };
-                        (now <= horizon).then_some(Request {
-                            arrival: now,
-                            prompt,
-                            output,
-                        })
-                    }))
-                }
-                RequestSource::Trace {
-                    path,
-                    format,
-                    options,
-                    window,
-                } => {
-                    let replay = Replay::new(
-                        path,
-                        *format,
-                        options,
-                        window,
-                        streams.stream(&format!("trace/{i}")),
-                    );
-                    Box::new(
-                        replay
-                            .map(|r| Request {
-                                arrival: SimTime::from_secs_f64(r.time_s),
-                                prompt: r.input_tokens,
-                                output: r.output_tokens.max(1),
-                            })
-                            .take_while(move |r| r.arrival <= horizon),
-                    )
-                }
-            };
-            RequestStream {
-                model: w.model,
-                requests,
-            }
+        .map(|(i, w)| RequestStream {
+            model: w.model,
+            requests: Box::new(w.source.requests(i, streams, horizon)),
         })
         .collect()
 }
@@ -624,7 +575,7 @@ fn cluster_row(
             tpot_p50_s: tpot.quantile_s(0.50),
             tpot_p90_s: tpot.quantile_s(0.90),
             tpot_p99_s: tpot.quantile_s(0.99),
-            sla_attainment: per(met as f64, arrivals, 1.0),
+            sla_attainment: inferscale_cluster::outcomes::sla_attainment(met, arrivals),
             goodput_per_s: met as f64 / window_s,
             output_tokens,
             cost_usd: r.cost,

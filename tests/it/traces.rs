@@ -26,11 +26,12 @@ fn the_azure_conversation_trace_replays_exactly() {
         TraceRequest {
             time_s: 0.0,
             input_tokens: 374,
-            output_tokens: 44
+            output_tokens: 44,
+            prefix_blocks: vec![],
         }
     );
     // Last row: 2023-11-16 19:14:08.4025270,197,183 — 58 min 21.7219370 s later.
-    let last = requests[requests.len() - 1];
+    let last = &requests[requests.len() - 1];
     assert_eq!((last.input_tokens, last.output_tokens), (197, 183));
     assert!((last.time_s - 3501.721937).abs() < 1e-6, "{}", last.time_s);
 }
@@ -39,22 +40,33 @@ fn the_azure_conversation_trace_replays_exactly() {
 fn the_mooncake_conversation_trace_replays_exactly() {
     let requests = replay("mooncake/conversation_trace.jsonl", TraceFormat::Mooncake);
     assert_eq!(requests.len(), 12_031);
+    let first = &requests[0];
     assert_eq!(
-        requests[0],
-        TraceRequest {
-            time_s: 0.0,
-            input_tokens: 6758,
-            output_tokens: 500
-        }
+        (first.time_s, first.input_tokens, first.output_tokens),
+        (0.0, 6758, 500)
     );
+    let last = &requests[requests.len() - 1];
     assert_eq!(
-        requests[requests.len() - 1],
-        TraceRequest {
-            time_s: 3536.999,
-            input_tokens: 20_774,
-            output_tokens: 508
-        }
+        (last.time_s, last.input_tokens, last.output_tokens),
+        (3536.999, 20_774, 508)
     );
+    // Every request keeps its prefix blocks: one id per 512-token block of its prompt,
+    // and 105,710 of the 288,500 blocks (36.64%) repeat a block seen before — the
+    // prefix sharing a prefix cache exploits (counted with Python's json module).
+    let mut seen = std::collections::HashSet::new();
+    let (mut blocks, mut repeats) = (0u64, 0u64);
+    for r in &requests {
+        assert_eq!(
+            r.prefix_blocks.len() as u32,
+            r.input_tokens.div_ceil(512),
+            "{r:?}"
+        );
+        for &id in &r.prefix_blocks {
+            blocks += 1;
+            repeats += u64::from(!seen.insert(id));
+        }
+    }
+    assert_eq!((blocks, repeats), (288_500, 105_710));
 }
 
 /// The whole path: a scenario that replays the Azure trace serves every request of it.

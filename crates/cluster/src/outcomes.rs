@@ -276,3 +276,13 @@ impl Outcomes {
         self.measured += 1;
     }
 }
+
+/// The share of `arrivals` that met the SLA, NaN when none arrived: the one formula
+/// for SLA attainment, a model's ([`crate::ModelReport::sla_attainment`]) and a run's.
+pub fn sla_attainment(met: u64, arrivals: u64) -> f64 {
+    if arrivals == 0 {
+        f64::NAN
+    } else {
+        met as f64 / arrivals as f64
+    }
+}

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
+use inferscale_params::{ParamColumn, ParamKind, ParamValue};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::parquet_io::{io_err, pq_err};
@@ -159,7 +159,7 @@ pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch,
 pub struct Manifest {
     /// Scenario name.
     pub scenario: String,
-    /// The sweep's fingerprint (see `inferscale_scenario::Sweep::fingerprint`).
+    /// The sweep's fingerprint (the scenario crate's `Sweep::fingerprint`).
     pub fingerprint: String,
     /// Runs in the whole sweep (all shards).
     pub runs: usize,

@@ -269,7 +269,7 @@ pub fn format_points_table(points: &[PointSummary]) -> String {
 mod tests {
     use super::*;
     use crate::{LlmColumns, RunKeys, runs_batch, with_keys};
-    use inferscale_scenario::{ParamColumn, ParamKind, ParamValue};
+    use inferscale_params::{ParamColumn, ParamKind, ParamValue};
 
     fn llm(cost: f64, sla: f64) -> LlmColumns {
         LlmColumns {

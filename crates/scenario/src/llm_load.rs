@@ -6,9 +6,9 @@ use inferscale_cluster::{
 };
 use inferscale_engine::SimTime;
 use inferscale_workload::{
-    ArrivalProcess, EmpiricalPairs, ReplayOptions, TokenDist, TraceFormat, WindowSummary,
-    summarize_window,
+    EmpiricalPairs, ReplayOptions, TokenDist, TraceFormat, summarize_window,
 };
+pub use inferscale_workload::{RequestSource, Sizes};
 use serde_saphyr::Location;
 
 use crate::ScenarioError;
@@ -32,55 +32,6 @@ pub struct LlmWorkload {
     pub model: usize,
     /// Where the requests come from.
     pub source: RequestSource,
-}
-
-/// How a synthetic request's token counts are drawn.
-#[derive(Clone, Debug)]
-pub enum Sizes {
-    /// Input and output independently.
-    Independent {
-        /// Prompt tokens.
-        input: TokenDist,
-        /// Output tokens.
-        output: TokenDist,
-    },
-    /// (input, output) rows drawn whole.
-    Joint(EmpiricalPairs),
-}
-
-/// Synthetic requests or a replayed trace.
-#[derive(Clone, Debug)]
-pub enum RequestSource {
-    /// Arrivals from a process, sizes from distributions or a table.
-    Synthetic {
-        /// When requests arrive.
-        arrivals: ArrivalProcess,
-        /// Prompt and output tokens per request.
-        sizes: Sizes,
-    },
-    /// A trace file, already checked to read cleanly.
-    Trace {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Its format.
-        format: TraceFormat,
-        /// Window, speed-up, rate scale, loop, model filter.
-        options: ReplayOptions,
-        /// What the window holds.
-        window: WindowSummary,
-    },
-}
-
-impl RequestSource {
-    /// Mean requests per second over the first `horizon_s` seconds.
-    pub fn mean_rate_over(&self, horizon_s: f64) -> f64 {
-        match self {
-            RequestSource::Synthetic { arrivals, .. } => arrivals.mean_rate_over(horizon_s),
-            RequestSource::Trace {
-                options, window, ..
-            } => window.replay_rate(options),
-        }
-    }
 }
 
 type At<'a> = &'a dyn Fn(Location, &str, String) -> ScenarioError;

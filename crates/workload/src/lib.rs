@@ -15,6 +15,7 @@ mod replay;
 mod request;
 mod servegen;
 mod sizes;
+mod source;
 mod trace;
 
 pub use arrivals::{ArrivalError, ArrivalProcess, RenewalWindow};
@@ -23,4 +24,5 @@ pub use replay::{Replay, ReplayOptions, WindowSummary, summarize_window};
 pub use request::Request;
 pub use servegen::read_servegen_client;
 pub use sizes::{EmpiricalPairs, TokenDist};
+pub use source::{RequestSource, Requests, Sizes};
 pub use trace::{TraceError, TraceFormat, TraceReader, TraceRequest};

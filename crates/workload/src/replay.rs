@@ -180,7 +180,7 @@ impl Iterator for Replay {
                 .heads
                 .iter()
                 .enumerate()
-                .filter_map(|(j, h)| h.map(|h| (j, h.time_s)))
+                .filter_map(|(j, h)| h.as_ref().map(|h| (j, h.time_s)))
                 .min_by(|a, b| a.1.total_cmp(&b.1))?;
             let mut request = self.heads[j].take()?;
             if j == last && self.last_keep < 1.0 {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// One request of a trace.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TraceRequest {
     /// Seconds since the trace's first request.
     pub time_s: f64,
@@ -29,6 +29,11 @@ pub struct TraceRequest {
     pub input_tokens: u32,
     /// Output tokens.
     pub output_tokens: u32,
+    /// The ids of its prompt's prefix blocks, in order, where the trace lists them
+    /// (Mooncake's `hash_ids`: one id per 512-token block, equal ids for equal
+    /// prefixes); empty otherwise. Kept for prefix caching; a request made from it
+    /// does not carry them yet.
+    pub prefix_blocks: Vec<u64>,
 }
 
 /// The trace formats understood.
@@ -143,7 +148,10 @@ impl<R: BufRead> TraceReader<R> {
     }
 
     /// The row's (time, input, output, kept by the model filter), or `None` for a header.
-    fn parse(&mut self, text: &str) -> Result<Option<(f64, u32, u32, bool)>, TraceError> {
+    /// One line as (time in seconds, input tokens, output tokens, whether its model is
+    /// wanted, prefix block ids), or `None` for a header.
+    #[allow(clippy::type_complexity)]
+    fn parse(&mut self, text: &str) -> Result<Option<(f64, u32, u32, bool, Vec<u64>)>, TraceError> {
         match self.format {
             TraceFormat::Generic => {
                 let cells: Vec<&str> = text.trim().split(',').map(str::trim).collect();
@@ -182,6 +190,7 @@ impl<R: BufRead> TraceReader<R> {
                     self.tokens(cells[c.input], "input_tokens")?,
                     self.tokens(cells[c.output], "output_tokens")?,
                     keep,
+                    Vec::new(),
                 )))
             }
             TraceFormat::AzureLlm => {
@@ -207,6 +216,7 @@ impl<R: BufRead> TraceReader<R> {
                     self.tokens(input, "ContextTokens")?,
                     self.tokens(output, "GeneratedTokens")?,
                     self.wanted(None)?,
+                    Vec::new(),
                 )))
             }
             TraceFormat::BurstGpt => {
@@ -234,6 +244,7 @@ impl<R: BufRead> TraceReader<R> {
                     self.tokens(cells[2], "Request tokens")?,
                     self.tokens(cells[3], "Response tokens")?,
                     self.wanted(Some(cells[1]))?,
+                    Vec::new(),
                 )))
             }
             TraceFormat::Mooncake => {
@@ -264,9 +275,39 @@ impl<R: BufRead> TraceReader<R> {
                 }
                 let input = self.tokens(field("input_length")?, "input_length")?;
                 let output = self.tokens(field("output_length")?, "output_length")?;
-                Ok(Some((ms / 1e3, input, output, self.wanted(None)?)))
+                let blocks = self.hash_ids(text)?;
+                Ok(Some((ms / 1e3, input, output, self.wanted(None)?, blocks)))
             }
         }
+    }
+
+    /// A Mooncake line's `hash_ids` (a JSON array of whole numbers), empty when the
+    /// line has none.
+    fn hash_ids(&self, text: &str) -> Result<Vec<u64>, TraceError> {
+        let key = "\"hash_ids\"";
+        let Some(at) = text.find(key) else {
+            return Ok(Vec::new());
+        };
+        let rest = text[at + key.len()..].trim_start();
+        let list = rest
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('['))
+            .and_then(|r| r.split_once(']'))
+            .map(|(inside, _)| inside)
+            .ok_or_else(|| self.malformed("`hash_ids` must be a list of block ids, `[...]`"))?;
+        list.split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                id.parse::<u64>().map_err(|_| {
+                    self.malformed(format!(
+                        "`hash_ids` must hold whole numbers, got `{}`",
+                        crate::lines::clip(id, 40)
+                    ))
+                })
+            })
+            .collect()
     }
 
     fn seconds(&self, text: &str, column: &str) -> Result<f64, TraceError> {
@@ -312,7 +353,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            let (t, input, output, keep) = match self.parse(&text) {
+            let (t, input, output, keep, prefix_blocks) = match self.parse(&text) {
                 Ok(Some(row)) => row,
                 Ok(None) => continue,
                 Err(e) => return Some(Err(e)),
@@ -332,6 +373,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 time_s: t - origin,
                 input_tokens: input,
                 output_tokens: output,
+                prefix_blocks,
             }));
         }
     }
@@ -536,7 +578,8 @@ mod tests {
             TraceRequest {
                 time_s: 0.0,
                 input_tokens: 472,
-                output_tokens: 18
+                output_tokens: 18,
+                prefix_blocks: vec![],
             }
         );
         assert_eq!(
@@ -544,7 +587,8 @@ mod tests {
             TraceRequest {
                 time_s: 40.0,
                 input_tokens: 1087,
-                output_tokens: 0
+                output_tokens: 0,
+                prefix_blocks: vec![],
             }
         );
         let bad = read(
@@ -565,12 +609,14 @@ mod tests {
             "{\"timestamp\": 0, \"input_length\": 6758, \"output_length\": 500, \"hash_ids\": [0, 1]}\n{\"timestamp\": 3000, \"input_length\": 7, \"output_length\": 9, \"hash_ids\": []}\n",
         );
         let r: Vec<TraceRequest> = rows.into_iter().map(Result::unwrap).collect();
+        assert_eq!(r[0].prefix_blocks, [0, 1]);
         assert_eq!(
             r[1],
             TraceRequest {
                 time_s: 3.0,
                 input_tokens: 7,
-                output_tokens: 9
+                output_tokens: 9,
+                prefix_blocks: vec![],
             }
         );
     }
@@ -588,7 +634,8 @@ mod tests {
             TraceRequest {
                 time_s: 2.5,
                 input_tokens: 30,
-                output_tokens: 3
+                output_tokens: 3,
+                prefix_blocks: vec![],
             }
         );
         let only_a: Vec<TraceRequest> =
@@ -636,5 +683,25 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("no model column to select `a` by"), "{err}");
+    }
+
+    #[test]
+    fn mooncake_hash_ids_are_kept_and_checked() {
+        let rows = read(
+            TraceFormat::Mooncake,
+            "{\"timestamp\": 0, \"input_length\": 1024, \"output_length\": 5, \"hash_ids\": [46, 47]}\n{\"timestamp\": 1, \"input_length\": 9, \"output_length\": 5}\n{\"timestamp\": 2, \"input_length\": 9, \"output_length\": 5, \"hash_ids\": [1, x]}\n{\"timestamp\": 3, \"input_length\": 9, \"output_length\": 5, \"hash_ids\": 4}\n",
+        );
+        assert_eq!(rows[0].as_ref().unwrap().prefix_blocks, [46, 47]);
+        assert!(rows[1].as_ref().unwrap().prefix_blocks.is_empty());
+        let e2 = rows[2].as_ref().unwrap_err();
+        assert!(
+            e2.contains("t:3") && e2.contains("whole numbers, got `x`"),
+            "{e2}"
+        );
+        let e3 = rows[3].as_ref().unwrap_err();
+        assert!(
+            e3.contains("t:4") && e3.contains("list of block ids"),
+            "{e3}"
+        );
     }
 }

@@ -87,11 +87,7 @@ impl ModelReport {
 
     /// `sla_met` over the requests that arrived after the warm-up (NaN when none did).
     pub fn sla_attainment(&self) -> f64 {
-        if self.outcomes.arrivals_measured == 0 {
-            f64::NAN
-        } else {
-            self.sla_met as f64 / self.outcomes.arrivals_measured as f64
-        }
+        crate::outcomes::sla_attainment(self.sla_met, self.outcomes.arrivals_measured)
     }
 }
 

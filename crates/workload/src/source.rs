@@ -1,0 +1,170 @@
+//! Where one workload entry's requests come from — a synthetic process with its size
+//! distributions, or a replayed trace — and the request stream it generates.
+
+use std::path::PathBuf;
+
+use inferscale_engine::{RngStreams, SimRng, SimTime};
+
+use crate::{
+    ArrivalProcess, EmpiricalPairs, Replay, ReplayOptions, Request, TokenDist, TraceFormat,
+    WindowSummary,
+};
+
+/// How a synthetic request's token counts are drawn.
+#[derive(Clone, Debug)]
+pub enum Sizes {
+    /// Input and output independently.
+    Independent {
+        /// Prompt tokens.
+        input: TokenDist,
+        /// Output tokens.
+        output: TokenDist,
+    },
+    /// (input, output) rows drawn whole.
+    Joint(EmpiricalPairs),
+}
+
+impl Sizes {
+    /// Draws one request's (prompt, output) tokens.
+    pub fn sample(&self, rng: &mut SimRng) -> (u32, u32) {
+        match self {
+            Sizes::Independent { input, output } => (input.sample(rng), output.sample(rng)),
+            Sizes::Joint(pairs) => pairs.sample(rng),
+        }
+    }
+}
+
+/// Synthetic requests or a replayed trace.
+#[derive(Clone, Debug)]
+pub enum RequestSource {
+    /// Arrivals from a process, sizes from distributions or a table.
+    Synthetic {
+        /// When requests arrive.
+        arrivals: ArrivalProcess,
+        /// Prompt and output tokens per request.
+        sizes: Sizes,
+    },
+    /// A trace file, already checked to read cleanly.
+    Trace {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: TraceFormat,
+        /// Window, speed-up, rate scale, loop, model filter.
+        options: ReplayOptions,
+        /// What the window holds.
+        window: WindowSummary,
+    },
+}
+
+impl RequestSource {
+    /// Mean requests per second over the first `horizon_s` seconds.
+    pub fn mean_rate_over(&self, horizon_s: f64) -> f64 {
+        match self {
+            RequestSource::Synthetic { arrivals, .. } => arrivals.mean_rate_over(horizon_s),
+            RequestSource::Trace {
+                options, window, ..
+            } => window.replay_rate(options),
+        }
+    }
+
+    /// The arrival process whose expected rate an oracle may read; `None` for a
+    /// trace, whose rate is not known ahead.
+    pub fn arrival_process(&self) -> Option<&ArrivalProcess> {
+        match self {
+            RequestSource::Synthetic { arrivals, .. } => Some(arrivals),
+            RequestSource::Trace { .. } => None,
+        }
+    }
+
+    /// The requests of workload entry `entry` that arrive up to `horizon`, generated
+    /// lazily from the named streams `arrivals/<entry>` and `tokens/<entry>` (or
+    /// `trace/<entry>` for a trace's thinning), so adding an entry never changes
+    /// another's requests.
+    pub fn requests(&self, entry: usize, streams: &RngStreams, horizon: SimTime) -> Requests {
+        let inner = match self {
+            RequestSource::Synthetic { arrivals, sizes } => Inner::Synthetic {
+                arrivals: arrivals.clone(),
+                sizes: sizes.clone(),
+                arrival_rng: streams.stream(&format!("arrivals/{entry}")),
+                token_rng: streams.stream(&format!("tokens/{entry}")),
+                now: SimTime::ZERO,
+            },
+            RequestSource::Trace {
+                path,
+                format,
+                options,
+                window,
+            } => Inner::Trace(Replay::new(
+                path,
+                *format,
+                options,
+                window,
+                streams.stream(&format!("trace/{entry}")),
+            )),
+        };
+        Requests {
+            inner,
+            horizon,
+            done: false,
+        }
+    }
+}
+
+/// The request stream of one [`RequestSource`], in arrival order.
+pub struct Requests {
+    inner: Inner,
+    horizon: SimTime,
+    done: bool,
+}
+
+enum Inner {
+    Synthetic {
+        arrivals: ArrivalProcess,
+        sizes: Sizes,
+        arrival_rng: SimRng,
+        token_rng: SimRng,
+        now: SimTime,
+    },
+    Trace(Replay),
+}
+
+impl Iterator for Requests {
+    type Item = Request;
+
+    fn next(&mut self) -> Option<Request> {
+        if self.done {
+            return None;
+        }
+        let request = match &mut self.inner {
+            Inner::Synthetic {
+                arrivals,
+                sizes,
+                arrival_rng,
+                token_rng,
+                now,
+            } => {
+                *now = arrivals.next_after(*now, arrival_rng)?;
+                let (prompt, output) = sizes.sample(token_rng);
+                Request {
+                    arrival: *now,
+                    prompt,
+                    output,
+                }
+            }
+            Inner::Trace(replay) => {
+                let r = replay.next()?;
+                Request {
+                    arrival: SimTime::from_secs_f64(r.time_s),
+                    prompt: r.input_tokens,
+                    output: r.output_tokens.max(1),
+                }
+            }
+        };
+        if request.arrival > self.horizon {
+            self.done = true;
+            return None;
+        }
+        Some(request)
+    }
+}
