@@ -6,7 +6,7 @@ use inferscale_cluster::{AcceleratorSpec, DeviceKind, LlmSpec, NodeType};
 use serde::Deserialize;
 
 use crate::ScenarioError;
-use crate::schema::DurationDist;
+use crate::units::DurationDist;
 
 /// The hardware catalog's text.
 pub const HARDWARE_YAML: &str = include_str!("../catalog/hardware.yaml");

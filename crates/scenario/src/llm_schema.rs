@@ -24,8 +24,8 @@ use inferscale_workload::TokenDist;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::schema::DurationDist;
 use crate::units::Duration;
+use crate::units::DurationDist;
 
 /// A node type of the cluster: a catalog preset with optional overrides.
 #[derive(Debug, Deserialize)]

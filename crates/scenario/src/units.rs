@@ -1,9 +1,10 @@
 //! Quantities with units, as written in scenarios: durations (`250ms`, `15s`, `1h30m`)
-//! and rates (`40/s`, `600/min`).
+//! and rates (`40/s`, `600/min`), and distributions of durations (`{gamma: {mean: 1s,
+//! scv: 4}}`).
 
 use std::fmt;
 
-use inferscale_engine::SimDuration;
+use inferscale_engine::{Dist, SimDuration};
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 /// The duration units a scenario may use, with their length in nanoseconds.
@@ -212,6 +213,133 @@ impl<'de> Deserialize<'de> for Rate {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// A distribution of durations, by family. Values are times with units.
+///
+/// ```yaml
+/// service_time: {exponential: {mean: 1s}}
+/// service_time: {deterministic: 250ms}
+/// service_time: {gamma: {mean: 1s, scv: 4}}          # or {shape: 0.25, scale: 4s}
+/// service_time: {lognormal: {mean: 1s, scv: 0.5}}    # or {median: 800ms, sigma: 0.6}
+/// boot_time: {uniform: [90s, 180s]}
+/// boot_time: 45s                                      # the same as {deterministic: 45s}
+/// ```
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(try_from = "DurationDistSpec")]
+pub struct DurationDist(pub Dist);
+
+/// Either a bare duration (`45s`) or a one-key map naming a family. Written by hand
+/// rather than `#[serde(untagged)]`, which would replace every inner error ("unknown
+/// variant `weibull`, expected one of ...") with "data did not match any variant".
+enum DurationDistSpec {
+    Fixed(Duration),
+    Family(DurationFamily),
+}
+
+impl<'de> Deserialize<'de> for DurationDistSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DurationDistSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a duration (`45s`) or a distribution such as `{exponential: {mean: 1s}}`",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                crate::units::parse_duration(v)
+                    .map(DurationDistSpec::Fixed)
+                    .map_err(E::custom)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                DurationFamily::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(DurationDistSpec::Family)
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DurationFamily {
+    Exponential(ExponentialSpec),
+    Deterministic(Duration),
+    Uniform([Duration; 2]),
+    Gamma(GammaSpec),
+    Lognormal(LognormalSpec),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExponentialSpec {
+    mean: Duration,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GammaSpec {
+    mean: Option<Duration>,
+    scv: Option<f64>,
+    shape: Option<f64>,
+    scale: Option<Duration>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LognormalSpec {
+    mean: Option<Duration>,
+    scv: Option<f64>,
+    median: Option<Duration>,
+    sigma: Option<f64>,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.0.as_secs_f64()
+}
+
+impl TryFrom<DurationDistSpec> for DurationDist {
+    type Error = String;
+    fn try_from(spec: DurationDistSpec) -> Result<Self, String> {
+        let family = match spec {
+            DurationDistSpec::Fixed(d) => DurationFamily::Deterministic(d),
+            DurationDistSpec::Family(f) => f,
+        };
+        let dist = match family {
+            DurationFamily::Exponential(e) => Dist::exponential(secs(e.mean)),
+            DurationFamily::Deterministic(d) => Dist::deterministic(secs(d)),
+            DurationFamily::Uniform([low, high]) => Dist::uniform(secs(low), secs(high)),
+            DurationFamily::Gamma(g) => match (g.mean, g.scv, g.shape, g.scale) {
+                (Some(mean), Some(scv), None, None) => Dist::gamma_mean_scv(secs(mean), scv),
+                (None, None, Some(shape), Some(scale)) => Dist::gamma(shape, secs(scale)),
+                _ => {
+                    return Err(
+                        "gamma takes either `mean` and `scv` (e.g. {mean: 1s, scv: 4}) \
+                                or `shape` and `scale` (e.g. {shape: 0.25, scale: 4s})"
+                            .into(),
+                    );
+                }
+            },
+            DurationFamily::Lognormal(l) => match (l.mean, l.scv, l.median, l.sigma) {
+                (Some(mean), Some(scv), None, None) => Dist::lognormal_mean_scv(secs(mean), scv),
+                (None, None, Some(median), Some(sigma)) => {
+                    Dist::lognormal_median_sigma(secs(median), sigma)
+                }
+                _ => {
+                    return Err(
+                        "lognormal takes either `mean` and `scv` (e.g. {mean: 1s, scv: 0.5}) \
+                                or `median` and `sigma` (e.g. {median: 800ms, sigma: 0.6})"
+                            .into(),
+                    );
+                }
+            },
+        };
+        dist.map(DurationDist).map_err(|e| e.to_string())
     }
 }
 
