@@ -233,22 +233,74 @@ fn default_rules(d: &HpaDefaults, up: bool) -> ScalingRules {
     }
 }
 
-/// A case's rules for one direction: `default` (or absent, or null) is the file's
-/// defaults; a body overrides them field by field, as the API server fills a
-/// `behavior` the user set in part.
-fn rules(yaml: Option<&RulesYaml>, up: bool, d: &HpaDefaults, id: &str) -> ScalingRules {
-    let default = default_rules(d, up);
-    match yaml {
-        None => default,
+/// A case's rules for one direction, through the scenario's own `behavior:` parser
+/// (`policy_schema::hpa_behavior`): the case's fields are written as a user writes
+/// them in a scenario (`scaleUp: {selectPolicy, stabilizationWindowSeconds, policies:
+/// [{type, value, periodSeconds}], tolerance}`), so the golden cases test the YAML path
+/// and the API defaults it fills in. `default` (or absent, or null) leaves the
+/// direction out, as a user who sets only the other one does.
+fn rules(yaml: Option<&RulesYaml>, up: bool, id: &str) -> ScalingRules {
+    let direction = if up { "scaleUp" } else { "scaleDown" };
+    let text = match yaml {
+        None => "{}".to_string(),
         Some(RulesYaml::Default(s)) => {
             assert_eq!(
                 s, "default",
                 "{id}: unknown rules `{s}` (`default` or a body)"
             );
-            default
+            "{}".to_string()
         }
-        Some(RulesYaml::Rules(b)) => rules_from(b, &default, id),
+        Some(RulesYaml::Rules(b)) => format!("{{{direction}: {}}}", kubernetes_rules(b, id)),
+    };
+    let behavior = inferscale::scenario::policy_schema::hpa_behavior(&text)
+        .unwrap_or_else(|e| panic!("{id}: the scenario refuses `behavior: {text}`: {e}"));
+    if up {
+        behavior.scale_up
+    } else {
+        behavior.scale_down
     }
+}
+
+/// Whole seconds of `s`, as the Kubernetes fields take them; a case that needs a
+/// fraction cannot be written in a scenario and fails loudly.
+fn whole_seconds(s: f64, field: &str, id: &str) -> u64 {
+    assert!(
+        s >= 0.0 && s.fract() == 0.0,
+        "{id}: `{field}` of {s} s is not whole seconds, which a scenario's `behavior:` needs"
+    );
+    s as u64
+}
+
+/// One direction's rules of a case in a scenario's `behavior:` syntax.
+fn kubernetes_rules(b: &RulesBody, id: &str) -> String {
+    let mut fields = Vec::new();
+    if let Some(select) = &b.select_policy {
+        fields.push(format!("selectPolicy: {select}"));
+    }
+    if let Some(w) = b.stabilization_window_s {
+        fields.push(format!(
+            "stabilizationWindowSeconds: {}",
+            whole_seconds(w, "stabilization_window_s", id)
+        ));
+    }
+    if let Some(policies) = &b.policies {
+        let list: Vec<String> = policies
+            .iter()
+            .map(|p| {
+                format!(
+                    "{{type: {}, value: {}, periodSeconds: {}}}",
+                    p.kind,
+                    p.value,
+                    whole_seconds(p.period_s, "period_s", id)
+                )
+            })
+            .collect();
+        fields.push(format!("policies: [{}]", list.join(", ")));
+    }
+    if let Some(t) = b.tolerance {
+        fields.push(format!("tolerance: {t}"));
+    }
+    format!("{{{}}}", fields.join(", "))
 }
 
 /// A pod in the named state, as the conventions at the top of the file define them.
@@ -590,7 +642,7 @@ fn run_hpa_case(case: &HpaCase, keys: &CaseKeys, d: &HpaDefaults) {
             let limit = match &i.scale_up {
                 Some(_) => hpa::scale_up_limit_with_rules(
                     current,
-                    &rules(i.scale_up.as_ref(), true, d, id),
+                    &rules(i.scale_up.as_ref(), true, id),
                     &events(i.scale_up_events.as_ref()),
                     &events(i.scale_down_events.as_ref()),
                     NOW,
@@ -625,7 +677,7 @@ fn run_hpa_case(case: &HpaCase, keys: &CaseKeys, d: &HpaDefaults) {
             let current = need(i.current_replicas, "current_replicas");
             let limit = hpa::scale_down_limit_with_rules(
                 current,
-                &rules(i.scale_down.as_ref(), false, d, id),
+                &rules(i.scale_down.as_ref(), false, id),
                 &events(i.scale_up_events.as_ref()),
                 &events(i.scale_down_events.as_ref()),
                 NOW,
@@ -635,8 +687,8 @@ fn run_hpa_case(case: &HpaCase, keys: &CaseKeys, d: &HpaDefaults) {
         }
         "behavior_rate_limit" => {
             let behavior = Behavior {
-                scale_up: rules(i.scale_up.as_ref(), true, d, id),
-                scale_down: rules(i.scale_down.as_ref(), false, d, id),
+                scale_up: rules(i.scale_up.as_ref(), true, id),
+                scale_down: rules(i.scale_down.as_ref(), false, id),
             };
             let (replicas, condition) = hpa::rate_limit_with_behavior(
                 need(i.current_replicas, "current_replicas"),
@@ -676,8 +728,8 @@ fn run_hpa_case(case: &HpaCase, keys: &CaseKeys, d: &HpaDefaults) {
                 (None, None) => check(id, "replicas", Some(stab), e.replicas),
                 (min, max) => {
                     let behavior = Behavior {
-                        scale_up: rules(i.scale_up.as_ref(), true, d, id),
-                        scale_down: rules(i.scale_down.as_ref(), false, d, id),
+                        scale_up: rules(i.scale_up.as_ref(), true, id),
+                        scale_down: rules(i.scale_down.as_ref(), false, id),
                     };
                     let (replicas, condition) = hpa::rate_limit_with_behavior(
                         current,
@@ -729,8 +781,8 @@ fn run_hpa_case(case: &HpaCase, keys: &CaseKeys, d: &HpaDefaults) {
         }
         "controller_reconcile" => {
             let behavior = i.behavior.as_ref().map(|b| Behavior {
-                scale_up: rules(b.scale_up.as_ref(), true, d, id),
-                scale_down: rules(b.scale_down.as_ref(), false, d, id),
+                scale_up: rules(b.scale_up.as_ref(), true, id),
+                scale_down: rules(b.scale_down.as_ref(), false, id),
             });
             let metrics: Vec<MetricTarget> = i
                 .metrics

@@ -739,6 +739,19 @@ fn metric(name: &str) -> Result<ReplicaMetric, String> {
         .ok_or_else(|| format!("unknown metric `{name}`; expected `utilization` or `concurrency`"))
 }
 
+/// An HPA `behavior:` block as a scenario writes it (`scaleUp` and `scaleDown` with
+/// Kubernetes' `autoscaling/v2` field names), checked and built exactly as `kind: hpa`
+/// builds it: the path the HPA golden cases go through, so they test what users write.
+pub fn hpa_behavior(yaml: &str) -> Result<Behavior, String> {
+    let spec: HpaBehaviorSpec =
+        serde_saphyr::from_str_with_options(yaml, crate::load::yaml_options())
+            .map_err(|e| e.to_string())?;
+    Ok(Behavior {
+        scale_up: rules(spec.scale_up.as_ref(), true)?,
+        scale_down: rules(spec.scale_down.as_ref(), false)?,
+    })
+}
+
 fn rules(spec: Option<&HpaRulesSpec>, up: bool) -> Result<ScalingRules, String> {
     let default = if up {
         ScalingRules::default_scale_up()
