@@ -628,3 +628,96 @@ fn station_row(scenario: &Scenario, replication: u64, r: &StationReport) -> RunR
         llm: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHAT: &str = "name: chat
+seed: 11
+duration: 20m
+warmup: 2m
+hardware:
+  - {name: gpu, preset: a100-80gb}
+models:
+  - {name: chat, llm: {preset: llama-3.1-8b}, placement: gpu, replicas: 2, sla: {ttft_p99: 2s}}
+  - {name: code, llm: {preset: llama-3.1-8b}, placement: gpu, replicas: 1}
+workload:
+  - {model: chat, arrivals: {poisson: {rate: 4/s}}, input_tokens: 512, output_tokens: 64}
+  - {model: code, arrivals: {poisson: {rate: 1/s}}, input_tokens: 1024, output_tokens: 32}
+";
+
+    fn llm(text: &str) -> (Scenario, LlmSystem) {
+        let s = inferscale_scenario::parse(text, "t.yaml").unwrap();
+        let System::Llm(system) = &s.system else {
+            panic!("an LLM scenario");
+        };
+        let system = system.clone();
+        (s, system)
+    }
+
+    /// Each workload entry draws from its own streams: removing the second entry
+    /// leaves every request of the first as it was (common random numbers across
+    /// scenarios that differ elsewhere).
+    #[test]
+    fn each_workload_entry_has_its_own_streams() {
+        let streams = RngStreams::new(11, 0);
+        let (_, both) = llm(CHAT);
+        let (_, first_only) = llm(&CHAT.replace(
+            "  - {model: code, arrivals: {poisson: {rate: 1/s}}, input_tokens: 1024, output_tokens: 32}\n",
+            "",
+        ));
+        let take = |system: &LlmSystem| -> Vec<inferscale_cluster::Request> {
+            request_streams(system, &streams)
+                .swap_remove(0)
+                .requests
+                .collect()
+        };
+        let a = take(&both);
+        assert_eq!(a, take(&first_only));
+        // 20 minutes at 4/s.
+        assert!((4_500..5_100).contains(&a.len()), "{}", a.len());
+        assert!(a.windows(2).all(|w| w[0].arrival <= w[1].arrival));
+        assert!(a.iter().all(|r| r.arrival <= SimTime::from_secs(1200)));
+    }
+
+    /// The run row is the models' rows added up, over the same window: arrivals,
+    /// SLA counts, cost; and its SLA attainment is met over arrivals.
+    #[test]
+    fn the_run_row_adds_up_its_models() {
+        let (s, _) = llm(CHAT);
+        let one = run_one(&s, 0).unwrap();
+        let llm = one.run.llm.as_ref().expect("LLM columns");
+        let sum = |f: fn(&ModelRow) -> u64| one.models.iter().map(f).sum::<u64>();
+        assert_eq!(one.run.arrivals, sum(|m| m.arrivals));
+        assert_eq!(llm.sla_met, sum(|m| m.sla_met));
+        assert_eq!(llm.sla_met + llm.sla_missed, one.run.arrivals);
+        assert_eq!(
+            one.run.arrivals,
+            one.run.completed + llm.dropped + llm.rejected + one.run.in_flight_at_end
+        );
+        assert_eq!(
+            llm.sla_attainment,
+            llm.sla_met as f64 / one.run.arrivals as f64
+        );
+        let model_cost: f64 = one.models.iter().map(|m| m.cost_usd).sum();
+        assert!(
+            (model_cost - llm.cost_usd).abs() < 1e-9 * llm.cost_usd,
+            "{model_cost} vs {}",
+            llm.cost_usd
+        );
+        // 18 measured minutes of one 8-GPU node (three TP-1 replicas fit on it), billed
+        // from its request at time zero to the end.
+        assert_eq!(one.run.window_s, 1080.0);
+        let price = inferscale_scenario::catalog::node_type("a100-80gb")
+            .unwrap()
+            .price_per_hour;
+        let expected = price * 1080.0 / 3600.0;
+        assert!(
+            (llm.cost_usd - expected).abs() < 1e-9 * expected,
+            "{} vs {expected}",
+            llm.cost_usd
+        );
+        assert_eq!(llm.gpu_node_hours, 0.3);
+    }
+}

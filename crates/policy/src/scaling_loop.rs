@@ -654,4 +654,174 @@ mod tests {
         assert_eq!(peak_at(60.0), Some(1.0), "{seen:?}");
         assert_eq!(peak_at(90.0), Some(10.0), "{seen:?}");
     }
+
+    fn config(predictor: PredictorConfig, models: Vec<usize>) -> LoopConfig {
+        LoopConfig {
+            interval_s: 30.0,
+            monitor: MonitorConfig {
+                window_s: 30.0,
+                ..MonitorConfig::default()
+            },
+            predictor,
+            horizon_s: 30.0,
+            lead_time_s: Vec::new(),
+            decider: DeciderConfig::Static {
+                replicas: None,
+                min: 0,
+                max: u32::MAX,
+            },
+            models,
+        }
+    }
+
+    /// A view at `now_s` where model `i` saw `arrivals[i]` in the last 30 s and asks
+    /// for `desired[i]` replicas.
+    fn views(now_s: f64, arrivals: &[u64], desired: &[u32]) -> ClusterView {
+        let mut v = view(now_s);
+        let template = v.models[0].clone();
+        v.models = arrivals
+            .iter()
+            .zip(desired)
+            .map(|(&a, &d)| ModelView {
+                arrivals: a,
+                desired: d,
+                ready: d,
+                ..template.clone()
+            })
+            .collect();
+        v
+    }
+
+    /// Each forecast is scored at the tick it was made for, against the rate measured
+    /// there: a last-value forecast one interval ahead of rates 1, 1, 2, 2 per second
+    /// misses only at the third tick (1 against 2: 50%, squared error 1), so over the
+    /// three scored ticks MAPE = 0.5 / 3 and RMSE = √(1/3); the fourth tick's forecast
+    /// falls after the last tick and is not scored.
+    #[test]
+    fn forecasts_are_scored_at_the_tick_they_were_made_for() {
+        let config = config(PredictorConfig::LastValue, vec![0]);
+        let mut l = ScalingLoop::new(&config, &RngStreams::new(1, 0), &["m".into()], &[1], |_| {
+            None
+        })
+        .unwrap();
+        for (k, arrivals) in [30, 30, 60, 60].into_iter().enumerate() {
+            l.tick(&views(30.0 * (k + 1) as f64, &[arrivals], &[1]))
+                .unwrap();
+        }
+        let report = l.report();
+        let e = &report.forecast_errors[0];
+        assert_eq!(e.count, 3, "{e:?}");
+        assert!((e.mape - 0.5 / 3.0).abs() < 1e-12, "{e:?}");
+        assert!((e.rmse - (1.0f64 / 3.0).sqrt()).abs() < 1e-12, "{e:?}");
+        let due: Vec<f64> = report.forecasts.iter().map(|f| f.0.as_secs_f64()).collect();
+        assert_eq!(due, [60.0, 90.0, 120.0, 150.0]);
+    }
+
+    /// Sizes model 0 at 2 and its variant, model 1, at 3, whatever it sees.
+    struct Mix;
+
+    impl Decider for Mix {
+        fn decide(&mut self, _input: &DecideInput) -> Decision {
+            Decision {
+                replicas: Some(2),
+                reason: "mix".into(),
+                others: vec![(1, 3)],
+            }
+        }
+    }
+
+    /// Always asks for 2.
+    struct Two;
+
+    impl Decider for Two {
+        fn decide(&mut self, _input: &DecideInput) -> Decision {
+            Decision {
+                replicas: Some(2),
+                reason: "two".into(),
+                others: Vec::new(),
+            }
+        }
+    }
+
+    /// A decision over several models names every one of them, the unchanged ones
+    /// too, so the cluster's executor can tell that capacity moves within the group
+    /// (make before break); a one-model decision that changes nothing is no action.
+    #[test]
+    fn a_decision_over_several_models_names_them_all() {
+        let streams = RngStreams::new(1, 0);
+        let stages = |decider: Box<dyn Decider>| {
+            vec![ModelStages {
+                model: 0,
+                predictor: None,
+                decider,
+            }]
+        };
+        let cfg = config(PredictorConfig::None, vec![0]);
+        let mut mix = ScalingLoop::with_stages(&cfg, &streams, stages(Box::new(Mix)));
+        let unchanged = mix.tick(&views(30.0, &[30, 0], &[2, 3])).unwrap();
+        let named: Vec<(usize, u32)> = unchanged.iter().map(|a| (a.model, a.replicas)).collect();
+        assert_eq!(named, [(1, 3), (0, 2)]);
+        let mut two = ScalingLoop::with_stages(&cfg, &streams, stages(Box::new(Two)));
+        assert!(two.tick(&views(30.0, &[30], &[2])).unwrap().is_empty());
+        let grow = two.tick(&views(60.0, &[30], &[1])).unwrap();
+        assert_eq!(
+            grow.iter()
+                .map(|a| (a.model, a.replicas))
+                .collect::<Vec<_>>(),
+            [(0, 2)]
+        );
+    }
+
+    /// Forecasts once, then fails at every tick after.
+    struct FailsAfterOne(u32);
+
+    impl Predictor for FailsAfterOne {
+        fn observe(&mut self, _t_s: f64, _y: f64) {
+            self.0 += 1;
+        }
+        fn forecast(&self, _steps: usize) -> Option<f64> {
+            Some(1.0)
+        }
+        fn take_failure(&mut self) -> Option<String> {
+            (self.0 > 1).then(|| "the predictor died".to_string())
+        }
+    }
+
+    /// A failing predictor ends the loop with its error (`on_error: fail`, the
+    /// default); with `fallback` the loop goes on without forecasts from then on and
+    /// counts each tick it did so.
+    #[test]
+    fn a_failing_predictor_fails_the_loop_or_falls_back_and_is_counted() {
+        let streams = RngStreams::new(1, 0);
+        let stages = || {
+            vec![ModelStages {
+                model: 0,
+                predictor: Some(Box::new(FailsAfterOne(0)) as Box<dyn Predictor>),
+                decider: Box::new(Two),
+            }]
+        };
+        let mut fail = ScalingLoop::with_stages(
+            &config(PredictorConfig::LastValue, vec![0]),
+            &streams,
+            stages(),
+        );
+        assert!(fail.tick(&views(30.0, &[30], &[2])).is_ok());
+        assert_eq!(
+            fail.tick(&views(60.0, &[30], &[2])).unwrap_err(),
+            "the predictor died"
+        );
+        let external = PredictorConfig::External(crate::external::ExternalCommand {
+            command: vec!["unused".into()],
+            dir: ".".into(),
+            timeout: crate::external::ExternalCommand::DEFAULT_TIMEOUT,
+            on_error: crate::external::OnError::Fallback,
+        });
+        let mut fallback = ScalingLoop::with_stages(&config(external, vec![0]), &streams, stages());
+        for k in 1..=4 {
+            fallback
+                .tick(&views(30.0 * f64::from(k), &[30], &[2]))
+                .unwrap();
+        }
+        assert_eq!(fallback.report().predictor_fallbacks, [(0, 3)]);
+    }
 }

@@ -580,3 +580,122 @@ fn message_of(err: &serde_saphyr::Error) -> String {
         _ => first.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Invalid;
+    use inferscale_policy::DeciderConfig;
+
+    const QUICKSTART: &str = "name: quickstart
+seed: 7
+replications: 5
+duration: 1h
+warmup: 5m
+models:
+  - name: classifier
+    generic:
+      servers: 4
+      service_time: {lognormal: {mean: 200ms, scv: 0.5}}
+workload:
+  - model: classifier
+    arrivals: {poisson: {rate: 16/s}}
+";
+
+    fn error(text: &str) -> Invalid {
+        parse(text, "t.yaml")
+            .map(|_| ())
+            .unwrap_err()
+            .invalid()
+            .cloned()
+            .expect("a content error")
+    }
+
+    /// A generic scenario becomes the station it describes, in the simulator's types.
+    #[test]
+    fn a_generic_scenario_becomes_its_station() {
+        let s = parse(QUICKSTART, "t.yaml").unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.seed, s.replications),
+            ("quickstart", 7, 5)
+        );
+        assert_eq!(s.duration, SimDuration::from_secs(3600));
+        assert_eq!(s.warmup, SimDuration::from_secs(300));
+        let System::Generic(station) = &s.system else {
+            panic!("a generic system");
+        };
+        assert_eq!(station.model.servers, 4);
+        assert!((station.model.service_time.mean() - 0.2).abs() < 1e-12);
+        assert!((station.model.utilization_at(16.0) - 0.8).abs() < 1e-12);
+        assert_eq!(station.horizon, SimTime::from_secs(3600));
+        assert!(s.policy.is_none());
+        assert_eq!(&*s.source_text, QUICKSTART);
+    }
+
+    /// An HPA block as the Kubernetes manifest writes it becomes the loop's config.
+    #[test]
+    fn an_hpa_policy_becomes_the_loops_config() {
+        let text = "name: hpa
+duration: 1h
+hardware:
+  - {name: gpu, preset: a100-80gb, max_count: 4}
+models:
+  - {name: chat, llm: {preset: llama-3.1-8b}, placement: gpu, replicas: 2}
+workload:
+  - {model: chat, arrivals: {poisson: {rate: 5/s}}, input_tokens: 512, output_tokens: 128}
+policy:
+  interval: 15s
+  decider:
+    kind: hpa
+    minReplicas: 1
+    maxReplicas: 16
+    metrics:
+      - {type: Pods, pods: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 24}}}
+    behavior:
+      scaleDown: {stabilizationWindowSeconds: 300}
+  executor: {removal: oldest}
+";
+        let s = parse(text, "t.yaml").unwrap();
+        let p = s.policy.expect("a policy");
+        assert_eq!(p.config.interval_s, 15.0);
+        assert_eq!(p.config.models, [0]);
+        let DeciderConfig::Hpa {
+            min,
+            max,
+            metrics,
+            behavior,
+            ..
+        } = &p.config.decider
+        else {
+            panic!("an HPA: {:?}", p.config.decider);
+        };
+        assert_eq!((*min, *max, metrics.len()), (1, 16, 1));
+        let behavior = behavior.as_ref().expect("a behavior");
+        assert_eq!(behavior.scale_down.stabilization_window_s, Some(300.0));
+        assert_eq!(p.executor.removal, inferscale_cluster::RemovalOrder::Oldest);
+    }
+
+    /// Mistakes are reported at the line and field where they were written.
+    #[test]
+    fn mistakes_are_located() {
+        let e = error(&QUICKSTART.replace("warmup: 5m", "warmup: 2h"));
+        assert_eq!((e.line, e.field.as_str()), (5, "warmup"), "{e:?}");
+        assert!(e.message.contains("shorter than the duration"), "{e:?}");
+        let e = error(&QUICKSTART.replace("replications: 5", "replicatons: 5"));
+        assert_eq!(e.line, 3, "{e:?}");
+        assert!(e.message.contains("replicatons"), "{e:?}");
+        let e = error(&QUICKSTART.replace("  - model: classifier", "  - model: clasifier"));
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (12, "workload[0].model"),
+            "{e:?}"
+        );
+        assert!(e.message.contains("the models are: `classifier`"), "{e:?}");
+        let e = error(&QUICKSTART.replace("servers: 4", "servers: -4"));
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (9, "models[0].generic.servers"),
+            "{e:?}"
+        );
+    }
+}

@@ -1296,3 +1296,72 @@ fn bounds(min: Option<u32>, max: Option<u32>) -> Result<(u32, u32), String> {
     }
     Ok((lo, hi))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direction written in part is filled with the API defaults field by field (the
+    /// other direction keeps all of them), as the Kubernetes API server does.
+    #[test]
+    fn a_behavior_written_in_part_gets_the_api_defaults() {
+        let b = hpa_behavior(
+            "{scaleDown: {stabilizationWindowSeconds: 60, policies: [{type: Percent, value: 50, periodSeconds: 30}]}}",
+        )
+        .unwrap();
+        assert_eq!(b.scale_up, ScalingRules::default_scale_up());
+        assert_eq!(b.scale_down.stabilization_window_s, Some(60.0));
+        assert_eq!(b.scale_down.select, SelectPolicy::Max);
+        assert_eq!(
+            b.scale_down.policies,
+            [RatePolicy {
+                kind: RatePolicyKind::Percent,
+                value: 50,
+                period_s: 30.0,
+            }]
+        );
+        let min = hpa_behavior("{scaleUp: {selectPolicy: Min, tolerance: 0.05}}").unwrap();
+        assert_eq!(min.scale_up.select, SelectPolicy::Min);
+        assert_eq!(min.scale_up.tolerance, Some(0.05));
+        assert_eq!(
+            min.scale_up.policies,
+            ScalingRules::default_scale_up().policies
+        );
+    }
+
+    /// Values the Kubernetes API validation refuses are refused, saying what is
+    /// accepted.
+    #[test]
+    fn a_behavior_the_api_would_refuse_is_refused() {
+        let err = |yaml: &str| hpa_behavior(yaml).unwrap_err();
+        assert!(
+            err("{scaleDown: {stabilizationWindowSeconds: 3601}}").contains("0–3600, got 3601"),
+            "{}",
+            err("{scaleDown: {stabilizationWindowSeconds: 3601}}")
+        );
+        assert!(
+            err("{scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}")
+                .contains("`periodSeconds` must be 1–1800, got 0")
+        );
+        assert!(
+            err("{scaleUp: {policies: [{type: Replicas, value: 1, periodSeconds: 15}]}}")
+                .contains("expected `Pods` or `Percent`")
+        );
+        assert!(
+            err("{scaleUp: {selectPolicy: Average}}")
+                .contains("expected `Max`, `Min` or `Disabled`")
+        );
+        assert!(err("{scaleUp: {stabilisationWindowSeconds: 5}}").contains("unknown field"));
+    }
+
+    /// Quantities in the Kubernetes notation, in milli-units.
+    #[test]
+    fn quantities_read_as_kubernetes_writes_them() {
+        let q = |yaml: &str| serde_saphyr::from_str::<Quantity>(yaml).map(|q| q.0);
+        assert_eq!(q("4").unwrap(), 4_000);
+        assert_eq!(q("2.5").unwrap(), 2_500);
+        assert_eq!(q("\"500m\"").unwrap(), 500);
+        assert_eq!(q("\"3k\"").unwrap(), 3_000_000);
+        assert!(q("\"lots\"").is_err());
+    }
+}
