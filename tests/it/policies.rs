@@ -234,7 +234,7 @@ fn default_rules(d: &HpaDefaults, up: bool) -> ScalingRules {
 }
 
 /// A case's rules for one direction, through the scenario's own `behavior:` parser
-/// (`policy_schema::hpa_behavior`): the case's fields are written as a user writes
+/// (`policy_build::hpa_behavior`): the case's fields are written as a user writes
 /// them in a scenario (`scaleUp: {selectPolicy, stabilizationWindowSeconds, policies:
 /// [{type, value, periodSeconds}], tolerance}`), so the golden cases test the YAML path
 /// and the API defaults it fills in. `default` (or absent, or null) leaves the
@@ -252,7 +252,7 @@ fn rules(yaml: Option<&RulesYaml>, up: bool, id: &str) -> ScalingRules {
         }
         Some(RulesYaml::Rules(b)) => format!("{{{direction}: {}}}", kubernetes_rules(b, id)),
     };
-    let behavior = inferscale::scenario::policy_schema::hpa_behavior(&text)
+    let behavior = inferscale::scenario::policy_build::hpa_behavior(&text)
         .unwrap_or_else(|e| panic!("{id}: the scenario refuses `behavior: {text}`: {e}"));
     if up {
         behavior.scale_up
