@@ -29,12 +29,14 @@ mod error;
 mod llm_load;
 pub mod llm_schema;
 mod load;
+mod locate;
 pub mod policy_build;
 pub mod policy_schema;
 pub mod rates;
 pub mod schema;
 pub mod sweep;
 pub mod units;
+mod yaml;
 
 pub use error::{Invalid, ScenarioError};
 pub use llm_load::{LlmSystem, LlmWorkload, RequestSource, Sizes};

@@ -9,6 +9,7 @@ use serde_saphyr::Location;
 
 use crate::ScenarioError;
 use crate::schema::ScenarioSpec;
+use crate::yaml::yaml_options;
 
 /// What a scenario simulates.
 #[derive(Clone, Debug)]
@@ -263,10 +264,11 @@ fn parse_inner(
         }
         (Some(p), System::Llm(llm)) => {
             let names: Vec<String> = llm.cluster.models.iter().map(|m| m.name.clone()).collect();
-            let mut setup = p
-                .value
-                .build(&llm.cluster)
-                .map_err(|m| at(p.referenced, "policy", m))?;
+            let mut setup = p.value.build(&llm.cluster).map_err(|e| {
+                let field = format!("policy.{}", e.field);
+                let loc = crate::locate::locate(text, &field).unwrap_or(p.referenced);
+                at(loc, &field, e.message)
+            })?;
             if p.value.models.is_none() {
                 // By default the loop drives each model, not its variants (a decider
                 // such as cost_optimal sizes those through the model they serve).
@@ -390,19 +392,6 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// Most sampling intervals (and control ticks) one run may have: each is a row per
 /// model in memory and in `timeseries.parquet`.
 pub const MAX_INTERVALS: u64 = 1_000_000;
-
-/// How scenario YAML is read: the parser's limits raised for the node and event
-/// counts of a large but honest file (an inline rate table of 90,000 points is 270,000
-/// nodes), its limits on aliases and anchors — what a "billion laughs" file abuses —
-/// kept as they are.
-pub(crate) fn yaml_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_nodes: 2_000_000,
-            max_events: 8_000_000,
-        },
-    }
-}
 
 /// Refuses fields that are valid in a scenario but mean nothing for the model they
 /// are set on (they would be parsed and silently ignored): a `generic:` model's

@@ -20,6 +20,28 @@ fn secs(d: &Duration) -> f64 {
     d.0.as_secs_f64()
 }
 
+/// A `policy:` section the loop cannot be built from: the field at fault, as a path
+/// under `policy:` (`decider.maxReplicas`, `decider.metrics[1]`), and what is wrong
+/// and what is accepted. The loader locates the field in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// The field's path under `policy:`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Tags an error message with the field it is about.
+fn at(field: impl Into<String>) -> impl FnOnce(String) -> PolicyError {
+    let field = field.into();
+    move |message| PolicyError { field, message }
+}
+
+/// An error about `field`.
+fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, PolicyError> {
+    Err(at(field)(message.into()))
+}
+
 /// The loop and executor a scenario asks for.
 #[derive(Clone, Debug)]
 pub struct PolicySetup {
@@ -39,7 +61,7 @@ fn metric(name: &str) -> Result<ReplicaMetric, String> {
 /// builds it: the path the HPA golden cases go through, so they test what users write.
 pub fn hpa_behavior(yaml: &str) -> Result<Behavior, String> {
     let spec: HpaBehaviorSpec =
-        serde_saphyr::from_str_with_options(yaml, crate::load::yaml_options())
+        serde_saphyr::from_str_with_options(yaml, crate::yaml::yaml_options())
             .map_err(|e| e.to_string())?;
     Ok(Behavior {
         scale_up: rules(spec.scale_up.as_ref(), true)?,
@@ -121,19 +143,26 @@ fn positive(q: Quantity, field: &str) -> Result<i64, String> {
     }
 }
 
-fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), String> {
-    let average = |t: &TargetSpec| {
-        t.average_value
-            .ok_or_else(|| "an `AverageValue` target needs `averageValue`".to_string())
-            .and_then(|q| positive(q, "averageValue"))
+/// One entry of an HPA's `metrics:`; an error names its field relative to the entry
+/// (`pods.target.averageValue`).
+fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), PolicyError> {
+    let average = |t: &TargetSpec, target: &str| {
+        let field = format!("{target}.averageValue");
+        match t.average_value {
+            None => err(target, "an `AverageValue` target needs `averageValue`"),
+            Some(q) => positive(q, "averageValue").map_err(at(field)),
+        }
     };
     match m {
         HpaMetricSpec::Resource { resource } => {
             if resource.name != "cpu" {
-                return Err(format!(
-                    "resource `{}` is not simulated; use `cpu` (a replica's busy share of one core)",
-                    resource.name
-                ));
+                return err(
+                    "resource.name",
+                    format!(
+                        "resource `{}` is not simulated; use `cpu` (a replica's busy share of one core)",
+                        resource.name
+                    ),
+                );
             }
             match resource.target.kind.as_str() {
                 "Utilization" => Ok((
@@ -141,14 +170,18 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Stri
                         cpu: true,
                         target_pct: match resource.target.average_utilization {
                             None => {
-                                return Err(
-                                    "a `Utilization` target needs `averageUtilization`".into()
+                                return err(
+                                    "resource.target",
+                                    "a `Utilization` target needs `averageUtilization`",
                                 );
                             }
                             Some(pct) if pct < 1 => {
-                                return Err(format!(
-                                    "`averageUtilization` must be greater than 0, got {pct}"
-                                ));
+                                return err(
+                                    "resource.target.averageUtilization",
+                                    format!(
+                                        "`averageUtilization` must be greater than 0, got {pct}"
+                                    ),
+                                );
                             }
                             Some(pct) => pct,
                         },
@@ -157,25 +190,29 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Stri
                 )),
                 "AverageValue" => Ok((
                     MetricTarget::AverageValue {
-                        target_m: average(&resource.target)?,
+                        target_m: average(&resource.target, "resource.target")?,
                     },
                     HpaMetricSource::Cpu,
                 )),
-                other => Err(format!(
-                    "a Resource target is `Utilization` or `AverageValue`, not `{other}`"
-                )),
+                other => err(
+                    "resource.target.type",
+                    format!("a Resource target is `Utilization` or `AverageValue`, not `{other}`"),
+                ),
             }
         }
         HpaMetricSpec::Pods { pods } => {
             if pods.metric.name != "concurrency" {
-                return Err(format!(
-                    "Pods metric `{}` is not simulated; use `concurrency` (requests in flight per pod)",
-                    pods.metric.name
-                ));
+                return err(
+                    "pods.metric.name",
+                    format!(
+                        "Pods metric `{}` is not simulated; use `concurrency` (requests in flight per pod)",
+                        pods.metric.name
+                    ),
+                );
             }
             Ok((
                 MetricTarget::AverageValue {
-                    target_m: average(&pods.target)?,
+                    target_m: average(&pods.target, "pods.target")?,
                 },
                 HpaMetricSource::Concurrency,
             ))
@@ -185,26 +222,29 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Stri
                 "arrival_rate" => HpaMetricSource::ArrivalRate,
                 "queue_length" => HpaMetricSource::QueueLength,
                 other => {
-                    return Err(format!(
-                        "External metric `{other}` is not simulated; use `arrival_rate` or `queue_length`"
-                    ));
+                    return err(
+                        "external.metric.name",
+                        format!(
+                            "External metric `{other}` is not simulated; use `arrival_rate` or `queue_length`"
+                        ),
+                    );
                 }
             };
             let target = match external.target.kind.as_str() {
                 "AverageValue" => MetricTarget::ExternalAverageValue {
-                    target_m: average(&external.target)?,
+                    target_m: average(&external.target, "external.target")?,
                 },
                 "Value" => MetricTarget::ExternalValue {
-                    target_m: external
-                        .target
-                        .value
-                        .ok_or_else(|| "a `Value` target needs `value`".to_string())
-                        .and_then(|q| positive(q, "value"))?,
+                    target_m: match external.target.value {
+                        None => return err("external.target", "a `Value` target needs `value`"),
+                        Some(q) => positive(q, "value").map_err(at("external.target.value"))?,
+                    },
                 },
                 other => {
-                    return Err(format!(
-                        "an External target is `Value` or `AverageValue`, not `{other}`"
-                    ));
+                    return err(
+                        "external.target.type",
+                        format!("an External target is `Value` or `AverageValue`, not `{other}`"),
+                    );
                 }
             };
             Ok((target, source))
@@ -217,7 +257,7 @@ impl PolicySpec {
     pub fn build(
         &self,
         cluster: &inferscale_cluster::ClusterConfig,
-    ) -> Result<PolicySetup, String> {
+    ) -> Result<PolicySetup, PolicyError> {
         let names: Vec<String> = cluster.models.iter().map(|m| m.name.clone()).collect();
         let model_names = names.as_slice();
         let models = match &self.models {
@@ -236,7 +276,8 @@ impl PolicySpec {
                         )
                     })
                 })
-                .collect::<Result<Vec<usize>, String>>()?,
+                .collect::<Result<Vec<usize>, String>>()
+                .map_err(at("models"))?,
         };
         let default_interval = if matches!(self.decider, DeciderSpecYaml::Kpa(_)) {
             2.0
@@ -245,13 +286,16 @@ impl PolicySpec {
         };
         let interval_s = self.interval.as_ref().map_or(default_interval, secs);
         if interval_s <= 0.0 {
-            return Err("`interval` must be longer than 0 s".into());
+            return err("interval", "`interval` must be longer than 0 s");
         }
         if !(0.0..1.0).contains(&self.monitor.noise) {
-            return Err(format!(
-                "`monitor.noise` must be in [0, 1), got {}",
-                self.monitor.noise
-            ));
+            return err(
+                "monitor.noise",
+                format!(
+                    "`monitor.noise` must be in [0, 1), got {}",
+                    self.monitor.noise
+                ),
+            );
         }
         let predictor = match &self.predictor {
             None => PredictorConfig::None,
@@ -261,7 +305,10 @@ impl PolicySpec {
             },
             Some(PredictorSpec::Ewma { alpha }) => {
                 if !(*alpha > 0.0 && *alpha <= 1.0) {
-                    return Err(format!("`alpha` must be in (0, 1], got {alpha}"));
+                    return err(
+                        "predictor.alpha",
+                        format!("`alpha` must be in (0, 1], got {alpha}"),
+                    );
                 }
                 PredictorConfig::Ewma { alpha: *alpha }
             }
@@ -276,11 +323,17 @@ impl PolicySpec {
             }) => {
                 for (n, v) in [("alpha", alpha), ("beta", beta), ("gamma", gamma)] {
                     if !(0.0..=1.0).contains(v) {
-                        return Err(format!("`{n}` must be in [0, 1], got {v}"));
+                        return err(
+                            format!("predictor.{n}"),
+                            format!("`{n}` must be in [0, 1], got {v}"),
+                        );
                     }
                 }
                 if secs(season) < 2.0 * interval_s {
-                    return Err("a Holt-Winters `season` must span at least two intervals".into());
+                    return err(
+                        "predictor.season",
+                        "a Holt-Winters `season` must span at least two intervals",
+                    );
                 }
                 PredictorConfig::HoltWinters {
                     alpha: *alpha,
@@ -291,7 +344,10 @@ impl PolicySpec {
             }
             Some(PredictorSpec::Arima { p, d, q, window }) => {
                 if p + q > 10 || *d > 2 {
-                    return Err("ARIMA orders are limited to p + q ≤ 10 and d ≤ 2".into());
+                    return err(
+                        "predictor",
+                        "ARIMA orders are limited to p + q ≤ 10 and d ≤ 2",
+                    );
                 }
                 PredictorConfig::Arima {
                     p: *p,
@@ -308,12 +364,18 @@ impl PolicySpec {
                 dir,
             }) => {
                 if command.is_empty() || command[0].is_empty() {
-                    return Err("an external predictor needs `command: [program, args...]`".into());
+                    return err(
+                        "predictor.command",
+                        "an external predictor needs `command: [program, args...]`",
+                    );
                 }
                 let timeout = match timeout {
                     None => inferscale_policy::external::ExternalCommand::DEFAULT_TIMEOUT,
                     Some(t) if t.0.is_zero() => {
-                        return Err("an external predictor's `timeout` must be above zero".into());
+                        return err(
+                            "predictor.timeout",
+                            "an external predictor's `timeout` must be above zero",
+                        );
                     }
                     Some(t) => std::time::Duration::from_nanos(t.0.as_nanos()),
                 };
@@ -330,7 +392,7 @@ impl PolicySpec {
         };
         let decider = match &self.decider {
             DeciderSpecYaml::Static(s) => {
-                let (min, max) = bounds(s.min, s.max)?;
+                let (min, max) = bounds(s.min, s.max).map_err(at("decider.max"))?;
                 DeciderConfig::Static {
                     replicas: s.replicas,
                     min,
@@ -339,13 +401,13 @@ impl PolicySpec {
             }
             DeciderSpecYaml::Threshold(t) => {
                 if t.lower >= t.upper {
-                    return Err(format!(
-                        "`lower` ({}) must be below `upper` ({})",
-                        t.lower, t.upper
-                    ));
+                    return err(
+                        "decider.lower",
+                        format!("`lower` ({}) must be below `upper` ({})", t.lower, t.upper),
+                    );
                 }
                 DeciderConfig::Threshold(Threshold {
-                    metric: metric(&t.metric)?,
+                    metric: metric(&t.metric).map_err(at("decider.metric"))?,
                     upper: t.upper,
                     lower: t.lower,
                     step_up: t.step_up,
@@ -359,10 +421,13 @@ impl PolicySpec {
             }
             DeciderSpecYaml::TargetTracking(t) => {
                 if t.target <= 0.0 {
-                    return Err(format!("`target` must be greater than 0, got {}", t.target));
+                    return err(
+                        "decider.target",
+                        format!("`target` must be greater than 0, got {}", t.target),
+                    );
                 }
                 DeciderConfig::TargetTracking(TargetTracking {
-                    metric: metric(&t.metric)?,
+                    metric: metric(&t.metric).map_err(at("decider.metric"))?,
                     target: t.target,
                     scale_out_cooldown_s: secs(&t.scale_out_cooldown),
                     scale_in_cooldown_s: secs(&t.scale_in_cooldown),
@@ -374,10 +439,13 @@ impl PolicySpec {
             }
             DeciderSpecYaml::Hpa(h) => {
                 if h.max_replicas < h.min_replicas.max(1) {
-                    return Err(format!(
-                        "`maxReplicas` ({}) must be at least `minReplicas` ({}) and 1",
-                        h.max_replicas, h.min_replicas
-                    ));
+                    return err(
+                        "decider.maxReplicas",
+                        format!(
+                            "`maxReplicas` ({}) must be at least `minReplicas` ({}) and 1",
+                            h.max_replicas, h.min_replicas
+                        ),
+                    );
                 }
                 let metrics = if h.metrics.is_empty() {
                     vec![(
@@ -390,14 +458,22 @@ impl PolicySpec {
                 } else {
                     h.metrics
                         .iter()
-                        .map(hpa_metric)
-                        .collect::<Result<Vec<_>, String>>()?
+                        .enumerate()
+                        .map(|(i, m)| {
+                            hpa_metric(m).map_err(|e| PolicyError {
+                                field: format!("decider.metrics[{i}].{}", e.field),
+                                message: e.message,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, PolicyError>>()?
                 };
                 let behavior = match &h.behavior {
                     None => None,
                     Some(b) => Some(Behavior {
-                        scale_up: rules(b.scale_up.as_ref(), true)?,
-                        scale_down: rules(b.scale_down.as_ref(), false)?,
+                        scale_up: rules(b.scale_up.as_ref(), true)
+                            .map_err(at("decider.behavior.scaleUp"))?,
+                        scale_down: rules(b.scale_down.as_ref(), false)
+                            .map_err(at("decider.behavior.scaleDown"))?,
                     }),
                 };
                 DeciderConfig::Hpa {
@@ -413,14 +489,18 @@ impl PolicySpec {
                     "concurrency" => false,
                     "rps" => true,
                     other => {
-                        return Err(format!(
-                            "KPA `metric` is `concurrency` or `rps`, not `{other}`"
-                        ));
+                        return err(
+                            "decider.metric",
+                            format!("KPA `metric` is `concurrency` or `rps`, not `{other}`"),
+                        );
                     }
                 };
                 let stable = secs(&k.stable_window);
                 if !(6.0..=3600.0).contains(&stable) {
-                    return Err(format!("`stable-window` must be 6 s – 1 h, got {stable} s"));
+                    return err(
+                        "decider.stable-window",
+                        format!("`stable-window` must be 6 s – 1 h, got {stable} s"),
+                    );
                 }
                 let default_total = if rps {
                     200.0
@@ -460,10 +540,10 @@ impl PolicySpec {
             }
             DeciderSpecYaml::Queueing(q) => {
                 if !(0.0..1.0).contains(&q.percentile) || q.percentile == 0.0 {
-                    return Err(format!(
-                        "`percentile` must be in (0, 1), got {}",
-                        q.percentile
-                    ));
+                    return err(
+                        "decider.percentile",
+                        format!("`percentile` must be in (0, 1), got {}", q.percentile),
+                    );
                 }
                 DeciderConfig::Queueing(Queueing {
                     service_rate: q.service_rate.per_second(),
@@ -477,13 +557,16 @@ impl PolicySpec {
             }
             DeciderSpecYaml::Scheduled(s) => {
                 if s.table.is_empty() {
-                    return Err("a schedule needs at least one `[offset, replicas]` row".into());
+                    return err(
+                        "decider.table",
+                        "a schedule needs at least one `[offset, replicas]` row",
+                    );
                 }
                 let table: Vec<(f64, u32)> = s.table.iter().map(|(d, r)| (secs(d), *r)).collect();
                 if table.windows(2).any(|w| w[1].0 <= w[0].0) {
-                    return Err("schedule offsets must increase".into());
+                    return err("decider.table", "schedule offsets must increase");
                 }
-                let (min, max) = bounds(s.min, s.max)?;
+                let (min, max) = bounds(s.min, s.max).map_err(at("decider.max"))?;
                 DeciderConfig::Scheduled(Scheduled {
                     table,
                     period_s: secs(&s.period),
@@ -537,17 +620,23 @@ fn cost_optimal(
     c: &CostOptimalSpec,
     cluster: &inferscale_cluster::ClusterConfig,
     model_names: &[String],
-) -> Result<DeciderConfig, String> {
+) -> Result<DeciderConfig, PolicyError> {
     if !(c.headroom > 0.0 && c.headroom <= 1.0) {
-        return Err(format!("`headroom` must be in (0, 1], got {}", c.headroom));
+        return err(
+            "decider.headroom",
+            format!("`headroom` must be in (0, 1], got {}", c.headroom),
+        );
     }
     if c.options.is_empty() {
-        return Err("cost_optimal needs at least one option".into());
+        return err("decider.options", "cost_optimal needs at least one option");
     }
     let mut options = Vec::new();
-    for o in &c.options {
+    for (i, o) in c.options.iter().enumerate() {
         let Some(m) = model_names.iter().position(|n| *n == o.model) else {
-            return Err(format!("no model named `{}` among the options", o.model));
+            return err(
+                format!("decider.options[{i}].model"),
+                format!("no model named `{}` among the options", o.model),
+            );
         };
         let d = &cluster.models[m];
         let node = &cluster.pools[d.pool].node_type;
@@ -555,7 +644,10 @@ fn cost_optimal(
         // On-demand prices: spot capacity (and its preemptions) is not simulated yet.
         let node_price = node.price_per_hour;
         if o.capacity.per_second() <= 0.0 {
-            return Err(format!("option `{}` needs a capacity above 0", o.model));
+            return err(
+                format!("decider.options[{i}].capacity"),
+                format!("option `{}` needs a capacity above 0", o.model),
+            );
         }
         options.push((
             m,
@@ -570,9 +662,12 @@ fn cost_optimal(
     }
     let groups: Vec<usize> = options.iter().map(|(m, _)| cluster.router_of(*m)).collect();
     if groups.windows(2).any(|w| w[0] != w[1]) {
-        return Err("cost_optimal options must be one model and its `variant_of:` entries".into());
+        return err(
+            "decider.options",
+            "cost_optimal options must be one model and its `variant_of:` entries",
+        );
     }
-    let (min, max) = bounds(Some(c.min), c.max)?;
+    let (min, max) = bounds(Some(c.min), c.max).map_err(at("decider.max"))?;
     Ok(DeciderConfig::CostOptimal {
         options,
         headroom: c.headroom,

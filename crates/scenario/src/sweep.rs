@@ -99,7 +99,7 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
     let at = |loc: Location, field: &str, message: String| {
         ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
     };
-    let mut doc: Value = serde_saphyr::from_str_with_options(text, crate::load::yaml_options())
+    let mut doc: Value = serde_saphyr::from_str_with_options(text, crate::yaml::yaml_options())
         .map_err(|e| {
             at(
                 Location::UNKNOWN,
