@@ -1,0 +1,123 @@
+//! `hardware:` entries → node pools: catalog presets, their overrides, billing and
+//! spot terms.
+
+use super::*;
+
+/// The `hardware:` entries as node pools (catalog presets with their overrides,
+/// billing and spot terms), and the catalog preset each pool came from.
+pub(super) fn node_pools(
+    spec: &ScenarioSpec,
+    at: At,
+) -> Result<(Vec<NodePool>, Vec<String>), ScenarioError> {
+    let hardware = catalog::hardware()?;
+    let presets = || list(hardware.iter().map(|h| h.name.clone()));
+
+    let mut pools = Vec::new();
+    let mut preset_of_pool = Vec::new();
+    for (i, h) in spec.hardware.iter().enumerate() {
+        let Some(entry) = hardware.iter().find(|e| e.name == h.preset.value) else {
+            return Err(at(
+                h.preset.referenced,
+                &format!("hardware[{i}].preset"),
+                format!(
+                    "no hardware preset `{}`; the presets are: {}",
+                    h.preset.value,
+                    presets()
+                ),
+            ));
+        };
+        if spec.hardware[..i].iter().any(|o| o.name == h.name) {
+            return Err(at(
+                h.preset.referenced,
+                &format!("hardware[{i}].name"),
+                format!("`{}` is defined twice", h.name),
+            ));
+        }
+        let mut node_type = entry.node_type();
+        node_type.name = h.name.clone();
+        node_type.max_count = h.max_count;
+        let a = &mut node_type.accelerator;
+        let positive = |field: &str, v: f64| -> Result<f64, ScenarioError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(at(
+                    h.preset.referenced,
+                    &format!("hardware[{i}].{field}"),
+                    format!("must be greater than zero, got {v}"),
+                ))
+            }
+        };
+        if let Some(v) = h.memory_gb {
+            a.memory_bytes = positive("memory_gb", v)? * 1e9;
+        }
+        if let Some(v) = h.memory_bandwidth_gb_s {
+            a.memory_bandwidth = positive("memory_bandwidth_gb_s", v)? * 1e9;
+        }
+        if let Some(v) = h.bf16_tflops {
+            a.peak_flops = positive("bf16_tflops", v)? * 1e12;
+        }
+        if let Some(v) = h.price_per_hour {
+            node_type.price_per_hour = if v == 0.0 {
+                0.0
+            } else {
+                positive("price_per_hour", v)?
+            };
+        }
+        if let Some(v) = h.accelerators_per_node {
+            node_type.accelerators_per_node =
+                positive("accelerators_per_node", f64::from(v))? as u32;
+        }
+        if let Some(v) = &h.boot_time {
+            node_type.boot_time = v.0.clone();
+        }
+        if let Some(v) = h.spot_price_per_hour {
+            node_type.spot_price_per_hour = Some(positive("spot_price_per_hour", v)?);
+        }
+        if let Some(v) = h.int8_tops {
+            node_type.accelerator.peak_int8_ops = Some(positive("int8_tops", v)? * 1e12);
+        }
+        if let Some(v) = h.interconnect_gb_s {
+            node_type.accelerator.interconnect_bandwidth = positive("interconnect_gb_s", v)? * 1e9;
+        }
+        if let Some(v) = h.load_bandwidth_gb_s {
+            node_type.load_bandwidth = positive("load_bandwidth_gb_s", v)? * 1e9;
+        }
+        let spot = match &h.spot {
+            None => None,
+            Some(terms) => {
+                if h.price_per_hour.is_none() {
+                    node_type.price_per_hour = node_type.spot_price_per_hour.ok_or_else(|| {
+                        at(
+                            h.preset.referenced,
+                            &format!("hardware[{i}].spot"),
+                            format!(
+                                "`{}` has no spot price in the catalog; give `price_per_hour`",
+                                h.preset.value
+                            ),
+                        )
+                    })?;
+                }
+                if terms.mean_lifetime.0.is_zero() {
+                    return Err(at(
+                        h.preset.referenced,
+                        &format!("hardware[{i}].spot.mean_lifetime"),
+                        "must be longer than 0 s".into(),
+                    ));
+                }
+                Some(inferscale_cluster::SpotTerms {
+                    mean_lifetime: terms.mean_lifetime.0,
+                    notice: terms.notice.0,
+                })
+            }
+        };
+        preset_of_pool.push(h.preset.value.clone());
+        pools.push(NodePool {
+            node_type,
+            billing_granularity: h.billing.granularity.0,
+            billing_minimum: h.billing.minimum.0,
+            spot,
+        });
+    }
+    Ok((pools, preset_of_pool))
+}

@@ -1,0 +1,169 @@
+//! `workload:` entries → request sources: synthetic processes with their sizes, or
+//! traces checked by reading them through once.
+
+use super::*;
+
+/// The `workload:` entries as request sources for `models`: synthetic processes
+/// with their sizes, or traces checked by reading them through once (paths relative
+/// to `base`, the scenario file's directory).
+pub(super) fn workloads(
+    spec: &ScenarioSpec,
+    models: &[Deployment],
+    base: &std::path::Path,
+    at: At,
+) -> Result<Vec<LlmWorkload>, ScenarioError> {
+    let mut workloads = Vec::new();
+    for (i, w) in spec.workload.value.iter().enumerate() {
+        let Some(model) = models.iter().position(|m| m.name == w.model.value) else {
+            return Err(at(
+                w.model.referenced,
+                &format!("workload[{i}].model"),
+                format!(
+                    "no model named `{}`; the models are: {}",
+                    w.model.value,
+                    list(models.iter().map(|m| m.name.clone()))
+                ),
+            ));
+        };
+        let tokens = |t: &Option<crate::llm_schema::TokenCounts>, name: &str| {
+            t.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
+                at(
+                    w.model.referenced,
+                    &format!("workload[{i}].{name}"),
+                    format!("`{name}:` is required for LLM workloads, e.g. `{name}: {{lognormal: {{median: 512, sigma: 1.0, max: 8192}}}}` or `{name}: 128`"),
+                )
+            })
+        };
+        let source = match (&w.arrivals, &w.trace) {
+            (Some(_), Some(trace)) => {
+                return Err(at(
+                    trace.referenced,
+                    &format!("workload[{i}].trace"),
+                    "give either `arrivals:` or `trace:`, not both".into(),
+                ));
+            }
+            (None, Some(trace)) => trace_source(&trace.value, trace.referenced, base, i, at)?,
+            (Some(arrivals), None) => {
+                let sizes = match (&models[model].serving, &w.sizes) {
+                    // A classic request has no tokens: one input, one result.
+                    (Serving::Classic { .. }, _) => Sizes::Independent {
+                        input: TokenDist::fixed(1),
+                        output: TokenDist::fixed(1),
+                    },
+                    (Serving::Llm { .. }, Some(sizes)) => {
+                        if w.input_tokens.is_some() || w.output_tokens.is_some() {
+                            return Err(at(
+                                sizes.referenced,
+                                &format!("workload[{i}].sizes"),
+                                "give either `sizes:` or `input_tokens:` and `output_tokens:`, not both".into(),
+                            ));
+                        }
+                        let crate::schema::SizesSpec::Empirical(e) = &sizes.value;
+                        let pairs = EmpiricalPairs::from_csv(
+                            &base.join(&e.path),
+                            &e.input_column,
+                            &e.output_column,
+                        )
+                        .map_err(|m| at(sizes.referenced, &format!("workload[{i}].sizes"), m))?;
+                        Sizes::Joint(pairs)
+                    }
+                    // A scenario builds no custom replica kind; one that did would
+                    // read token counts as an LLM does.
+                    (Serving::Llm { .. } | Serving::Custom(_), None) => Sizes::Independent {
+                        input: tokens(&w.input_tokens, "input_tokens")?,
+                        output: tokens(&w.output_tokens, "output_tokens")?,
+                    },
+                    (Serving::Custom(_), Some(sizes)) => {
+                        return Err(at(
+                            sizes.referenced,
+                            &format!("workload[{i}].sizes"),
+                            "joint sizes are for LLM models".into(),
+                        ));
+                    }
+                };
+                RequestSource::Synthetic {
+                    arrivals: arrivals.0.clone(),
+                    sizes,
+                }
+            }
+            (None, None) => {
+                return Err(at(
+                    w.model.referenced,
+                    &format!("workload[{i}]"),
+                    "a workload needs `arrivals:` (with token distributions) or `trace:`".into(),
+                ));
+            }
+        };
+        workloads.push(LlmWorkload { model, source });
+    }
+    Ok(workloads)
+}
+
+/// Checks a trace by reading it through once, and describes it.
+pub(super) fn trace_source(
+    trace: &crate::schema::TraceSpec,
+    location: Location,
+    base: &std::path::Path,
+    i: usize,
+    at: At,
+) -> Result<RequestSource, ScenarioError> {
+    let field = format!("workload[{i}].trace");
+    let path = base.join(&trace.path);
+    let format = match trace.format {
+        crate::schema::TraceFormatSpec::AzureLlm => TraceFormat::AzureLlm,
+        crate::schema::TraceFormatSpec::Mooncake => TraceFormat::Mooncake,
+        crate::schema::TraceFormatSpec::Burstgpt => TraceFormat::BurstGpt,
+        crate::schema::TraceFormatSpec::Generic => TraceFormat::Generic,
+    };
+    if !(trace.speedup.is_finite() && trace.speedup > 0.0) {
+        return Err(at(
+            location,
+            &field,
+            format!("`speedup` must be greater than zero, got {}", trace.speedup),
+        ));
+    }
+    if !(trace.rate_scale.is_finite() && trace.rate_scale > 0.0) {
+        return Err(at(
+            location,
+            &field,
+            format!(
+                "`rate_scale` must be greater than zero, got {}",
+                trace.rate_scale
+            ),
+        ));
+    }
+    let options = ReplayOptions {
+        start_s: trace.start.0.as_secs_f64(),
+        end_s: trace.end.map_or(f64::INFINITY, |e| e.0.as_secs_f64()),
+        speedup: trace.speedup,
+        rate_scale: trace.rate_scale,
+        looped: trace.looped,
+        model: trace.model.clone(),
+    };
+    if options.end_s <= options.start_s {
+        return Err(at(location, &field, "`end` must be after `start`".into()));
+    }
+    let window = summarize_window(&path, format, &options)
+        .map_err(|e| at(location, &field, e.to_string()))?
+        .ok_or_else(|| {
+            at(
+                location,
+                &field,
+                format!(
+                    "no request of `{}` falls in the chosen window{}",
+                    path.display(),
+                    trace
+                        .model
+                        .as_ref()
+                        .map(|m| format!(" for model `{m}`"))
+                        .unwrap_or_default()
+                ),
+            )
+        })?;
+    Ok(RequestSource::Trace {
+        path,
+        format,
+        options,
+        window,
+    })
+}
