@@ -84,22 +84,18 @@ fn run_quickstart_prints_a_summary_and_writes_runs_parquet() {
 
 #[test]
 fn validate_accepts_every_example_scenario() {
-    let dir = crate::support::repo().join("scenarios");
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let out = inferscale(&["validate", path.to_str().unwrap()]);
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{}: {}",
-                path.display(),
-                stderr(&out)
-            );
-            assert!(stdout(&out).starts_with("ok: "));
-            checked += 1;
-        }
+    for path in crate::support::example_scenarios() {
+        let out = inferscale(&["validate", path.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            stderr(&out)
+        );
+        assert!(stdout(&out).starts_with("ok: "));
+        checked += 1;
     }
     assert!(checked >= 2);
 }

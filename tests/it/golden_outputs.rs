@@ -124,13 +124,7 @@ fn table_hash(path: &Path) -> (u64, usize) {
 #[test]
 fn every_example_scenario_writes_the_tables_it_wrote_before() {
     let dir = repo().join("scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
+    let files = crate::support::example_scenarios();
     let tmp = TempDir::new("golden");
     let mut got = BTreeMap::new();
     for path in &files {

@@ -10,8 +10,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::support::repo;
-
 /// Mutations per example scenario (the default test run stays within seconds).
 const MUTATIONS_PER_FILE: usize = 60;
 /// Wall-clock time spent simulating mutants, at most.
@@ -120,14 +118,7 @@ fn mutate(text: &str, rng: &mut impl Rng) -> String {
 
 #[test]
 fn mutated_examples_load_or_fail_located_and_runs_conserve_requests() {
-    let dir = repo().join("scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
+    let files = crate::support::example_scenarios();
     assert!(files.len() >= 15, "{} example scenarios", files.len());
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20_261_201);
     let (mut loaded, mut refused, mut simulated) = (0, 0, 0);

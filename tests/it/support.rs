@@ -23,6 +23,27 @@ pub fn traces_dir() -> PathBuf {
     repo().join("data/traces")
 }
 
+/// The example scenarios (`scenarios/*.yaml`), sorted. Hidden files are left out:
+/// the golden-output test writes shortened copies there (`.golden-*.yaml`, so their
+/// relative paths resolve) and deletes them, which a test listing the folder at the
+/// same time must not pick up.
+pub fn example_scenarios() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("scenarios"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml")
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// Runs the `inferscale` binary with `args` from the repository root.
 pub fn inferscale(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_inferscale"))
