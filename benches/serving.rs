@@ -9,45 +9,16 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use inferscale::cluster::{
-    ClusterConfig, ClusterView, Controller, Deployment, Efficiency, ExecutorConfig,
-    LlmServerConfig, NodePool, Request, RequestStream, Roofline, RoutingPolicy, ScaleAction,
-    Serving, Sla, simulate_controlled_cluster, simulate_llm_server,
+    ClusterView, Controller, ExecutorConfig, RequestStream, ScaleAction,
+    simulate_controlled_cluster, simulate_llm_server,
 };
-use inferscale::engine::{RngStreams, SimDuration, SimTime};
-use inferscale::scenario::catalog;
-use rand_distr::{Distribution, Exp1};
+use inferscale::engine::{RngStreams, SimDuration};
 
-/// `n` requests of 512 + 128 tokens at Poisson `rate` per second.
-fn poisson(n: u64, rate: f64, seed: u64) -> impl Iterator<Item = Request> + Send + 'static {
-    let mut rng = RngStreams::new(seed, 0).stream("arrivals");
-    let mut t = 0.0;
-    (0..n).map(move |_| {
-        let gap: f64 = Exp1.sample(&mut rng);
-        t += gap / rate;
-        Request {
-            arrival: SimTime::from_secs_f64(t),
-            prompt: 512,
-            output: 128,
-        }
-    })
-}
+#[path = "peers/setups.rs"]
+mod setups;
 
 fn llm_replica(c: &mut Criterion) {
-    let model = catalog::model("llama-2-70b").expect("catalog model");
-    let gpu = catalog::node_type("a100-80gb")
-        .expect("catalog node")
-        .accelerator;
-    let roofline = Roofline::new(model, gpu, 2, Efficiency::CALIBRATED);
-    let config = LlmServerConfig {
-        max_batch: 128,
-        max_batched_tokens: 4096,
-        block_size: 16,
-        kv_blocks: 3328,
-        watermark_blocks: 33,
-        chunked_prefill: false,
-        timeout: None,
-        max_model_len: None,
-    };
+    let (roofline, config) = setups::vidur_70b_replica();
     let requests = 10_000;
     let mut group = c.benchmark_group("llm_replica");
     group.throughput(Throughput::Elements(requests));
@@ -57,7 +28,7 @@ fn llm_replica(c: &mut Criterion) {
             simulate_llm_server(
                 roofline.clone(),
                 config.clone(),
-                poisson(requests, 2.0, 42),
+                setups::poisson_512_128(2.0, 42).take(requests as usize),
                 None,
             )
         })
@@ -83,46 +54,6 @@ impl Controller for Hold {
     }
 }
 
-fn cluster_config(replicas: u32, seconds: f64) -> ClusterConfig {
-    let node_type = catalog::node_type("a100-80gb").expect("catalog node");
-    let roofline = Roofline::new(
-        catalog::model("llama-3.1-8b").expect("catalog model"),
-        node_type.accelerator.clone(),
-        1,
-        Efficiency::CALIBRATED,
-    );
-    let server = LlmServerConfig::vllm_defaults(&roofline, 0.1, 8192);
-    ClusterConfig {
-        pools: vec![NodePool {
-            node_type,
-            billing_granularity: SimDuration::from_secs(1),
-            billing_minimum: SimDuration::from_secs(60),
-            spot: None,
-        }],
-        models: vec![Deployment {
-            name: "llama-3.1-8b".into(),
-            serving: Serving::Llm { roofline, server },
-            pool: 0,
-            replicas,
-            container_start: SimDuration::from_secs(30),
-            sla: Sla {
-                ttft: Some(SimDuration::from_secs(2)),
-                tpot: Some(SimDuration::from_millis(100)),
-                e2e: None,
-            },
-            routing: RoutingPolicy::PowerOfTwo,
-            max_queue: None,
-            initial_ready: true,
-        }],
-        warmup: SimTime::ZERO,
-        horizon: SimTime::from_secs_f64(seconds),
-        sample_interval: Some(SimDuration::from_secs(10)),
-        replica_changes: Vec::new(),
-        router_groups: Vec::new(),
-        watchdog: Default::default(),
-    }
-}
-
 fn cluster(c: &mut Criterion) {
     let (replicas, rate, seconds) = (20, 200.0, 300.0);
     let requests = (rate * seconds) as u64;
@@ -138,10 +69,12 @@ fn cluster(c: &mut Criterion) {
                 let controller: Option<Box<dyn Controller>> =
                     controlled.then(|| Box::new(Hold(replicas)) as Box<dyn Controller>);
                 simulate_controlled_cluster(
-                    cluster_config(replicas, seconds),
+                    setups::llama8b_cluster(replicas, seconds, true),
                     vec![RequestStream {
                         model: 0,
-                        requests: Box::new(poisson(requests, rate, 1)),
+                        requests: Box::new(
+                            setups::poisson_512_128(rate, 1).take(requests as usize),
+                        ),
                     }],
                     &RngStreams::new(1, 0),
                     controller,

@@ -8,13 +8,10 @@
 
 use std::time::Instant;
 
-use inferscale::cluster::{
-    ClusterConfig, Deployment, Efficiency, LlmServerConfig, NodePool, Request, RequestStream,
-    Roofline, RoutingPolicy, Serving, Sla, simulate_cluster,
-};
-use inferscale::engine::{RngStreams, SimDuration, SimTime};
-use inferscale::scenario::catalog;
-use rand_distr::{Distribution, Exp1};
+use inferscale::cluster::{RequestStream, simulate_cluster};
+use inferscale::engine::{RngStreams, SimTime};
+
+mod setups;
 
 fn main() {
     let arg = |i: usize, default: f64| {
@@ -27,54 +24,9 @@ fn main() {
     let rate = arg(2, 1000.0);
     let replicas = arg(3, 100.0) as u32;
 
-    let node_type = catalog::node_type("a100-80gb").expect("catalog node");
-    let roofline = Roofline::new(
-        catalog::model("llama-3.1-8b").expect("catalog model"),
-        node_type.accelerator.clone(),
-        1,
-        Efficiency::CALIBRATED,
-    );
-    let server = LlmServerConfig::vllm_defaults(&roofline, 0.1, 8192);
-    let config = ClusterConfig {
-        pools: vec![NodePool {
-            node_type,
-            billing_granularity: SimDuration::from_secs(1),
-            billing_minimum: SimDuration::from_secs(60),
-            spot: None,
-        }],
-        models: vec![Deployment {
-            name: "llama-3.1-8b".into(),
-            serving: Serving::Llm { roofline, server },
-            pool: 0,
-            replicas,
-            container_start: SimDuration::from_secs(30),
-            sla: Sla {
-                ttft: Some(SimDuration::from_secs(2)),
-                tpot: Some(SimDuration::from_millis(100)),
-                e2e: None,
-            },
-            routing: RoutingPolicy::PowerOfTwo,
-            max_queue: None,
-            initial_ready: false,
-        }],
-        warmup: SimTime::ZERO,
-        horizon: SimTime::from_secs_f64(seconds),
-        sample_interval: Some(SimDuration::from_secs(10)),
-        replica_changes: Vec::new(),
-        router_groups: Vec::new(),
-        watchdog: Default::default(),
-    };
-    let mut rng = RngStreams::new(1, 0).stream("arrivals");
-    let mut t = 0.0;
-    let requests = std::iter::from_fn(move || {
-        let gap: f64 = Exp1.sample(&mut rng);
-        t += gap / rate;
-        (t < seconds).then(|| Request {
-            arrival: SimTime::from_secs_f64(t),
-            prompt: 512,
-            output: 128,
-        })
-    });
+    let config = setups::llama8b_cluster(replicas, seconds, false);
+    let end = SimTime::from_secs_f64(seconds);
+    let requests = setups::poisson_512_128(rate, 1).take_while(move |r| r.arrival < end);
     let started = Instant::now();
     let report = simulate_cluster(
         config,

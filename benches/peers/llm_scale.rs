@@ -6,42 +6,17 @@
 
 use std::time::Instant;
 
-use inferscale::cluster::{Efficiency, LlmServerConfig, Request, Roofline, simulate_llm_server};
-use inferscale::engine::{RngStreams, SimTime};
-use inferscale::scenario::catalog;
-use rand_distr::{Distribution, Exp1};
+use inferscale::cluster::simulate_llm_server;
+
+mod setups;
 
 fn main() {
     let n: u64 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let model = catalog::model("llama-2-70b").expect("catalog model");
-    let gpu = catalog::node_type("a100-80gb")
-        .expect("catalog node")
-        .accelerator;
-    let roofline = Roofline::new(model, gpu, 2, Efficiency::CALIBRATED);
-    let config = LlmServerConfig {
-        max_batch: 128,
-        max_batched_tokens: 4096,
-        block_size: 16,
-        kv_blocks: 3328,
-        watermark_blocks: 33,
-        chunked_prefill: false,
-        timeout: None,
-        max_model_len: None,
-    };
-    let mut rng = RngStreams::new(42, 0).stream("arrivals");
-    let mut t = 0.0;
-    let requests = (0..n).map(move |_| {
-        let gap: f64 = Exp1.sample(&mut rng);
-        t += gap / 2.0;
-        Request {
-            arrival: SimTime::from_secs_f64(t),
-            prompt: 512,
-            output: 128,
-        }
-    });
+    let (roofline, config) = setups::vidur_70b_replica();
+    let requests = setups::poisson_512_128(2.0, 42).take(n as usize);
     let started = Instant::now();
     let report = simulate_llm_server(roofline, config, requests, None);
     let secs = started.elapsed().as_secs_f64();
