@@ -4,9 +4,11 @@
 
 use inferscale_cluster::{AcceleratorSpec, DeviceKind, LlmSpec, NodeType};
 use serde::Deserialize;
+use serde::de::{Error as _, MapAccess, Visitor};
 
 use crate::ScenarioError;
-use crate::units::DurationDist;
+pub use crate::overrides::KindSpec;
+use crate::overrides::{HardwareFields, ModelFields, read_once, visit_entry};
 
 /// The hardware catalog's text.
 pub const HARDWARE_YAML: &str = include_str!("../catalog/hardware.yaml");
@@ -51,113 +53,125 @@ pub fn classic() -> Result<Vec<ClassicEntry>, ScenarioError> {
 /// same-region object store read with several streams.
 pub const DEFAULT_LOAD_BANDWIDTH: f64 = 2e9;
 
-/// One entry of `hardware.yaml`; every field can be overridden in a scenario.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One entry of `hardware.yaml`: a name and every field of [`HardwareFields`] (an
+/// INT8 throughput and a spot price may be absent), each of which a scenario may
+/// override.
+#[derive(Clone, Debug)]
 pub struct HardwareEntry {
     /// Name scenarios use as `preset:`.
     pub name: String,
-    /// `gpu` or `cpu`.
-    pub kind: KindSpec,
-    /// Peak dense BF16/FP16 throughput, TFLOP/s.
-    pub bf16_tflops: f64,
-    /// Peak dense INT8 throughput, TOP/s.
-    #[serde(default)]
-    pub int8_tops: Option<f64>,
-    /// Memory per accelerator, GB.
-    pub memory_gb: f64,
-    /// Memory bandwidth per accelerator, GB/s.
-    pub memory_bandwidth_gb_s: f64,
-    /// Accelerator-to-accelerator bandwidth, GB/s per direction.
-    pub interconnect_gb_s: f64,
-    /// Accelerators in one node.
-    pub accelerators_per_node: u32,
-    /// On-demand node price, $/h.
-    pub price_per_hour: f64,
-    /// Spot node price, $/h.
-    #[serde(default)]
-    pub spot_price_per_hour: Option<f64>,
-    /// Time from request to a booted node.
-    pub boot_time: DurationDist,
+    /// The entry's numbers, as written.
+    pub fields: HardwareFields,
+    /// The node type they describe, checked when the catalog is read.
+    node_type: NodeType,
 }
 
-/// `gpu` or `cpu`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum KindSpec {
-    /// A GPU node type.
-    Gpu,
-    /// A CPU node type.
-    Cpu,
+impl<'de> Deserialize<'de> for HardwareEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HardwareEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a hardware entry: `name` and its numbers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<HardwareEntry, A::Error> {
+                let mut name = None;
+                let fields: HardwareFields =
+                    visit_entry(map, &["name"], |_, map| read_once(&mut name, "name", map))?;
+                let name: String = name.ok_or_else(|| A::Error::missing_field("name"))?;
+                if let Some(missing) = fields.missing() {
+                    return Err(A::Error::custom(format!("`{name}` lacks `{missing}`")));
+                }
+                let mut node_type = NodeType {
+                    name: name.clone(),
+                    accelerator: AcceleratorSpec {
+                        kind: DeviceKind::Gpu,
+                        peak_flops: 0.0,
+                        peak_int8_ops: None,
+                        memory_bytes: 0.0,
+                        memory_bandwidth: 0.0,
+                        interconnect_bandwidth: 0.0,
+                    },
+                    accelerators_per_node: 1,
+                    price_per_hour: 0.0,
+                    spot_price_per_hour: None,
+                    boot_time: inferscale_engine::Dist::deterministic(0.0)
+                        .map_err(A::Error::custom)?,
+                    load_bandwidth: DEFAULT_LOAD_BANDWIDTH,
+                    max_count: None,
+                };
+                fields
+                    .apply(&mut node_type)
+                    .map_err(|(field, m)| A::Error::custom(format!("`{name}`.{field}: {m}")))?;
+                Ok(HardwareEntry {
+                    name,
+                    fields,
+                    node_type,
+                })
+            }
+        }
+        de.deserialize_map(V)
+    }
 }
 
 impl HardwareEntry {
     /// The node type this entry describes, without a quota.
     pub fn node_type(&self) -> NodeType {
-        NodeType {
-            name: self.name.clone(),
-            accelerator: AcceleratorSpec {
-                kind: match self.kind {
-                    KindSpec::Gpu => DeviceKind::Gpu,
-                    KindSpec::Cpu => DeviceKind::Cpu,
-                },
-                peak_flops: self.bf16_tflops * 1e12,
-                peak_int8_ops: self.int8_tops.map(|t| t * 1e12),
-                memory_bytes: self.memory_gb * 1e9,
-                memory_bandwidth: self.memory_bandwidth_gb_s * 1e9,
-                interconnect_bandwidth: self.interconnect_gb_s * 1e9,
-            },
-            accelerators_per_node: self.accelerators_per_node,
-            price_per_hour: self.price_per_hour,
-            spot_price_per_hour: self.spot_price_per_hour,
-            boot_time: self.boot_time.0.clone(),
-            load_bandwidth: DEFAULT_LOAD_BANDWIDTH,
-            max_count: None,
-        }
+        self.node_type.clone()
     }
 }
 
-/// One entry of `models.yaml`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One entry of `models.yaml`: a name and every field of [`ModelFields`], each of
+/// which a scenario's `llm:` section may override.
+#[derive(Clone, Debug)]
 pub struct ModelEntry {
     /// Name scenarios use as `preset:`.
     pub name: String,
-    /// Total parameters.
-    pub params: f64,
-    /// Transformer layers.
-    pub layers: u32,
-    /// Hidden dimension.
-    pub hidden: u32,
-    /// Query heads.
-    pub heads: u32,
-    /// Key/value heads.
-    pub kv_heads: u32,
-    /// FFN inner dimension.
-    pub intermediate: u32,
-    /// Vocabulary size.
-    pub vocab: u32,
-    /// Bytes per weight / KV element.
-    pub dtype_bytes: f64,
-    /// Longest context, tokens.
-    pub max_context: u32,
+    /// The architecture, complete (checked when the catalog is read).
+    pub fields: ModelFields,
+}
+
+impl<'de> Deserialize<'de> for ModelEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModelEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a model entry: `name` and its architecture")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ModelEntry, A::Error> {
+                let mut name = None;
+                let fields: ModelFields =
+                    visit_entry(map, &["name"], |_, map| read_once(&mut name, "name", map))?;
+                let name: String = name.ok_or_else(|| A::Error::missing_field("name"))?;
+                if let Some(missing) = fields.missing() {
+                    return Err(A::Error::custom(format!("`{name}` lacks `{missing}`")));
+                }
+                Ok(ModelEntry { name, fields })
+            }
+        }
+        de.deserialize_map(V)
+    }
 }
 
 impl ModelEntry {
     /// The model this entry describes.
     pub fn spec(&self) -> LlmSpec {
-        LlmSpec {
+        let mut spec = LlmSpec {
             name: self.name.clone(),
-            params: self.params,
-            layers: self.layers,
-            hidden: self.hidden,
-            heads: self.heads,
-            kv_heads: self.kv_heads,
-            intermediate: self.intermediate,
-            vocab: self.vocab,
-            dtype_bytes: self.dtype_bytes,
-            max_context: self.max_context,
-        }
+            params: 0.0,
+            layers: 0,
+            hidden: 0,
+            heads: 0,
+            kv_heads: 0,
+            intermediate: 0,
+            vocab: 0,
+            dtype_bytes: 0.0,
+            max_context: 0,
+        };
+        // Complete: every field was checked present when the catalog was read.
+        self.fields.apply(&mut spec);
+        spec
     }
 }
 

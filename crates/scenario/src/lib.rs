@@ -26,10 +26,12 @@
 
 pub mod catalog;
 mod error;
+mod files;
 mod llm_load;
 pub mod llm_schema;
 mod load;
 mod locate;
+pub mod overrides;
 pub mod policy_build;
 pub mod policy_schema;
 pub mod rates;

@@ -24,12 +24,13 @@ use inferscale_workload::TokenDist;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::overrides::{HardwareFields, ModelFields, read_once, visit_entry};
 use crate::units::Duration;
-use crate::units::DurationDist;
 
-/// A node type of the cluster: a catalog preset with optional overrides.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A node type of the cluster: a catalog preset, its quota, billing and spot terms,
+/// and any field of the preset overridden (every key of [`HardwareFields`], e.g.
+/// `price_per_hour: 2.5`, `memory_gb: 40`, `boot_time: 3m`).
+#[derive(Debug)]
 pub struct HardwareSpec {
     /// Name models use in `placement:`. Required.
     pub name: String,
@@ -37,46 +38,69 @@ pub struct HardwareSpec {
     /// `a100-80gb`. Required.
     pub preset: Spanned<String>,
     /// Most nodes of this type at once (the quota). Default: unlimited.
-    #[serde(default)]
     pub max_count: Option<u32>,
-    /// Override: on-demand price of one node, dollars per hour.
-    #[serde(default)]
-    pub price_per_hour: Option<f64>,
-    /// Override: accelerators per node.
-    #[serde(default)]
-    pub accelerators_per_node: Option<u32>,
-    /// Override: time from request to a booted node.
-    #[serde(default)]
-    pub boot_time: Option<DurationDist>,
-    /// Override: memory per accelerator, GB.
-    #[serde(default)]
-    pub memory_gb: Option<f64>,
-    /// Override: memory bandwidth per accelerator, GB/s.
-    #[serde(default)]
-    pub memory_bandwidth_gb_s: Option<f64>,
-    /// Override: peak dense BF16 throughput per accelerator, TFLOP/s.
-    #[serde(default)]
-    pub bf16_tflops: Option<f64>,
-    /// Override: spot price of one node, dollars per hour.
-    #[serde(default)]
-    pub spot_price_per_hour: Option<f64>,
-    /// Override: peak dense INT8 throughput per accelerator, TOP/s.
-    #[serde(default)]
-    pub int8_tops: Option<f64>,
-    /// Override: accelerator-to-accelerator bandwidth, GB/s per direction.
-    #[serde(default)]
-    pub interconnect_gb_s: Option<f64>,
     /// Weight loading bandwidth onto a node, GB/s. Default: 2.
-    #[serde(default)]
     pub load_bandwidth_gb_s: Option<f64>,
     /// How a node is billed. Default: per second, one-minute minimum.
-    #[serde(default)]
     pub billing: BillingSpec,
     /// Buy this node type as spot capacity: billed at its spot price (unless
     /// `price_per_hour` is given) and reclaimed by the provider, e.g.
     /// `spot: {mean_lifetime: 6h, notice: 2m}`. Default: on-demand.
-    #[serde(default)]
     pub spot: Option<SpotSpec>,
+    /// The preset's fields this entry overrides.
+    pub overrides: HardwareFields,
+}
+
+impl<'de> Deserialize<'de> for HardwareSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HardwareSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a hardware entry, e.g. `{name: gpu, preset: a100-80gb, max_count: 4}`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<HardwareSpec, A::Error> {
+                use serde::de::Error as _;
+                let (mut name, mut preset, mut max_count, mut load_bandwidth_gb_s) =
+                    (None, None, None, None);
+                let (mut billing, mut spot) = (None, None);
+                let overrides = visit_entry(
+                    map,
+                    &[
+                        "name",
+                        "preset",
+                        "max_count",
+                        "load_bandwidth_gb_s",
+                        "billing",
+                        "spot",
+                    ],
+                    |key, map| match key {
+                        "name" => read_once(&mut name, "name", map),
+                        "preset" => read_once(&mut preset, "preset", map),
+                        "max_count" => read_once(&mut max_count, "max_count", map),
+                        "load_bandwidth_gb_s" => {
+                            read_once(&mut load_bandwidth_gb_s, "load_bandwidth_gb_s", map)
+                        }
+                        "billing" => read_once(&mut billing, "billing", map),
+                        _ => read_once(&mut spot, "spot", map),
+                    },
+                )?;
+                Ok(HardwareSpec {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    preset: preset.ok_or_else(|| A::Error::missing_field("preset"))?,
+                    max_count: max_count.flatten(),
+                    load_bandwidth_gb_s: load_bandwidth_gb_s.flatten(),
+                    billing: billing.unwrap_or_default(),
+                    spot: spot.flatten(),
+                    overrides,
+                })
+            }
+        }
+        de.deserialize_map(V)
+    }
 }
 
 /// Spot terms of a hardware entry.
@@ -123,39 +147,42 @@ fn one_minute() -> Duration {
     Duration(inferscale_engine::SimDuration::from_secs(60))
 }
 
-/// The `llm:` section of a model: a catalog preset with optional overrides.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The `llm:` section of a model: a catalog preset and any field of its
+/// architecture overridden (every key of [`ModelFields`], e.g. `dtype_bytes: 1` for
+/// FP8 weights, `max_context: 32768`).
+#[derive(Debug)]
 pub struct LlmModelSpec {
     /// Catalog entry (see `crates/scenario/catalog/models.yaml`), e.g. `llama-3.1-8b`.
     pub preset: Spanned<String>,
-    /// Override: total parameters.
-    #[serde(default)]
-    pub params: Option<f64>,
-    /// Override: bytes per weight and KV element (1 for FP8/INT8).
-    #[serde(default)]
-    pub dtype_bytes: Option<f64>,
-    /// Override: transformer layers.
-    #[serde(default)]
-    pub layers: Option<u32>,
-    /// Override: hidden dimension.
-    #[serde(default)]
-    pub hidden: Option<u32>,
-    /// Override: attention (query) heads.
-    #[serde(default)]
-    pub heads: Option<u32>,
-    /// Override: key/value heads.
-    #[serde(default)]
-    pub kv_heads: Option<u32>,
-    /// Override: feed-forward inner dimension.
-    #[serde(default)]
-    pub intermediate: Option<u32>,
-    /// Override: vocabulary size.
-    #[serde(default)]
-    pub vocab: Option<u32>,
-    /// Override: longest context, tokens.
-    #[serde(default)]
-    pub max_context: Option<u32>,
+    /// The preset's fields this section overrides.
+    pub overrides: ModelFields,
+}
+
+impl<'de> Deserialize<'de> for LlmModelSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LlmModelSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an `llm:` section, e.g. `{preset: llama-3.1-8b}`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<LlmModelSpec, A::Error> {
+                use serde::de::Error as _;
+                let mut preset = None;
+                let overrides = visit_entry(map, &["preset"], |_, map| {
+                    read_once(&mut preset, "preset", map)
+                })?;
+                Ok(LlmModelSpec {
+                    preset: preset.ok_or_else(|| A::Error::missing_field("preset"))?,
+                    overrides,
+                })
+            }
+        }
+        de.deserialize_map(V)
+    }
 }
 
 /// The `classic:` section of a model: a catalog entry with measured batch latencies.
@@ -341,8 +368,30 @@ pub struct SlaSpec {
 /// ```
 ///
 /// Other families clamp to `[min, max]`: a draw beyond `max` counts as `max`.
+/// Checked while deserializing; an `empirical:` column keeps its path until
+/// the build step reads it.
 #[derive(Clone, Debug)]
-pub struct TokenCounts(pub TokenDist);
+pub struct TokenCounts(TokenRecipe);
+
+#[derive(Clone, Debug)]
+enum TokenRecipe {
+    Ready(TokenDist),
+    Column {
+        path: std::path::PathBuf,
+        column: String,
+        max: u32,
+    },
+}
+
+impl TokenCounts {
+    /// The distribution, reading an empirical column through `files`.
+    pub(crate) fn build(&self, files: &crate::files::Files) -> Result<TokenDist, String> {
+        match &self.0 {
+            TokenRecipe::Ready(d) => Ok(d.clone()),
+            TokenRecipe::Column { path, column, max } => files.token_column(path, column, *max),
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for TokenCounts {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
@@ -354,7 +403,7 @@ impl<'de> Deserialize<'de> for TokenCounts {
             }
             fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<TokenCounts, E> {
                 match u32::try_from(n) {
-                    Ok(n) if n >= 1 => Ok(TokenCounts(TokenDist::fixed(n))),
+                    Ok(n) if n >= 1 => Ok(TokenCounts(TokenRecipe::Ready(TokenDist::fixed(n)))),
                     _ => Err(E::custom(format!(
                         "a token count must be between 1 and {}, got {n}",
                         u32::MAX
@@ -446,7 +495,7 @@ struct LognormalTokens {
 }
 
 impl TokenFamily {
-    fn build(self) -> Result<TokenDist, String> {
+    fn build(self) -> Result<TokenRecipe, String> {
         match self {
             TokenFamily::Normal(n) => {
                 let dist = Dist::normal(n.mean, n.sd).map_err(|e| e.to_string())?;
@@ -454,12 +503,16 @@ impl TokenFamily {
                 if max < min {
                     return Err(format!("`max` ({max}) is below `min` ({min})"));
                 }
-                Ok(TokenDist::truncated(dist, min, max))
+                Ok(TokenRecipe::Ready(TokenDist::truncated(dist, min, max)))
             }
             TokenFamily::Pareto(p) => {
                 let dist = Dist::pareto(p.min, p.shape).map_err(|e| e.to_string())?;
                 let min = (p.min.round() as u32).max(1);
-                Ok(TokenDist::new(dist, min, p.max.unwrap_or(1 << 20).max(min)))
+                Ok(TokenRecipe::Ready(TokenDist::new(
+                    dist,
+                    min,
+                    p.max.unwrap_or(1 << 20).max(min),
+                )))
             }
             TokenFamily::Zipf(z) => {
                 if z.max == 0 || z.max > 1 << 24 {
@@ -470,12 +523,13 @@ impl TokenFamily {
                     ));
                 }
                 let dist = Dist::zipf(u64::from(z.max), z.exponent).map_err(|e| e.to_string())?;
-                Ok(TokenDist::new(dist, 1, z.max))
+                Ok(TokenRecipe::Ready(TokenDist::new(dist, 1, z.max)))
             }
-            TokenFamily::Empirical(e) => {
-                let path = crate::rates::scenario_relative(&e.path);
-                TokenDist::from_column(&path, &e.column, e.max.unwrap_or(1 << 20))
-            }
+            TokenFamily::Empirical(e) => Ok(TokenRecipe::Column {
+                path: e.path,
+                column: e.column,
+                max: e.max.unwrap_or(1 << 20),
+            }),
             TokenFamily::Uniform([low, high]) => {
                 if low == 0 || high < low {
                     return Err(format!(
@@ -484,7 +538,7 @@ impl TokenFamily {
                 }
                 let dist = Dist::uniform(f64::from(low) - 0.5, f64::from(high) + 0.5)
                     .map_err(|e| e.to_string())?;
-                Ok(TokenDist::new(dist, low, high))
+                Ok(TokenRecipe::Ready(TokenDist::new(dist, low, high)))
             }
             TokenFamily::Lognormal(l) => {
                 let dist = match (l.median, l.sigma, l.mean, l.scv) {
@@ -502,7 +556,7 @@ impl TokenFamily {
                 if max < min {
                     return Err(format!("`max` ({max}) is below `min` ({min})"));
                 }
-                Ok(TokenDist::new(dist, min, max))
+                Ok(TokenRecipe::Ready(TokenDist::new(dist, min, max)))
             }
         }
     }

@@ -79,19 +79,28 @@ pub(crate) fn read(path: &Path) -> Result<String, ScenarioError> {
     })
 }
 
-/// Checks scenario `text`; `file` names it in error messages.
+/// Checks scenario `text`; `file` names it in error messages, and relative paths in
+/// it resolve against its directory.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    parse_with_sweep(text, file).map(|(scenario, _)| scenario)
+    let files = crate::files::Files::new(directory_of(file));
+    parse_with_sweep(text, file, &files).map(|(scenario, _)| scenario)
+}
+
+/// The directory of scenario file `file`, which its relative paths resolve against.
+pub(crate) fn directory_of(file: &str) -> &Path {
+    Path::new(file).parent().unwrap_or(Path::new(""))
 }
 
 /// [`parse`] of a sweep point's text, whose untyped tree the sweep already holds
-/// (saves reading the text a second time for [`check_applicable`]).
+/// (saves reading the text a second time for [`check_applicable`]); its files come
+/// through the sweep's `files`, shared by every point.
 pub(crate) fn parse_point(
     text: &str,
     file: &str,
     tree: &serde_json::Value,
+    files: &crate::files::Files,
 ) -> Result<Scenario, ScenarioError> {
-    parse_inner(text, file, Some(tree)).map(|(scenario, _)| scenario)
+    parse_inner(text, file, Some(tree), files).map(|(scenario, _)| scenario)
 }
 
 /// [`parse`], also handing back the file's `sweep:` section (unchecked) for
@@ -99,6 +108,7 @@ pub(crate) fn parse_point(
 pub(crate) fn parse_with_sweep(
     text: &str,
     file: &str,
+    files: &crate::files::Files,
 ) -> Result<
     (
         Scenario,
@@ -106,13 +116,16 @@ pub(crate) fn parse_with_sweep(
     ),
     ScenarioError,
 > {
-    parse_inner(text, file, None)
+    parse_inner(text, file, None, files)
 }
 
+/// Deserializes `text` (no file is read), then builds the scenario from it, reading
+/// every file it names through `files`.
 fn parse_inner(
     text: &str,
     file: &str,
     tree: Option<&serde_json::Value>,
+    files: &crate::files::Files,
 ) -> Result<
     (
         Scenario,
@@ -123,6 +136,13 @@ fn parse_inner(
     let mut spec = deserialize(text, file)?;
     let sweep = spec.sweep.take();
     let at = |loc: Location, field: &str, message: String| {
+        // A check with no position of its own (what a named file holds) is located at
+        // the field, found in the text again.
+        let loc = if loc == Location::UNKNOWN {
+            crate::locate::locate(text, field).unwrap_or(loc)
+        } else {
+            loc
+        };
         ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
     };
     let at: &dyn Fn(Location, &str, String) -> ScenarioError = &at;
@@ -245,10 +265,9 @@ fn parse_inner(
                     .into(),
             ));
         }
-        let base = Path::new(file).parent().unwrap_or(Path::new(""));
-        System::Llm(crate::llm_load::build(&spec, base, &at)?)
+        System::Llm(crate::llm_load::build(&spec, files, &at)?)
     } else {
-        System::Generic(generic_station(&spec, &at)?)
+        System::Generic(generic_station(&spec, files, &at)?)
     };
 
     let policy = match (&spec.policy, &system) {
@@ -264,7 +283,7 @@ fn parse_inner(
         }
         (Some(p), System::Llm(llm)) => {
             let names: Vec<String> = llm.cluster.models.iter().map(|m| m.name.clone()).collect();
-            let mut setup = p.value.build(&llm.cluster).map_err(|e| {
+            let mut setup = p.value.build(&llm.cluster, files.base()).map_err(|e| {
                 let field = format!("policy.{}", e.field);
                 let loc = crate::locate::locate(text, &field).unwrap_or(p.referenced);
                 at(loc, &field, e.message)
@@ -320,6 +339,7 @@ fn parse_inner(
 /// The single generic model and its workload, as a station.
 fn generic_station(
     spec: &ScenarioSpec,
+    files: &crate::files::Files,
     at: &dyn Fn(Location, &str, String) -> ScenarioError,
 ) -> Result<StationConfig, ScenarioError> {
     let [model] = spec.models.value.as_slice() else {
@@ -371,8 +391,10 @@ fn generic_station(
             "a generic model needs `arrivals:` (traces feed `llm:` models)".into(),
         ));
     };
-    // Arrival processes are checked while deserializing.
-    let arrivals = arrivals.0.clone();
+    // Arrival processes are checked while deserializing; a file is read here.
+    let arrivals = arrivals
+        .build(files)
+        .map_err(|m| at(Location::UNKNOWN, "workload[0].arrivals", m))?;
     Ok(StationConfig {
         model: GenericModel {
             servers: generic.servers.get(),
@@ -524,16 +546,14 @@ fn deserialize(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
         ));
     }
     let mut field = String::new();
-    let dir = Path::new(file).parent().unwrap_or(Path::new("")).to_owned();
-    let result = crate::rates::with_scenario_dir(&dir, || {
+    let result =
         serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
             let mut track = serde_path_to_error::Track::new();
             let tracked = serde_path_to_error::Deserializer::new(de, &mut track);
             ScenarioSpec::deserialize(tracked).inspect_err(|_| {
                 field = track.path().to_string();
             })
-        })
-    });
+        });
     result.map_err(|err| {
         let (line, column) = err
             .location()

@@ -253,10 +253,12 @@ fn hpa_metric(m: &HpaMetricSpec) -> Result<(MetricTarget, HpaMetricSource), Poli
 }
 
 impl PolicySpec {
-    /// The loop for the models of `cluster`.
+    /// The loop for the models of `cluster`; an external program runs in `dir`, the
+    /// scenario file's directory.
     pub fn build(
         &self,
         cluster: &inferscale_cluster::ClusterConfig,
+        dir: &std::path::Path,
     ) -> Result<PolicySetup, PolicyError> {
         let names: Vec<String> = cluster.models.iter().map(|m| m.name.clone()).collect();
         let model_names = names.as_slice();
@@ -361,7 +363,6 @@ impl PolicySpec {
                 command,
                 timeout,
                 on_error,
-                dir,
             }) => {
                 if command.is_empty() || command[0].is_empty() {
                     return err(
@@ -381,7 +382,7 @@ impl PolicySpec {
                 };
                 PredictorConfig::External(inferscale_policy::external::ExternalCommand {
                     command: command.clone(),
-                    dir: dir.clone(),
+                    dir: dir.to_owned(),
                     timeout,
                     on_error: match on_error {
                         OnErrorSpec::Fail => inferscale_policy::external::OnError::Fail,

@@ -163,9 +163,6 @@ pub enum PredictorSpec {
         /// forecasts, every tick without one counted in `forecast_fallbacks`.
         #[serde(default)]
         on_error: OnErrorSpec,
-        /// The scenario file's directory, where the command runs.
-        #[serde(skip, default = "scenario_dir")]
-        dir: std::path::PathBuf,
     },
 }
 
@@ -178,10 +175,6 @@ pub enum OnErrorSpec {
     Fail,
     /// Go on without forecasts, counting each tick.
     Fallback,
-}
-
-fn scenario_dir() -> std::path::PathBuf {
-    crate::rates::scenario_relative(std::path::Path::new(""))
 }
 
 fn five_minutes() -> Duration {

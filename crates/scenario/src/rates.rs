@@ -6,9 +6,70 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::units::{Duration, Rate, parse_rate};
 
-/// A rate: a constant (`40/s`) or a one-key map naming a function of time.
+/// A rate: a constant (`40/s`) or a one-key map naming a function of time. Checked
+/// while deserializing; a `series:` keeps its path until the build step reads it.
 #[derive(Clone, Debug)]
-pub struct RateSpec(pub RateFn);
+pub enum RateSpec {
+    /// A rate function that needs no file.
+    Fn(RateFn),
+    /// A series from a CSV file, not read yet.
+    Series(SeriesRef),
+    /// The sum of rates of which one at least is a series.
+    Sum(Vec<RateSpec>),
+    /// The product of rates of which one at least is a series.
+    Product(Vec<RateSpec>),
+}
+
+/// A checked `series:` rate: where its values are and how to read them.
+#[derive(Clone, Debug)]
+pub struct SeriesRef {
+    path: std::path::PathBuf,
+    column: String,
+    /// Time one row covers after the speed-up, in seconds.
+    interval_s: f64,
+    per_second: bool,
+    scale: f64,
+    speedup: f64,
+}
+
+impl RateSpec {
+    /// The rate of a constant function, before any file is read.
+    pub fn constant(&self) -> Option<f64> {
+        match self {
+            RateSpec::Fn(RateFn::Constant(r)) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// The rate function, reading any series through `files`.
+    pub(crate) fn build(&self, files: &crate::files::Files) -> Result<RateFn, String> {
+        Ok(match self {
+            RateSpec::Fn(f) => f.clone(),
+            RateSpec::Sum(parts) => RateFn::Sum(
+                parts
+                    .iter()
+                    .map(|p| p.build(files))
+                    .collect::<Result<_, _>>()?,
+            ),
+            RateSpec::Product(parts) => RateFn::Product(
+                parts
+                    .iter()
+                    .map(|p| p.build(files))
+                    .collect::<Result<_, _>>()?,
+            ),
+            RateSpec::Series(s) => {
+                let rate =
+                    files.rate_series(&s.path, &s.column, s.interval_s, s.per_second, s.scale)?;
+                // Faster replay: each row covers less time, at a proportionally higher rate.
+                if s.per_second && s.speedup != 1.0 {
+                    RateFn::Product(vec![RateFn::Constant(s.speedup), rate])
+                } else {
+                    rate
+                }
+            }
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for RateSpec {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
@@ -20,7 +81,7 @@ impl<'de> Deserialize<'de> for RateSpec {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RateSpec, E> {
                 let rate = parse_rate(v).map_err(E::custom)?;
-                Ok(RateSpec(RateFn::Constant(rate.per_second())))
+                Ok(RateSpec::Fn(RateFn::Constant(rate.per_second())))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<RateSpec, E> {
                 Err(E::custom(format!("`{v}` has no unit; write e.g. `{v}/s`")))
@@ -33,7 +94,7 @@ impl<'de> Deserialize<'de> for RateSpec {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RateSpec, A::Error> {
                 let family = RateFamily::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                family.build().map(RateSpec).map_err(de::Error::custom)
+                family.build().map_err(de::Error::custom)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<RateSpec, A::Error> {
                 Err(de::Error::custom(
@@ -81,26 +142,6 @@ struct SeriesSpec {
 
 fn one() -> f64 {
     1.0
-}
-
-thread_local! {
-    /// The directory of the scenario file being parsed: relative paths in rate series
-    /// resolve against it, as trace paths do.
-    static SCENARIO_DIR: std::cell::RefCell<std::path::PathBuf> =
-        const { std::cell::RefCell::new(std::path::PathBuf::new()) };
-}
-
-/// Runs `f` with relative series paths resolved against `dir`.
-pub(crate) fn with_scenario_dir<T>(dir: &std::path::Path, f: impl FnOnce() -> T) -> T {
-    let previous = SCENARIO_DIR.with(|d| d.replace(dir.to_owned()));
-    let result = f();
-    SCENARIO_DIR.with(|d| d.replace(previous));
-    result
-}
-
-/// `path` resolved against the directory of the scenario file being parsed.
-pub(crate) fn scenario_relative(path: &std::path::Path) -> std::path::PathBuf {
-    SCENARIO_DIR.with(|d| d.borrow().join(path))
 }
 
 #[derive(Deserialize)]
@@ -157,8 +198,18 @@ fn secs(d: Duration) -> f64 {
 }
 
 impl RateFamily {
-    fn build(self) -> Result<RateFn, String> {
-        Ok(match self {
+    fn build(self) -> Result<RateSpec, String> {
+        let any_series = |parts: &[RateSpec]| parts.iter().any(|p| !matches!(p, RateSpec::Fn(_)));
+        let only_fns = |parts: Vec<RateSpec>| {
+            parts
+                .into_iter()
+                .filter_map(|p| match p {
+                    RateSpec::Fn(f) => Some(f),
+                    _ => None,
+                })
+                .collect()
+        };
+        Ok(RateSpec::Fn(match self {
             RateFamily::Constant(r) => RateFn::Constant(r.per_second()),
             RateFamily::Piecewise(p) => {
                 if p.points.is_empty() || p.points.windows(2).any(|w| w[0].0 >= w[1].0) {
@@ -218,12 +269,12 @@ impl RateFamily {
                     decay: secs(s.decay),
                 }
             }
-            RateFamily::Sum(parts) if !parts.is_empty() => {
-                RateFn::Sum(parts.into_iter().map(|p| p.0).collect())
+            RateFamily::Sum(parts) if any_series(&parts) => return Ok(RateSpec::Sum(parts)),
+            RateFamily::Product(parts) if any_series(&parts) => {
+                return Ok(RateSpec::Product(parts));
             }
-            RateFamily::Product(parts) if !parts.is_empty() => {
-                RateFn::Product(parts.into_iter().map(|p| p.0).collect())
-            }
+            RateFamily::Sum(parts) if !parts.is_empty() => RateFn::Sum(only_fns(parts)),
+            RateFamily::Product(parts) if !parts.is_empty() => RateFn::Product(only_fns(parts)),
             RateFamily::Sum(_) | RateFamily::Product(_) => {
                 return Err("`sum` and `product` need at least one rate".into());
             }
@@ -234,22 +285,15 @@ impl RateFamily {
                 {
                     return Err("a series needs an `interval` above zero, a `scale` of zero or more and a positive `speedup`".into());
                 }
-                let path = scenario_relative(&s.path);
-                let interval = secs(s.interval) / s.speedup;
-                // Faster replay: each row covers less time, at a proportionally higher rate.
-                let rate = inferscale_workload::read_rate_series(
-                    &path,
-                    &s.column,
-                    interval,
-                    s.per_second,
-                    s.scale,
-                )?;
-                if s.per_second && s.speedup != 1.0 {
-                    RateFn::Product(vec![RateFn::Constant(s.speedup), rate])
-                } else {
-                    rate
-                }
+                return Ok(RateSpec::Series(SeriesRef {
+                    interval_s: secs(s.interval) / s.speedup,
+                    path: s.path,
+                    column: s.column,
+                    per_second: s.per_second,
+                    scale: s.scale,
+                    speedup: s.speedup,
+                }));
             }
-        })
+        }))
     }
 }

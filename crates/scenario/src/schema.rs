@@ -217,7 +217,8 @@ pub struct WorkloadSpec {
     pub output_tokens: Option<crate::llm_schema::TokenCounts>,
 }
 
-/// An arrival process, and where it came from, as an engine-ready value.
+/// An arrival process, checked while deserializing; one that reads a file (a rate
+/// `series:`, `servegen:`) keeps its path until the build step.
 ///
 /// ```yaml
 /// arrivals: {poisson: {rate: 40/s}}
@@ -231,7 +232,33 @@ pub struct WorkloadSpec {
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "ArrivalFamily")]
-pub struct ArrivalSpec(pub inferscale_workload::ArrivalProcess);
+pub struct ArrivalSpec(ArrivalRecipe);
+
+#[derive(Clone, Debug)]
+enum ArrivalRecipe {
+    /// A process that needs no file.
+    Ready(inferscale_workload::ArrivalProcess),
+    /// Poisson arrivals at a rate that reads a series.
+    Poisson(crate::rates::RateSpec),
+    /// ServeGen client windows.
+    Servegen(ServegenSpec),
+}
+
+impl ArrivalSpec {
+    /// The process, reading its files (if any) through `files`.
+    pub(crate) fn build(
+        &self,
+        files: &crate::files::Files,
+    ) -> Result<inferscale_workload::ArrivalProcess, String> {
+        match &self.0 {
+            ArrivalRecipe::Ready(p) => Ok(p.clone()),
+            ArrivalRecipe::Poisson(rate) => Ok(inferscale_workload::ArrivalProcess::varying(
+                rate.build(files)?,
+            )),
+            ArrivalRecipe::Servegen(g) => files.servegen(&g.path, g.speedup, g.rate_scale),
+        }
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -245,7 +272,7 @@ enum ArrivalFamily {
 
 /// ServeGen per-client window files: one file, or every `*.csv` of a directory (each
 /// a client; their arrivals are merged).
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServegenSpec {
     /// A client file or a directory of them, relative to the scenario file.
@@ -259,36 +286,13 @@ struct ServegenSpec {
 }
 
 impl ServegenSpec {
-    fn build(&self) -> Result<inferscale_workload::ArrivalProcess, String> {
+    fn check(&self) -> Result<(), String> {
         for (name, v) in [("speedup", self.speedup), ("rate_scale", self.rate_scale)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("`{name}` must be greater than zero, got {v}"));
             }
         }
-        let path = crate::rates::scenario_relative(&self.path);
-        let files = if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(format!("`{}` holds no `*.csv` client file", path.display()));
-            }
-            files
-        } else {
-            vec![path]
-        };
-        let clients = files
-            .iter()
-            .map(|f| inferscale_workload::read_servegen_client(f, self.speedup, self.rate_scale))
-            .collect::<Result<Vec<_>, String>>()?;
-        if clients.len() == 1 {
-            Ok(clients.into_iter().next().unwrap_or_else(|| unreachable!()))
-        } else {
-            inferscale_workload::ArrivalProcess::superposed(clients).map_err(|e| e.to_string())
-        }
+        Ok(())
     }
 }
 
@@ -310,8 +314,8 @@ struct RawPoisson {
 impl TryFrom<RawPoisson> for PoissonSpec {
     type Error = String;
     fn try_from(raw: RawPoisson) -> Result<Self, String> {
-        match raw.rate.0 {
-            inferscale_workload::RateFn::Constant(r) if r <= 0.0 => {
+        match raw.rate.constant() {
+            Some(r) if r <= 0.0 => {
                 Err("a Poisson rate must be greater than zero, e.g. `40/s`".into())
             }
             _ => Ok(PoissonSpec { rate: raw.rate }),
@@ -338,7 +342,10 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
     fn try_from(family: ArrivalFamily) -> Result<Self, String> {
         use inferscale_workload::ArrivalProcess;
         let process = match family {
-            ArrivalFamily::Poisson(p) => Ok(ArrivalProcess::varying(p.rate.0)),
+            ArrivalFamily::Poisson(p) => match p.rate {
+                crate::rates::RateSpec::Fn(rate) => Ok(ArrivalProcess::varying(rate)),
+                series => return Ok(ArrivalSpec(ArrivalRecipe::Poisson(series))),
+            },
             ArrivalFamily::Gamma(r) => ArrivalProcess::gamma(r.rate.per_second(), r.cv),
             ArrivalFamily::Weibull(r) => ArrivalProcess::weibull(r.rate.per_second(), r.cv),
             ArrivalFamily::Mmpp(m) => ArrivalProcess::mmpp(
@@ -348,9 +355,14 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
                     m.mean_durations[1].0.as_secs_f64(),
                 ],
             ),
-            ArrivalFamily::Servegen(g) => return g.build().map(ArrivalSpec),
+            ArrivalFamily::Servegen(g) => {
+                g.check()?;
+                return Ok(ArrivalSpec(ArrivalRecipe::Servegen(g)));
+            }
         };
-        process.map(ArrivalSpec).map_err(|e| e.to_string())
+        process
+            .map(|p| ArrivalSpec(ArrivalRecipe::Ready(p)))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -36,57 +36,27 @@ pub(super) fn node_pools(
         let mut node_type = entry.node_type();
         node_type.name = h.name.clone();
         node_type.max_count = h.max_count;
-        let a = &mut node_type.accelerator;
+        h.overrides
+            .apply(&mut node_type)
+            .map_err(|(f, m)| at(Location::UNKNOWN, &format!("hardware[{i}].{f}"), m))?;
         let positive = |field: &str, v: f64| -> Result<f64, ScenarioError> {
             if v.is_finite() && v > 0.0 {
                 Ok(v)
             } else {
                 Err(at(
-                    h.preset.referenced,
+                    Location::UNKNOWN,
                     &format!("hardware[{i}].{field}"),
                     format!("must be greater than zero, got {v}"),
                 ))
             }
         };
-        if let Some(v) = h.memory_gb {
-            a.memory_bytes = positive("memory_gb", v)? * 1e9;
-        }
-        if let Some(v) = h.memory_bandwidth_gb_s {
-            a.memory_bandwidth = positive("memory_bandwidth_gb_s", v)? * 1e9;
-        }
-        if let Some(v) = h.bf16_tflops {
-            a.peak_flops = positive("bf16_tflops", v)? * 1e12;
-        }
-        if let Some(v) = h.price_per_hour {
-            node_type.price_per_hour = if v == 0.0 {
-                0.0
-            } else {
-                positive("price_per_hour", v)?
-            };
-        }
-        if let Some(v) = h.accelerators_per_node {
-            node_type.accelerators_per_node =
-                positive("accelerators_per_node", f64::from(v))? as u32;
-        }
-        if let Some(v) = &h.boot_time {
-            node_type.boot_time = v.0.clone();
-        }
-        if let Some(v) = h.spot_price_per_hour {
-            node_type.spot_price_per_hour = Some(positive("spot_price_per_hour", v)?);
-        }
-        if let Some(v) = h.int8_tops {
-            node_type.accelerator.peak_int8_ops = Some(positive("int8_tops", v)? * 1e12);
-        }
-        if let Some(v) = h.interconnect_gb_s {
-            node_type.accelerator.interconnect_bandwidth = positive("interconnect_gb_s", v)? * 1e9;
-        }
         if let Some(v) = h.load_bandwidth_gb_s {
             node_type.load_bandwidth = positive("load_bandwidth_gb_s", v)? * 1e9;
         }
         let spot = match &h.spot {
             None => None,
             Some(terms) => {
-                if h.price_per_hour.is_none() {
+                if h.overrides.price_per_hour.is_none() {
                     node_type.price_per_hour = node_type.spot_price_per_hour.ok_or_else(|| {
                         at(
                             h.preset.referenced,

@@ -5,9 +5,7 @@ use inferscale_cluster::{
     ProfileTable, Roofline, RoutingPolicy, Serving, Sla,
 };
 use inferscale_engine::SimTime;
-use inferscale_workload::{
-    EmpiricalPairs, ReplayOptions, TokenDist, TraceFormat, summarize_window,
-};
+use inferscale_workload::{ReplayOptions, TokenDist, TraceFormat};
 pub use inferscale_workload::{RequestSource, Sizes};
 use serde_saphyr::Location;
 
@@ -54,13 +52,13 @@ fn list(names: impl Iterator<Item = String>) -> String {
 /// Builds the LLM system of `spec`, whose models are all `llm:`.
 pub(crate) fn build(
     spec: &ScenarioSpec,
-    base: &std::path::Path,
+    files: &crate::files::Files,
     at: At,
 ) -> Result<LlmSystem, ScenarioError> {
     let (pools, preset_of_pool) = node_pools(spec, at)?;
     let models = deployments(spec, &pools, &preset_of_pool, at)?;
     let router_groups = variant_groups(spec, &models, at)?;
-    let workloads = workloads(spec, &models, base, at)?;
+    let workloads = workloads(spec, &models, files, at)?;
     Ok(LlmSystem {
         cluster: ClusterConfig {
             pools,
@@ -175,6 +173,54 @@ workload:
     input_tokens: {uniform: [100, 2000]}
     output_tokens: 200
 ";
+
+    #[test]
+    fn catalog_fields_are_overridden_and_checked_where_written() {
+        let text = BASE
+            .replace(
+                "price_per_hour: 80}",
+                "price_per_hour: 80, memory_gb: 40, kind: cpu}",
+            )
+            .replace(
+                "{preset: llama-3.1-70b}",
+                "{preset: llama-3.1-70b, max_context: 4096}",
+            );
+        let System::Llm(system) = parse(&text, "t.yaml").unwrap().system else {
+            panic!("not an LLM system")
+        };
+        let node = &system.cluster.pools[0].node_type;
+        assert_eq!(node.accelerator.memory_bytes, 40e9);
+        assert_eq!(node.accelerator.kind, inferscale_cluster::DeviceKind::Cpu);
+        let inferscale_cluster::Serving::Llm { roofline, .. } = &system.cluster.models[0].serving
+        else {
+            panic!("not an LLM")
+        };
+        assert_eq!(roofline.model().max_context, 4096);
+        // A bad value is located at its own key, an unknown key at itself.
+        let invalid = |text: &str| match parse(text, "t.yaml") {
+            Err(e) => e.invalid().cloned().unwrap(),
+            Ok(_) => panic!("accepted"),
+        };
+        let column = |e: &crate::Invalid, at: &str| {
+            e.source_line.as_deref().and_then(|l| l.find(at)).unwrap() as u64 + 1
+        };
+        let e = invalid(&BASE.replace("price_per_hour: 80}", "price_per_hour: 80, memory_gb: -1}"));
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (5, "hardware[0].memory_gb"),
+            "{e:?}"
+        );
+        assert_eq!(e.column, column(&e, "-1}"), "{e:?}");
+        let e = invalid(&BASE.replace(
+            "{preset: llama-3.1-70b}",
+            "{preset: llama-3.1-70b, layer: 2}",
+        ));
+        assert_eq!((e.line, e.column), (8, column(&e, "layer:")), "{e:?}");
+        assert!(
+            e.message.contains("`layer`") && e.message.contains("layers"),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn an_llm_scenario_becomes_a_cluster_with_overrides_and_a_profile() {

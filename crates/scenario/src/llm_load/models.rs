@@ -45,25 +45,7 @@ pub(super) fn deployments(
             ));
         };
         let mut model = entry.spec();
-        if let Some(p) = llm.params {
-            model.params = p;
-        }
-        if let Some(d) = llm.dtype_bytes {
-            model.dtype_bytes = d;
-        }
-        for (value, slot) in [
-            (llm.layers, &mut model.layers),
-            (llm.hidden, &mut model.hidden),
-            (llm.heads, &mut model.heads),
-            (llm.kv_heads, &mut model.kv_heads),
-            (llm.intermediate, &mut model.intermediate),
-            (llm.vocab, &mut model.vocab),
-            (llm.max_context, &mut model.max_context),
-        ] {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        }
+        llm.overrides.apply(&mut model);
         let sane = model.params.is_finite()
             && model.params > 0.0
             && model.dtype_bytes > 0.0

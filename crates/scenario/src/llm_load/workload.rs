@@ -4,12 +4,13 @@
 use super::*;
 
 /// The `workload:` entries as request sources for `models`: synthetic processes
-/// with their sizes, or traces checked by reading them through once (paths relative
-/// to `base`, the scenario file's directory).
+/// with their sizes, or traces checked by reading them through once (every file
+/// read through `files`, relative to the scenario file's directory). An error in what
+/// a file holds is located at the field that names the file.
 pub(super) fn workloads(
     spec: &ScenarioSpec,
     models: &[Deployment],
-    base: &std::path::Path,
+    files: &crate::files::Files,
     at: At,
 ) -> Result<Vec<LlmWorkload>, ScenarioError> {
     let mut workloads = Vec::new();
@@ -26,13 +27,17 @@ pub(super) fn workloads(
             ));
         };
         let tokens = |t: &Option<crate::llm_schema::TokenCounts>, name: &str| {
-            t.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
-                at(
+            let field = format!("workload[{i}].{name}");
+            let Some(t) = t else {
+                return Err(at(
                     w.model.referenced,
-                    &format!("workload[{i}].{name}"),
-                    format!("`{name}:` is required for LLM workloads, e.g. `{name}: {{lognormal: {{median: 512, sigma: 1.0, max: 8192}}}}` or `{name}: 128`"),
-                )
-            })
+                    &field,
+                    format!(
+                        "`{name}:` is required for LLM workloads, e.g. `{name}: {{lognormal: {{median: 512, sigma: 1.0, max: 8192}}}}` or `{name}: 128`"
+                    ),
+                ));
+            };
+            t.build(files).map_err(|m| at(Location::UNKNOWN, &field, m))
         };
         let source = match (&w.arrivals, &w.trace) {
             (Some(_), Some(trace)) => {
@@ -42,7 +47,7 @@ pub(super) fn workloads(
                     "give either `arrivals:` or `trace:`, not both".into(),
                 ));
             }
-            (None, Some(trace)) => trace_source(&trace.value, trace.referenced, base, i, at)?,
+            (None, Some(trace)) => trace_source(&trace.value, trace.referenced, files, i, at)?,
             (Some(arrivals), None) => {
                 let sizes = match (&models[model].serving, &w.sizes) {
                     // A classic request has no tokens: one input, one result.
@@ -59,12 +64,11 @@ pub(super) fn workloads(
                             ));
                         }
                         let crate::schema::SizesSpec::Empirical(e) = &sizes.value;
-                        let pairs = EmpiricalPairs::from_csv(
-                            &base.join(&e.path),
-                            &e.input_column,
-                            &e.output_column,
-                        )
-                        .map_err(|m| at(sizes.referenced, &format!("workload[{i}].sizes"), m))?;
+                        let pairs = files
+                            .size_pairs(&e.path, &e.input_column, &e.output_column)
+                            .map_err(|m| {
+                                at(sizes.referenced, &format!("workload[{i}].sizes"), m)
+                            })?;
                         Sizes::Joint(pairs)
                     }
                     // A scenario builds no custom replica kind; one that did would
@@ -81,8 +85,11 @@ pub(super) fn workloads(
                         ));
                     }
                 };
+                let field = format!("workload[{i}].arrivals");
                 RequestSource::Synthetic {
-                    arrivals: arrivals.0.clone(),
+                    arrivals: arrivals
+                        .build(files)
+                        .map_err(|m| at(Location::UNKNOWN, &field, m))?,
                     sizes,
                 }
             }
@@ -103,12 +110,12 @@ pub(super) fn workloads(
 pub(super) fn trace_source(
     trace: &crate::schema::TraceSpec,
     location: Location,
-    base: &std::path::Path,
+    files: &crate::files::Files,
     i: usize,
     at: At,
 ) -> Result<RequestSource, ScenarioError> {
     let field = format!("workload[{i}].trace");
-    let path = base.join(&trace.path);
+    let path = files.resolve(&trace.path);
     let format = match trace.format {
         crate::schema::TraceFormatSpec::AzureLlm => TraceFormat::AzureLlm,
         crate::schema::TraceFormatSpec::Mooncake => TraceFormat::Mooncake,
@@ -143,8 +150,9 @@ pub(super) fn trace_source(
     if options.end_s <= options.start_s {
         return Err(at(location, &field, "`end` must be after `start`".into()));
     }
-    let window = summarize_window(&path, format, &options)
-        .map_err(|e| at(location, &field, e.to_string()))?
+    let window = files
+        .trace_window(&trace.path, format, &options)
+        .map_err(|e| at(location, &field, e))?
         .ok_or_else(|| {
             at(
                 location,

@@ -101,7 +101,19 @@ pub fn load_sweep(path: &Path) -> Result<Sweep, ScenarioError> {
 
 /// [`load_sweep`] on text; `file` names it in errors and anchors relative paths.
 pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
-    let (base, sweep) = crate::load::parse_with_sweep(text, file)?;
+    // One set of files for the base and every point: a file the points share is
+    // read once.
+    let files = crate::files::Files::new(crate::load::directory_of(file));
+    parse_sweep_with(text, file, &files)
+}
+
+/// [`parse_sweep`], reading files through `files`.
+fn parse_sweep_with(
+    text: &str,
+    file: &str,
+    files: &crate::files::Files,
+) -> Result<Sweep, ScenarioError> {
+    let (base, sweep) = crate::load::parse_with_sweep(text, file, files)?;
     let at = |loc: Location, field: &str, message: String| {
         ScenarioError::at(file, text, loc.line(), loc.column(), field, message)
     };
@@ -229,7 +241,7 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
         let point_text = serde_json::to_string_pretty(&point_doc).unwrap_or_default();
         let label = label.join(" ");
         let mut scenario =
-            crate::load::parse_point(&point_text, file, &point_doc).map_err(|e| {
+            crate::load::parse_point(&point_text, file, &point_doc, files).map_err(|e| {
                 let inner = e
                     .invalid()
                     .map(|i| {
@@ -308,6 +320,55 @@ policy:
 
     fn sweep(extra: &str) -> Result<Sweep, ScenarioError> {
         parse_sweep(&format!("{BASE}{extra}"), "s.yaml")
+    }
+
+    #[test]
+    fn the_files_a_sweeps_points_share_are_read_once() {
+        let dir =
+            std::env::temp_dir().join(format!("inferscale-sweep-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rates.csv"), "count\n60\n120\n90\n").unwrap();
+        std::fs::write(dir.join("lengths.csv"), "in,out\n100,20\n300,40\n").unwrap();
+        std::fs::write(
+            dir.join("trace.csv"),
+            "time_s,input_tokens,output_tokens\n0.5,100,10\n1.5,200,20\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("client.csv"),
+            "0,1.5,1.0,Gamma,1,1\n600,0.5,2.0,Weibull,1,1\n",
+        )
+        .unwrap();
+        let text = "
+name: s
+duration: 10m
+hardware:
+  - {name: gpu, preset: a100-80gb, max_count: 4}
+models:
+  - name: m
+    llm: {preset: llama-3.1-8b}
+    placement: gpu
+workload:
+  - model: m
+    arrivals: {poisson: {rate: {series: {path: rates.csv, column: count, interval: 1m}}}}
+    input_tokens: {empirical: {path: lengths.csv, column: in}}
+    output_tokens: 20
+  - model: m
+    arrivals: {servegen: {path: client.csv}}
+    sizes: {empirical: {path: lengths.csv, input_column: in, output_column: out}}
+  - model: m
+    trace: {path: trace.csv, format: generic}
+sweep:
+  grid: {models.0.replicas: [1, 2, 3, 4]}
+";
+        let files = crate::files::Files::new(&dir);
+        let sweep =
+            parse_sweep_with(text, &dir.join("s.yaml").display().to_string(), &files).unwrap();
+        assert_eq!(sweep.points.len(), 4);
+        // Five reads (the series, the token column, the ServeGen client, the size
+        // table, the trace) for five points (the base and four), not 25.
+        assert_eq!(files.reads(), 5);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
