@@ -7,8 +7,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::cluster::Serving;
 use inferscale::report::{
-    CurrentSweep, PlannedKey, Provenance, ResultsDir, format_model_table_of, format_points_table,
-    format_summary_table, summarize_points, summarize_table, write_parquet_atomic,
+    CurrentSweep, PlannedKey, Provenance, ResultsDir, format_model_table_of, format_paired_table,
+    format_points_table, format_summary_table, summarize_points, summarize_table,
+    write_parquet_atomic,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
 use inferscale::sweep_run::{Refused, Shard, SweepOptions};
@@ -121,6 +122,20 @@ enum Command {
         #[arg(long = "run", value_name = "RUN_ID")]
         runs: Vec<String>,
     },
+    /// Compare two sets of results run with the same seed and replications: two
+    /// results directories, or two points of one, pairing runs by replication (the
+    /// same requests in each). Prints each metric of A and B and the paired
+    /// difference B − A with its 95% CI; refuses runs that saw different requests.
+    Compare {
+        /// Results directory A (its runs.parquet).
+        a: PathBuf,
+        /// Results directory B [default: A, with two points named by --points].
+        b: Option<PathBuf>,
+        /// The point of A and the point of B, by label (needed where a directory
+        /// holds several).
+        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        points: Vec<String>,
+    },
     /// Check a scenario file without running it.
     ///
     /// Exits with 0 and a one-line description if the file is valid, or with 2 and an
@@ -166,6 +181,7 @@ fn main() -> ExitCode {
         ),
         Command::Merge { dirs, out, quiet } => merge(&dirs, out, quiet),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Compare { a, b, points } => compare(&a, b.as_deref(), &points),
         Command::Plot { dirs, out, runs } => plot(&dirs, out, &runs),
         Command::Workload {
             scenario,
@@ -540,6 +556,41 @@ fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> 
     Ok(())
 }
 
+fn compare(a: &Path, b: Option<&Path>, points: &[String]) -> anyhow::Result<()> {
+    let read = |dir: &Path| {
+        inferscale::report::read_parquet(&dir.join("runs.parquet"))
+            .with_context(|| format!("reading the results in `{}`", dir.display()))
+    };
+    let table_a = read(a)?;
+    let table_b = match b {
+        Some(b) => Some(read(b)?),
+        None => None,
+    };
+    let (point_a, point_b) = match points {
+        [pa, pb] => (Some(pa.as_str()), Some(pb.as_str())),
+        _ if b.is_none() => {
+            return Err(Refused(format!(
+                "comparing two points of `{}` needs `--points A B` (their labels)",
+                a.display()
+            ))
+            .into());
+        }
+        _ => (None, None),
+    };
+    let compared = inferscale::report::paired::compare(
+        &table_a,
+        point_a,
+        table_b.as_ref().unwrap_or(&table_a),
+        point_b,
+    )
+    .map_err(|e| Refused(e.to_string()))?;
+    print!(
+        "{}",
+        inferscale::report::paired::format_comparison(&compared)
+    );
+    Ok(())
+}
+
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| dirs[0].clone());
     finish(dirs, &out, quiet, None)
@@ -611,6 +662,9 @@ fn finish(
         }
     } else {
         println!("{}", format_points_table(&points));
+        if let Some(paired) = format_paired_table(&points) {
+            println!("{paired}");
+        }
     }
     eprintln!(
         "wrote {} ({} runs){}",

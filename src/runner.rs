@@ -549,6 +549,8 @@ fn cluster_row(
         scenario: scenario.name.clone(),
         replication,
         seed: scenario.seed,
+        // The sweep's point knows it (`sweep_run::write_run` sets it).
+        requests_id: String::new(),
         arrivals,
         completed,
         in_flight_at_end: in_flight,
@@ -611,6 +613,8 @@ fn station_row(scenario: &Scenario, replication: u64, r: &StationReport) -> RunR
         scenario: scenario.name.clone(),
         replication,
         seed: scenario.seed,
+        // The sweep's point knows it (`sweep_run::write_run` sets it).
+        requests_id: String::new(),
         arrivals: r.arrivals,
         completed: r.completed,
         in_flight_at_end: r.in_flight_at_end,

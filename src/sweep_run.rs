@@ -278,6 +278,8 @@ pub fn provenance(sweep: &Sweep) -> Provenance {
         scenario_text: sweep.source_text.clone(),
         version: crate::version_string(),
         params: sweep.params.iter().map(|c| c.name.clone()).collect(),
+        baseline: sweep.baseline.clone(),
+        group_by: sweep.group_by.clone(),
     }
 }
 
@@ -356,6 +358,7 @@ fn write_run(
     if reproducible {
         one.run.wall_time_s = 0.0;
     }
+    one.run.requests_id = point.requests_id.clone();
     let keys = RunKeys {
         run_id: &run.run_id,
         point_index: point.index as u64,

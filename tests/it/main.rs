@@ -15,6 +15,8 @@
 //! - [`loader_property`]: mutated example scenarios load or fail located, never
 //!   panic; the short ones run and conserve requests
 //! - [`cli`]: the `inferscale` command as a user runs it
+//! - [`paired`]: paired differences to a baseline against the runs table, and
+//!   `compare` refusing results whose requests differ
 //! - [`golden_outputs`]: a hash of every table every example scenario writes
 //!   (shortened), the guard of behaviour-preserving refactors
 //! - [`determinism`]: same scenario, same results, whatever the thread count
@@ -29,6 +31,7 @@ mod cli;
 mod determinism;
 mod golden_outputs;
 mod loader_property;
+mod paired;
 mod policies;
 mod published;
 mod queueing;

@@ -43,6 +43,7 @@ const KEYS: &str = "
 
 const RUNS: &str = "
     seed UInt64
+    requests_id Utf8
     arrivals Int64
     completed Int64
     in_flight_at_end Int64
@@ -179,7 +180,8 @@ const LATENCY: &str = "
 ";
 
 /// `summary.parquet`: the point's keys and run count, then mean and 95% CI of each
-/// headline metric, then the Pareto flag.
+/// headline metric, the intervals clipped, then the Pareto flag (a sweep without a
+/// baseline or groups: those add columns, pinned in `paired_summary_listing`).
 fn summary_listing() -> String {
     let mut lines = vec![
         "point_index Int64".to_owned(),
@@ -191,6 +193,7 @@ fn summary_listing() -> String {
             lines.push(format!("{metric}_{stat} Float64"));
         }
     }
+    lines.push("clipped_intervals Utf8".into());
     lines.push("pareto Boolean".into());
     lines.join("\n")
 }
@@ -232,4 +235,64 @@ fn every_table_keeps_its_column_names_and_types() {
     check(&generic, "runs", &keyed(RUNS));
     check(&generic, "latency", &keyed(LATENCY));
     assert!(!generic.join("timeseries.parquet").exists());
+}
+
+/// A sweep with a baseline and a grouping axis adds, after the intervals, the
+/// baseline's label, four columns per compared metric and the group.
+#[test]
+fn a_baseline_adds_paired_columns_and_a_grouping_axis_a_group() {
+    let dir = TempDir::new("schema-paired");
+    let scenario = example_variant(
+        &dir,
+        "quickstart-sweep",
+        &[
+            ("replications: 3", "replications: 2"),
+            ("duration: 1h", "duration: 10m"),
+            ("warmup: 5m", "warmup: 1m"),
+            (
+                "sweep:\n  variants:",
+                "sweep:\n  baseline: hpa\n  grid: {workload.0.arrivals.poisson.rate.diurnal.mean: [8/s, 16/s]}\n  variants:",
+            ),
+        ],
+    );
+    let out = dir.join("out");
+    inferscale_ok(&["run", &scenario, "-q", "--out", out.to_str().unwrap()]);
+    let mut want = vec![
+        "point_index Int64".to_owned(),
+        "point Utf8".into(),
+        "variant Utf8".into(),
+        "workload_0_arrivals_poisson_rate_diurnal_mean Utf8".into(),
+    ];
+    want.extend(
+        summary_listing()
+            .lines()
+            .skip(2)
+            .filter(|l| *l != "pareto Boolean")
+            .map(str::to_owned),
+    );
+    want.push("baseline Utf8".into());
+    for metric in inferscale::report::DIFF_METRICS {
+        for stat in ["diff_mean", "diff_ci_low", "diff_ci_high", "diff_rel"] {
+            want.push(format!("{metric}_{stat} Float64"));
+        }
+    }
+    want.push("group Utf8".into());
+    want.push("pareto Boolean".into());
+    check(&out, "summary", &want.join("\n"));
+    assert_eq!(
+        inferscale::report::DIFF_METRICS.join(" "),
+        "cost_usd sla_attainment ttft_p50_s ttft_p99_s tpot_p99_s mean_response_s \
+         p99_response_s goodput_per_s mean_replicas"
+    );
+    // Each point is compared with the HPA at its own rate, and the front is drawn
+    // within each rate.
+    let summary = read_parquet(&out.join("summary.parquet")).unwrap();
+    let labels = summary.string_column("point").unwrap();
+    let baselines = summary.string_column("baseline").unwrap();
+    let groups = summary.string_column("group").unwrap();
+    for ((label, baseline), group) in labels.iter().zip(&baselines).zip(&groups) {
+        let rate = label.rsplit('=').next().unwrap();
+        assert_eq!(baseline, &format!("hpa mean={rate}"));
+        assert!(group.ends_with(&format!("={rate}")), "{group}");
+    }
 }

@@ -16,6 +16,7 @@ pub mod dataset;
 mod fleet;
 mod latency;
 mod models;
+pub mod paired;
 mod parquet_io;
 mod points;
 mod runs;
@@ -32,11 +33,16 @@ pub use fleet::{FleetRow, fleet_batch};
 pub use latency::{LatencyRow, latency_batch};
 pub use models::{ModelRow, format_model_table, format_model_table_of, models_batch, write_models};
 pub use parquet_io::{
-    PARAMS_KEY, ParquetTable, Provenance, ReportError, read_parquet, write_batches_atomic,
-    write_parquet_atomic,
+    BASELINE_KEY, GROUP_BY_KEY, PARAMS_KEY, ParquetTable, Provenance, ReportError, read_parquet,
+    write_batches_atomic, write_parquet_atomic,
 };
-pub use points::{POINT_METRICS, PointSummary, format_points_table, summarize_points};
+pub use points::{
+    DIFF_METRICS, POINT_METRICS, PointSummary, format_paired_table, format_points_table,
+    summarize_points,
+};
 pub use runs::WALL_TIME_COLUMN;
 pub use runs::{LlmColumns, RunRow, runs_batch, write_runs};
-pub use summary::{MetricSummary, format_summary_table, summarize_runs, summarize_table};
+pub use summary::{
+    MetricSummary, format_number, format_summary_table, summarize_runs, summarize_table,
+};
 pub use timeseries::{TimeseriesRow, timeseries_batch, write_timeseries};

@@ -47,7 +47,7 @@ pub enum ReportError {
 }
 
 /// Where a table came from, stored in its metadata so a file explains itself.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Provenance {
     /// The full text of the scenario file.
     pub scenario_text: String,
@@ -55,10 +55,20 @@ pub struct Provenance {
     pub version: String,
     /// The sweep's parameter columns, so a reader can tell them from measurements.
     pub params: Vec<String>,
+    /// The variant name or point label every point is compared with (`sweep.baseline`).
+    pub baseline: Option<String>,
+    /// The parameter columns whose values define the groups the Pareto front is
+    /// computed within.
+    pub group_by: Vec<String>,
 }
 
 /// Metadata key listing the sweep's parameter columns, one per line.
 pub const PARAMS_KEY: &str = "inferscale.params";
+/// Metadata key of the sweep's baseline (a variant name or a point label).
+pub const BASELINE_KEY: &str = "inferscale.baseline";
+/// Metadata key listing the columns that group points for the Pareto front, one per
+/// line.
+pub const GROUP_BY_KEY: &str = "inferscale.group_by";
 
 /// Most scenario text a result table stores (it is stored twice: in the Arrow schema
 /// and in the Parquet metadata). A longer text — a scenario with a huge inline rate
@@ -91,20 +101,31 @@ impl Provenance {
         if !self.params.is_empty() {
             pairs.push((PARAMS_KEY.to_owned(), self.params.join("\n")));
         }
+        if let Some(b) = &self.baseline {
+            pairs.push((BASELINE_KEY.to_owned(), b.clone()));
+        }
+        if !self.group_by.is_empty() {
+            pairs.push((GROUP_BY_KEY.to_owned(), self.group_by.join("\n")));
+        }
         pairs
     }
 
     /// The provenance stored in a table's schema metadata (empty fields where absent).
     pub fn of_schema(schema: &Schema) -> Provenance {
         let get = |k: &str| schema.metadata().get(k).cloned().unwrap_or_default();
-        Provenance {
-            scenario_text: get(SCENARIO_KEY),
-            version: get(VERSION_KEY),
-            params: get(PARAMS_KEY)
+        let lines = |k: &str| -> Vec<String> {
+            get(k)
                 .lines()
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
-                .collect(),
+                .collect()
+        };
+        Provenance {
+            scenario_text: get(SCENARIO_KEY),
+            version: get(VERSION_KEY),
+            params: lines(PARAMS_KEY),
+            baseline: schema.metadata().get(BASELINE_KEY).cloned(),
+            group_by: lines(GROUP_BY_KEY),
         }
     }
 }
@@ -314,6 +335,36 @@ impl ParquetTable {
             } else {
                 return None;
             }
+        }
+        Some(out)
+    }
+
+    /// A column of any type the tables use, each value as text (`""` for a null):
+    /// what groups and pairs points by their parameters.
+    pub fn display_column(&self, name: &str) -> Option<Vec<String>> {
+        use arrow_array::Array;
+        use arrow_array::cast::AsArray;
+        if let Some(strings) = self.string_column(name) {
+            return Some(strings);
+        }
+        if let Some(numbers) = self.f64_column(name) {
+            return Some(
+                numbers
+                    .into_iter()
+                    .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+                    .collect(),
+            );
+        }
+        let mut out = Vec::new();
+        for batch in &self.batches {
+            let a = batch.column_by_name(name)?.as_boolean_opt()?;
+            out.extend((0..a.len()).map(|i| {
+                if a.is_valid(i) {
+                    a.value(i).to_string()
+                } else {
+                    String::new()
+                }
+            }));
         }
         Some(out)
     }

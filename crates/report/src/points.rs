@@ -1,6 +1,7 @@
 //! `summary.parquet` and the printed table of a sweep: per point, the mean and 95%
-//! confidence interval of each headline metric across its replications, with the
-//! cost–SLA Pareto front marked.
+//! confidence interval of each headline metric across its replications, the cost–SLA
+//! Pareto front within each group of points that differ only in their policy, and,
+//! when the sweep names a baseline, each point's paired difference to it.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 
+use crate::paired::reaches_past_range;
 use crate::stats::{MeanCi, mean_ci, pareto_front};
 use crate::{ParquetTable, Provenance, ReportError};
 
@@ -30,6 +32,19 @@ pub const POINT_METRICS: &[&str] = &[
     "mean_queue_len",
 ];
 
+/// The metrics whose paired difference to the baseline is reported.
+pub const DIFF_METRICS: &[&str] = &[
+    "cost_usd",
+    "sla_attainment",
+    "ttft_p50_s",
+    "ttft_p99_s",
+    "tpot_p99_s",
+    "mean_response_s",
+    "p99_response_s",
+    "goodput_per_s",
+    "mean_replicas",
+];
+
 /// Reads one number off an interval (its mean or an end).
 type CiPart = fn(&MeanCi) -> f64;
 
@@ -45,9 +60,23 @@ pub struct PointSummary {
     /// Mean and 95% CI of each of [`POINT_METRICS`], in that order (NaN where the
     /// metric does not apply).
     pub metrics: Vec<MeanCi>,
-    /// Whether no other point is both cheaper (or as cheap) and better at meeting the
-    /// SLA (or as good), by their means.
+    /// Whether no other point of its group is both cheaper (or as cheap) and better
+    /// at meeting the SLA (or as good), by their means.
     pub pareto: bool,
+    /// The values of the grouping parameters (`sweep.group_by`), joined: points of
+    /// one group differ only in their policy, and share a Pareto front.
+    pub group: String,
+    /// The label of the point it is compared with, when the sweep names a baseline
+    /// and this point has one.
+    pub baseline: Option<String>,
+    /// Paired difference to the baseline (this point minus it, replication by
+    /// replication) of each of [`DIFF_METRICS`]; empty without a baseline, NaN where
+    /// the runs do not pair.
+    pub diffs: Vec<MeanCi>,
+    /// Each difference relative to the baseline's mean.
+    pub relative: Vec<f64>,
+    /// Why the runs did not pair with the baseline's, if they did not.
+    pub unpaired: Option<String>,
 }
 
 impl PointSummary {
@@ -91,6 +120,16 @@ pub fn summarize_points(
         }
     }
     groups.sort_by_key(|(p, _)| *p);
+    let provenance = Provenance::of_schema(&runs.schema);
+    let text_of = |name: &str| runs.display_column(name);
+    let first = |column: &Option<Vec<String>>, rows: &[usize]| {
+        column
+            .as_ref()
+            .map(|c| c[rows[0]].clone())
+            .unwrap_or_default()
+    };
+    let group_columns: Vec<Option<Vec<String>>> =
+        provenance.group_by.iter().map(|c| text_of(c)).collect();
     let mut out: Vec<PointSummary> = groups
         .iter()
         .map(|(p, rows)| PointSummary {
@@ -102,23 +141,123 @@ pub fn summarize_points(
                 .map(|c| mean_ci(&rows.iter().map(|&r| c[r]).collect::<Vec<_>>(), 0.95))
                 .collect(),
             pareto: false,
+            group: group_columns
+                .iter()
+                .zip(&provenance.group_by)
+                .map(|(c, name)| format!("{name}={}", first(c, rows)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            baseline: None,
+            diffs: Vec::new(),
+            relative: Vec::new(),
+            unpaired: None,
         })
         .collect();
-    let candidates: Vec<usize> = (0..out.len())
-        .filter(|&i| {
-            let (c, s) = (out[i].metrics[0].mean, out[i].metrics[1].mean);
-            c.is_finite() && s.is_finite()
-        })
-        .collect();
-    let pairs: Vec<(f64, f64)> = candidates
-        .iter()
-        .map(|&i| (out[i].metrics[0].mean, out[i].metrics[1].mean))
-        .collect();
-    for k in pareto_front(&pairs) {
-        out[candidates[k]].pareto = true;
+    // The front within each group.
+    let mut keys: Vec<String> = out.iter().map(|p| p.group.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let candidates: Vec<usize> = (0..out.len())
+            .filter(|&i| {
+                let (c, s) = (out[i].metrics[0].mean, out[i].metrics[1].mean);
+                out[i].group == key && c.is_finite() && s.is_finite()
+            })
+            .collect();
+        let pairs: Vec<(f64, f64)> = candidates
+            .iter()
+            .map(|&i| (out[i].metrics[0].mean, out[i].metrics[1].mean))
+            .collect();
+        for k in pareto_front(&pairs) {
+            out[candidates[k]].pareto = true;
+        }
+    }
+    if let Some(baseline) = &provenance.baseline {
+        pair_with_baseline(runs, baseline, &provenance, &groups, &mut out);
     }
     let batch = summary_batch(runs, &out, &groups)?;
     Ok((out, batch))
+}
+
+/// Fills each point's paired differences to its baseline.
+fn pair_with_baseline(
+    runs: &ParquetTable,
+    baseline: &str,
+    provenance: &Provenance,
+    groups: &[(u64, Vec<usize>)],
+    out: &mut [PointSummary],
+) {
+    let n = runs.f64_column("point_index").map_or(0, |c| c.len());
+    let replication: Vec<u64> = runs
+        .f64_column("replication")
+        .map(|c| c.into_iter().map(|v| v.unwrap_or(-1.0) as u64).collect())
+        .unwrap_or_else(|| (0..n as u64).collect());
+    // Tables from before `requests_id` pair by replication alone.
+    let requests = runs
+        .string_column("requests_id")
+        .unwrap_or_else(|| vec![String::new(); n]);
+    let variant_column = runs.display_column("variant");
+    let other_columns: Vec<Vec<String>> = provenance
+        .params
+        .iter()
+        .filter(|c| c.as_str() != "variant")
+        .filter_map(|c| runs.display_column(c))
+        .collect();
+    let labels: Vec<String> = out.iter().map(|p| p.label.clone()).collect();
+    let variant: Vec<String> = groups
+        .iter()
+        .map(|(_, rows)| {
+            variant_column
+                .as_ref()
+                .map(|c| c[rows[0]].clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let others: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(_, rows)| other_columns.iter().map(|c| c[rows[0]].clone()).collect())
+        .collect();
+    let of = crate::paired::baselines(baseline, &labels, &variant, &others);
+    let metric_runs = |metric: &str, rows: &[usize]| -> Vec<(u64, String, f64)> {
+        let values = runs.f64_column(metric).unwrap_or_default();
+        rows.iter()
+            .map(|&r| {
+                (
+                    replication[r],
+                    requests[r].clone(),
+                    values.get(r).copied().flatten().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    };
+    for (i, b) in of.iter().enumerate() {
+        let Some(b) = *b else { continue };
+        out[i].baseline = Some(labels[b].clone());
+        for metric in DIFF_METRICS {
+            let a = metric_runs(metric, &groups[b].1);
+            let x = metric_runs(metric, &groups[i].1);
+            let base_mean = out[b].metric(metric).map_or(f64::NAN, |c| c.mean);
+            match crate::paired::paired_diff(
+                &crate::paired::view(&a),
+                &crate::paired::view(&x),
+                0.95,
+            ) {
+                Ok(d) => {
+                    out[i].relative.push(crate::paired::relative(&d, base_mean));
+                    out[i].diffs.push(d);
+                }
+                Err(why) => {
+                    out[i].unpaired = Some(why.to_string());
+                    out[i].relative.push(f64::NAN);
+                    out[i].diffs.push(MeanCi {
+                        mean: f64::NAN,
+                        half_width: f64::NAN,
+                        n: 0,
+                    });
+                }
+            }
+        }
+    }
 }
 
 fn summary_batch(
@@ -162,6 +301,9 @@ fn summary_batch(
     ));
     let finite = |v: f64| v.is_finite().then_some(v);
     for (i, metric) in POINT_METRICS.iter().enumerate() {
+        // An interval is clipped to the metric's range (no negative latency); the
+        // `clipped_intervals` column says which were.
+        let (low, high) = crate::paired::metric_range(metric);
         let stats: [(&str, CiPart); 3] = [
             ("mean", |c| c.mean),
             ("ci_low", |c| c.low()),
@@ -176,10 +318,75 @@ fn summary_batch(
             columns.push(Arc::new(
                 points
                     .iter()
-                    .map(|p| finite(get(&p.metrics[i])))
+                    .map(|p| finite(get(&p.metrics[i]).clamp(low, high)))
                     .collect::<Float64Array>(),
             ));
         }
+    }
+    fields.push(Field::new("clipped_intervals", DataType::Utf8, true));
+    columns.push(Arc::new(
+        points
+            .iter()
+            .map(|p| {
+                let clipped: Vec<&str> = POINT_METRICS
+                    .iter()
+                    .zip(&p.metrics)
+                    .filter(|(m, c)| reaches_past_range(m, c))
+                    .map(|(m, _)| *m)
+                    .collect();
+                (!clipped.is_empty()).then(|| clipped.join(","))
+            })
+            .collect::<StringArray>(),
+    ));
+    if points.iter().any(|p| p.baseline.is_some()) {
+        fields.push(Field::new("baseline", DataType::Utf8, true));
+        columns.push(Arc::new(
+            points
+                .iter()
+                .map(|p| p.baseline.as_deref())
+                .collect::<StringArray>(),
+        ));
+        for (i, metric) in DIFF_METRICS.iter().enumerate() {
+            let diff = |p: &PointSummary| p.diffs.get(i).copied();
+            let parts: [(&str, CiPart); 3] = [
+                ("diff_mean", |c| c.mean),
+                ("diff_ci_low", |c| c.low()),
+                ("diff_ci_high", |c| c.high()),
+            ];
+            for (suffix, get) in parts {
+                fields.push(Field::new(
+                    format!("{metric}_{suffix}"),
+                    DataType::Float64,
+                    true,
+                ));
+                columns.push(Arc::new(
+                    points
+                        .iter()
+                        .map(|p| diff(p).and_then(|c| finite(get(&c))))
+                        .collect::<Float64Array>(),
+                ));
+            }
+            fields.push(Field::new(
+                format!("{metric}_diff_rel"),
+                DataType::Float64,
+                true,
+            ));
+            columns.push(Arc::new(
+                points
+                    .iter()
+                    .map(|p| p.relative.get(i).copied().and_then(finite))
+                    .collect::<Float64Array>(),
+            ));
+        }
+    }
+    if points.iter().any(|p| !p.group.is_empty()) {
+        fields.push(Field::new("group", DataType::Utf8, false));
+        columns.push(Arc::new(
+            points
+                .iter()
+                .map(|p| Some(p.group.as_str()))
+                .collect::<StringArray>(),
+        ));
     }
     fields.push(Field::new("pareto", DataType::Boolean, false));
     columns.push(Arc::new(
@@ -241,9 +448,14 @@ pub fn format_points_table(points: &[PointSummary]) -> String {
                 half_width: hw,
                 ..c
             };
+            let flag = if reaches_past_range(metric, &c) {
+                "!"
+            } else {
+                ""
+            };
             let cell = if c.half_width.is_finite() {
                 format!(
-                    "{} ± {}",
+                    "{} ± {}{flag}",
                     crate::summary::format_number(c.mean),
                     crate::summary::format_number(c.half_width)
                 )
@@ -254,15 +466,137 @@ pub fn format_points_table(points: &[PointSummary]) -> String {
         }
         let _ = writeln!(out);
     }
+    let grouped = points.iter().any(|p| !p.group.is_empty());
     if llm {
         let _ = writeln!(
             out,
-            "mean ± 95% CI half-width over replications; * = on the cost–SLA Pareto front"
+            "mean ± 95% CI half-width over replications; * = on the cost–SLA Pareto front{}",
+            if grouped {
+                " of its group (points that differ only in their policy)"
+            } else {
+                ""
+            }
         );
     } else {
         let _ = writeln!(out, "mean ± 95% CI half-width over replications");
     }
+    if points.iter().any(|p| {
+        POINT_METRICS
+            .iter()
+            .zip(&p.metrics)
+            .any(|(m, c)| reaches_past_range(m, c))
+    }) {
+        let _ = writeln!(
+            out,
+            "! the interval reaches past what the metric can be (below 0, or above 1 for a \
+             share): too few replications to bound it; summary.parquet clips it and lists \
+             the metric in `clipped_intervals`"
+        );
+    }
     out
+}
+
+/// The paired table: for each point with a baseline (other than the baseline
+/// itself), the mean difference to it replication by replication, its 95% CI and the
+/// relative difference. `None` when no point has a baseline.
+pub fn format_paired_table(points: &[PointSummary]) -> Option<String> {
+    let compared: Vec<&PointSummary> = points
+        .iter()
+        .filter(|p| p.baseline.as_ref().is_some_and(|b| *b != p.label))
+        .collect();
+    if compared.is_empty() {
+        return None;
+    }
+    let llm = points.iter().any(|p| p.metrics[0].mean.is_finite());
+    let shown: &[(&str, &str)] = if llm {
+        &[
+            ("cost_usd", "Δ cost $"),
+            ("sla_attainment", "Δ SLA attainment"),
+            ("ttft_p99_s", "Δ TTFT p99 s"),
+        ]
+    } else {
+        &[
+            ("mean_response_s", "Δ mean response s"),
+            ("p99_response_s", "Δ p99 response s"),
+        ]
+    };
+    let width = compared
+        .iter()
+        .map(|p| p.label.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let bwidth = compared
+        .iter()
+        .filter_map(|p| p.baseline.as_ref().map(|b| b.chars().count()))
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut out = String::new();
+    let _ = write!(out, "  {:<width$}  {:<bwidth$}", "point", "baseline");
+    for (_, title) in shown {
+        let _ = write!(out, "  {title:>30}");
+    }
+    let _ = writeln!(out);
+    let mut unpaired = Vec::new();
+    for p in &compared {
+        let excludes_zero =
+            |c: &MeanCi| c.half_width.is_finite() && (c.low() > 0.0 || c.high() < 0.0);
+        let _ = write!(
+            out,
+            "  {:<width$}  {:<bwidth$}",
+            p.label,
+            p.baseline.as_deref().unwrap_or_default()
+        );
+        for (metric, _) in shown {
+            let i = DIFF_METRICS.iter().position(|m| m == metric).unwrap_or(0);
+            let cell = match (p.diffs.get(i), p.relative.get(i)) {
+                (Some(d), Some(rel)) if d.mean.is_finite() => {
+                    let mark = if excludes_zero(d) { "•" } else { " " };
+                    let rel = if rel.is_finite() {
+                        format!(" ({:+.1}%)", rel * 100.0)
+                    } else {
+                        String::new()
+                    };
+                    if d.half_width.is_finite() {
+                        format!(
+                            "{}{} ± {}{rel}",
+                            mark,
+                            signed(d.mean),
+                            crate::summary::format_number(d.half_width)
+                        )
+                    } else {
+                        format!("{}{rel}", signed(d.mean))
+                    }
+                }
+                _ => "—".to_owned(),
+            };
+            let _ = write!(out, "  {cell:>30}");
+        }
+        let _ = writeln!(out);
+        if let Some(why) = &p.unpaired {
+            unpaired.push(format!(
+                "  `{}` does not pair with `{}`: {why}",
+                p.label,
+                p.baseline.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "point − baseline, paired by replication (same requests): mean ± 95% CI half-width \
+         (relative to the baseline's mean); • = the interval excludes 0"
+    );
+    for line in unpaired {
+        let _ = writeln!(out, "{line}");
+    }
+    Some(out)
+}
+
+/// `x` with its sign, as the tables print numbers.
+fn signed(x: f64) -> String {
+    let text = crate::summary::format_number(x);
+    if x > 0.0 { format!("+{text}") } else { text }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, UInt64Array};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch, StringArray, UInt64Array};
 
 use crate::batch::int64;
 use arrow_schema::DataType;
@@ -23,6 +23,10 @@ pub struct RunRow {
     pub replication: u64,
     /// Master seed of the scenario (streams derive from it and the replication).
     pub seed: u64,
+    /// Hash of what the point's requests depend on (seed, duration, workload, the
+    /// models' names and kinds): runs with the same hash and replication saw the same
+    /// requests, so they pair (`inferscale compare`, the baseline differences).
+    pub requests_id: String,
     /// Requests that arrived after the warm-up.
     pub arrivals: u64,
     /// Of those, requests that completed before the end.
@@ -184,6 +188,14 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
             "seed",
             Arc::new(rows.iter().map(|r| r.seed).collect::<UInt64Array>()),
         ),
+        (
+            "requests_id",
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.requests_id.as_str()))
+                    .collect::<StringArray>(),
+            ),
+        ),
         ("arrivals", i64_col(|r| r.arrivals)),
         ("completed", i64_col(|r| r.completed)),
         ("in_flight_at_end", i64_col(|r| r.in_flight_at_end)),
@@ -236,10 +248,11 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
     ];
     // Null where a value does not apply: every float (no wait for an LLM run, no
     // forecast without a predictor) and every cluster column of a generic run.
-    const ALWAYS: [&str; 7] = [
+    const ALWAYS: [&str; 8] = [
         "scenario",
         "replication",
         "seed",
+        "requests_id",
         "arrivals",
         "completed",
         "in_flight_at_end",
@@ -271,6 +284,7 @@ pub(crate) mod tests {
             scenario: "mmc".into(),
             replication,
             seed: 42,
+            requests_id: "r42".into(),
             arrivals: 1000 + replication,
             completed: 990,
             in_flight_at_end: 10 + replication,
@@ -297,6 +311,7 @@ pub(crate) mod tests {
             scenario_text: "name: mmc\n".into(),
             version: "inferscale test".into(),
             params: Vec::new(),
+            ..Provenance::default()
         };
         write_runs(&path, &[row(0, 0.8), row(1, 0.9)], &prov).unwrap();
         let table = read_parquet(&path).unwrap();

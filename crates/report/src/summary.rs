@@ -167,7 +167,7 @@ pub fn format_summary_table(summaries: &[MetricSummary]) -> String {
 }
 
 /// Four significant digits, without scientific notation for everyday magnitudes.
-pub(crate) fn format_number(v: f64) -> String {
+pub fn format_number(v: f64) -> String {
     if v.is_nan() {
         return "-".into();
     }
@@ -219,6 +219,7 @@ mod tests {
             scenario_text: String::new(),
             version: String::new(),
             params: Vec::new(),
+            ..crate::Provenance::default()
         };
         crate::write_runs(&path, &rows, &prov).unwrap();
         let from_table = summarize_table(&crate::read_parquet(&path).unwrap());

@@ -510,6 +510,7 @@ mod tests {
             scenario_text: "name: t\n".into(),
             version: "test".into(),
             params: vec!["target".into()],
+            ..Provenance::default()
         }
     }
 

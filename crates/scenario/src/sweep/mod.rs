@@ -56,6 +56,10 @@ pub struct Point {
     pub label: String,
     /// One value per [`Sweep::params`] column.
     pub values: Vec<ParamValue>,
+    /// Hash of what this point's requests depend on (seed, duration, workload, the
+    /// models' names and kinds): points with equal ids see the same requests in each
+    /// replication, so their runs pair (see `paths::requests_id_of`).
+    pub requests_id: String,
     /// The checked scenario of this point.
     pub scenario: Scenario,
 }
@@ -79,6 +83,13 @@ pub struct Sweep {
     pub source_text: String,
     /// The base scenario (the file without its sweep).
     pub base: Scenario,
+    /// `sweep.baseline`: the variant name or point label every point is compared
+    /// with, pairing runs by replication.
+    pub baseline: Option<String>,
+    /// The parameter columns whose values define the groups the cost–SLA Pareto
+    /// front is computed within (`sweep.group_by`; by default every axis outside
+    /// `policy` other than the variants).
+    pub group_by: Vec<String>,
 }
 
 impl Sweep {
@@ -132,12 +143,13 @@ fn parse_sweep_with(
     let replications = base.replications;
     let name = base.name.clone();
 
-    let Some(sweep) = sweep else {
+    let Some(mut sweep) = sweep else {
         let point = Point {
             index: 0,
             id: hash_hex(b"base"),
             label: "base".into(),
             values: Vec::new(),
+            requests_id: requests_id_of(&doc),
             scenario: base.clone(),
         };
         return Ok(Sweep {
@@ -148,9 +160,14 @@ fn parse_sweep_with(
             fingerprint,
             source_text: text.to_owned(),
             base,
+            baseline: None,
+            group_by: Vec::new(),
         });
     };
 
+    // The comparison's settings are keys of the sweep, not axes.
+    let baseline = sweep.value.shift_remove("baseline");
+    let group_by = sweep.value.shift_remove("group_by");
     let dims = dimensions(&sweep.value, sweep.referenced, &at)?;
     let count = dims
         .iter()
@@ -264,6 +281,7 @@ fn parse_sweep_with(
             id,
             label,
             values,
+            requests_id: requests_id_of(&point_doc),
             scenario,
         });
     }
@@ -280,6 +298,17 @@ fn parse_sweep_with(
             ));
         }
     }
+    let baseline = baseline
+        .map(|b| baseline_of(&b, &params, &points, &at))
+        .transpose()?;
+    let group_by = match group_by {
+        None => params
+            .iter()
+            .filter(|c| c.path != "variant" && c.path != "policy" && !c.path.starts_with("policy."))
+            .map(|c| c.name.clone())
+            .collect(),
+        Some(g) => group_columns(&g, &params, &at)?,
+    };
     Ok(Sweep {
         name,
         params,
@@ -288,7 +317,86 @@ fn parse_sweep_with(
         fingerprint,
         source_text: text.to_owned(),
         base,
+        baseline,
+        group_by,
     })
+}
+
+/// `sweep.baseline`, checked: a variant name or a point label.
+fn baseline_of(
+    spec: &serde_saphyr::Spanned<Value>,
+    params: &[ParamColumn],
+    points: &[Point],
+    at: &dyn Fn(Location, &str, String) -> ScenarioError,
+) -> Result<String, ScenarioError> {
+    let mut variants: Vec<String> = Vec::new();
+    if let Some(column) = params.iter().position(|c| c.path == "variant") {
+        for p in points {
+            let v = p.values[column].to_string();
+            if !variants.contains(&v) {
+                variants.push(v);
+            }
+        }
+    }
+    let name = spec.value.as_str().unwrap_or_default();
+    if !name.is_empty()
+        && (variants.iter().any(|v| v == name) || points.iter().any(|p| p.label == name))
+    {
+        return Ok(name.to_owned());
+    }
+    let mut known: Vec<String> = variants.iter().map(|v| format!("`{v}`")).collect();
+    known.extend(points.iter().take(8).map(|p| format!("`{}`", p.label)));
+    Err(at(
+        spec.referenced,
+        "sweep.baseline",
+        format!(
+            "`baseline:` takes a variant name or a point label; {} is neither. Known: {}{}",
+            spec.value,
+            known.join(", "),
+            if points.len() > 8 { ", …" } else { "" }
+        ),
+    ))
+}
+
+/// `sweep.group_by`, checked: a list of swept paths (or `variant`), as their columns.
+fn group_columns(
+    spec: &serde_saphyr::Spanned<Value>,
+    params: &[ParamColumn],
+    at: &dyn Fn(Location, &str, String) -> ScenarioError,
+) -> Result<Vec<String>, ScenarioError> {
+    let axes = || {
+        params
+            .iter()
+            .map(|c| format!("`{}`", c.path))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(list) = spec.value.as_array() else {
+        return Err(at(
+            spec.referenced,
+            "sweep.group_by",
+            format!(
+                "expected a list of swept paths, e.g. `[workload.0.arrivals.poisson.rate]`; the axes are: {}",
+                axes()
+            ),
+        ));
+    };
+    list.iter()
+        .map(|v| {
+            let path = v.as_str().unwrap_or_default();
+            params
+                .iter()
+                .find(|c| c.path == path)
+                .map(|c| c.name.clone())
+                .ok_or_else(|| {
+                    at(
+                        spec.referenced,
+                        "sweep.group_by",
+                        format!("{v} is not an axis of this sweep; the axes are: {}", axes()),
+                    )
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -499,5 +607,39 @@ sweep:
 
         let err = sweep("sweep:\n  models.3.replicas: [1]\n").unwrap_err();
         assert!(err.to_string().contains("past its end"), "{err}");
+    }
+
+    #[test]
+    fn a_baseline_names_a_variant_or_a_point_and_groups_name_axes() {
+        let variants = "sweep:\n  variants:\n    hpa: {}\n    fixed: {policy: null}\n  \
+                        grid: {models.0.replicas: [1, 2]}\n";
+        // By default the front is drawn within each value of the axes outside `policy`.
+        let s = sweep(&format!("{variants}  baseline: fixed\n")).unwrap();
+        assert_eq!(s.baseline.as_deref(), Some("fixed"));
+        assert_eq!(s.group_by, ["models_0_replicas"]);
+        assert_eq!(s.points.len(), 4);
+        // Every point saw the same requests: the fleet is not the workload.
+        assert!(
+            s.points
+                .iter()
+                .all(|p| p.requests_id == s.points[0].requests_id)
+        );
+        let s = sweep(&format!(
+            "{variants}  baseline: hpa replicas=2\n  group_by: []\n"
+        ))
+        .unwrap();
+        assert_eq!(s.baseline.as_deref(), Some("hpa replicas=2"));
+        assert!(s.group_by.is_empty());
+        let err = sweep(&format!("{variants}  baseline: hpx\n")).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("sweep.baseline") && msg.contains("`hpa`, `fixed`"),
+            "{msg}"
+        );
+        let err = sweep(&format!("{variants}  group_by: [policy.interval]\n")).unwrap_err();
+        assert!(err.to_string().contains("`models.0.replicas`"), "{err}");
+        // A swept workload changes the requests.
+        let s = sweep("sweep:\n  workload.0.arrivals.poisson.rate: [1/s, 2/s]\n").unwrap();
+        assert_ne!(s.points[0].requests_id, s.points[1].requests_id);
     }
 }

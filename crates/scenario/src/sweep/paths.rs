@@ -115,3 +115,41 @@ pub(super) fn fingerprint_of(doc: &Value) -> String {
     }
     hash_hex(serde_json::to_string(&doc).unwrap_or_default().as_bytes())
 }
+
+/// What a point's requests depend on — the seed, the duration, the workload entries
+/// and the models they name (with their kind: a classic model's requests have no
+/// token counts) — hashed: two points (of one sweep or of two) with the same id see
+/// the same requests in replication `r`, so their runs pair.
+pub(super) fn requests_id_of(doc: &Value) -> String {
+    let get = |k: &str| doc.get(k).cloned().unwrap_or(Value::Null);
+    let models: Vec<Value> = doc
+        .get("models")
+        .and_then(Value::as_array)
+        .map(|models| {
+            models
+                .iter()
+                .map(|m| {
+                    let kind = ["llm", "classic", "generic"]
+                        .into_iter()
+                        .find(|k| m.get(*k).is_some_and(|v| !v.is_null()))
+                        .unwrap_or("");
+                    Value::String(format!(
+                        "{}:{kind}",
+                        m.get("name").and_then(Value::as_str).unwrap_or_default()
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let source = serde_json::json!({
+        "seed": get("seed"),
+        "duration": get("duration"),
+        "workload": get("workload"),
+        "models": models,
+    });
+    hash_hex(
+        serde_json::to_string(&source)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+}
