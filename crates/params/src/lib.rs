@@ -13,7 +13,8 @@ pub enum ParamKind {
     Float,
     /// Every value is `true` or `false`.
     Bool,
-    /// Anything else, as text (sections by their `kind`, else as compact JSON).
+    /// Anything else, as text (sections by their `kind` and the fields that tell them
+    /// apart).
     Text,
 }
 
@@ -28,6 +29,9 @@ pub enum ParamValue {
     Bool(bool),
     /// Text, or a label of a section.
     Text(String),
+    /// No value: the point removes the section or field (`policy: null`). A null in
+    /// the column; `none` in labels.
+    Null,
 }
 
 impl std::fmt::Display for ParamValue {
@@ -37,6 +41,7 @@ impl std::fmt::Display for ParamValue {
             ParamValue::Float(v) => write!(f, "{v}"),
             ParamValue::Bool(v) => write!(f, "{v}"),
             ParamValue::Text(v) => f.write_str(v),
+            ParamValue::Null => f.write_str("none"),
         }
     }
 }

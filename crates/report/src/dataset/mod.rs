@@ -133,6 +133,17 @@ pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch,
             (ParamKind::Bool, ParamValue::Bool(v)) => {
                 (DataType::Boolean, Arc::new(BooleanArray::from(vec![*v; n])))
             }
+            // A removed section or field: a null of the column's type.
+            (kind, ParamValue::Null) => {
+                let data_type = match kind {
+                    ParamKind::Int => DataType::Int64,
+                    ParamKind::Float => DataType::Float64,
+                    ParamKind::Bool => DataType::Boolean,
+                    ParamKind::Text => DataType::Utf8,
+                };
+                let nulls = arrow_array::new_null_array(&data_type, n);
+                (data_type, nulls)
+            }
             (_, v) => (
                 DataType::Utf8,
                 Arc::new(StringArray::from(vec![v.to_string(); n])),
@@ -148,7 +159,8 @@ pub fn with_keys(batch: &RecordBatch, keys: &RunKeys<'_>) -> Result<RecordBatch,
                 .into(),
             });
         }
-        fields.push(Field::new(&column.name, data_type, false));
+        // Nullable: a point may remove what the axis sets (`policy: null`).
+        fields.push(Field::new(&column.name, data_type, true));
         columns.push(array);
     }
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {

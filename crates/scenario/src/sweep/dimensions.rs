@@ -292,8 +292,10 @@ pub(super) fn axis_dimension(
     })
 }
 
-/// Labels for values that are not plain scalars: the `kind` of each section when the
-/// kinds tell them apart, else compact JSON.
+/// Labels for values that are not plain scalars: a section by its `kind` when the
+/// kinds tell them apart, else by its kind (if any) and the fields that differ among
+/// the values (`hpa target=0.5`, `arrivals.poisson.rate=16/s`); a removed section
+/// (null) is `none`.
 pub(super) fn section_labels(values: &[Value]) -> Vec<String> {
     let kinds: Vec<Option<&str>> = values
         .iter()
@@ -305,29 +307,101 @@ pub(super) fn section_labels(values: &[Value]) -> Vec<String> {
         k.dedup();
         k.len() == values.len()
     };
+    // The leaf fields of every map, and those whose values are not all the same.
+    let leaves: Vec<Vec<(String, Value)>> = values
+        .iter()
+        .map(|v| {
+            let mut out = Vec::new();
+            if v.is_object() {
+                flatten("", v, &mut out);
+            }
+            out
+        })
+        .collect();
+    let mut differing: Vec<String> = Vec::new();
+    for fields in &leaves {
+        for (path, _) in fields {
+            if path == "kind" || differing.contains(path) {
+                continue;
+            }
+            let first = leaves[0].iter().find(|(p, _)| p == path).map(|(_, v)| v);
+            if leaves
+                .iter()
+                .any(|f| f.iter().find(|(p, _)| p == path).map(|(_, v)| v) != first)
+            {
+                differing.push(path.clone());
+            }
+        }
+    }
     values
         .iter()
         .zip(&kinds)
-        .map(|(v, k)| match (distinct, k, v) {
+        .zip(&leaves)
+        .map(|((v, k), fields)| match (distinct, k, v) {
             (true, Some(k), _) => (*k).to_owned(),
             (_, _, Value::String(s)) => s.clone(),
             (_, _, Value::Null) => "none".into(),
+            (_, _, Value::Object(_)) => {
+                let mut parts: Vec<String> = k.iter().map(|k| (*k).to_owned()).collect();
+                for path in &differing {
+                    if let Some((_, value)) = fields.iter().find(|(p, _)| p == path) {
+                        parts.push(format!("{path}={}", scalar_text(value)));
+                    }
+                }
+                if parts.is_empty() {
+                    serde_json::to_string(v).unwrap_or_default()
+                } else {
+                    parts.join(" ")
+                }
+            }
             _ => serde_json::to_string(v).unwrap_or_default(),
         })
         .collect()
 }
 
+/// Every leaf of `v` as (dotted path, value); lists are leaves.
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&path, child, out);
+            }
+        }
+        leaf => out.push((prefix.to_owned(), leaf.clone())),
+    }
+}
+
+/// A value as a label shows it: text bare, anything else as compact JSON.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".into(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
 /// Short names for labels: the last path segment, or the last two (and so on) where
-/// two axes would share one.
+/// two axes would share one; a tail never starts at a list index, and a trailing index
+/// is dropped where the name stays unique (`workload.0` reads `workload`).
 pub(super) fn shorten_names(dims: &mut [Dimension]) {
     let paths: Vec<String> = dims
         .iter()
         .flat_map(|d| d.axes.iter().map(|a| a.path.clone()))
         .collect();
+    let index = |s: &str| s.parse::<usize>().is_ok();
     let short_of = |path: &str| -> String {
         let segments: Vec<&str> = path.split('.').collect();
         for n in 1..=segments.len() {
-            let tail = segments[segments.len() - n..].join(".");
+            let start = segments.len() - n;
+            if index(segments[start]) && start > 0 {
+                continue;
+            }
+            let tail = segments[start..].join(".");
             let clash = paths
                 .iter()
                 .filter(|p| p.as_str() != path)
@@ -338,9 +412,26 @@ pub(super) fn shorten_names(dims: &mut [Dimension]) {
         }
         path.to_owned()
     };
+    let shorts: Vec<String> = paths.iter().map(|p| short_of(p)).collect();
+    let trimmed = |short: &str| -> String {
+        let mut segments: Vec<&str> = short.split('.').collect();
+        while segments.len() > 1 && segments.last().is_some_and(|s| index(s)) {
+            segments.pop();
+        }
+        segments.join(".")
+    };
+    let readable: Vec<String> = shorts
+        .iter()
+        .map(|s| {
+            let t = trimmed(s);
+            let unique = shorts.iter().filter(|o| trimmed(o) == t).count() == 1;
+            if unique { t } else { s.clone() }
+        })
+        .collect();
+    let mut names = readable.into_iter();
     for d in dims {
         for a in &mut d.axes {
-            a.short = short_of(&a.path);
+            a.short = names.next().unwrap_or_default();
         }
     }
 }
@@ -380,12 +471,17 @@ pub(super) fn columns(dims: &[Dimension], at: &At<'_>) -> Result<Vec<ParamColumn
     Ok(cols)
 }
 
+/// The column type of an axis: that of every value but the nulls (a removed
+/// section, a field set back to its default), which stay null in the column.
 pub(super) fn kind_of(values: &[Value]) -> ParamKind {
-    if values.iter().all(|v| v.is_i64()) {
+    let set: Vec<&Value> = values.iter().filter(|v| !v.is_null()).collect();
+    if set.is_empty() {
+        ParamKind::Text
+    } else if set.iter().all(|v| v.is_i64()) {
         ParamKind::Int
-    } else if values.iter().all(Value::is_number) {
+    } else if set.iter().all(|v| v.is_number()) {
         ParamKind::Float
-    } else if values.iter().all(Value::is_boolean) {
+    } else if set.iter().all(|v| v.is_boolean()) {
         ParamKind::Bool
     } else {
         ParamKind::Text
@@ -397,6 +493,9 @@ pub(super) fn typed(
     kind: ParamKind,
     labels: Option<(&[Value], &[String])>,
 ) -> ParamValue {
+    if v.is_null() {
+        return ParamValue::Null;
+    }
     match kind {
         ParamKind::Int => ParamValue::Int(v.as_i64().unwrap_or_default()),
         ParamKind::Float => ParamValue::Float(v.as_f64().unwrap_or(f64::NAN)),

@@ -580,6 +580,38 @@ sweep:
     }
 
     #[test]
+    fn sections_of_one_kind_are_labelled_by_the_fields_that_differ() {
+        let s = sweep(
+            "sweep:
+  policy.decider:
+    - {kind: threshold, metric: concurrency, upper: 8, lower: 2, max: 4}
+    - {kind: threshold, metric: concurrency, upper: 12, lower: 2, max: 4}
+",
+        )
+        .unwrap();
+        assert_eq!(s.points[0].label, "decider=threshold upper=8");
+        assert_eq!(
+            s.points[1].values[0],
+            ParamValue::Text("threshold upper=12".into())
+        );
+        // A removed section is a null, `none` in the label.
+        let s =
+            sweep("sweep:\n  policy: [null, {interval: 15s, decider: {kind: static}}]\n").unwrap();
+        assert_eq!(s.points[0].values[0], ParamValue::Null);
+        assert_eq!(s.points[0].label, "policy=none");
+        // A whole workload entry reads as `workload`, by what differs in it.
+        let s = sweep(
+            "sweep:
+  workload.0:
+    - {model: m, arrivals: {poisson: {rate: 2/s}}, input_tokens: 100, output_tokens: 20}
+    - {model: m, arrivals: {poisson: {rate: 4/s}}, input_tokens: 100, output_tokens: 20}
+",
+        )
+        .unwrap();
+        assert_eq!(s.points[1].label, "workload=arrivals.poisson.rate=4/s");
+    }
+
+    #[test]
     fn errors_point_at_the_axis() {
         let err = sweep("sweep:\n  policy.decidr.target: [1, 2]\n").unwrap_err();
         let msg = err.to_string();
