@@ -70,6 +70,8 @@ enum Command {
         /// scenario's results. Only the files inferscale writes are ever removed.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        pilot: PilotArgs,
     },
     /// Merge the part files of one or more results directories (the shards of a
     /// sweep) into one dataset: runs, models, timeseries, actions and latency tables
@@ -143,7 +145,42 @@ enum Command {
     Validate {
         /// The scenario file (YAML).
         scenario: PathBuf,
+        /// Print each point's label and the sections it resolves differently from
+        /// the base, whole (so what a variant inherits from the base shows).
+        #[arg(long)]
+        points: bool,
+        #[command(flatten)]
+        pilot: PilotArgs,
     },
+}
+
+/// A pilot: the scenario changed from the command line, without editing its file.
+/// Recorded in the results' provenance (`inferscale.pilot`).
+#[derive(clap::Args, Debug, Default)]
+struct PilotArgs {
+    /// Replications of each point instead of the file's `replications`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Run only the points whose label or variant matches PATTERN (`*` any text, `?`
+    /// one character; repeatable). Kept points keep their ids, so `--resume` of the
+    /// whole sweep reuses them.
+    #[arg(long, value_name = "PATTERN")]
+    only: Vec<String>,
+    /// Set a field before checking, in the sweep's path syntax with a YAML value, e.g.
+    /// `--set policy.decider.target=0.7`, `--set 'policy.predictor={kind: oracle}'`
+    /// (repeatable, applied in order).
+    #[arg(long, value_name = "PATH=VALUE")]
+    set: Vec<String>,
+}
+
+impl PilotArgs {
+    fn pilot(&self) -> scenario::Pilot {
+        scenario::Pilot {
+            set: self.set.clone(),
+            replications: self.replications,
+            only: self.only.clone(),
+        }
+    }
 }
 
 /// Exit status for a scenario or command line that is wrong (clap uses 2 as well).
@@ -165,9 +202,11 @@ fn main() -> ExitCode {
             plot: draw,
             run_timeout,
             force,
+            pilot,
         } => run(
             &scenario,
             out.as_deref(),
+            &pilot.pilot(),
             RunOptions {
                 threads: threads.map(usize::from),
                 quiet,
@@ -180,7 +219,11 @@ fn main() -> ExitCode {
             },
         ),
         Command::Merge { dirs, out, quiet } => merge(&dirs, out, quiet),
-        Command::Validate { scenario } => validate(&scenario),
+        Command::Validate {
+            scenario,
+            points,
+            pilot,
+        } => validate(&scenario, points, &pilot.pilot()),
         Command::Compare { a, b, points } => compare(&a, b.as_deref(), &points),
         Command::Plot { dirs, out, runs } => plot(&dirs, out, &runs),
         Command::Workload {
@@ -276,9 +319,9 @@ fn describe(s: &Scenario) -> String {
     }
 }
 
-fn validate(path: &Path) -> anyhow::Result<()> {
+fn validate(path: &Path, points: bool, pilot: &scenario::Pilot) -> anyhow::Result<()> {
     // Expanding the sweep checks every point, not only the base.
-    let sweep = scenario::load_sweep(path)?;
+    let sweep = scenario::load_sweep_with(path, pilot)?;
     print!("ok: {}", describe(&sweep.base));
     if sweep.points.len() > 1 {
         print!(
@@ -294,6 +337,20 @@ fn validate(path: &Path) -> anyhow::Result<()> {
         );
     }
     println!();
+    if let Some(p) = &sweep.pilot {
+        println!("with {p}");
+    }
+    if points {
+        for point in &sweep.points {
+            println!("point {} `{}`:", point.index, point.label);
+            if point.changed.is_empty() {
+                println!("  (the base as it is)");
+            }
+            for (section, value) in &point.changed {
+                println!("  {section}: {value}");
+            }
+        }
+    }
     for (command, dir) in external_programs(&sweep) {
         println!(
             "note: running this scenario runs the program `{command}` (in {}), once per run, \
@@ -408,12 +465,20 @@ fn stop_on_signals(quiet: bool) {
     });
 }
 
-fn run(path: &Path, out: Option<&Path>, opts: RunOptions) -> anyhow::Result<()> {
-    let sweep = scenario::load_sweep(path)?;
+fn run(
+    path: &Path,
+    out: Option<&Path>,
+    pilot: &scenario::Pilot,
+    opts: RunOptions,
+) -> anyhow::Result<()> {
+    let sweep = scenario::load_sweep_with(path, pilot)?;
     let out_dir = output_dir(&sweep.base, out);
     let dir = ResultsDir::new(&out_dir);
     if !opts.quiet {
         eprintln!("Running {}", describe(&sweep.base));
+        if let Some(p) = &sweep.pilot {
+            eprintln!("Pilot: {p} (recorded in the tables' metadata, `inferscale.pilot`)");
+        }
         if sweep.points.len() > 1 {
             eprintln!(
                 "Sweep: {} points × {} replication{} = {} runs{}",

@@ -280,6 +280,7 @@ pub fn provenance(sweep: &Sweep) -> Provenance {
         params: sweep.params.iter().map(|c| c.name.clone()).collect(),
         baseline: sweep.baseline.clone(),
         group_by: sweep.group_by.clone(),
+        pilot: sweep.pilot.clone(),
     }
 }
 

@@ -3,7 +3,7 @@
 use arrow_array::Array;
 use inferscale::report::read_parquet;
 
-use crate::support::{TempDir, example_variant, inferscale, inferscale_ok, stderr, stdout};
+use crate::support::{TempDir, example_variant, inferscale, inferscale_ok, repo, stderr, stdout};
 
 #[test]
 fn run_quickstart_prints_a_summary_and_writes_runs_parquet() {
@@ -457,4 +457,52 @@ fn plot_draws_metrics_against_a_numeric_parameter() {
     .unwrap();
     assert!(svg.contains("cost against averageValue"));
     assert!(svg.contains("peak_to_trough=7"));
+}
+
+#[test]
+fn a_pilot_changes_the_sweep_from_the_command_line_and_says_so() {
+    let dir = TempDir::new("cli-pilot");
+    let out = dir.join("out");
+    let file = repo().join("scenarios/quickstart-sweep.yaml");
+    let file = file.to_str().unwrap();
+    inferscale_ok(&[
+        "run",
+        file,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--replications",
+        "1",
+        "--only",
+        "fixed*",
+        "--set",
+        "duration=20m",
+    ]);
+    let runs = inferscale::report::read_parquet(&out.join("runs.parquet")).unwrap();
+    let labels = runs.string_column("point").unwrap();
+    assert_eq!(labels, ["fixed-1", "fixed-2"]);
+    let pilot = runs.schema.metadata().get(inferscale::report::PILOT_KEY);
+    assert_eq!(
+        pilot.map(String::as_str),
+        Some("--replications 1 --only 'fixed*' --set duration=20m")
+    );
+    // The provenance keeps the file as written.
+    assert!(runs.scenario_text().unwrap().contains("duration: 1h"));
+
+    let bad = inferscale(&["validate", file, "--set", "policy.decidr.target=3"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--set policy.decidr.target=3: `policy.decidr.target`"),
+        "{}",
+        stderr(&bad)
+    );
+    let shown = stdout(&inferscale_ok(&["validate", file, "--points"]));
+    assert!(
+        shown.contains("point 0 `fixed-1`:\n  policy: null"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("point 3 `threshold`:\n  policy: {interval: 15s, decider: {kind: threshold"),
+        "{shown}"
+    );
 }

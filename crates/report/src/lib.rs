@@ -33,8 +33,8 @@ pub use fleet::{FleetRow, fleet_batch};
 pub use latency::{LatencyRow, latency_batch};
 pub use models::{ModelRow, format_model_table, format_model_table_of, models_batch, write_models};
 pub use parquet_io::{
-    BASELINE_KEY, GROUP_BY_KEY, PARAMS_KEY, ParquetTable, Provenance, ReportError, read_parquet,
-    write_batches_atomic, write_parquet_atomic,
+    BASELINE_KEY, GROUP_BY_KEY, PARAMS_KEY, PILOT_KEY, ParquetTable, Provenance, ReportError,
+    read_parquet, write_batches_atomic, write_parquet_atomic,
 };
 pub use points::{
     DIFF_METRICS, POINT_METRICS, PointSummary, format_paired_table, format_points_table,

@@ -60,12 +60,17 @@ pub struct Provenance {
     /// The parameter columns whose values define the groups the Pareto front is
     /// computed within.
     pub group_by: Vec<String>,
+    /// The command-line changes the results were made with (`--set`,
+    /// `--replications`, `--only`), as options; `None` for the file as written.
+    pub pilot: Option<String>,
 }
 
 /// Metadata key listing the sweep's parameter columns, one per line.
 pub const PARAMS_KEY: &str = "inferscale.params";
 /// Metadata key of the sweep's baseline (a variant name or a point label).
 pub const BASELINE_KEY: &str = "inferscale.baseline";
+/// Metadata key of the command-line changes a sweep was run with.
+pub const PILOT_KEY: &str = "inferscale.pilot";
 /// Metadata key listing the columns that group points for the Pareto front, one per
 /// line.
 pub const GROUP_BY_KEY: &str = "inferscale.group_by";
@@ -107,6 +112,9 @@ impl Provenance {
         if !self.group_by.is_empty() {
             pairs.push((GROUP_BY_KEY.to_owned(), self.group_by.join("\n")));
         }
+        if let Some(p) = &self.pilot {
+            pairs.push((PILOT_KEY.to_owned(), p.clone()));
+        }
         pairs
     }
 
@@ -126,6 +134,7 @@ impl Provenance {
             params: lines(PARAMS_KEY),
             baseline: schema.metadata().get(BASELINE_KEY).cloned(),
             group_by: lines(GROUP_BY_KEY),
+            pilot: schema.metadata().get(PILOT_KEY).cloned(),
         }
     }
 }

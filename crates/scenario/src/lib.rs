@@ -44,4 +44,7 @@ pub use error::{Invalid, ScenarioError};
 pub use llm_load::{LlmSystem, LlmWorkload, RequestSource, Sizes};
 pub use load::{Scenario, System, load, parse};
 pub use policy_build::PolicySetup;
-pub use sweep::{ParamColumn, ParamKind, ParamValue, Point, Sweep, load_sweep, parse_sweep};
+pub use sweep::{
+    ParamColumn, ParamKind, ParamValue, Pilot, Point, Sweep, load_sweep, load_sweep_with,
+    parse_sweep, parse_sweep_with_pilot,
+};

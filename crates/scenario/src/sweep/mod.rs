@@ -37,6 +37,9 @@ use serde_saphyr::Location;
 
 mod dimensions;
 mod paths;
+mod pilot;
+
+pub use pilot::{Pilot, load_sweep_with, parse_sweep_with_pilot};
 
 use dimensions::*;
 use paths::*;
@@ -60,6 +63,9 @@ pub struct Point {
     /// models' names and kinds): points with equal ids see the same requests in each
     /// replication, so their runs pair (see `paths::requests_id_of`).
     pub requests_id: String,
+    /// The top-level sections in which this point differs from the base, whole and
+    /// resolved (what the point inherits shows too), in YAML flow style.
+    pub changed: Vec<(String, String)>,
     /// The checked scenario of this point.
     pub scenario: Scenario,
 }
@@ -90,6 +96,9 @@ pub struct Sweep {
     /// front is computed within (`sweep.group_by`; by default every axis outside
     /// `policy` other than the variants).
     pub group_by: Vec<String>,
+    /// The command-line changes this sweep was made with (`--set`, `--replications`,
+    /// `--only`), as options; `None` for the file as it is.
+    pub pilot: Option<String>,
 }
 
 impl Sweep {
@@ -150,6 +159,7 @@ fn parse_sweep_with(
             label: "base".into(),
             values: Vec::new(),
             requests_id: requests_id_of(&doc),
+            changed: Vec::new(),
             scenario: base.clone(),
         };
         return Ok(Sweep {
@@ -162,6 +172,7 @@ fn parse_sweep_with(
             base,
             baseline: None,
             group_by: Vec::new(),
+            pilot: None,
         });
     };
 
@@ -282,6 +293,7 @@ fn parse_sweep_with(
             label,
             values,
             requests_id: requests_id_of(&point_doc),
+            changed: changed_sections(&doc, &point_doc),
             scenario,
         });
     }
@@ -319,7 +331,56 @@ fn parse_sweep_with(
         base,
         baseline,
         group_by,
+        pilot: None,
     })
+}
+
+/// The top-level sections of `point` that differ from `base`, in YAML flow style.
+fn changed_sections(base: &Value, point: &Value) -> Vec<(String, String)> {
+    let (Some(b), Some(p)) = (base.as_object(), point.as_object()) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = p.keys().collect();
+    keys.extend(b.keys().filter(|k| !p.contains_key(*k)));
+    keys.into_iter()
+        .filter(|k| b.get(*k) != p.get(*k))
+        .map(|k| (k.clone(), flow(p.get(k).unwrap_or(&Value::Null))))
+        .collect()
+}
+
+/// `v` in YAML flow style: `{kind: hpa, target: 0.5}`, strings quoted only where
+/// YAML would misread them.
+pub(crate) fn flow(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let plain = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_alphanumeric() || " ._-/+%()".contains(c))
+                && !s.starts_with(' ')
+                && !s.ends_with(' ')
+                && !matches!(s.as_str(), "null" | "true" | "false" | "~")
+                && s.parse::<f64>().is_err();
+            if plain {
+                s.clone()
+            } else {
+                serde_json::to_string(s).unwrap_or_default()
+            }
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(flow).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{k}: {}", flow(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// `sweep.baseline`, checked: a variant name or a point label.
