@@ -84,6 +84,7 @@ pub fn poisson_512_128(rate: f64, seed: u64) -> impl Iterator<Item = Request> + 
         let gap: f64 = Exp1.sample(&mut rng);
         t += gap / rate;
         Request {
+            id: 0,
             arrival: SimTime::from_secs_f64(t),
             prompt: 512,
             output: 128,

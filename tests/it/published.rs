@@ -410,6 +410,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
         };
         // 3,000 images/s: well past what one T4 serves.
         let flood = (0..1_200_000u64).map(|i| Request {
+            id: 0,
             arrival: SimTime::from_nanos(i * 333_333),
             prompt: 0,
             output: 1,

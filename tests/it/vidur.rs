@@ -50,6 +50,7 @@ fn workload() -> Vec<Request> {
     let output = column(&header, &rows, "num_decode_tokens");
     (0..at.len())
         .map(|i| Request {
+            id: 0,
             arrival: SimTime::from_secs_f64(at[i]),
             prompt: prompt[i] as u32,
             output: output[i] as u32,
@@ -95,6 +96,7 @@ fn llama2_70b_on_two_a100s_against_vidur() {
     // Saturation: 1,000 requests offered at 100/s, as in Vidur's saturation run.
     let flood: Vec<Request> = (0..1000)
         .map(|i| Request {
+            id: 0,
             arrival: SimTime::from_secs_f64(f64::from(i) / 100.0),
             prompt: 512,
             output: 128,

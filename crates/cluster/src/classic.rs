@@ -244,6 +244,7 @@ mod tests {
 
     fn req(ms: u64) -> Request {
         Request {
+            id: 0,
             arrival: SimTime::from_nanos(ms * 1_000_000),
             prompt: 0,
             output: 1,

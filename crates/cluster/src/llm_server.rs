@@ -218,6 +218,7 @@ mod tests {
                 let gap: f64 = Exp1.sample(&mut rng);
                 t += gap / rate;
                 Request {
+                    id: 0,
                     arrival: SimTime::from_secs_f64(t),
                     prompt,
                     output,
@@ -233,6 +234,7 @@ mod tests {
         let r = roofline();
         let (prompt, output) = (300u32, 50u32);
         let request = Request {
+            id: 0,
             arrival: SimTime::from_secs(1),
             prompt,
             output,
@@ -355,16 +357,19 @@ mod tests {
     fn impossible_requests_are_rejected_and_counted() {
         let requests = vec![
             Request {
+                id: 0,
                 arrival: SimTime::ZERO,
                 prompt: 5000,
                 output: 10,
             }, // over the token budget
             Request {
+                id: 0,
                 arrival: SimTime::ZERO,
                 prompt: 100,
                 output: 0,
             }, // nothing to generate
             Request {
+                id: 0,
                 arrival: SimTime::ZERO,
                 prompt: 100,
                 output: 10,
@@ -403,6 +408,7 @@ mod tests {
         cfg.max_batched_tokens = 1024;
         cfg.chunked_prefill = true;
         let request = Request {
+            id: 0,
             arrival: SimTime::ZERO,
             prompt: 3000,
             output: 2,
@@ -476,6 +482,7 @@ mod tests {
         let at = |s: f64| SimTime::from_secs_f64(s);
         let ms = SimDuration::from_millis;
         let request = Request {
+            id: 0,
             arrival: at(10.0),
             prompt: 100,
             output: 11,

@@ -8,10 +8,29 @@ use inferscale_engine::SimTime;
 /// shares, its conversation and turn, a priority class — are fields of this type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {
+    /// Identity, the same under every policy (common random numbers): its workload
+    /// entry in the top bits, its position in that entry's stream in the low 40 (see
+    /// [`Request::id_of`]). What a per-request sample hashes.
+    pub id: u64,
     /// When it arrives.
     pub arrival: SimTime,
     /// Prompt (input) tokens.
     pub prompt: u32,
     /// Output tokens to generate (at least 1).
     pub output: u32,
+}
+
+impl Request {
+    /// Bits of [`Request::id`] that count a workload entry's requests.
+    pub const SEQ_BITS: u32 = 40;
+
+    /// The id of the `seq`-th request of workload entry `entry`.
+    pub fn id_of(entry: usize, seq: u64) -> u64 {
+        ((entry as u64) << Self::SEQ_BITS) | (seq & ((1 << Self::SEQ_BITS) - 1))
+    }
+
+    /// The workload entry the request came from.
+    pub fn entry(&self) -> usize {
+        (self.id >> Self::SEQ_BITS) as usize
+    }
 }

@@ -107,6 +107,8 @@ impl RequestSource {
             inner,
             horizon,
             done: false,
+            entry,
+            count: 0,
         }
     }
 }
@@ -116,6 +118,9 @@ pub struct Requests {
     inner: Inner,
     horizon: SimTime,
     done: bool,
+    /// The workload entry, and how many requests it has produced (their ids).
+    entry: usize,
+    count: u64,
 }
 
 enum Inner {
@@ -147,6 +152,7 @@ impl Iterator for Requests {
                 *now = arrivals.next_after(*now, arrival_rng)?;
                 let (prompt, output) = sizes.sample(token_rng);
                 Request {
+                    id: Request::id_of(self.entry, self.count),
                     arrival: *now,
                     prompt,
                     output,
@@ -155,6 +161,7 @@ impl Iterator for Requests {
             Inner::Trace(replay) => {
                 let r = replay.next()?;
                 Request {
+                    id: Request::id_of(self.entry, self.count),
                     arrival: SimTime::from_secs_f64(r.time_s),
                     prompt: r.input_tokens,
                     output: r.output_tokens.max(1),
@@ -165,6 +172,7 @@ impl Iterator for Requests {
             self.done = true;
             return None;
         }
+        self.count += 1;
         Some(request)
     }
 }

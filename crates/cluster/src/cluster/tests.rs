@@ -81,6 +81,7 @@ fn poisson(rate: f64, until_s: f64, seed: u64) -> Box<dyn Iterator<Item = Reques
         let gap: f64 = Exp1.sample(&mut rng);
         t += gap / rate;
         (t < until_s).then(|| Request {
+            id: 0,
             arrival: SimTime::from_secs_f64(t),
             prompt: 512,
             output: 128,
