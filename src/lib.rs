@@ -35,6 +35,7 @@ pub use inferscale_scenario as scenario;
 pub use inferscale_workload as workload;
 
 pub mod plots;
+mod request_rows;
 pub mod runner;
 pub mod sweep_run;
 pub mod workload_view;

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use inferscale_cluster::metrics::LatencyRecorder;
 use inferscale_cluster::{
-    ClusterReport, DeviceKind, ExecutorConfig, RequestStream, RunError, StationReport,
-    simulate_controlled_cluster, simulate_station,
+    ClusterReport, DeviceKind, ExecutorConfig, RequestLogging, RequestStream, RunError,
+    StationReport, simulate_cluster_with, simulate_station,
 };
 use inferscale_engine::{RngStreams, SimTime, Watchdog};
 use inferscale_policy::ScalingLoop;
@@ -71,6 +71,9 @@ pub struct OneRun {
     pub actions: Vec<ActionRow>,
     /// Its latency histograms (`latency.parquet`).
     pub latency: Vec<LatencyRow>,
+    /// Its sampled requests (`requests.parquet`), spooled, when the scenario asks for
+    /// them and the run was given a spool path.
+    pub requests: Option<inferscale_report::SpooledRequests>,
 }
 
 /// Runs every replication of `scenario` on `threads` worker threads (default: one per
@@ -132,6 +135,17 @@ pub fn run_one_watched(
     replication: u64,
     watchdog: Watchdog,
 ) -> Result<OneRun, RunError> {
+    run_one_logged(scenario, replication, watchdog, None)
+}
+
+/// [`run_one_watched`], spooling the scenario's sampled requests (`output.requests`)
+/// to `spool` (a file the caller removes after reading).
+pub fn run_one_logged(
+    scenario: &Scenario,
+    replication: u64,
+    watchdog: Watchdog,
+    spool: Option<&std::path::Path>,
+) -> Result<OneRun, RunError> {
     run_one_controlled_watched(
         scenario,
         replication,
@@ -143,6 +157,7 @@ pub fn run_one_watched(
                 .transpose()
         },
         watchdog,
+        spool,
     )
 }
 
@@ -163,6 +178,7 @@ pub fn run_one_controlled(
         replication,
         |system, streams| Ok(controller(system, streams)),
         Watchdog::default(),
+        None,
     )
 }
 
@@ -174,6 +190,7 @@ fn run_one_controlled_watched(
     replication: u64,
     controller: impl FnOnce(&LlmSystem, &RngStreams) -> Result<BuiltController, RunError>,
     watchdog: Watchdog,
+    spool: Option<&std::path::Path>,
 ) -> Result<OneRun, RunError> {
     let started = Instant::now();
     let streams = RngStreams::new(scenario.seed, replication);
@@ -191,6 +208,7 @@ fn run_one_controlled_watched(
                 fleet: Vec::new(),
                 actions: Vec::new(),
                 latency: latency_rows(scenario, replication, &[("response", &report.response)]),
+                requests: None,
             }
         }
         System::Llm(system) => {
@@ -202,13 +220,41 @@ fn run_one_controlled_watched(
                 watchdog,
                 ..system.cluster.clone()
             };
-            let report = simulate_controlled_cluster(
+            let spool = match (scenario.output_requests, spool) {
+                (Some(fraction), Some(path)) => {
+                    let spool = inferscale_report::RequestSpool::create(path)
+                        .map_err(|e| RunError::Controller(e.to_string()))?;
+                    Some((fraction, std::rc::Rc::new(std::cell::RefCell::new(spool))))
+                }
+                _ => None,
+            };
+            let logging = spool.as_ref().map(|(fraction, spool)| RequestLogging {
+                fraction: *fraction,
+                sink: Box::new(crate::request_rows::SpoolSink(spool.clone())),
+            });
+            let report = simulate_cluster_with(
                 cluster,
                 request_streams(system, &streams),
                 &streams,
                 controller,
                 executor,
+                logging,
             )?;
+            let requests = match spool {
+                Some((_, spool)) => {
+                    let spool = std::rc::Rc::try_unwrap(spool)
+                        .map_err(|_| {
+                            RunError::Controller("the request spool is still shared".into())
+                        })?
+                        .into_inner();
+                    Some(
+                        spool
+                            .finish()
+                            .map_err(|e| RunError::Controller(e.to_string()))?,
+                    )
+                }
+                None => None,
+            };
             let latencies = RunLatencies::of(&report);
             OneRun {
                 latency: latency_rows(
@@ -225,6 +271,7 @@ fn run_one_controlled_watched(
                 timeseries: timeseries_rows(scenario, replication, system, &report),
                 fleet: fleet_rows(scenario, replication, system, &report),
                 actions: action_rows(scenario, replication, system, &report),
+                requests,
             }
         }
     };

@@ -222,7 +222,7 @@ pub fn execute(
             if opts.stop.load(Ordering::Relaxed) {
                 return;
             }
-            let result = match simulate(sweep, run, opts.run_timeout) {
+            let result = match simulate(sweep, dir, run, opts.run_timeout) {
                 Ok(one) => write_run(sweep, dir, run, one, &provenance, opts.reproducible),
                 Err(error) => {
                     let point = sweep.points[run.point].label.clone();
@@ -295,12 +295,28 @@ const ABANDON_AFTER: Duration = Duration::from_secs(5);
 /// (it dies with the process) and the sweep goes on.
 fn simulate(
     sweep: &Sweep,
+    dir: &ResultsDir,
     run: &PlannedRun,
     timeout: Option<Duration>,
 ) -> Result<crate::runner::OneRun, String> {
     let scenario = &sweep.points[run.point].scenario;
+    let spool = scenario
+        .output_requests
+        .is_some()
+        .then(|| dir.spool(&run.run_id));
     let Some(limit) = timeout else {
-        return crate::runner::run_one(scenario, run.replication).map_err(|e| e.to_string());
+        return crate::runner::run_one_logged(
+            scenario,
+            run.replication,
+            inferscale_engine::Watchdog::default(),
+            spool.as_deref(),
+        )
+        .map_err(|e| {
+            if let Some(s) = &spool {
+                let _ = std::fs::remove_file(s);
+            }
+            e.to_string()
+        });
     };
     let watchdog = inferscale_engine::Watchdog {
         deadline: Some(Instant::now() + limit),
@@ -312,10 +328,11 @@ fn simulate(
     let spawned = std::thread::Builder::new()
         .name(format!("run {}", run.run_id))
         .spawn(move || {
-            let _ = tx.send(crate::runner::run_one_watched(
+            let _ = tx.send(crate::runner::run_one_logged(
                 &scenario,
                 replication,
                 watchdog,
+                spool.as_deref(),
             ));
         });
     if let Err(e) = spawned {
@@ -371,7 +388,34 @@ fn write_run(
         ("runs", runs_batch(std::slice::from_ref(&one.run))),
         ("latency", latency_batch(&one.latency)),
     ];
-    if let inferscale_scenario::System::Llm(_) = &point.scenario.system {
+    let mut streamed = None;
+    if let inferscale_scenario::System::Llm(system) = &point.scenario.system {
+        if let Some(spooled) = &one.requests {
+            let models: Vec<String> = system
+                .cluster
+                .models
+                .iter()
+                .map(|m| m.name.clone())
+                .collect();
+            let pools: Vec<String> = system
+                .cluster
+                .pools
+                .iter()
+                .map(|p| p.node_type.name.clone())
+                .collect();
+            let of = inferscale_report::RunOf {
+                scenario: point.scenario.name.clone(),
+                replication: run.replication,
+            };
+            let batches = spooled
+                .batches(of, models.into(), pools.into())
+                .with_context(|| format!("reading the requests of run {}", run.run_id))?;
+            streamed = Some(inferscale_report::StreamedTable {
+                table: "requests",
+                empty: inferscale_report::requests_batch(&Default::default(), &[], &[], &[]),
+                batches: Box::new(batches),
+            });
+        }
         tables.push(("models", models_batch(&one.models)));
         if !one.timeseries.is_empty() {
             tables.push(("timeseries", timeseries_batch(&one.timeseries)));
@@ -381,8 +425,13 @@ fn write_run(
             tables.push(("actions", actions_batch(&one.actions)));
         }
     }
-    dir.write_run(&keys, &tables, provenance)
-        .with_context(|| format!("writing run {} ({})", run.run_id, point.label))?;
+    let written = dir
+        .write_run_streamed(&keys, &tables, streamed, provenance)
+        .with_context(|| format!("writing run {} ({})", run.run_id, point.label));
+    if let Some(spooled) = &one.requests {
+        spooled.remove();
+    }
+    written?;
     Ok(Some(one.run.events))
 }
 

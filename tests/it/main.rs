@@ -15,6 +15,8 @@
 //! - [`loader_property`]: mutated example scenarios load or fail located, never
 //!   panic; the short ones run and conserve requests
 //! - [`cli`]: the `inferscale` command as a user runs it
+//! - [`requests`]: `requests.parquet` adds up to `runs.parquet`; samples are the
+//!   same requests under every policy
 //! - [`paired`]: paired differences to a baseline against the runs table, and
 //!   `compare` refusing results whose requests differ
 //! - [`golden_outputs`]: a hash of every table every example scenario writes
@@ -35,6 +37,7 @@ mod paired;
 mod policies;
 mod published;
 mod queueing;
+mod requests;
 mod scaling;
 mod schema;
 mod startup;

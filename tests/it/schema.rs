@@ -179,6 +179,24 @@ const LATENCY: &str = "
     count Int64
 ";
 
+const REQUESTS: &str = "
+    request_id Int64
+    arrival_s Float64
+    model Dictionary(Int32, Utf8)
+    workload Int64
+    replica Int64
+    node_type Dictionary(Int32, Utf8)
+    input_tokens Int64
+    output_tokens Int64
+    queue_wait_s Float64
+    ttft_s Float64
+    tpot_s Float64
+    e2e_s Float64
+    outcome Dictionary(Int32, Utf8)
+    sla_met Boolean
+    measured Boolean
+";
+
 /// `summary.parquet`: the point's keys and run count, then mean and 95% CI of each
 /// headline metric, the intervals clipped, then the Pareto flag (a sweep without a
 /// baseline or groups: those add columns, pinned in `paired_summary_listing`).
@@ -210,8 +228,11 @@ fn every_table_keeps_its_column_names_and_types() {
         ],
     );
     let out = dir.join("out");
+    let text = std::fs::read_to_string(&scenario).unwrap() + "output: {requests: {sample: 0.1}}\n";
+    std::fs::write(&scenario, text).unwrap();
     inferscale_ok(&["run", &scenario, "-q", "--out", out.to_str().unwrap()]);
     let keyed = |table: &str| format!("{KEYS}{table}");
+    check(&out, "requests", &keyed(REQUESTS));
     check(&out, "runs", &keyed(RUNS));
     check(&out, "models", &keyed(MODELS));
     check(&out, "timeseries", &keyed(TIMESERIES));

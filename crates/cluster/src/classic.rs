@@ -173,6 +173,7 @@ impl ClassicReplica {
         self.busy_measured =
             self.busy_measured + now.saturating_since(self.batch_started.max(self.stats_from));
         for request in self.batch.drain(..) {
+            out.record_scheduled(&request, self.batch_started);
             out.record_first_token(&request, now);
             out.record_completion(&request, now, now);
         }

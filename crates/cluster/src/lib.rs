@@ -30,14 +30,15 @@ pub mod metrics;
 pub mod outcomes;
 pub mod perf;
 pub mod replica;
+pub mod request_log;
 mod run_error;
 pub mod station;
 
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig};
 pub use cluster::{
     ClusterConfig, ClusterReport, Deployment, FleetSample, ModelReport, NodePool, PoolUsage,
-    ReplicaChange, ReplicaTime, RequestStream, RoutingPolicy, Serving, SpotTerms, simulate_cluster,
-    simulate_controlled_cluster,
+    ReplicaChange, ReplicaTime, RequestLogging, RequestStream, RoutingPolicy, Serving, SpotTerms,
+    simulate_cluster, simulate_cluster_with, simulate_controlled_cluster,
 };
 pub use control::{
     ActionRecord, ClusterView, Controller, ControllerReport, ExecutorConfig, ForecastError,
@@ -52,5 +53,6 @@ pub use llm_server::{LlmReport, simulate_llm_server};
 pub use outcomes::{Outcomes, Sla};
 pub use perf::{BatchWork, Efficiency, ProfileTable, Roofline};
 pub use replica::{NextStep, Replica, ReplicaKind};
+pub use request_log::{RequestLog, RequestOutcome, RequestRecord, RequestSink};
 pub use run_error::RunError;
 pub use station::{StationConfig, StationReport, simulate_station};

@@ -6,6 +6,7 @@ use inferscale_engine::{SimDuration, SimTime};
 use inferscale_workload::Request;
 
 use crate::metrics::LatencyRecorder;
+use crate::request_log::RequestOutcome;
 
 /// Latency targets a request is judged against; a missing target always passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -122,6 +123,9 @@ pub struct Outcomes {
     /// the integral of the number in the system (each request adds its own time, so
     /// nothing is updated on arrival).
     departed_in_system_ns: u128,
+    /// Per-request records of a sample of the requests (`requests.parquet`); `None`:
+    /// none are kept, at the cost of one test per request event.
+    pub log: Option<Box<crate::request_log::RequestLog>>,
 }
 
 impl Outcomes {
@@ -157,6 +161,7 @@ impl Outcomes {
             window_e2e: LatencyRecorder::new(),
             tick_ttft: None,
             departed_in_system_ns: 0,
+            log: None,
         }
     }
 
@@ -206,10 +211,28 @@ impl Outcomes {
     /// Counts a request refused as impossible to serve.
     pub fn record_reject(&mut self, request: &Request, now: SimTime) {
         self.rejected += 1;
-        if self.measured(request) {
+        let measured = self.measured(request);
+        if measured {
             self.rejected_measured += 1;
         }
         self.depart(request, now);
+        if let Some(log) = self.log.as_mut() {
+            log.end(
+                request,
+                Some(now),
+                RequestOutcome::Rejected,
+                false,
+                measured,
+            );
+        }
+    }
+
+    /// Notes when a replica first scheduled `request` (its queue wait ends), for the
+    /// per-request records; counts nothing.
+    pub fn record_scheduled(&mut self, request: &Request, now: SimTime) {
+        if let Some(log) = self.log.as_mut() {
+            log.scheduled(request, now);
+        }
     }
 
     /// Counts a request whose output was cut at the context length.
@@ -220,18 +243,35 @@ impl Outcomes {
         }
     }
 
-    /// Counts a dropped request (a full queue, a timeout, a replica killed under it).
+    /// Counts a dropped request (a full queue, a replica killed under it).
     pub fn record_drop(&mut self, request: &Request, now: SimTime) {
+        self.drop_as(request, now, RequestOutcome::Dropped);
+    }
+
+    /// Counts a request dropped after waiting longer than its model's timeout (a
+    /// drop, recorded as timed out in the per-request records).
+    pub fn record_timeout(&mut self, request: &Request, now: SimTime) {
+        self.drop_as(request, now, RequestOutcome::TimedOut);
+    }
+
+    fn drop_as(&mut self, request: &Request, now: SimTime, outcome: RequestOutcome) {
         self.dropped += 1;
-        if self.measured(request) {
+        let measured = self.measured(request);
+        if measured {
             self.dropped_measured += 1;
         }
         self.depart(request, now);
+        if let Some(log) = self.log.as_mut() {
+            log.end(request, Some(now), outcome, false, measured);
+        }
     }
 
     /// Records `request`'s first token at `now`: a replica calls it once per request,
     /// before [`Outcomes::record_completion`].
     pub fn record_first_token(&mut self, request: &Request, now: SimTime) {
+        if let Some(log) = self.log.as_mut() {
+            log.first_token(request, now);
+        }
         self.window_ttft.record(now - request.arrival);
         if let Some(tick) = self.tick_ttft.as_mut() {
             tick.push((now - request.arrival).as_nanos());
@@ -249,28 +289,35 @@ impl Outcomes {
         self.last_completion = now;
         self.window_e2e.record(now - request.arrival);
         self.depart(request, now);
-        if !self.measured(request) {
+        let measured = self.measured(request);
+        if !measured && self.log.is_none() {
             return;
         }
-        self.output_tokens_measured += u64::from(request.output);
         let ttft = first_token - request.arrival;
         let e2e = now - request.arrival;
         let tpot = (request.output > 1).then(|| {
             SimDuration::from_nanos((now - first_token).as_nanos() / u64::from(request.output - 1))
         });
-        self.e2e.record(e2e);
-        if let Some(tpot) = tpot {
-            self.tpot.record(tpot);
-        }
         let within = |target: Option<SimDuration>, value: Option<SimDuration>| match (target, value)
         {
             (Some(t), Some(v)) => v <= t,
             _ => true,
         };
-        if within(self.sla.ttft, Some(ttft))
+        let met = within(self.sla.ttft, Some(ttft))
             && within(self.sla.tpot, tpot)
-            && within(self.sla.e2e, Some(e2e))
-        {
+            && within(self.sla.e2e, Some(e2e));
+        if let Some(log) = self.log.as_mut() {
+            log.end(request, Some(now), RequestOutcome::Completed, met, measured);
+        }
+        if !measured {
+            return;
+        }
+        self.output_tokens_measured += u64::from(request.output);
+        self.e2e.record(e2e);
+        if let Some(tpot) = tpot {
+            self.tpot.record(tpot);
+        }
+        if met {
             self.met_sla += 1;
         }
         self.measured += 1;

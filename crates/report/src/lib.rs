@@ -19,6 +19,7 @@ mod models;
 pub mod paired;
 mod parquet_io;
 mod points;
+mod requests;
 mod runs;
 pub mod stats;
 mod summary;
@@ -27,7 +28,7 @@ mod timeseries;
 pub use actions::{ActionRow, actions_batch, write_actions};
 pub use dataset::{
     ClearRefusal, CurrentSweep, Manifest, MergeSummary, PlannedKey, RUN_PARTS_KEY, ResultsDir,
-    RunKeys, TABLES, merge, with_keys,
+    RunKeys, StreamedTable, TABLES, merge, with_keys,
 };
 pub use fleet::{FleetRow, fleet_batch};
 pub use latency::{LatencyRow, latency_batch};
@@ -40,6 +41,7 @@ pub use points::{
     DIFF_METRICS, POINT_METRICS, PointSummary, format_paired_table, format_points_table,
     summarize_points,
 };
+pub use requests::{OUTCOMES, RequestRow, RequestSpool, RunOf, SpooledRequests, requests_batch};
 pub use runs::WALL_TIME_COLUMN;
 pub use runs::{LlmColumns, RunRow, runs_batch, write_runs};
 pub use summary::{

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub output_dir: Option<PathBuf>,
     /// Whether the file asks for figures after a run (`output.plots`).
     pub output_plots: bool,
+    /// Share of the requests `requests.parquet` keeps (`output.requests`; 1: all);
+    /// `None`: no such table.
+    pub output_requests: Option<f64>,
     /// The file's text, kept so results can carry it as provenance.
     pub source_text: std::sync::Arc<str>,
     /// The scaling loop, if the file asks for one.
@@ -314,6 +317,33 @@ fn parse_inner(
             Some(setup)
         }
     };
+    let output_requests = match &spec.output.requests {
+        None => None,
+        Some(r) => {
+            if let System::Generic(_) = system {
+                return Err(at(
+                    r.referenced,
+                    "output.requests",
+                    "`requests:` records a cluster's requests (`llm:` or `classic:` models); a \
+                     `generic:` station has none to record"
+                        .into(),
+                ));
+            }
+            match r.value {
+                crate::schema::RequestsSpec::All => Some(1.0),
+                crate::schema::RequestsSpec::Sample(f) if f > 0.0 && f <= 1.0 => Some(f),
+                crate::schema::RequestsSpec::Sample(f) => {
+                    return Err(at(
+                        r.referenced,
+                        "output.requests.sample",
+                        format!(
+                            "a sample is a share above 0 and at most 1, e.g. `{{sample: 0.01}}`; got {f}"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
     let duration = spec.duration.value.0;
     let warmup = spec.warmup.value.0;
     let scenario = Scenario {
@@ -326,6 +356,7 @@ fn parse_inner(
         warmup,
         system,
         output_plots: spec.output.plots,
+        output_requests,
         // Relative to the scenario file, as every path in it.
         output_dir: spec
             .output

@@ -470,6 +470,22 @@ pub struct OutputSpec {
     /// `run --plot` does. Default: false.
     #[serde(default)]
     pub plots: bool,
+    /// Cluster scenarios: write `requests.parquet`, one row per request —
+    /// `requests: all`, or a deterministic sample `requests: {sample: 0.01}` (by a
+    /// hash of each request's identity, so every policy of a sweep samples the same
+    /// requests). Default: none.
+    #[serde(default)]
+    pub requests: Option<Spanned<RequestsSpec>>,
+}
+
+/// Which requests `requests.parquet` keeps.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RequestsSpec {
+    /// Every request.
+    All,
+    /// This share of them, in (0, 1].
+    Sample(f64),
 }
 
 impl Default for OutputSpec {
@@ -478,6 +494,7 @@ impl Default for OutputSpec {
             dir: None,
             timeseries_interval: default_timeseries_interval(),
             plots: false,
+            requests: None,
         }
     }
 }

@@ -172,9 +172,11 @@ impl Cluster {
             self.drain(r, now);
         }
         let owner = self.replicas[r].owner;
+        self.attribute(owner, Some(r));
         self.replicas[r]
             .server
             .abort_all(now, &mut self.per_model[owner].outcomes);
+        self.attribute(owner, None);
         self.replicas[r].timer_at = None;
         self.retire_if_idle(r, now);
     }

@@ -26,6 +26,7 @@ mod executor;
 mod fleet;
 mod observe;
 mod report;
+mod requests;
 mod router;
 #[cfg(test)]
 mod tests;
@@ -144,6 +145,8 @@ struct Cluster {
     running_out: bool,
     /// Why the controller could not go on (the run ends with it).
     failure: Option<String>,
+    /// Where sampled requests' records go (`requests.parquet`), if anywhere.
+    request_sink: Option<Box<dyn crate::request_log::RequestSink>>,
 }
 
 impl Cluster {
@@ -167,10 +170,12 @@ impl Cluster {
     pub(super) fn kick(&mut self, r: usize, ctx: &mut Context<ClusterEvent>) {
         let owner = self.replicas[r].owner;
         let now = ctx.now();
-        match self.replicas[r]
+        self.attribute(owner, Some(r));
+        let step = self.replicas[r]
             .server
-            .start(now, &mut self.per_model[owner].outcomes)
-        {
+            .start(now, &mut self.per_model[owner].outcomes);
+        self.attribute(owner, None);
+        match step {
             NextStep::Busy(d) => ctx.schedule_in(d, ClusterEvent::IterationDone { replica: r }),
             NextStep::WaitUntil(t) => {
                 if self.replicas[r]
@@ -190,6 +195,15 @@ impl Model for Cluster {
     type Event = ClusterEvent;
 
     fn handle(&mut self, event: ClusterEvent, ctx: &mut Context<ClusterEvent>) {
+        self.handle_event(event, ctx);
+        if self.request_sink.is_some() {
+            self.drain_request_records();
+        }
+    }
+}
+
+impl Cluster {
+    fn handle_event(&mut self, event: ClusterEvent, ctx: &mut Context<ClusterEvent>) {
         // The crate's own tests check the fleet index against a full scan before
         // every event.
         #[cfg(test)]
@@ -235,9 +249,11 @@ impl Model for Cluster {
                     return; // killed mid-iteration
                 }
                 let owner = self.replicas[replica].owner;
+                self.attribute(owner, Some(replica));
                 self.replicas[replica]
                     .server
                     .complete(now, &mut self.per_model[owner].outcomes);
+                self.attribute(owner, None);
                 if self.routers[owner].pending.is_empty() {
                     self.kick(replica, ctx);
                 } else {
@@ -293,6 +309,34 @@ pub fn simulate_controlled_cluster(
     controller: Option<Box<dyn Controller>>,
     executor: ExecutorConfig,
 ) -> Result<ClusterReport, crate::RunError> {
+    simulate_cluster_with(config, streams, rng, controller, executor, None)
+}
+
+/// Per-request records to keep: a fraction of the requests (by a hash of their id)
+/// and where their records go.
+pub struct RequestLogging {
+    /// Share of the requests kept, in (0, 1]; 1 keeps every one.
+    pub fraction: f64,
+    /// Receives each record as its request ends (in-flight ones at the end).
+    pub sink: Box<dyn crate::request_log::RequestSink>,
+}
+
+/// [`simulate_controlled_cluster`], also handing a sample of the requests' records
+/// to `requests`' sink as they end. A request still in flight at the horizon is
+/// recorded as in flight (as `ModelReport::in_flight_at_end` counts it), judged
+/// against its SLA as the report judges it, after the run-out.
+pub fn simulate_cluster_with(
+    config: ClusterConfig,
+    streams: Vec<RequestStream>,
+    rng: &RngStreams,
+    controller: Option<Box<dyn Controller>>,
+    executor: ExecutorConfig,
+    requests: Option<RequestLogging>,
+) -> Result<ClusterReport, crate::RunError> {
+    let (fraction, request_sink) = match requests {
+        Some(r) => (Some(r.fraction), Some(r.sink)),
+        None => (None, None),
+    };
     let models = config.models.len();
     let routers = (0..models)
         .map(|m| Router::new(rng.stream(&format!("routing/{}", config.models[m].name))))
@@ -304,6 +348,9 @@ pub fn simulate_controlled_cluster(
             let mut outcomes = Outcomes::measured_from(m.sla, config.warmup);
             if controller.is_some() {
                 outcomes.tick_ttft = Some(Vec::new());
+            }
+            if let Some(f) = fraction {
+                outcomes.log = Some(Box::new(crate::request_log::RequestLog::sampling(f)));
             }
             ModelState {
                 outcomes,
@@ -346,6 +393,7 @@ pub fn simulate_controlled_cluster(
         reclaims: vec![0; config.pools.len()],
         running_out: false,
         failure: None,
+        request_sink,
         config,
     };
     let mut sim = Simulation::new(cluster);
@@ -366,14 +414,17 @@ pub fn simulate_controlled_cluster(
         cluster.sample(end);
     }
     let mut report = sim.model().report(end, events);
+    // Requests that end from here on are the report's in flight.
+    sim.model_mut().freeze_request_logs(end);
     // Judge the requests still in flight: follow them, with no new arrivals or
     // decisions, until each has finished or can no longer meet its SLA.
     if let Some(until) = sim.model_mut().start_run_out() {
         crate::RunError::from_outcome(sim.run_until(until))?;
     }
-    let cluster = sim.model();
+    let cluster = sim.model_mut();
     for (m, model) in report.models.iter_mut().enumerate() {
         model.sla_met = cluster.per_model[m].outcomes.met_sla + cluster.met_in_flight(m);
     }
+    cluster.log_requests_in_flight();
     Ok(report)
 }

@@ -163,11 +163,15 @@ impl Cluster {
         let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
         let server = &mut self.replicas[r].server;
         let Some((admitted, cut)) = server.admit(request) else {
+            self.attribute(owner, Some(r));
             self.per_model[owner].outcomes.record_reject(&request, now);
+            self.attribute(owner, None);
             return false;
         };
         if max_queue.is_some_and(|q| server.queued() >= q) {
+            self.attribute(owner, Some(r));
             self.per_model[owner].outcomes.record_drop(&request, now);
+            self.attribute(owner, None);
             return false;
         }
         if cut {

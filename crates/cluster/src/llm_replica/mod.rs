@@ -277,7 +277,7 @@ impl LlmReplica {
                 .is_some_and(|t| now - slot.request.arrival > t);
         if expired {
             self.waiting.pop_front();
-            out.record_drop(&slot.request, now);
+            out.record_timeout(&slot.request, now);
             self.free_slots.push(id);
         }
         expired

@@ -32,14 +32,27 @@ pub use merge::{CurrentSweep, MergeSummary, PlannedKey, merge};
 
 /// The tables of a results directory, in the order a run writes them (`runs` last:
 /// its part marks the run complete).
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     "models",
     "timeseries",
     "fleet",
     "actions",
     "latency",
+    "requests",
     "runs",
 ];
+
+/// A table a run writes from a stream of batches rather than one batch in memory
+/// (`requests`: as many rows as the run's sampled requests): its name, an empty batch
+/// of its columns, and the batches.
+pub struct StreamedTable<'a> {
+    /// The table, one of [`TABLES`].
+    pub table: &'a str,
+    /// No rows, the table's columns (the file's schema before the first batch).
+    pub empty: RecordBatch,
+    /// The rows.
+    pub batches: Box<dyn Iterator<Item = Result<RecordBatch, ReportError>> + 'a>,
+}
 
 /// Name of the file, under `DIR/parts/`, that says which sweep the parts belong to.
 const MANIFEST: &str = "MANIFEST";
@@ -208,6 +221,13 @@ impl ResultsDir {
         self.parts_dir(table).join(format!("{run_id}.parquet"))
     }
 
+    /// Where run `run_id` spools its sampled requests while it runs (a hidden
+    /// temporary name, which the directory's checks know as inferscale's own).
+    pub fn spool(&self, run_id: &str) -> PathBuf {
+        self.parts_dir("requests")
+            .join(format!(".{run_id}.spool.tmp-{}", std::process::id()))
+    }
+
     /// The merged file of `table`.
     pub fn merged(&self, table: &str) -> PathBuf {
         self.root.join(format!("{table}.parquet"))
@@ -223,8 +243,37 @@ impl ResultsDir {
         tables: &[(&str, RecordBatch)],
         provenance: &Provenance,
     ) -> Result<(), ReportError> {
+        self.write_run_streamed(keys, tables, None, provenance)
+    }
+
+    /// [`ResultsDir::write_run`], with one table written from a stream of batches.
+    pub fn write_run_streamed(
+        &self,
+        keys: &RunKeys<'_>,
+        tables: &[(&str, RecordBatch)],
+        mut streamed: Option<StreamedTable<'_>>,
+        provenance: &Provenance,
+    ) -> Result<(), ReportError> {
         let mut written = Vec::new();
         for table in TABLES {
+            if let Some(s) = streamed.take_if(|s| s.table == table) {
+                let schema = with_keys(&s.empty, keys)?.schema();
+                let path = self.part(table, keys.run_id);
+                let keyed = s.batches.map(|b| b.and_then(|b| with_keys(&b, keys)));
+                crate::parquet_io::write_atomic_with(
+                    &path,
+                    &schema,
+                    keyed,
+                    provenance,
+                    crate::parquet_io::FileKind::Part,
+                    &[],
+                )?;
+                let size = fs::metadata(&path)
+                    .map_err(io_err("cannot read back", &path))?
+                    .len();
+                written.push(format!("{table}={size}"));
+                continue;
+            }
             if let Some((_, batch)) = tables.iter().find(|(t, _)| *t == table) {
                 let keyed = with_keys(batch, keys)?;
                 let path = self.part(table, keys.run_id);
