@@ -209,6 +209,7 @@ impl Outcomes {
     }
 
     /// Counts a request refused as impossible to serve.
+    #[inline]
     pub fn record_reject(&mut self, request: &Request, now: SimTime) {
         self.rejected += 1;
         let measured = self.measured(request);
@@ -227,8 +228,16 @@ impl Outcomes {
         }
     }
 
+    /// Whether per-request records are kept (a replica may skip calls that only feed
+    /// them).
+    #[inline]
+    pub fn logs_requests(&self) -> bool {
+        self.log.is_some()
+    }
+
     /// Notes when a replica first scheduled `request` (its queue wait ends), for the
     /// per-request records; counts nothing.
+    #[inline]
     pub fn record_scheduled(&mut self, request: &Request, now: SimTime) {
         if let Some(log) = self.log.as_mut() {
             log.scheduled(request, now);
@@ -244,16 +253,19 @@ impl Outcomes {
     }
 
     /// Counts a dropped request (a full queue, a replica killed under it).
+    #[inline]
     pub fn record_drop(&mut self, request: &Request, now: SimTime) {
         self.drop_as(request, now, RequestOutcome::Dropped);
     }
 
     /// Counts a request dropped after waiting longer than its model's timeout (a
     /// drop, recorded as timed out in the per-request records).
+    #[inline]
     pub fn record_timeout(&mut self, request: &Request, now: SimTime) {
         self.drop_as(request, now, RequestOutcome::TimedOut);
     }
 
+    #[inline(never)]
     fn drop_as(&mut self, request: &Request, now: SimTime, outcome: RequestOutcome) {
         self.dropped += 1;
         let measured = self.measured(request);
@@ -268,6 +280,7 @@ impl Outcomes {
 
     /// Records `request`'s first token at `now`: a replica calls it once per request,
     /// before [`Outcomes::record_completion`].
+    #[inline]
     pub fn record_first_token(&mut self, request: &Request, now: SimTime) {
         if let Some(log) = self.log.as_mut() {
             log.first_token(request, now);
@@ -283,44 +296,71 @@ impl Outcomes {
 
     /// Records `request`'s completion at `now`, its first token having come at
     /// `first_token`, and judges it against the SLA.
+    #[inline]
     pub fn record_completion(&mut self, request: &Request, first_token: SimTime, now: SimTime) {
+        if self.log.is_some() {
+            return self.record_completion_logged(request, first_token, now);
+        }
         self.completed += 1;
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;
         self.window_e2e.record(now - request.arrival);
         self.depart(request, now);
-        let measured = self.measured(request);
-        if !measured && self.log.is_none() {
+        if !self.measured(request) {
             return;
         }
-        let ttft = first_token - request.arrival;
-        let e2e = now - request.arrival;
+        self.output_tokens_measured += u64::from(request.output);
+        let (ttft, tpot, e2e) = Self::latencies(request, first_token, now);
+        self.e2e.record(e2e);
+        if let Some(tpot) = tpot {
+            self.tpot.record(tpot);
+        }
+        if self.meets_sla(ttft, tpot, e2e) {
+            self.met_sla += 1;
+        }
+        self.measured += 1;
+    }
+
+    /// [`Outcomes::record_completion`] with a per-request log: the same counts, and
+    /// the request's record (judged whether measured or not). Out of line, so the
+    /// path without a log stays as short as it was.
+    #[cold]
+    #[inline(never)]
+    fn record_completion_logged(&mut self, request: &Request, first_token: SimTime, now: SimTime) {
+        let log = self.log.take();
+        self.record_completion(request, first_token, now);
+        self.log = log;
+        let (ttft, tpot, e2e) = Self::latencies(request, first_token, now);
+        let met = self.meets_sla(ttft, tpot, e2e);
+        let measured = self.measured(request);
+        if let Some(log) = self.log.as_mut() {
+            log.end(request, Some(now), RequestOutcome::Completed, met, measured);
+        }
+    }
+
+    /// TTFT, TPOT (for more than one output token) and end-to-end latency of a
+    /// request completed at `now` with its first token at `first_token`.
+    fn latencies(
+        request: &Request,
+        first_token: SimTime,
+        now: SimTime,
+    ) -> (SimDuration, Option<SimDuration>, SimDuration) {
         let tpot = (request.output > 1).then(|| {
             SimDuration::from_nanos((now - first_token).as_nanos() / u64::from(request.output - 1))
         });
+        (first_token - request.arrival, tpot, now - request.arrival)
+    }
+
+    /// Whether those latencies meet every target of the SLA.
+    fn meets_sla(&self, ttft: SimDuration, tpot: Option<SimDuration>, e2e: SimDuration) -> bool {
         let within = |target: Option<SimDuration>, value: Option<SimDuration>| match (target, value)
         {
             (Some(t), Some(v)) => v <= t,
             _ => true,
         };
-        let met = within(self.sla.ttft, Some(ttft))
+        within(self.sla.ttft, Some(ttft))
             && within(self.sla.tpot, tpot)
-            && within(self.sla.e2e, Some(e2e));
-        if let Some(log) = self.log.as_mut() {
-            log.end(request, Some(now), RequestOutcome::Completed, met, measured);
-        }
-        if !measured {
-            return;
-        }
-        self.output_tokens_measured += u64::from(request.output);
-        self.e2e.record(e2e);
-        if let Some(tpot) = tpot {
-            self.tpot.record(tpot);
-        }
-        if met {
-            self.met_sla += 1;
-        }
-        self.measured += 1;
+            && within(self.sla.e2e, Some(e2e))
     }
 }
 

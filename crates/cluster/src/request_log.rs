@@ -119,6 +119,9 @@ impl RequestLog {
         self.threshold == u64::MAX || mix(request.id) <= self.threshold
     }
 
+    // Out of line: the hot paths that call it stay small when no log is kept.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn scheduled(&mut self, request: &Request, now: SimTime) {
         if self.keeps(request) {
             self.pending
@@ -129,6 +132,9 @@ impl RequestLog {
         }
     }
 
+    // Out of line: the hot paths that call it stay small when no log is kept.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn first_token(&mut self, request: &Request, now: SimTime) {
         if self.keeps(request) {
             self.pending
@@ -144,6 +150,9 @@ impl RequestLog {
     /// horizon every record is of a request in flight then: its outcome is
     /// [`RequestOutcome::InFlight`], with no end and only a first token that came
     /// before the horizon, and its SLA judged as it finally went.
+    // Out of line: the hot paths that call it stay small when no log is kept.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn end(
         &mut self,
         request: &Request,

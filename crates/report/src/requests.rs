@@ -353,7 +353,11 @@ mod tests {
             arrival_s: f64::from(i),
             model: i % 2,
             workload: 0,
-            replica: if i.is_multiple_of(3) { -1 } else { i64::from(i) },
+            replica: if i.is_multiple_of(3) {
+                -1
+            } else {
+                i64::from(i)
+            },
             pool: if i.is_multiple_of(3) { -1 } else { 0 },
             input_tokens: 10 + i,
             output_tokens: 1 + i,

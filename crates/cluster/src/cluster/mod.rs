@@ -147,6 +147,8 @@ struct Cluster {
     failure: Option<String>,
     /// Where sampled requests' records go (`requests.parquet`), if anywhere.
     request_sink: Option<Box<dyn crate::request_log::RequestSink>>,
+    /// Whether `request_sink` is set: one flag the hot paths test.
+    logging: bool,
 }
 
 impl Cluster {
@@ -196,7 +198,7 @@ impl Model for Cluster {
 
     fn handle(&mut self, event: ClusterEvent, ctx: &mut Context<ClusterEvent>) {
         self.handle_event(event, ctx);
-        if self.request_sink.is_some() {
+        if self.logging {
             self.drain_request_records();
         }
     }
@@ -393,6 +395,7 @@ pub fn simulate_cluster_with(
         reclaims: vec![0; config.pools.len()],
         running_out: false,
         failure: None,
+        logging: request_sink.is_some(),
         request_sink,
         config,
     };

@@ -8,8 +8,11 @@ use crate::request_log::RequestOutcome;
 impl Cluster {
     /// Attributes the records `owner`'s outcomes write next to replica `r` (`None`:
     /// the router). The cluster sets it around each call into a replica.
+    #[inline]
     pub(super) fn attribute(&mut self, owner: usize, r: Option<usize>) {
-        if let Some(log) = self.per_model[owner].outcomes.log.as_mut() {
+        if self.logging
+            && let Some(log) = self.per_model[owner].outcomes.log.as_mut()
+        {
             log.replica = r.map(|r| r as u32);
         }
     }

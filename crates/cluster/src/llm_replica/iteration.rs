@@ -51,10 +51,14 @@ impl LlmReplica {
             let n = f64::from(new_tokens);
             work.prefill_tokens += n;
             work.prefill_attention_pairs += BatchWork::prefill_pairs(n, 0.0);
-            out.record_scheduled(&slot.request, now);
             self.admitted.push(id);
         }
         if !self.admitted.is_empty() {
+            if out.logs_requests() {
+                for &id in &self.admitted {
+                    out.record_scheduled(&self.slots[id].request, now);
+                }
+            }
             for &id in &self.admitted {
                 let seq = self.next_admit_seq;
                 self.next_admit_seq += 1;
@@ -160,7 +164,9 @@ impl LlmReplica {
             self.slots[id].prefilled = 0;
             self.running.insert(seq, id);
             self.prefilling.push_back(id);
-            out.record_scheduled(&slot.request, now);
+            if out.logs_requests() {
+                out.record_scheduled(&slot.request, now);
+            }
             let chunk = target.min(budget);
             budget -= chunk;
             work.prefill_tokens += f64::from(chunk);
