@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs notebooks/compare_policies.ipynb headless against fresh results, so the notebook
-# never silently breaks (CI runs this from .ci/run). Creates notebooks/.venv with
+# never silently breaks (CI runs this from .ci/run). Creates a virtual environment with
 # polars, pandas, pyarrow, DuckDB, matplotlib and nbclient on first use (needs pip
-# access), runs scenarios/quickstart-sweep.yaml into a temporary directory (or reads
-# RESULTS_DIR if given), executes every cell, and keeps the executed notebook next to
-# the results. Any failing cell (the Pareto cell asserts a non-empty front that agrees
-# with the command's summary) fails the script. Without RESULTS_DIR the temporary
-# results, executed notebook included, are removed at the end.
+# access) under the build directory (target/notebook-venv, or $CARGO_TARGET_DIR's):
+# ignored by git and out of the source folders. Without RESULTS_DIR it runs
+# scenarios/quickstart-sweep.yaml into a temporary directory with the release binary —
+# the one already built if there is one (INFERSCALE_BUILD=1 rebuilds it first; none
+# built: it is built) — and removes the results at the end; with RESULTS_DIR it reads
+# those and keeps the executed notebook next to them. Any failing cell (the Pareto cell
+# asserts a non-empty front that agrees with the command's summary) fails the script.
 #
 #   scripts/notebook.sh [RESULTS_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="$root/notebooks/.venv"
+target="${CARGO_TARGET_DIR:-$root/target}"
+venv="$target/notebook-venv"
 if ! "$venv/bin/python" -c "import polars, pandas, pyarrow, duckdb, matplotlib, nbclient, nbformat, ipykernel" 2>/dev/null; then
     echo "== creating $venv"
     python3 -m venv "$venv"
@@ -21,8 +24,12 @@ fi
 if [ $# -ge 1 ]; then
     results="$(cd "$1" && pwd)"
 else
-    cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-    bin="${CARGO_TARGET_DIR:-$root/target}/release/inferscale"
+    bin="$target/release/inferscale"
+    if [ ! -x "$bin" ] || [ "${INFERSCALE_BUILD:-0}" = 1 ]; then
+        cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+    else
+        echo "== using the built $bin (INFERSCALE_BUILD=1 rebuilds it)"
+    fi
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
     results="$tmp/quickstart-sweep"

@@ -17,13 +17,14 @@ use arrow_array::cast::AsArray;
 use crate::support::{TempDir, inferscale_ok, repo};
 
 const GOLDEN: &str = "tests/golden/outputs.txt";
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "runs",
     "models",
     "timeseries",
     "fleet",
     "actions",
     "latency",
+    "requests",
     "summary",
 ];
 

@@ -18,10 +18,7 @@ fn run(dir: &TempDir, requests: &str) -> std::path::PathBuf {
         &[
             ("replications: 3", "replications: 2"),
             ("duration: 1h", "duration: 20m"),
-            (
-                "output: {timeseries_interval: 30s}",
-                &format!("output: {{timeseries_interval: 30s, requests: {requests}}}"),
-            ),
+            ("requests: {sample: 0.05}", &format!("requests: {requests}")),
         ],
     );
     let out = dir.join("out");

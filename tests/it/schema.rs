@@ -271,8 +271,8 @@ fn a_baseline_adds_paired_columns_and_a_grouping_axis_a_group() {
             ("duration: 1h", "duration: 10m"),
             ("warmup: 5m", "warmup: 1m"),
             (
-                "sweep:\n  variants:",
-                "sweep:\n  baseline: hpa\n  grid: {workload.0.arrivals.poisson.rate.diurnal.mean: [8/s, 16/s]}\n  variants:",
+                "  baseline: hpa\n",
+                "  baseline: hpa\n  grid: {workload.0.arrivals.poisson.rate.diurnal.mean: [8/s, 16/s]}\n",
             ),
         ],
     );
