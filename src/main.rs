@@ -123,6 +123,14 @@ enum Command {
         /// Default: replication 0 of each point.
         #[arg(long = "run", value_name = "RUN_ID")]
         runs: Vec<String>,
+        /// Size of each chart in inches, WIDTHxHEIGHT (e.g. `7x3` across a page);
+        /// a timeline stacks its three. Default: 10x3.6.
+        #[arg(long, value_name = "WxH")]
+        size: Option<String>,
+        /// Dots per inch of the PNGs (text and lines scale with it, so a figure keeps
+        /// its look and prints sharp). Default: 100.
+        #[arg(long, value_name = "N")]
+        dpi: Option<f64>,
     },
     /// Compare two sets of results run with the same seed and replications: two
     /// results directories, or two points of one, pairing runs by replication (the
@@ -225,7 +233,13 @@ fn main() -> ExitCode {
             pilot,
         } => validate(&scenario, points, &pilot.pilot()),
         Command::Compare { a, b, points } => compare(&a, b.as_deref(), &points),
-        Command::Plot { dirs, out, runs } => plot(&dirs, out, &runs),
+        Command::Plot {
+            dirs,
+            out,
+            runs,
+            size,
+            dpi,
+        } => plot(&dirs, out, &runs, size.as_deref(), dpi),
         Command::Workload {
             scenario,
             out,
@@ -382,9 +396,21 @@ fn external_programs(sweep: &inferscale::scenario::Sweep) -> Vec<(String, PathBu
     seen
 }
 
-fn plot(dirs: &[PathBuf], out: Option<PathBuf>, runs: &[String]) -> anyhow::Result<()> {
+fn plot(
+    dirs: &[PathBuf],
+    out: Option<PathBuf>,
+    runs: &[String],
+    size: Option<&str>,
+    dpi: Option<f64>,
+) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| dirs[0].join("plots"));
-    let (written, front) = inferscale::plots::plot_results(dirs, &out, runs)?;
+    let size = match (size, dpi) {
+        (None, None) => None,
+        (size, dpi) => Some(
+            inferscale::plots::FigureSize::parse(size, dpi.unwrap_or(100.0)).map_err(Refused)?,
+        ),
+    };
+    let (written, front) = inferscale::plots::plot_results(dirs, &out, runs, size)?;
     for path in written {
         println!("wrote {}", path.display());
     }
@@ -608,6 +634,7 @@ fn run(
             std::slice::from_ref(&out_dir),
             &out_dir.join("plots"),
             &[],
+            None,
         )?;
         if !opts.quiet {
             let n = written.len() / 2;

@@ -542,14 +542,66 @@ fn shown(groups: &[Group], front: &[usize]) -> Vec<usize> {
     }
 }
 
+/// The size figures are drawn at: each chart `width_in` × `height_in` inches (a
+/// figure of stacked charts, such as a timeline, is as tall as its charts together) at
+/// `dpi` dots per inch (`plot --size WxH --dpi N`). Without one, figures are 1000 px
+/// wide, 360 px per chart, at 100 dpi.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FigureSize {
+    /// Width, inches.
+    pub width_in: f64,
+    /// Height of each chart, inches; `None`: 3.6.
+    pub height_in: Option<f64>,
+    /// Dots per inch.
+    pub dpi: f64,
+}
+
+impl FigureSize {
+    /// `WxH` (inches, e.g. `7x4.5`; `None`: the default size) at `dpi`; the error
+    /// says what is accepted.
+    pub fn parse(size: Option<&str>, dpi: f64) -> Result<Self, String> {
+        if !(10.0..=1200.0).contains(&dpi) {
+            return Err(format!("--dpi {dpi}: give 10 to 1200 dots per inch"));
+        }
+        let Some(size) = size else {
+            return Ok(FigureSize {
+                width_in: 10.0,
+                height_in: None,
+                dpi,
+            });
+        };
+        let bad = || format!("`{size}` is not a size; write WIDTHxHEIGHT in inches, e.g. `7x4.5`");
+        let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
+        let (w, h): (f64, f64) = (
+            w.trim().parse().map_err(|_| bad())?,
+            h.trim().parse().map_err(|_| bad())?,
+        );
+        if !(w > 0.0 && h > 0.0 && w <= 100.0 && h <= 100.0) {
+            return Err(format!(
+                "`{size}`: width and height must be above 0 and at most 100 inches"
+            ));
+        }
+        if w * dpi * h * dpi > 100e6 {
+            return Err(format!("`{size}` at {dpi} dpi is over 100 million pixels"));
+        }
+        Ok(FigureSize {
+            width_in: w,
+            height_in: Some(h),
+            dpi,
+        })
+    }
+}
+
 /// Draws every figure the results in `dirs` allow into `out` (PNG and SVG), and
 /// returns the files written and the names on the cost–SLA Pareto front. `runs`
 /// selects the runs drawn as timelines (by run id); empty: replication 0 of each
-/// group shown.
+/// group shown. `size`: the figures' size in inches and dots per inch (default
+/// 1000 px wide, 360 px per chart).
 pub fn plot_results(
     dirs: &[PathBuf],
     out: &Path,
     selected: &[String],
+    size: Option<FigureSize>,
 ) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
     let dirs: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
     let mut runs = Vec::new();
@@ -567,6 +619,15 @@ pub fn plot_results(
     std::fs::create_dir_all(out).with_context(|| format!("creating `{}`", out.display()))?;
     let mut written = Vec::new();
     let mut draw = |name: String, figure: &Figure| -> anyhow::Result<()> {
+        let sized;
+        let figure = match size {
+            Some(s) => {
+                let per_chart = s.height_in.unwrap_or(3.6);
+                sized = figure.clone().sized(s.width_in, per_chart, s.dpi);
+                &sized
+            }
+            None => figure,
+        };
         for ext in ["png", "svg"] {
             let path = out.join(format!("{}.{ext}", slug(&name)));
             figure.draw(&path)?;

@@ -412,6 +412,31 @@ fn plot_compares_the_points_of_a_sweep() {
         .filter(|n| n.starts_with("timeline") && n.ends_with(".png"))
         .collect();
     assert_eq!(timelines, ["timeline-hpa-r1-chat.png"]);
+
+    // A print size: inches at a resolution, every figure kind redrawn.
+    let print = dir.join("print");
+    let out = inferscale(&[
+        "plot",
+        results.to_str().unwrap(),
+        "--size",
+        "3.5x2.5",
+        "--dpi",
+        "300",
+        "--out",
+        print.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let png_size = |name: &str| {
+        let bytes = std::fs::read(print.join(name)).unwrap();
+        let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        (be(16), be(20))
+    };
+    assert_eq!(png_size("cost-vs-sla.png"), (1050, 750));
+    // A timeline stacks three charts of that size.
+    assert_eq!(png_size("timeline-hpa-chat.png"), (1050, 2250));
+    let bad = inferscale(&["plot", results.to_str().unwrap(), "--size", "7by4"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("WIDTHxHEIGHT"), "{}", stderr(&bad));
 }
 
 /// A grid over a numeric parameter gets cost and SLA attainment drawn against it.

@@ -147,6 +147,9 @@ pub struct Figure {
     pub width: u32,
     /// Height of each chart in pixels.
     pub chart_height: u32,
+    /// Text, strokes, marks and margins relative to the default (1: 13 px tick
+    /// labels, as at 100 dpi); see [`Figure::sized`].
+    pub scale: f64,
 }
 
 impl Figure {
@@ -156,7 +159,19 @@ impl Figure {
             charts,
             width: 1000,
             chart_height: 360,
+            scale: 1.0,
         }
+    }
+
+    /// This figure `width_in` inches wide and `chart_height_in` inches per chart at
+    /// `dpi` dots per inch: pixels are inches × dpi, and text, lines and marks scale
+    /// with dpi / 100, so a figure keeps its look (13 px tick labels at 100 dpi are
+    /// 9.4 pt at any dpi) and prints sharp at 300.
+    pub fn sized(mut self, width_in: f64, chart_height_in: f64, dpi: f64) -> Self {
+        self.width = (width_in * dpi).round().max(1.0) as u32;
+        self.chart_height = (chart_height_in * dpi).round().max(1.0) as u32;
+        self.scale = dpi / 100.0;
+        self
     }
 
     /// Draws to `path`, PNG or SVG by its extension.
@@ -190,7 +205,7 @@ impl Figure {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let areas = root.split_evenly((self.charts.len().max(1), 1));
         for (chart, area) in self.charts.iter().zip(&areas) {
-            draw_chart(chart, area)?;
+            draw_chart(chart, area, self.scale)?;
         }
         Ok(())
     }
@@ -359,8 +374,13 @@ const LEGEND_INSIDE_MAX: usize = 5;
 fn draw_chart<DB: DrawingBackend>(
     chart: &Chart,
     area: &DrawingArea<DB, Shift>,
+    scale: f64,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    // Pixel sizes at 100 dpi, scaled.
+    let px = |v: i32| (f64::from(v) * scale).round() as i32;
+    let pu = |v: u32| (f64::from(v) * scale).round().max(1.0) as u32;
+    let font = |size: f64| size * scale;
     let ((x0, x1), (y0, y1)) = bounds(chart);
     let named: Vec<(usize, &Series)> = chart
         .series
@@ -368,27 +388,27 @@ fn draw_chart<DB: DrawingBackend>(
         .enumerate()
         .filter(|(_, s)| !s.name.is_empty())
         .collect();
-    let legend_width = 44
+    let legend_width = px(44
         + 8 * named
             .iter()
             .map(|(_, s)| s.name.chars().count())
             .max()
-            .unwrap_or(0) as i32;
+            .unwrap_or(0) as i32);
     let (plot_area, side) = if named.len() > LEGEND_INSIDE_MAX {
         let width = area.dim_in_pixel().0 as i32;
-        let (left, right) = area.split_horizontally(width - legend_width - 8);
+        let (left, right) = area.split_horizontally(width - legend_width - px(8));
         (left, Some(right))
     } else {
         (area.clone(), None)
     };
     if let Some(side) = &side {
-        draw_side_legend(side, &named)?;
+        draw_side_legend(side, &named, scale)?;
     }
     let mut ctx = ChartBuilder::on(&plot_area)
-        .caption(&chart.title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
+        .caption(&chart.title, ("sans-serif", font(20.0)))
+        .margin(pu(12))
+        .x_label_area_size(pu(40))
+        .y_label_area_size(pu(70))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let (xlog, ylog) = (chart.x.log, chart.y.log);
@@ -398,8 +418,8 @@ fn draw_chart<DB: DrawingBackend>(
         .y_desc(chart.y.label.as_str())
         .x_label_formatter(&|v| tick_label(*v, xlog, xspan))
         .y_label_formatter(&|v| tick_label(*v, ylog, yspan))
-        .label_style(("sans-serif", 13))
-        .axis_desc_style(("sans-serif", 15))
+        .label_style(("sans-serif", font(13.0)))
+        .axis_desc_style(("sans-serif", font(15.0)))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
@@ -410,10 +430,14 @@ fn draw_chart<DB: DrawingBackend>(
             .iter()
             .filter_map(|&(x, y)| Some((chart.x.map(x)?, chart.y.map(y)?)))
             .collect();
-        let style = color.stroke_width(2);
+        let style = color.stroke_width(pu(2));
+        let (dx, stroke) = (px(18), pu(2));
         let legend = |c: RGBColor| {
-            move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+            move |(x, y): (i32, i32)| {
+                PathElement::new(vec![(x, y), (x + dx, y)], c.stroke_width(stroke))
+            }
         };
+        let (r3, r4, dot) = (pu(3), pu(4), px(9));
         let named = !s.name.is_empty();
         // Every series but an unnamed one gets a legend entry.
         macro_rules! entry {
@@ -431,14 +455,14 @@ fn draw_chart<DB: DrawingBackend>(
                 legend(color)
             ),
             Mark::Dashed => entry!(
-                ctx.draw_series(DashedLineSeries::new(mapped, 8, 5, style))
+                ctx.draw_series(DashedLineSeries::new(mapped, pu(8), pu(5), style))
                     .map_err(err)?,
                 legend(color)
             ),
             Mark::Points => entry!(
-                ctx.draw_series(mapped.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                ctx.draw_series(mapped.iter().map(|&p| Circle::new(p, r3, color.filled())))
                     .map_err(err)?,
-                move |(x, y)| Circle::new((x + 9, y), 3, color.filled())
+                move |(x, y)| Circle::new((x + dot, y), r3, color.filled())
             ),
             Mark::ErrorBars(_) | Mark::LineErrorBars(_) | Mark::CrossBars(_) => {
                 if matches!(s.mark, Mark::LineErrorBars(_)) {
@@ -472,7 +496,7 @@ fn draw_chart<DB: DrawingBackend>(
                     })
                     .collect();
                 ctx.draw_series(mapped.iter().map(|&((x, y), _, (lo, hi))| {
-                    ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 8)
+                    ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(pu(1)), pu(8))
                 }))
                 .map_err(err)?;
                 ctx.draw_series(mapped.iter().filter_map(|&((x, y), xb, _)| {
@@ -482,19 +506,19 @@ fn draw_chart<DB: DrawingBackend>(
                         lo,
                         x,
                         hi,
-                        color.stroke_width(1),
-                        8,
+                        color.stroke_width(pu(1)),
+                        pu(8),
                     ))
                 }))
                 .map_err(err)?;
                 entry!(
                     ctx.draw_series(mapped.iter().map(|&(p, ..)| Circle::new(
                         p,
-                        4,
+                        r4,
                         color.filled()
                     )),)
                         .map_err(err)?,
-                    move |(x, y)| Circle::new((x + 9, y), 4, color.filled())
+                    move |(x, y)| Circle::new((x + dot, y), r4, color.filled())
                 )
             }
             Mark::HLine(y) => {
@@ -502,9 +526,9 @@ fn draw_chart<DB: DrawingBackend>(
                 entry!(
                     ctx.draw_series(DashedLineSeries::new(
                         vec![(x0, y), (x1, y)],
-                        6,
-                        4,
-                        RED.stroke_width(2),
+                        pu(6),
+                        pu(4),
+                        RED.stroke_width(pu(2)),
                     ))
                     .map_err(err)?,
                     legend(RED)
@@ -515,9 +539,9 @@ fn draw_chart<DB: DrawingBackend>(
                 entry!(
                     ctx.draw_series(DashedLineSeries::new(
                         vec![(x, y0), (x, y1)],
-                        6,
-                        4,
-                        RED.stroke_width(2),
+                        pu(6),
+                        pu(4),
+                        RED.stroke_width(pu(2)),
                     ))
                     .map_err(err)?,
                     legend(RED)
@@ -533,7 +557,7 @@ fn draw_chart<DB: DrawingBackend>(
             .flat_map(|s| s.points.iter())
             .filter_map(|&(x, y)| Some(ctx.backend_coord(&(chart.x.map(x)?, chart.y.map(y)?))))
             .collect();
-        let height = 12 + 19 * named.len() as i32;
+        let height = px(12 + 19 * named.len() as i32);
         let position = legend_corner(
             &ctx.plotting_area().get_pixel_range(),
             &points,
@@ -542,7 +566,9 @@ fn draw_chart<DB: DrawingBackend>(
         ctx.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 13))
+            .label_font(("sans-serif", font(13.0)))
+            // Room for the widest glyph (an 18 px line, a dot at 9 px) before the text.
+            .legend_area_size(pu(26))
             .position(position)
             .draw()
             .map_err(err)?;
@@ -564,25 +590,32 @@ fn series_color(index: usize, series: &Series) -> RGBColor {
 fn draw_side_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     named: &[(usize, &Series)],
+    scale: f64,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let font = ("sans-serif", 13).into_font().color(&BLACK);
+    let px = |v: i32| (f64::from(v) * scale).round() as i32;
+    let pu = |v: u32| (f64::from(v) * scale).round().max(1.0) as u32;
+    let font = ("sans-serif", 13.0 * scale).into_font().color(&BLACK);
     for (row, &(index, series)) in named.iter().enumerate() {
-        let y = 48 + 19 * row as i32;
+        let y = px(48 + 19 * row as i32);
         let color = series_color(index, series);
         match series.mark {
             Mark::Points | Mark::ErrorBars(_) | Mark::CrossBars(_) => area
-                .draw(&Circle::new((14, y), 4, color.filled()))
+                .draw(&Circle::new((px(14), y), pu(4), color.filled()))
                 .map_err(err)?,
             _ => area
                 .draw(&PathElement::new(
-                    vec![(4, y), (24, y)],
-                    color.stroke_width(2),
+                    vec![(px(4), y), (px(24), y)],
+                    color.stroke_width(pu(2)),
                 ))
                 .map_err(err)?,
         }
-        area.draw(&Text::new(series.name.as_str(), (32, y - 7), font.clone()))
-            .map_err(err)?;
+        area.draw(&Text::new(
+            series.name.as_str(),
+            (px(32), y - px(7)),
+            font.clone(),
+        ))
+        .map_err(err)?;
     }
     Ok(())
 }
