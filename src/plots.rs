@@ -344,7 +344,7 @@ fn timeline_figures(
             Chart {
                 title: format!("{model}: replicas"),
                 x: Axis::linear("time (min)"),
-                y: Axis::linear("replicas"),
+                y: Axis::count("replicas"),
                 series: capacity,
             },
             Chart {
@@ -704,7 +704,7 @@ pub fn plot_results(
         let figure = Figure::new(vec![Chart {
             title: "replicas asked for over time (mean over replications, all models)".into(),
             x: Axis::linear("time (min)"),
-            y: Axis::linear("replicas"),
+            y: Axis::count("replicas"),
             series: replicas,
         }]);
         draw("replicas".into(), &figure)?;

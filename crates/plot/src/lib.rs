@@ -43,6 +43,8 @@ pub struct Axis {
     /// The largest value the quantity can take (1 for a share): a fitted range does
     /// not run past it by more than its padding.
     pub ceiling: Option<f64>,
+    /// The quantity counts whole things (replicas): ticks at integers only.
+    pub integer: bool,
 }
 
 impl Axis {
@@ -59,6 +61,15 @@ impl Axis {
         Axis {
             label: label.into(),
             log: true,
+            ..Axis::default()
+        }
+    }
+
+    /// A linear axis of whole numbers (replicas): ticks at integers.
+    pub fn count(label: impl Into<String>) -> Self {
+        Axis {
+            label: label.into(),
+            integer: true,
             ..Axis::default()
         }
     }
@@ -338,28 +349,144 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
     (fix(xs, &chart.x), fix(ys, &chart.y))
 }
 
-/// A tick's label: as many decimals as ticks `span` apart (about ten to an axis)
-/// need to be told apart, trailing zeros dropped; scientific notation for very large
-/// or small values and on log axes far from 1.
-fn tick_label(v: f64, log: bool, span: f64) -> String {
-    let (v, step) = if log {
-        let x = 10f64.powf(v);
-        (x, x * (10f64.powf(span / 10.0) - 1.0))
+/// The ticks of `axis` over `[lo, hi]` (in its mapped space: log10 of the value on a
+/// log axis), and the minor grid's lines. Linear: steps of 1, 2 or 5 × 10^k, about
+/// six to eight to an axis (whole numbers only on a count axis). Log: every decade,
+/// with 2 and 5 between them when the axis spans fewer than three decades (1, 2 and
+/// 5 between when under one); the minor grid at 1…9 × each decade.
+pub(crate) fn axis_ticks(axis: &Axis, lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>, f64) {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        return (vec![lo], Vec::new(), 1.0);
+    }
+    if axis.log {
+        let decades = hi - lo;
+        if decades < 1.0 {
+            // Under a decade: linear 1-2-5 steps on the values themselves.
+            let linear = Axis {
+                log: false,
+                ..axis.clone()
+            };
+            let (bold, light, _) = axis_ticks(&linear, 10f64.powf(lo), 10f64.powf(hi));
+            let to_log = |v: Vec<f64>| v.into_iter().filter(|&x| x > 0.0).map(f64::log10).collect();
+            return (to_log(bold), to_log(light), 0.0);
+        }
+        // Decades (every k-th past eight of them), with 2 and 5 under three decades.
+        let every = (decades / 8.0).ceil().max(1.0) as i64;
+        let (mut bold, mut light) = (Vec::new(), Vec::new());
+        for e in (lo.floor() as i64)..=(hi.ceil() as i64) {
+            for m in 1..10u8 {
+                let v = e as f64 + f64::from(m).log10();
+                if v < lo || v > hi {
+                    continue;
+                }
+                let major = if m == 1 {
+                    e.rem_euclid(every) == 0
+                } else {
+                    decades < 3.0 && (m == 2 || m == 5)
+                };
+                if major {
+                    bold.push(v);
+                } else {
+                    light.push(v);
+                }
+            }
+        }
+        return (bold, light, 0.0);
+    }
+    let raw = (hi - lo) / 7.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let mut step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    if axis.integer {
+        step = step.max(1.0).round();
+    }
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    let bold: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
+    let minor = if axis.integer && step <= 1.0 {
+        step
     } else {
-        (v, span / 10.0)
+        step / 5.0
     };
-    let a = v.abs();
-    if a < step * 1e-6 || a == 0.0 {
+    let light: Vec<f64> = if minor < step {
+        ((lo / minor).ceil() as i64..=(hi / minor).floor() as i64)
+            .map(|k| k as f64 * minor)
+            .filter(|v| bold.iter().all(|b| (b - v).abs() > minor * 1e-6))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (bold, light, step)
+}
+
+/// A linear range whose ticks and minor grid lines are given ([`axis_ticks`]), not
+/// chosen by plotters: round numbers, decades on log axes, integers on counts.
+struct Ticked {
+    inner: plotters::coord::types::RangedCoordf64,
+    bold: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(range: std::ops::Range<f64>, bold: Vec<f64>, light: Vec<f64>) -> Self {
+        Ticked {
+            inner: range.into(),
+            bold,
+            light,
+        }
+    }
+}
+
+impl plotters::coord::ranged1d::Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.bold.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// A log axis tick's label: the value 10^`v` in the fewest digits that write it
+/// (`0.02`, `5`, `200`), scientific notation far from 1.
+fn log_tick_label(v: f64) -> String {
+    let x = 10f64.powf(v);
+    if !(1e-4..1e6).contains(&x) {
+        return format!("{x:.0e}");
+    }
+    // Three significant digits, then trailing zeros dropped.
+    let decimals = (2.0 - x.log10().floor()).clamp(0.0, 6.0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+/// A linear tick's label at ticks `step` apart: as many decimals as the step needs.
+fn linear_tick_label(v: f64, step: f64) -> String {
+    if v.abs() < step * 1e-6 {
         return "0".into();
     }
-    if !(1e-3..1e6).contains(&a) {
+    if !(1e-3..1e6).contains(&v.abs()) {
         return format!("{v:.1e}");
     }
-    let decimals = if step > 0.0 {
-        (-step.log10()).ceil().clamp(0.0, 6.0) as usize
-    } else {
-        2
-    };
+    let decimals = (-step.log10()).ceil().clamp(0.0, 6.0) as usize;
     let text = format!("{v:.decimals$}");
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -404,20 +531,31 @@ fn draw_chart<DB: DrawingBackend>(
     if let Some(side) = &side {
         draw_side_legend(side, &named, scale)?;
     }
+    let (xticks, xminor, xstep) = axis_ticks(&chart.x, x0, x1);
+    let (yticks, yminor, ystep) = axis_ticks(&chart.y, y0, y1);
     let mut ctx = ChartBuilder::on(&plot_area)
         .caption(&chart.title, ("sans-serif", font(20.0)))
         .margin(pu(12))
         .x_label_area_size(pu(40))
         .y_label_area_size(pu(70))
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(
+            Ticked::new(x0..x1, xticks, xminor),
+            Ticked::new(y0..y1, yticks, yminor),
+        )
         .map_err(err)?;
     let (xlog, ylog) = (chart.x.log, chart.y.log);
-    let (xspan, yspan) = (x1 - x0, y1 - y0);
+    let label = |v: f64, log: bool, step: f64| {
+        if log {
+            log_tick_label(v)
+        } else {
+            linear_tick_label(v, step)
+        }
+    };
     ctx.configure_mesh()
         .x_desc(chart.x.label.as_str())
         .y_desc(chart.y.label.as_str())
-        .x_label_formatter(&|v| tick_label(*v, xlog, xspan))
-        .y_label_formatter(&|v| tick_label(*v, ylog, yspan))
+        .x_label_formatter(&|v| label(*v, xlog, xstep))
+        .y_label_formatter(&|v| label(*v, ylog, ystep))
         .label_style(("sans-serif", font(13.0)))
         .axis_desc_style(("sans-serif", font(15.0)))
         .light_line_style(RGBColor(235, 235, 235))
@@ -764,11 +902,42 @@ mod tests {
         assert!((0.979..0.981).contains(&lo) && hi < 1.001, "{lo}..{hi}");
         let labels: Vec<String> = [0.98, 0.985, 0.99, 0.995, 1.0]
             .iter()
-            .map(|&v| tick_label(v, false, 0.02))
+            .map(|&v| linear_tick_label(v, 0.005))
             .collect();
         assert_eq!(labels, ["0.98", "0.985", "0.99", "0.995", "1"]);
-        assert_eq!(tick_label(1234.6, false, 2000.0), "1235");
-        assert_eq!(tick_label(2e-5, false, 1e-4), "2.0e-5");
+        assert_eq!(linear_tick_label(1234.6, 200.0), "1235");
+        assert_eq!(linear_tick_label(2e-5, 1e-5), "2.0e-5");
+    }
+
+    #[test]
+    fn ticks_fall_on_round_numbers() {
+        // Linear: 1-2-5 steps, integers on a count axis.
+        let (bold, _, step) = axis_ticks(&Axis::linear("x"), 0.0, 3.0);
+        assert_eq!(step, 0.5);
+        assert_eq!(bold, [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
+        let (_, _, step) = axis_ticks(&Axis::linear("x"), 0.0, 4.3);
+        assert_eq!(step, 1.0);
+        // A count axis never ticks at halves, even over 0 to 3.
+        let (bold, light, step) = axis_ticks(&Axis::count("replicas"), 0.0, 3.0);
+        assert_eq!((step, bold), (1.0, vec![0.0, 1.0, 2.0, 3.0]));
+        assert!(light.is_empty());
+        // Log: decades, with 2 and 5 under three decades; never 3.16 or 31.6.
+        let labels = |lo: f64, hi: f64| -> Vec<String> {
+            let (bold, _, _) = axis_ticks(&Axis::log("s"), lo, hi);
+            bold.into_iter().map(log_tick_label).collect()
+        };
+        assert_eq!(
+            labels(-2.0, 0.0),
+            ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"]
+        );
+        assert_eq!(
+            labels(-3.0, 2.1),
+            ["0.001", "0.01", "0.1", "1", "10", "100"]
+        );
+        assert_eq!(
+            labels(0.0_f64, 2.0_f64.log10() + 0.5),
+            ["1", "2", "3", "4", "5", "6"]
+        );
     }
 
     /// The legend goes where it hides the fewest points.
