@@ -229,8 +229,19 @@ fn pareto_figure(points: &[PolicyPoint]) -> Figure {
         .into_iter()
         .map(|i| (points[i].cost.0, points[i].sla.0))
         .collect();
-    // Ringed points and a dashed line through them (a single point is still ringed).
-    series.push(Series::new("Pareto front", front.clone(), Mark::Dashed));
+    // Ringed points and a dashed staircase through them in cost order: from each
+    // point, right at its SLA attainment to the next one's cost, then up — the edge of
+    // what some point achieves at each cost (a single point is still ringed).
+    let mut by_cost = front.clone();
+    by_cost.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut stairs = Vec::with_capacity(2 * by_cost.len());
+    for (i, &(c, s)) in by_cost.iter().enumerate() {
+        if i > 0 {
+            stairs.push((c, by_cost[i - 1].1));
+        }
+        stairs.push((c, s));
+    }
+    series.push(Series::new("Pareto front", stairs, Mark::Dashed));
     series.push(Series::new("", front, Mark::Points));
     Figure::new(vec![Chart {
         title: "cost against SLA attainment (mean, 95% CI)".into(),

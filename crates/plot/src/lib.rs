@@ -664,12 +664,12 @@ fn draw_chart<DB: DrawingBackend>(
                 entry!(
                     ctx.draw_series(DashedLineSeries::new(
                         vec![(x0, y), (x1, y)],
-                        pu(6),
-                        pu(4),
-                        RED.stroke_width(pu(2)),
+                        pu(3),
+                        pu(3),
+                        REFERENCE.stroke_width(pu(2)),
                     ))
                     .map_err(err)?,
-                    legend(RED)
+                    legend(REFERENCE)
                 )
             }
             Mark::VLine(x) => {
@@ -677,12 +677,12 @@ fn draw_chart<DB: DrawingBackend>(
                 entry!(
                     ctx.draw_series(DashedLineSeries::new(
                         vec![(x, y0), (x, y1)],
-                        pu(6),
-                        pu(4),
-                        RED.stroke_width(pu(2)),
+                        pu(3),
+                        pu(3),
+                        REFERENCE.stroke_width(pu(2)),
                     ))
                     .map_err(err)?,
-                    legend(RED)
+                    legend(REFERENCE)
                 )
             }
         };
@@ -714,11 +714,15 @@ fn draw_chart<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The colour a series is drawn in: reference lines are red, the others take the
+/// Reference lines (an SLA target): black and finely dashed, unlike any series (the
+/// palette has no black, and dashed series use longer dashes).
+const REFERENCE: RGBColor = RGBColor(0, 0, 0);
+
+/// The colour a series is drawn in: reference lines are black, the others take the
 /// palette in order.
 fn series_color(index: usize, series: &Series) -> RGBColor {
     match series.mark {
-        Mark::HLine(_) | Mark::VLine(_) => RED,
+        Mark::HLine(_) | Mark::VLine(_) => REFERENCE,
         _ => PALETTE[index % PALETTE.len()],
     }
 }
