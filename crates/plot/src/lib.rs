@@ -470,12 +470,7 @@ fn log_tick_label(v: f64) -> String {
     }
     // Three significant digits, then trailing zeros dropped.
     let decimals = (2.0 - x.log10().floor()).clamp(0.0, 6.0) as usize;
-    let text = format!("{x:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    }
+    without_trailing_zeros(format!("{x:.decimals$}"))
 }
 
 /// A linear tick's label at ticks `step` apart: as many decimals as the step needs.
@@ -487,7 +482,12 @@ fn linear_tick_label(v: f64, step: f64) -> String {
         return format!("{v:.1e}");
     }
     let decimals = (-step.log10()).ceil().clamp(0.0, 6.0) as usize;
-    let text = format!("{v:.decimals$}");
+    without_trailing_zeros(format!("{v:.decimals$}"))
+}
+
+/// `text` (a fixed-point number) without trailing zeros after the point, nor the
+/// point itself when nothing follows it.
+fn without_trailing_zeros(text: String) -> String {
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {

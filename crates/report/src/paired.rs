@@ -89,8 +89,15 @@ pub fn baselines(
     if let Some(b) = labels.iter().position(|l| l == baseline) {
         return vec![Some(b); labels.len()];
     }
-    (0..labels.len())
-        .map(|i| (0..labels.len()).find(|&j| variant[j] == baseline && others[j] == others[i]))
+    // The baseline variant's point for each setting of the other parameters (the
+    // first, as a sweep has one).
+    let mut of_setting: std::collections::HashMap<&[String], usize> = Default::default();
+    for j in (0..labels.len()).filter(|&j| variant[j] == baseline) {
+        of_setting.entry(others[j].as_slice()).or_insert(j);
+    }
+    others
+        .iter()
+        .map(|o| of_setting.get(o.as_slice()).copied())
         .collect()
 }
 

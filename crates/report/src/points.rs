@@ -154,23 +154,23 @@ pub fn summarize_points(
         })
         .collect();
     // The front within each group.
-    let mut keys: Vec<String> = out.iter().map(|p| p.group.clone()).collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
-        let candidates: Vec<usize> = (0..out.len())
-            .filter(|&i| {
-                let (c, s) = (out[i].metrics[0].mean, out[i].metrics[1].mean);
-                out[i].group == key && c.is_finite() && s.is_finite()
-            })
-            .collect();
+    let mut members: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (i, p) in out.iter().enumerate() {
+        let (c, s) = (p.metrics[0].mean, p.metrics[1].mean);
+        if c.is_finite() && s.is_finite() {
+            members.entry(p.group.as_str()).or_default().push(i);
+        }
+    }
+    let mut on_front = Vec::new();
+    for candidates in members.values() {
         let pairs: Vec<(f64, f64)> = candidates
             .iter()
             .map(|&i| (out[i].metrics[0].mean, out[i].metrics[1].mean))
             .collect();
-        for k in pareto_front(&pairs) {
-            out[candidates[k]].pareto = true;
-        }
+        on_front.extend(pareto_front(&pairs).into_iter().map(|k| candidates[k]));
+    }
+    for i in on_front {
+        out[i].pareto = true;
     }
     if let Some(baseline) = &provenance.baseline {
         pair_with_baseline(runs, baseline, &provenance, &groups, &mut out);
@@ -218,14 +218,18 @@ fn pair_with_baseline(
         .map(|(_, rows)| other_columns.iter().map(|c| c[rows[0]].clone()).collect())
         .collect();
     let of = crate::paired::baselines(baseline, &labels, &variant, &others);
-    let metric_runs = |metric: &str, rows: &[usize]| -> Vec<(u64, String, f64)> {
-        let values = runs.f64_column(metric).unwrap_or_default();
+    // Each compared column read once (not once per point).
+    let values: Vec<Vec<Option<f64>>> = DIFF_METRICS
+        .iter()
+        .map(|m| runs.f64_column(m).unwrap_or_default())
+        .collect();
+    let metric_runs = |metric: usize, rows: &[usize]| -> Vec<(u64, &str, f64)> {
         rows.iter()
             .map(|&r| {
                 (
                     replication[r],
-                    requests[r].clone(),
-                    values.get(r).copied().flatten().unwrap_or(f64::NAN),
+                    requests[r].as_str(),
+                    values[metric].get(r).copied().flatten().unwrap_or(f64::NAN),
                 )
             })
             .collect()
@@ -233,15 +237,11 @@ fn pair_with_baseline(
     for (i, b) in of.iter().enumerate() {
         let Some(b) = *b else { continue };
         out[i].baseline = Some(labels[b].clone());
-        for metric in DIFF_METRICS {
-            let a = metric_runs(metric, &groups[b].1);
-            let x = metric_runs(metric, &groups[i].1);
+        for (m, metric) in DIFF_METRICS.iter().enumerate() {
+            let a = metric_runs(m, &groups[b].1);
+            let x = metric_runs(m, &groups[i].1);
             let base_mean = out[b].metric(metric).map_or(f64::NAN, |c| c.mean);
-            match crate::paired::paired_diff(
-                &crate::paired::view(&a),
-                &crate::paired::view(&x),
-                0.95,
-            ) {
+            match crate::paired::paired_diff(&a, &x, 0.95) {
                 Ok(d) => {
                     out[i].relative.push(crate::paired::relative(&d, base_mean));
                     out[i].diffs.push(d);

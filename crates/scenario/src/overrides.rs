@@ -27,6 +27,8 @@ pub(crate) trait FieldSet: Default {
         key: &str,
         map: &mut A,
     ) -> Result<bool, A::Error>;
+    /// The names of the fields that are set.
+    fn given(&self) -> Vec<&'static str>;
 }
 
 /// Declares a struct of optional fields and its [`FieldSet`] implementation, every
@@ -58,6 +60,13 @@ macro_rules! field_set {
                     })*
                     _ => Ok(false),
                 }
+            }
+            fn given(&self) -> Vec<&'static str> {
+                let mut set = Vec::new();
+                $(if self.$field.is_some() {
+                    set.push(stringify!($field));
+                })*
+                set
             }
         }
     };
@@ -217,45 +226,18 @@ impl ModelFields {
         }
     }
 
-    /// Whether every field is given, as a catalog entry must.
+    /// The first field that is absent: a catalog entry must give every one.
     pub(crate) fn missing(&self) -> Option<&'static str> {
-        let given = [
-            self.params.is_some(),
-            self.layers.is_some(),
-            self.hidden.is_some(),
-            self.heads.is_some(),
-            self.kv_heads.is_some(),
-            self.intermediate.is_some(),
-            self.vocab.is_some(),
-            self.dtype_bytes.is_some(),
-            self.max_context.is_some(),
-        ];
-        Self::FIELDS
-            .iter()
-            .zip(given)
-            .find(|(_, g)| !g)
-            .map(|(f, _)| *f)
+        let given = self.given();
+        Self::FIELDS.iter().find(|f| !given.contains(f)).copied()
     }
 }
 
 impl HardwareFields {
     /// The first field of [`Self::REQUIRED`] that is absent.
     pub(crate) fn missing(&self) -> Option<&'static str> {
-        let given = [
-            self.kind.is_some(),
-            self.bf16_tflops.is_some(),
-            self.memory_gb.is_some(),
-            self.memory_bandwidth_gb_s.is_some(),
-            self.interconnect_gb_s.is_some(),
-            self.accelerators_per_node.is_some(),
-            self.price_per_hour.is_some(),
-            self.boot_time.is_some(),
-        ];
-        Self::REQUIRED
-            .iter()
-            .zip(given)
-            .find(|(_, g)| !g)
-            .map(|(f, _)| *f)
+        let given = self.given();
+        Self::REQUIRED.iter().find(|f| !given.contains(f)).copied()
     }
 }
 
