@@ -160,6 +160,16 @@ enum Command {
         #[command(flatten)]
         pilot: PilotArgs,
     },
+    /// Print the JSON Schema of the scenario format (draft 2020-12): every field with
+    /// its documentation, units as patterns, kinds and catalog presets as enums.
+    ///
+    /// Save it and point a YAML language server at it (the README's modeline) to get
+    /// completion and checking of scenario files in an editor.
+    Schema {
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A pilot: the scenario changed from the command line, without editing its file.
@@ -233,6 +243,7 @@ fn main() -> ExitCode {
             pilot,
         } => validate(&scenario, points, &pilot.pilot()),
         Command::Compare { a, b, points } => compare(&a, b.as_deref(), &points),
+        Command::Schema { out } => schema(out.as_deref()),
         Command::Plot {
             dirs,
             out,
@@ -643,6 +654,26 @@ fn run(
                 if n == 1 { "" } else { "s" },
                 out_dir.join("plots").display()
             );
+        }
+    }
+    Ok(())
+}
+
+/// `inferscale schema`: the scenario format's JSON Schema, to standard output or a
+/// file.
+fn schema(out: Option<&Path>) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(&scenario::scenario_schema())?;
+    text.push('\n');
+    match out {
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+        Some(path) => {
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, &text).with_context(|| format!("writing `{}`", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("writing `{}`", path.display()))?;
+            eprintln!("wrote {}", path.display());
         }
     }
     Ok(())

@@ -207,7 +207,11 @@ fn run_one_controlled_watched(
                 timeseries: Vec::new(),
                 fleet: Vec::new(),
                 actions: Vec::new(),
-                latency: latency_rows(scenario, replication, &[("response", &report.response)]),
+                latency: latency_rows(
+                    scenario,
+                    replication,
+                    &[(scenario.name.as_str(), "response", &report.response)],
+                ),
                 requests: None,
             }
         }
@@ -260,11 +264,15 @@ fn run_one_controlled_watched(
                 latency: latency_rows(
                     scenario,
                     replication,
-                    &[
-                        ("ttft", &latencies.ttft),
-                        ("tpot", &latencies.tpot),
-                        ("e2e", &latencies.e2e),
-                    ],
+                    &report
+                        .models
+                        .iter()
+                        .flat_map(|m| {
+                            let o = &m.outcomes;
+                            [("ttft", &o.ttft), ("tpot", &o.tpot), ("e2e", &o.e2e)]
+                                .map(|(metric, r)| (m.name.as_str(), metric, r))
+                        })
+                        .collect::<Vec<_>>(),
                 ),
                 run: cluster_row(scenario, replication, system, &report, &latencies),
                 models: model_rows(scenario, replication, system, &report),
@@ -313,20 +321,22 @@ fn scaling_loop(
         .map_err(RunError::Controller)
 }
 
-/// Each recorder's log-scale histogram as rows of `latency.parquet`.
+/// Each recorder's log-scale histogram as rows of `latency.parquet`: `(model, metric,
+/// recorder)`.
 fn latency_rows(
     scenario: &Scenario,
     replication: u64,
-    recorders: &[(&str, &LatencyRecorder)],
+    recorders: &[(&str, &str, &LatencyRecorder)],
 ) -> Vec<LatencyRow> {
     recorders
         .iter()
-        .flat_map(|(metric, r)| {
+        .flat_map(|(model, metric, r)| {
             r.log_buckets()
                 .into_iter()
                 .map(move |(upper_s, count)| LatencyRow {
                     scenario: scenario.name.clone(),
                     replication,
+                    model: (*model).to_owned(),
                     metric: (*metric).to_owned(),
                     upper_s,
                     count,
@@ -409,6 +419,7 @@ fn timeseries_rows(
                 ttft_p50_s: finite(s.ttft_p50_s),
                 ttft_p99_s: finite(s.ttft_p99_s),
                 e2e_p99_s: finite(s.e2e_p99_s),
+                tpot_p99_s: finite(s.tpot_p99_s),
                 cost_rate_per_hour: s.cost_rate_per_hour,
                 forecast_per_s: forecast_at(s.model, s.time),
             }
@@ -442,6 +453,7 @@ fn fleet_rows(
                 nodes_booting: u64::from(s.booting),
                 node_hours: s.node_hours,
                 cost_rate_per_hour: s.cost_rate_per_hour,
+                reclaims: s.reclaims,
             }
         })
         .collect()

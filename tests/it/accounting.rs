@@ -101,6 +101,13 @@ fn cost_is_the_integral_of_the_cost_rate_over_the_window() {
                 .map(|f| f.node_hours)
                 .sum()
         };
+        // Every reclaim notice is in exactly one interval of the fleet series.
+        let notices: u64 = fleet().map(|f| f.reclaims).sum();
+        assert_eq!(notices, llm.spot_reclaims, "replication {r}");
+        assert!(
+            fleet().all(|f| f.spot || f.reclaims == 0),
+            "an on-demand node type was reclaimed"
+        );
         assert!(rel(hours("gpu", warmup_s), llm.gpu_node_hours) < 1e-9);
         assert!(rel(hours("cpu", warmup_s), llm.cpu_node_hours) < 1e-9);
         assert!(rel(hours("gpu", -1.0), llm.gpu_node_hours_total) < 1e-9);

@@ -360,7 +360,7 @@ fn plot_redraws_figures_from_results() {
 }
 
 /// On a sweep, `inferscale plot` compares its points: a timeline per point (or per
-/// chosen run), the cost–SLA chart, latency CDFs and replicas over time.
+/// chosen run), the cost–SLA chart, latency CDFs and CCDFs and replicas over time.
 #[test]
 fn plot_compares_the_points_of_a_sweep() {
     let dir = TempDir::new("plot-sweep");
@@ -380,13 +380,14 @@ fn plot_compares_the_points_of_a_sweep() {
         "--out",
         results.to_str().unwrap(),
     ]);
-    assert!(stderr(&out).contains("drew 7 figures"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("drew 8 figures"), "{}", stderr(&out));
     for name in [
         "timeline-fixed-1-chat.png",
         "timeline-hpa-chat.svg",
         "timeline-threshold-chat.png",
         "cost-vs-sla.png",
         "latency-cdf.png",
+        "latency-ccdf.png",
         "replicas.png",
     ] {
         let bytes = std::fs::read(results.join("plots").join(name)).unwrap();
@@ -432,8 +433,8 @@ fn plot_compares_the_points_of_a_sweep() {
         (be(16), be(20))
     };
     assert_eq!(png_size("cost-vs-sla.png"), (1050, 750));
-    // A timeline stacks three charts of that size.
-    assert_eq!(png_size("timeline-hpa-chat.png"), (1050, 2250));
+    // A timeline stacks four charts of that size (load, replicas, TTFT, TPOT).
+    assert_eq!(png_size("timeline-hpa-chat.png"), (1050, 3000));
     let bad = inferscale(&["plot", results.to_str().unwrap(), "--size", "7by4"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("WIDTHxHEIGHT"), "{}", stderr(&bad));

@@ -31,6 +31,7 @@ mod adversarial;
 mod bad_input;
 mod cli;
 mod determinism;
+mod editor_schema;
 mod golden_outputs;
 mod loader_property;
 mod paired;

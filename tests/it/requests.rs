@@ -114,6 +114,42 @@ fn every_request_has_its_row_and_the_rows_add_up_to_the_runs() {
             _ => true,
         }));
     }
+
+    // The time series' per-interval TPOT p99 is that of the requests (warm-up's
+    // included) that completed in the interval, within the histogram's resolution.
+    let ts = read_parquet(&out.join("timeseries.parquet")).unwrap();
+    let ts_ids = ts.string_column("run_id").unwrap();
+    let (end, length, tpot_p99) = (
+        column(&ts, "time_s", |v| v.unwrap()),
+        column(&ts, "interval_s", |v| v.unwrap()),
+        column(&ts, "tpot_p99_s", |v| v),
+    );
+    let arrival = column(&requests, "arrival_s", |v| v.unwrap());
+    let tpot = column(&requests, "tpot_s", |v| v);
+    let mut checked = 0;
+    for k in (0..ts_ids.len()).filter(|&k| ts_ids[k] == ids[0]) {
+        let mut exact: Vec<f64> = (0..run_ids.len())
+            .filter(|&r| run_ids[r] == ids[0] && outcome[r] == "completed")
+            .filter(|&r| {
+                let done = arrival[r] + e2e[r].unwrap();
+                done > end[k] - length[k] + 1e-9 && done <= end[k] + 1e-9
+            })
+            .filter_map(|r| tpot[r])
+            .collect();
+        match tpot_p99[k] {
+            Some(series) => {
+                let exact = quantile(&mut exact, 0.99);
+                assert!(
+                    (series - exact).abs() <= 2e-3 * exact + 1e-6,
+                    "interval ending {}: TPOT p99 {series} against {exact}",
+                    end[k]
+                );
+                checked += 1;
+            }
+            None => assert!(exact.is_empty(), "interval ending {}", end[k]),
+        }
+    }
+    assert!(checked >= 30, "{checked} intervals");
 }
 
 #[test]

@@ -144,6 +144,7 @@ const TIMESERIES: &str = "
     ttft_p50_s Float64
     ttft_p99_s Float64
     e2e_p99_s Float64
+    tpot_p99_s Float64
     cost_rate_per_hour Float64
     forecast_per_s Float64
 ";
@@ -158,6 +159,7 @@ const FLEET: &str = "
     nodes_booting Int64
     node_hours Float64
     cost_rate_per_hour Float64
+    reclaims Int64
 ";
 
 const ACTIONS: &str = "
@@ -174,6 +176,7 @@ const ACTIONS: &str = "
 ";
 
 const LATENCY: &str = "
+    model Dictionary(Int32, Utf8)
     metric Dictionary(Int32, Utf8)
     upper_s Float64
     count Int64

@@ -114,6 +114,8 @@ pub struct Outcomes {
     pub window_ttft: LatencyRecorder,
     /// End-to-end latency of completions since the last window start.
     pub window_e2e: LatencyRecorder,
+    /// TPOT of completions (of more than one token) since the last window start.
+    pub window_tpot: LatencyRecorder,
     /// TTFTs (ns) since the scaling loop's last tick, only kept when a loop runs: a
     /// plain buffer cleared each tick (a histogram would cost a 264 KiB reset and a
     /// full scan per tick), so memory is bounded by one interval's first tokens.
@@ -159,6 +161,7 @@ impl Outcomes {
             last_completion: SimTime::ZERO,
             window_ttft: LatencyRecorder::new(),
             window_e2e: LatencyRecorder::new(),
+            window_tpot: LatencyRecorder::new(),
             tick_ttft: None,
             departed_in_system_ns: 0,
             log: None,
@@ -169,6 +172,7 @@ impl Outcomes {
     pub fn start_window(&mut self) {
         self.window_ttft.reset();
         self.window_e2e.reset();
+        self.window_tpot.reset();
     }
 
     /// The time `request`, still in the system at `end`, has spent in it since
@@ -306,11 +310,14 @@ impl Outcomes {
         self.last_completion = now;
         self.window_e2e.record(now - request.arrival);
         self.depart(request, now);
+        let (ttft, tpot, e2e) = Self::latencies(request, first_token, now);
+        if let Some(tpot) = tpot {
+            self.window_tpot.record(tpot);
+        }
         if !self.measured(request) {
             return;
         }
         self.output_tokens_measured += u64::from(request.output);
-        let (ttft, tpot, e2e) = Self::latencies(request, first_token, now);
         self.e2e.record(e2e);
         if let Some(tpot) = tpot {
             self.tpot.record(tpot);

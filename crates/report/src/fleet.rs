@@ -38,6 +38,9 @@ pub struct FleetRow {
     /// Dollars billed in the interval per hour of it: `Σ cost_rate_per_hour ·
     /// interval_s / 3600` over the rows after the warm-up is the run's `cost_usd`.
     pub cost_rate_per_hour: f64,
+    /// Spot reclaim notices the node type's nodes received in the interval (each
+    /// node is reclaimed once, its notice some time before).
+    pub reclaims: u64,
 }
 
 /// The rows as one Arrow batch.
@@ -64,6 +67,7 @@ pub fn fleet_batch(rows: &[FleetRow]) -> RecordBatch {
         ("nodes_booting", u(|r| r.nodes_booting)),
         ("node_hours", x(|r| r.node_hours)),
         ("cost_rate_per_hour", x(|r| r.cost_rate_per_hour)),
+        ("reclaims", u(|r| r.reclaims)),
     ];
     crate::batch::record_batch(columns, |_, _| false)
 }

@@ -16,6 +16,9 @@ pub struct LatencyRow {
     pub scenario: String,
     /// Replication index.
     pub replication: u64,
+    /// The model (LLM runs: one histogram per model; a run's are their sums), or
+    /// the scenario's name (generic runs).
+    pub model: String,
     /// `ttft`, `tpot` or `e2e` (LLM runs), `response` (generic runs).
     pub metric: String,
     /// Upper bound of the bucket, seconds (buckets grow by 5%).
@@ -38,6 +41,14 @@ pub fn latency_batch(rows: &[LatencyRow]) -> RecordBatch {
         (
             "replication",
             int64(rows.iter().map(|r| Some(r.replication))),
+        ),
+        (
+            "model",
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.model.as_str())
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
         ),
         (
             "metric",

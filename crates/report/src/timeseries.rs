@@ -56,6 +56,8 @@ pub struct TimeseriesRow {
     pub ttft_p99_s: Option<f64>,
     /// 99th percentile end-to-end latency of completions in the interval.
     pub e2e_p99_s: Option<f64>,
+    /// 99th percentile TPOT of completions (of more than one token) in the interval.
+    pub tpot_p99_s: Option<f64>,
     /// Dollars billed in the interval for the model's share of the nodes, per hour of
     /// the interval: `Σ cost_rate_per_hour · interval_s / 3600` over the rows after
     /// the warm-up is the model's `cost_usd`, over all rows its `cost_total_usd`.
@@ -97,6 +99,7 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("ttft_p50_s", o(|r| r.ttft_p50_s)),
         ("ttft_p99_s", o(|r| r.ttft_p99_s)),
         ("e2e_p99_s", o(|r| r.e2e_p99_s)),
+        ("tpot_p99_s", o(|r| r.tpot_p99_s)),
         ("cost_rate_per_hour", x(|r| r.cost_rate_per_hour)),
         ("forecast_per_s", o(|r| r.forecast_per_s)),
     ];

@@ -27,6 +27,7 @@
 pub mod catalog;
 mod error;
 mod files;
+mod json_schema;
 mod llm_load;
 pub mod llm_schema;
 mod load;
@@ -41,6 +42,7 @@ pub mod units;
 mod yaml;
 
 pub use error::{Invalid, ScenarioError};
+pub use json_schema::scenario_schema;
 pub use llm_load::{LlmSystem, LlmWorkload, RequestSource, Sizes};
 pub use load::{Scenario, System, load, parse};
 pub use policy_build::PolicySetup;

@@ -30,24 +30,31 @@ use crate::units::Duration;
 /// A node type of the cluster: a catalog preset, its quota, billing and spot terms,
 /// and any field of the preset overridden (every key of [`HardwareFields`], e.g.
 /// `price_per_hour: 2.5`, `memory_gb: 40`, `boot_time: 3m`).
-#[derive(Debug)]
+#[derive(Debug, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HardwareSpec {
     /// Name models use in `placement:`. Required.
     pub name: String,
     /// Catalog entry to start from (see `crates/scenario/catalog/hardware.yaml`), e.g.
     /// `a100-80gb`. Required.
+    #[schemars(schema_with = "crate::json_schema::hardware_preset")]
     pub preset: Spanned<String>,
     /// Most nodes of this type at once (the quota). Default: unlimited.
+    #[serde(default)]
     pub max_count: Option<u32>,
     /// Weight loading bandwidth onto a node, GB/s. Default: 2.
+    #[serde(default)]
     pub load_bandwidth_gb_s: Option<f64>,
     /// How a node is billed. Default: per second, one-minute minimum.
+    #[serde(default)]
     pub billing: BillingSpec,
     /// Buy this node type as spot capacity: billed at its spot price (unless
     /// `price_per_hour` is given) and reclaimed by the provider, e.g.
     /// `spot: {mean_lifetime: 6h, notice: 2m}`. Default: on-demand.
+    #[serde(default)]
     pub spot: Option<SpotSpec>,
     /// The preset's fields this entry overrides.
+    #[serde(flatten)]
     pub overrides: HardwareFields,
 }
 
@@ -104,7 +111,7 @@ impl<'de> Deserialize<'de> for HardwareSpec {
 }
 
 /// Spot terms of a hardware entry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpotSpec {
     /// Mean time from a node's request to its reclaim (exponential). Required.
@@ -119,7 +126,7 @@ fn two_minutes() -> crate::units::Duration {
 }
 
 /// Billing rules of a node type.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BillingSpec {
     /// Billing granularity. Default: `1s`.
@@ -150,11 +157,14 @@ fn one_minute() -> Duration {
 /// The `llm:` section of a model: a catalog preset and any field of its
 /// architecture overridden (every key of [`ModelFields`], e.g. `dtype_bytes: 1` for
 /// FP8 weights, `max_context: 32768`).
-#[derive(Debug)]
+#[derive(Debug, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LlmModelSpec {
     /// Catalog entry (see `crates/scenario/catalog/models.yaml`), e.g. `llama-3.1-8b`.
+    #[schemars(schema_with = "crate::json_schema::model_preset")]
     pub preset: Spanned<String>,
     /// The preset's fields this section overrides.
+    #[serde(flatten)]
     pub overrides: ModelFields,
 }
 
@@ -186,15 +196,16 @@ impl<'de> Deserialize<'de> for LlmModelSpec {
 }
 
 /// The `classic:` section of a model: a catalog entry with measured batch latencies.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassicModelSpec {
     /// Catalog entry (see `crates/scenario/catalog/classic.yaml`), e.g. `resnet-50`.
+    #[schemars(schema_with = "crate::json_schema::classic_preset")]
     pub preset: Spanned<String>,
 }
 
 /// How each replica of an LLM serves (vLLM's knobs and the performance model).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServingSpec {
     /// `classic:` models — longest a request waits for a batch to fill (Triton's
@@ -245,7 +256,7 @@ pub struct ServingSpec {
 ///   decode:  [[1, 11ms], [32, 14ms], [128, 22ms]]         # decoding requests → time
 ///   decode_per_context_token: 80ns
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileSpec {
     /// (prompt tokens, time) points, increasing in tokens. Required.
@@ -292,7 +303,7 @@ fn default_container_start() -> Duration {
 
 /// Overrides of the roofline's efficiency factors; unset fields keep the calibrated
 /// defaults.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EfficiencySpec {
     /// Share of peak FLOP/s reached by compute-bound work.
@@ -310,7 +321,7 @@ pub struct EfficiencySpec {
 }
 
 /// How a model's replicas start (`initial:`).
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum InitialSpec {
     /// Nodes boot and weights load from time zero (the default).
@@ -321,7 +332,7 @@ pub enum InitialSpec {
 }
 
 /// How a model's router spreads requests over its ready replicas.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingSpec {
     /// Each replica in turn.
@@ -340,7 +351,7 @@ pub enum RoutingSpec {
 /// Per-request latency targets. A request meets the SLA when it meets every target
 /// given; `*_p99` names say the targets are meant for the 99th percentile, and the
 /// results report both the share of requests within them and the p99 itself.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaSpec {
     /// Arrival → first token.
@@ -435,7 +446,7 @@ impl<'de> Deserialize<'de> for TokenCounts {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum TokenFamily {
     Uniform([u32; 2]),
@@ -447,7 +458,7 @@ enum TokenFamily {
 }
 
 /// `{zipf: {max: 4096, exponent: 1.1}}`: P(k) ∝ k^−exponent over 1..=max.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ZipfTokens {
     max: u32,
@@ -456,7 +467,7 @@ struct ZipfTokens {
 
 /// `{empirical: {path: lengths.csv, column: num_decode_tokens, max: 8192}}`: counts
 /// drawn uniformly from one column of a CSV file (relative to the scenario's directory).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EmpiricalTokens {
     path: std::path::PathBuf,
@@ -464,7 +475,7 @@ struct EmpiricalTokens {
     max: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NormalTokens {
     mean: f64,
@@ -473,7 +484,7 @@ struct NormalTokens {
     max: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ParetoTokens {
     /// Smallest count (the Pareto scale).
@@ -483,7 +494,7 @@ struct ParetoTokens {
     max: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LognormalTokens {
     median: Option<f64>,
@@ -559,5 +570,19 @@ impl TokenFamily {
                 Ok(TokenRecipe::Ready(TokenDist::new(dist, min, max)))
             }
         }
+    }
+}
+
+impl schemars::JsonSchema for TokenCounts {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TokenCounts".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::json_schema::bare_or::<TokenFamily>(
+            generator,
+            serde_json::json!({"type": "integer", "minimum": 1, "maximum": u32::MAX}),
+            "A token count (`512`) or a distribution such as `{lognormal: {median: 512, sigma: 1.0}}`.",
+        )
     }
 }

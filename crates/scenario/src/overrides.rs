@@ -38,7 +38,8 @@ macro_rules! field_set {
         $($(#[$fmeta:meta])* $field:ident: $ty:ty,)*
     }) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, Default)]
+        #[derive(Clone, Debug, Default, schemars::JsonSchema)]
+        #[serde(default)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: Option<$ty>,)*
         }
@@ -100,7 +101,7 @@ field_set! {
 }
 
 /// `gpu` or `cpu`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum KindSpec {
     /// A GPU node type.

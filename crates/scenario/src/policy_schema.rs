@@ -32,7 +32,7 @@ use serde::Deserialize;
 use crate::units::{Duration, Rate};
 
 /// The `policy:` section.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     /// Time between decisions. Default: 15 s (the HPA's sync period), 2 s for `kpa`
@@ -65,7 +65,7 @@ pub struct PolicySpec {
 }
 
 /// `monitor:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSpec {
     /// Averaging window. Default: 60 s.
@@ -94,7 +94,7 @@ impl Default for MonitorSpec {
 }
 
 /// `predictor:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PredictorSpec {
     /// The newest value.
@@ -167,7 +167,7 @@ pub enum PredictorSpec {
 }
 
 /// What a failed external program does.
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnErrorSpec {
     /// End the run with an error.
@@ -200,7 +200,7 @@ fn one() -> usize {
 }
 
 /// `decider:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeciderSpecYaml {
     /// Hold a count.
@@ -231,7 +231,7 @@ pub enum DeciderSpecYaml {
 ///     - {model: chat-cpu, capacity: 2/s}     # its `variant_of: chat` on CPUs
 ///   headroom: 0.8
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostOptimalSpec {
     /// The variants to choose among, each with the requests per second one replica
@@ -257,7 +257,7 @@ fn default_headroom() -> f64 {
 }
 
 /// One option of `cost_optimal`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostOptionSpec {
     /// A model (the loop's, or a `variant_of:` it).
@@ -267,7 +267,7 @@ pub struct CostOptionSpec {
 }
 
 /// `kind: static`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaticSpec {
     /// The count to hold. Default: the model's `replicas`.
@@ -292,7 +292,7 @@ fn default_one() -> u32 {
 }
 
 /// `kind: threshold`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdSpec {
     /// `utilization` (busy share of ready replicas), `concurrency` (in flight per
@@ -332,7 +332,7 @@ fn three_hundred() -> Duration {
 }
 
 /// `kind: target_tracking`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetTrackingSpec {
     /// As for `threshold`. Default: utilization.
@@ -355,7 +355,7 @@ pub struct TargetTrackingSpec {
 }
 
 /// `kind: hpa`: an autoscaling/v2 HorizontalPodAutoscaler `spec`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HpaSpec {
     /// Default: 1.
@@ -379,7 +379,7 @@ fn default_tolerance() -> f64 {
 }
 
 /// One entry of `metrics`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type")]
 pub enum HpaMetricSpec {
     /// `type: Resource` (`cpu`: the replica's busy share of one core).
@@ -400,7 +400,7 @@ pub enum HpaMetricSpec {
 }
 
 /// `{name, target}` of a Resource metric.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedTarget {
     /// `cpu`.
@@ -410,7 +410,7 @@ pub struct NamedTarget {
 }
 
 /// `{metric: {name}, target}` of a Pods or External metric.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricWithTarget {
     /// `{name: ...}`.
@@ -420,7 +420,7 @@ pub struct MetricWithTarget {
 }
 
 /// `{name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricName {
     /// The metric's name.
@@ -428,7 +428,7 @@ pub struct MetricName {
 }
 
 /// `target:` of a metric.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TargetSpec {
     /// `Utilization`, `AverageValue` or `Value`.
@@ -492,7 +492,7 @@ impl<'de> Deserialize<'de> for Quantity {
 }
 
 /// `behavior:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HpaBehaviorSpec {
     /// `scaleUp:` (default: 0 s window; 4 pods or 100 % per 15 s; Max).
@@ -504,7 +504,7 @@ pub struct HpaBehaviorSpec {
 }
 
 /// `scaleUp:` / `scaleDown:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HpaRulesSpec {
     /// 0–3600.
@@ -522,7 +522,7 @@ pub struct HpaRulesSpec {
 }
 
 /// One scaling policy.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HpaPolicySpec {
     /// `Pods` or `Percent`.
@@ -535,7 +535,7 @@ pub struct HpaPolicySpec {
 }
 
 /// `kind: kpa`: Knative's `config-autoscaler` keys and revision annotations.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct KpaSpec {
     /// `concurrency` or `rps`. Default: concurrency.
@@ -618,7 +618,7 @@ fn thirty() -> Duration {
 }
 
 /// `kind: queueing`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueingSpec {
     /// Completions per second of one server (1 / mean service time). Required.
@@ -648,7 +648,7 @@ fn p99() -> f64 {
 }
 
 /// `kind: scheduled`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledSpec {
     /// Length of the cycle. Default: 24 h.
@@ -669,7 +669,7 @@ fn day() -> Duration {
 }
 
 /// `executor:`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorSpec {
     /// `newest` (default), `oldest` or `least_loaded`: which replicas go first.
@@ -685,7 +685,7 @@ pub struct ExecutorSpec {
 }
 
 /// Bin-packing rule.
-#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub enum PlacementSpec {
     /// The first node with room.
@@ -696,7 +696,7 @@ pub enum PlacementSpec {
 }
 
 /// Removal order.
-#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub enum RemovalSpec {
     /// Newest first.

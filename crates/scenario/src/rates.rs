@@ -106,7 +106,7 @@ impl<'de> Deserialize<'de> for RateSpec {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum RateFamily {
     Constant(Rate),
@@ -120,7 +120,7 @@ enum RateFamily {
 }
 
 /// A rate series from a CSV file, e.g. the WorldCup 98 per-minute counts.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SeriesSpec {
     /// The file, relative to the scenario file's directory.
@@ -144,7 +144,7 @@ fn one() -> f64 {
     1.0
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PiecewiseSpec {
     points: Vec<(Duration, Rate)>,
@@ -152,7 +152,7 @@ struct PiecewiseSpec {
     interpolation: InterpolationSpec,
 }
 
-#[derive(Clone, Copy, Default, Deserialize)]
+#[derive(Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum InterpolationSpec {
     #[default]
@@ -160,7 +160,7 @@ enum InterpolationSpec {
     Linear,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DiurnalSpec {
     mean: Rate,
@@ -175,7 +175,7 @@ fn one_day() -> Duration {
     Duration(inferscale_engine::SimDuration::from_secs(86_400))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RampSpec {
     from: Rate,
@@ -184,7 +184,7 @@ struct RampSpec {
     duration: Duration,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SpikeSpec {
     start: Duration,
@@ -295,5 +295,20 @@ impl RateFamily {
                 }));
             }
         }))
+    }
+}
+
+impl schemars::JsonSchema for RateSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RateSpec".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let bare = generator.subschema_for::<Rate>().to_value();
+        crate::json_schema::bare_or::<RateFamily>(
+            generator,
+            bare,
+            "A rate (`40/s`) or a rate function: constant, piecewise, diurnal, ramp, spike, sum, product, series.",
+        )
     }
 }

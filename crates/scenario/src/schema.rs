@@ -14,12 +14,13 @@ pub use crate::units::DurationDist;
 use crate::units::{Duration, Rate};
 
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
     /// Name of the study. Required; names the default output directory
     /// `results/<name>/` and the `scenario` column of the results. Letters, digits,
     /// `-`, `_` and `.` only, so it is safe as a directory name.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Free text for readers of the file. Default: none.
     #[serde(default)]
@@ -35,18 +36,22 @@ pub struct ScenarioSpec {
     )]
     pub replications: NonZeroU32,
     /// Simulated time of one replication, warm-up included. Required, e.g. `2h`.
+    #[schemars(with = "Duration")]
     pub duration: Spanned<Duration>,
     /// Initial part of each replication excluded from statistics so that the empty
     /// start does not bias them. Must be shorter than `duration`. Default: `0s`.
     #[serde(default = "default_warmup")]
+    #[schemars(with = "Duration")]
     pub warmup: Spanned<Duration>,
     /// Node types the cluster may rent (for `llm:` models). Default: none.
     #[serde(default)]
     pub hardware: Vec<crate::llm_schema::HardwareSpec>,
     /// The models served. Required: one `generic:` model, or any number of `llm:`
     /// models.
+    #[schemars(with = "Vec<ModelSpec>")]
     pub models: Spanned<Vec<Spanned<ModelSpec>>>,
     /// Where requests come from, one entry per model. Required.
+    #[schemars(with = "Vec<WorkloadSpec>")]
     pub workload: Spanned<Vec<WorkloadSpec>>,
     /// Where and how results are written. Default: `results/<name>/`.
     #[serde(default)]
@@ -54,11 +59,13 @@ pub struct ScenarioSpec {
     /// The scaling loop (monitor → predict → decide → execute). Default: none, every
     /// model keeps its `replicas`.
     #[serde(default)]
+    #[schemars(with = "Option<crate::policy_schema::PolicySpec>")]
     pub policy: Option<Spanned<crate::policy_schema::PolicySpec>>,
     /// Many runs from this one file: a grid over field paths, zipped axes and named
     /// variants (see [`crate::sweep`]). The file without it is the sweep's base and
     /// must itself be a valid scenario. Default: none, one point.
     #[serde(default)]
+    #[schemars(with = "Option<crate::json_schema::SweepSchema>")]
     pub sweep: Option<Spanned<SweepSpec>>,
 }
 
@@ -115,7 +122,7 @@ fn default_warmup() -> Spanned<Duration> {
 ///     placement: gpu
 ///     replicas: 4
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// Name that workloads refer to. Required.
@@ -132,6 +139,7 @@ pub struct ModelSpec {
     pub classic: Option<crate::llm_schema::ClassicModelSpec>,
     /// `llm:` only — the `hardware:` entry replicas run on. Required for LLMs.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub placement: Option<Spanned<String>>,
     /// `llm:` only — accelerators per replica (tensor parallelism). Default: 1.
     #[serde(default = "default_tp")]
@@ -163,12 +171,14 @@ pub struct ModelSpec {
     /// initial `replicas:` are booted and loaded at time zero and billed from it, so a
     /// study of steady state need not spend its warm-up on a cold start).
     #[serde(default)]
+    #[schemars(with = "Option<crate::llm_schema::InitialSpec>")]
     pub initial: Option<Spanned<crate::llm_schema::InitialSpec>>,
     /// Serve another model's requests: this entry is that model on other hardware
     /// (say a CPU pool beside a GPU one). It joins that model's router, so requests go
     /// to whichever replica is free; workloads name the other model. A variant may
     /// start with `replicas: 0` for a policy to scale. Default: none.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub variant_of: Option<Spanned<String>>,
 }
 
@@ -177,7 +187,7 @@ fn default_tp() -> u32 {
 }
 
 /// The `generic:` section of a model.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenericModelSpec {
     /// Requests served at once (the `c` of M/M/c), at least 1. Default: 1.
@@ -192,10 +202,11 @@ fn default_servers() -> NonZeroU32 {
 }
 
 /// Requests for one model.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
     /// Name of the model in `models:` these requests are for. Required.
+    #[schemars(with = "String")]
     pub model: Spanned<String>,
     /// When requests arrive, e.g. `{poisson: {rate: 40/s}}`. Required unless `trace:`
     /// gives arrivals and sizes.
@@ -204,10 +215,12 @@ pub struct WorkloadSpec {
     /// `llm:` models — replay a request trace in its native format instead of
     /// `arrivals:` and token distributions.
     #[serde(default)]
+    #[schemars(with = "Option<TraceSpec>")]
     pub trace: Option<Spanned<TraceSpec>>,
     /// `llm:` models — draw (input, output) token pairs whole from the rows of a file,
     /// instead of `input_tokens:` and `output_tokens:`.
     #[serde(default)]
+    #[schemars(with = "Option<SizesSpec>")]
     pub sizes: Option<Spanned<SizesSpec>>,
     /// `llm:` models only — prompt tokens per request. Required for LLMs.
     #[serde(default)]
@@ -230,8 +243,9 @@ pub struct WorkloadSpec {
 /// arrivals: {mmpp: {rates: [5/s, 50/s], mean_durations: [10m, 1m]}}
 /// arrivals: {servegen: {path: traces/servegen/raw/reason/deepseek-r1, speedup: 1}}
 /// ```
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "ArrivalFamily")]
+#[schemars(with = "ArrivalFamily")]
 pub struct ArrivalSpec(ArrivalRecipe);
 
 #[derive(Clone, Debug)]
@@ -260,7 +274,7 @@ impl ArrivalSpec {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum ArrivalFamily {
     Poisson(PoissonSpec),
@@ -272,7 +286,7 @@ enum ArrivalFamily {
 
 /// ServeGen per-client window files: one file, or every `*.csv` of a directory (each
 /// a client; their arrivals are merged).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ServegenSpec {
     /// A client file or a directory of them, relative to the scenario file.
@@ -297,15 +311,16 @@ impl ServegenSpec {
 }
 
 /// Parameters of a Poisson process.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, try_from = "RawPoisson")]
+#[schemars(with = "RawPoisson")]
 pub struct PoissonSpec {
     /// Arrivals per unit of time: a constant (`40/s`, greater than zero) or a function
     /// of time.
     pub rate: crate::rates::RateSpec,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPoisson {
     rate: crate::rates::RateSpec,
@@ -323,14 +338,14 @@ impl TryFrom<RawPoisson> for PoissonSpec {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RenewalSpec {
     rate: Rate,
     cv: f64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct MmppSpec {
     rates: [Rate; 2],
@@ -375,7 +390,7 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
 ///     input_column: num_prefill_tokens
 ///     output_column: num_decode_tokens
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum SizesSpec {
     /// Rows of a CSV file, drawn uniformly.
@@ -383,7 +398,7 @@ pub enum SizesSpec {
 }
 
 /// An empirical (input, output) size table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmpiricalSpec {
     /// The CSV file, relative to the scenario file's directory.
@@ -400,7 +415,7 @@ pub struct EmpiricalSpec {
 /// trace: {path: ../traces/AzureLLMInferenceTrace_conv.csv, format: azure-llm, speedup: 2}
 /// trace: {path: requests.csv, format: generic, model: llama-8b, rate_scale: 2.5, loop: true}
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceSpec {
     /// The file, relative to the scenario file's directory. Required.
@@ -438,7 +453,7 @@ fn default_speedup() -> f64 {
 }
 
 /// The trace formats.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum TraceFormatSpec {
     /// Azure LLM inference 2023 CSV.
@@ -452,7 +467,7 @@ pub enum TraceFormatSpec {
 }
 
 /// Where results go.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// Output directory, relative to the scenario file (as every path in it).
@@ -475,11 +490,12 @@ pub struct OutputSpec {
     /// hash of each request's identity, so every policy of a sweep samples the same
     /// requests). Default: none.
     #[serde(default)]
+    #[schemars(with = "Option<RequestsSpec>")]
     pub requests: Option<Spanned<RequestsSpec>>,
 }
 
 /// Which requests `requests.parquet` keeps.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RequestsSpec {
     /// Every request.

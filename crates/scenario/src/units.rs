@@ -8,7 +8,7 @@ use inferscale_engine::{Dist, SimDuration};
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 /// The duration units a scenario may use, with their length in nanoseconds.
-const DURATION_UNITS: &[(&str, f64)] = &[
+pub(crate) const DURATION_UNITS: &[(&str, f64)] = &[
     ("ns", 1.0),
     ("us", 1e3),
     ("µs", 1e3),
@@ -24,7 +24,8 @@ const DURATION_UNITS: &[(&str, f64)] = &[
 /// The units accepted, for error messages.
 pub(crate) const DURATION_HELP: &str =
     "a duration with a unit: ns, us, ms, s, m (or min), h, d; e.g. `250ms`, `15s`, `1h30m`";
-const RATE_HELP: &str = "a rate as count/unit, e.g. `40/s`, `600/min`, `2.5/h`, `90/15s`";
+pub(crate) const RATE_HELP: &str =
+    "a rate as count/unit, e.g. `40/s`, `600/min`, `2.5/h`, `90/15s`";
 
 /// A span of simulated time written with units in a scenario.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -226,8 +227,9 @@ impl<'de> Deserialize<'de> for Rate {
 /// boot_time: {uniform: [90s, 180s]}
 /// boot_time: 45s                                      # the same as {deterministic: 45s}
 /// ```
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "DurationDistSpec")]
+#[schemars(with = "DurationDistSpec")]
 pub struct DurationDist(pub Dist);
 
 /// Either a bare duration (`45s`) or a one-key map naming a family. Written by hand
@@ -265,7 +267,7 @@ impl<'de> Deserialize<'de> for DurationDistSpec {
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum DurationFamily {
     Exponential(ExponentialSpec),
@@ -275,13 +277,13 @@ enum DurationFamily {
     Lognormal(LognormalSpec),
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ExponentialSpec {
     mean: Duration,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GammaSpec {
     mean: Option<Duration>,
@@ -290,7 +292,7 @@ struct GammaSpec {
     scale: Option<Duration>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LognormalSpec {
     mean: Option<Duration>,
@@ -340,6 +342,21 @@ impl TryFrom<DurationDistSpec> for DurationDist {
             },
         };
         dist.map(DurationDist).map_err(|e| e.to_string())
+    }
+}
+
+impl schemars::JsonSchema for DurationDistSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DurationDist".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let bare = generator.subschema_for::<Duration>().to_value();
+        crate::json_schema::bare_or::<DurationFamily>(
+            generator,
+            bare,
+            "A duration (`45s`, the same as `{deterministic: 45s}`) or a distribution such as `{exponential: {mean: 1s}}`.",
+        )
     }
 }
 

@@ -140,6 +140,8 @@ struct Cluster {
     spot_rng: SimRng,
     /// Per pool: spot nodes reclaimed.
     reclaims: Vec<u64>,
+    /// [`Cluster::reclaims`] at the last sample (a sample reports the difference).
+    reclaims_at_sample: Vec<u64>,
     /// Past the horizon, following the requests still in flight to their outcome: no
     /// more arrivals, control ticks or scheduled changes.
     running_out: bool,
@@ -393,6 +395,7 @@ pub fn simulate_cluster_with(
         action_pending: Vec::new(),
         spot_rng: rng.stream("spot"),
         reclaims: vec![0; config.pools.len()],
+        reclaims_at_sample: vec![0; config.pools.len()],
         running_out: false,
         failure: None,
         logging: request_sink.is_some(),

@@ -45,6 +45,8 @@ pub struct Sample {
     pub ttft_p99_s: f64,
     /// 99th percentile end-to-end latency of completions in the interval.
     pub e2e_p99_s: f64,
+    /// 99th percentile TPOT of completions (of more than one token) in the interval.
+    pub tpot_p99_s: f64,
     /// Dollars billed in the interval for this model's share of the nodes (by the
     /// accelerators its replicas occupy, the billing rounding included when a node
     /// goes), per hour of the interval: integrated over the measurement window it is
@@ -70,6 +72,8 @@ pub struct FleetSample {
     pub node_hours: f64,
     /// Dollars billed in the interval, per hour of it (as [`Sample::cost_rate_per_hour`]).
     pub cost_rate_per_hour: f64,
+    /// Spot reclaim notices the pool's nodes received in the interval.
+    pub reclaims: u64,
 }
 
 /// One model's live replicas counted by state, for a sample.
@@ -177,6 +181,7 @@ impl Cluster {
                 ttft_p50_s: o.window_ttft.quantile_s(0.5),
                 ttft_p99_s: o.window_ttft.quantile_s(0.99),
                 e2e_p99_s: o.window_e2e.quantile_s(0.99),
+                tpot_p99_s: o.window_tpot.quantile_s(0.99),
                 cost_rate_per_hour: per_hour(cost),
             });
             o.start_window();
@@ -195,7 +200,9 @@ impl Cluster {
                 booting,
                 node_hours: delta.node_hours,
                 cost_rate_per_hour: per_hour(delta.dollars),
+                reclaims: self.reclaims[pool] - self.reclaims_at_sample[pool],
             });
+            self.reclaims_at_sample[pool] = self.reclaims[pool];
         }
         self.last_sample = now;
     }

@@ -596,6 +596,7 @@ mod tests {
         let latency = latency_batch(&[LatencyRow {
             scenario: "t".into(),
             replication: rep,
+            model: "t".into(),
             metric: "response".into(),
             upper_s: 0.1,
             count: point * 10 + rep,
