@@ -119,6 +119,23 @@ fn slug(name: &str) -> String {
     s.trim_matches('_').to_owned()
 }
 
+/// The name the point labels give parameter `column` (`peak_to_trough` for
+/// `workload_0_arrivals_poisson_rate_diurnal_peak_to_trough`): the longest `key` of
+/// the label's `key=value` words that ends the column's name, else the column's name.
+fn short_name<'a>(column: &'a str, label: &'a str) -> &'a str {
+    label
+        .split(' ')
+        .filter_map(|word| word.split_once('=').map(|(k, _)| k))
+        .filter(|k| column.ends_with(k))
+        .max_by_key(|k| k.len())
+        .unwrap_or(column)
+}
+
+/// `(mean, low, high)` with the interval inside `[lo, hi]`.
+fn clipped((mean, low, high): (f64, f64, f64), lo: f64, hi: f64) -> (f64, f64, f64) {
+    (mean, low.max(lo), high.min(hi))
+}
+
 fn ci(values: &[f64]) -> (f64, f64, f64) {
     let c = mean_ci(values, 0.95);
     if c.half_width.is_finite() {
@@ -190,12 +207,13 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
                     .iter()
                     .map(|(c, values)| {
                         let v = values.as_ref().map_or("", |v| v[first].as_str());
-                        format!("{c}={v}")
+                        format!("{}={v}", short_name(c, &labels[first]))
                     })
                     .collect::<Vec<_>>()
                     .join(" "),
-                cost: ci(&pick(&cost)),
-                sla: ci(&pick(&sla)),
+                // Intervals clipped to what the quantity can be, as in the summary.
+                cost: clipped(ci(&pick(&cost)), 0.0, f64::INFINITY),
+                sla: clipped(ci(&pick(&sla)), 0.0, 1.0),
             });
             groups.push(Group {
                 dir: d,
@@ -402,4 +420,23 @@ pub fn plot_results(
     }
     let front = front.into_iter().map(|i| points[i].name.clone()).collect();
     Ok((written, front))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_take_the_labels_short_names() {
+        let column = "workload_0_arrivals_poisson_rate_diurnal_peak_to_trough";
+        let label = "peak_to_trough=3 averageValue=8";
+        assert_eq!(short_name(column, label), "peak_to_trough");
+        assert_eq!(short_name("fleet", "hpa"), "fleet");
+    }
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(slug("hpa target=0.5"), "hpa_target_0.5");
+        assert_eq!(slug("a: b/c"), "a__b_c");
+    }
 }

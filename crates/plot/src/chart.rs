@@ -35,14 +35,19 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
         .enumerate()
         .filter(|(_, s)| !s.name.is_empty())
         .collect();
+    // The caption over the whole width (a legend beside the plot does not push it
+    // off centre or cut it).
+    let area = &area
+        .titled(&chart.title, ("sans-serif", font(20.0)))
+        .map_err(|e| e.to_string())?;
     let metrics = LegendMetrics::at(scale);
-    let (legend_w, legend_h) = metrics.size(&named);
+    let (legend_w, legend_h) = metrics.size(area, &named);
     // Where the legend goes: inside, in the corner that hides no data, or beside the
     // plot when every corner would hide some (or there are many entries). The plot's
     // size is estimated from the margins the builder below uses.
     let (w, h) = area.dim_in_pixel();
     let plot_w = (w as i32 - px(2 * 12 + 70)).max(1) as f64;
-    let plot_h = (h as i32 - px(2 * 12 + 40 + 30)).max(1) as f64;
+    let plot_h = (h as i32 - px(2 * 12 + 40)).max(1) as f64;
     let data = unit_points(chart, (x0, x1), (y0, y1));
     let (corner, covered) = legend_corner(
         &data,
@@ -59,12 +64,11 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
         (area.clone(), None)
     };
     if let Some(side) = &side {
-        draw_legend(side, (0, px(40)), &named, &looks, scale, false)?;
+        draw_legend(side, (0, px(12)), &named, &looks, scale, false)?;
     }
     let (xticks, xminor, xstep) = axis_ticks(&chart.x, x0, x1);
     let (yticks, yminor, ystep) = axis_ticks(&chart.y, y0, y1);
     let mut ctx = ChartBuilder::on(&plot_area)
-        .caption(&chart.title, ("sans-serif", font(20.0)))
         .margin(pu(12))
         .x_label_area_size(pu(40))
         .y_label_area_size(pu(70))

@@ -134,8 +134,6 @@ pub(crate) struct LegendMetrics {
     pub glyph: i32,
     /// Font size of the entries.
     pub font: f64,
-    /// Average width of a character of that font.
-    pub char_width: i32,
 }
 
 impl LegendMetrics {
@@ -146,19 +144,27 @@ impl LegendMetrics {
             pad: px(6.0),
             glyph: px(30.0),
             font: 13.0 * scale,
-            char_width: px(7.6),
         }
     }
 
-    /// The size in pixels of a legend of `entries`.
-    pub(crate) fn size(&self, entries: &[(usize, &Series)]) -> (i32, i32) {
+    /// The size in pixels of a legend of `entries`, its text measured in `area`'s
+    /// font.
+    pub(crate) fn size<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        entries: &[(usize, &Series)],
+    ) -> (i32, i32) {
+        let font = ("sans-serif", self.font).into_font();
         let longest = entries
             .iter()
-            .map(|(_, s)| s.name.chars().count())
+            .map(|(_, s)| {
+                area.estimate_text_size(&s.name, &font.clone().into())
+                    .map_or(8 * s.name.chars().count() as i32, |(w, _)| w as i32)
+            })
             .max()
-            .unwrap_or(0) as i32;
+            .unwrap_or(0);
         (
-            2 * self.pad + self.glyph + longest * self.char_width,
+            2 * self.pad + self.glyph + longest,
             2 * self.pad + self.row * entries.len() as i32,
         )
     }
@@ -179,7 +185,7 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
     let m = LegendMetrics::at(scale);
     let px = |v: f64| (v * scale).round() as i32;
     let pu = |v: f64| (v * scale).round().max(1.0) as u32;
-    let (w, h) = m.size(entries);
+    let (w, h) = m.size(area, entries);
     let (x0, y0) = origin;
     if boxed {
         area.draw(&Rectangle::new(
