@@ -213,6 +213,47 @@ pub fn model(name: &str) -> Option<LlmSpec> {
         .map(|m| m.spec())
 }
 
+// The editor schema's preset enums (`inferscale schema`).
+
+/// The names of the bundled catalog's entries of one kind, for a preset's enum.
+fn catalog_names(yaml: &str) -> Vec<String> {
+    // The bundled catalogs are lists of mappings with a `name:` key; they are
+    // checked when read, so a failure here would be a build defect, and the
+    // schema then names no preset rather than failing.
+    serde_saphyr::from_str::<Vec<serde_json::Map<String, serde_json::Value>>>(yaml)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| entry.get("name")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A hardware preset: a name of `catalog/hardware.yaml`.
+pub(crate) fn hardware_preset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A node type of the bundled catalog (crates/scenario/catalog/hardware.yaml).",
+        "type": "string",
+        "enum": catalog_names(HARDWARE_YAML)
+    })
+}
+
+/// An LLM preset: a name of `catalog/models.yaml`.
+pub(crate) fn model_preset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A model of the bundled catalog (crates/scenario/catalog/models.yaml).",
+        "type": "string",
+        "enum": catalog_names(MODELS_YAML)
+    })
+}
+
+/// A classic model preset: a name of `catalog/classic.yaml`.
+pub(crate) fn classic_preset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A model of the bundled catalog (crates/scenario/catalog/classic.yaml).",
+        "type": "string",
+        "enum": catalog_names(CLASSIC_YAML)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

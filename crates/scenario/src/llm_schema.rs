@@ -37,7 +37,7 @@ pub struct HardwareSpec {
     pub name: String,
     /// Catalog entry to start from (see `crates/scenario/catalog/hardware.yaml`), e.g.
     /// `a100-80gb`. Required.
-    #[schemars(schema_with = "crate::json_schema::hardware_preset")]
+    #[schemars(schema_with = "crate::catalog::hardware_preset")]
     pub preset: Spanned<String>,
     /// Most nodes of this type at once (the quota). Default: unlimited.
     #[serde(default)]
@@ -161,7 +161,7 @@ fn one_minute() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct LlmModelSpec {
     /// Catalog entry (see `crates/scenario/catalog/models.yaml`), e.g. `llama-3.1-8b`.
-    #[schemars(schema_with = "crate::json_schema::model_preset")]
+    #[schemars(schema_with = "crate::catalog::model_preset")]
     pub preset: Spanned<String>,
     /// The preset's fields this section overrides.
     #[serde(flatten)]
@@ -200,7 +200,7 @@ impl<'de> Deserialize<'de> for LlmModelSpec {
 #[serde(deny_unknown_fields)]
 pub struct ClassicModelSpec {
     /// Catalog entry (see `crates/scenario/catalog/classic.yaml`), e.g. `resnet-50`.
-    #[schemars(schema_with = "crate::json_schema::classic_preset")]
+    #[schemars(schema_with = "crate::catalog::classic_preset")]
     pub preset: Spanned<String>,
 }
 
@@ -579,7 +579,7 @@ impl schemars::JsonSchema for TokenCounts {
     }
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        crate::json_schema::bare_or::<TokenFamily>(
+        crate::units::bare_or::<TokenFamily>(
             generator,
             serde_json::json!({"type": "integer", "minimum": 1, "maximum": u32::MAX}),
             "A token count (`512`) or a distribution such as `{lognormal: {median: 512, sigma: 1.0}}`.",

@@ -707,3 +707,19 @@ pub enum RemovalSpec {
     /// Fewest requests first.
     LeastLoaded,
 }
+
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A Kubernetes quantity: `4`, `2.5`, `\"500m\"` (milli), `\"3k\"`, `\"2M\"`.",
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": r"^\s*[0-9.eE+-]+[mkM]?\s*$"}
+            ]
+        })
+    }
+}

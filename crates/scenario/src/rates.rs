@@ -305,7 +305,7 @@ impl schemars::JsonSchema for RateSpec {
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let bare = generator.subschema_for::<Rate>().to_value();
-        crate::json_schema::bare_or::<RateFamily>(
+        crate::units::bare_or::<RateFamily>(
             generator,
             bare,
             "A rate (`40/s`) or a rate function: constant, piecewise, diurnal, ramp, spike, sum, product, series.",

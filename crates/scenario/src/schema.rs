@@ -65,7 +65,7 @@ pub struct ScenarioSpec {
     /// variants (see [`crate::sweep`]). The file without it is the sweep's base and
     /// must itself be a valid scenario. Default: none, one point.
     #[serde(default)]
-    #[schemars(with = "Option<crate::json_schema::SweepSchema>")]
+    #[schemars(with = "Option<SweepSchema>")]
     pub sweep: Option<Spanned<SweepSpec>>,
 }
 
@@ -517,4 +517,58 @@ impl Default for OutputSpec {
 
 fn default_timeseries_interval() -> Duration {
     Duration(inferscale_engine::SimDuration::from_secs(10))
+}
+
+// The editor schema of the `sweep:` section (`inferscale schema`).
+
+/// The `sweep:` section (its reader is [`crate::sweep`], which checks the paths
+/// against the file): named `variants`, `grid` axes, `zip` groups, the `baseline`
+/// and `group_by` of paired comparisons, and bare `path: [values]` grid axes.
+pub(crate) struct SweepSchema;
+
+impl schemars::JsonSchema for SweepSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sweep".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Many runs from this one file: a grid over field paths (keys and list indices separated by dots, e.g. `policy.decider.target`), zipped axes and named variants, combined as a Cartesian product.",
+            "type": "object",
+            "properties": {
+                "variants": {
+                    "description": "Named alternatives, each a set of `path: value` fields replaced in the base.",
+                    "type": "object",
+                    "additionalProperties": {"type": "object"}
+                },
+                "grid": {
+                    "description": "One axis per path, its values in a list, in file order.",
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "minItems": 1}
+                },
+                "zip": {
+                    "description": "Groups of axes that move together: each a mapping of paths to lists of equal length.",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "minItems": 1}
+                    }
+                },
+                "baseline": {
+                    "description": "The point the others are compared with, pairing runs by replication: a variant name or a point label.",
+                    "type": "string"
+                },
+                "group_by": {
+                    "description": "The axes whose values make a comparison group (a Pareto front and a baseline per group). Default: every axis outside `policy` other than `variant`.",
+                    "type": "array",
+                    "items": {"type": "string"}
+                }
+            },
+            "additionalProperties": {
+                "description": "A grid axis in the short form: `path: [values]`.",
+                "type": "array",
+                "minItems": 1
+            }
+        })
+    }
 }

@@ -352,12 +352,83 @@ impl schemars::JsonSchema for DurationDistSpec {
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let bare = generator.subschema_for::<Duration>().to_value();
-        crate::json_schema::bare_or::<DurationFamily>(
+        crate::units::bare_or::<DurationFamily>(
             generator,
             bare,
             "A duration (`45s`, the same as `{deterministic: 45s}`) or a distribution such as `{exponential: {mean: 1s}}`.",
         )
     }
+}
+
+// The editor schema of durations and rates (`inferscale schema`).
+
+/// One unit alternative per accepted unit, longest first (so `ms` is tried before
+/// `m`), as a regular expression group.
+fn units_group(extra: &[&str]) -> String {
+    let mut units: Vec<&str> = DURATION_UNITS.iter().map(|(u, _)| *u).collect();
+    units.extend_from_slice(extra);
+    units.sort_by_key(|u| std::cmp::Reverse(u.chars().count()));
+    format!("(?:{})", units.join("|"))
+}
+
+/// A number as the unit parsers read it (digits, `_` separators, a decimal point).
+const NUMBER: &str = r"[0-9_]*\.?[0-9_]+";
+
+/// The pattern of a duration: one or more number–unit terms (`1h30m`), or a bare 0.
+pub(crate) fn duration_pattern() -> String {
+    let term = format!(r"{NUMBER}\s*{}\s*", units_group(&[]));
+    format!(r"^\s*(?:0+(?:\.0*)?|(?:{term})+)$")
+}
+
+/// The pattern of a rate: a count, `/`, and a unit with an optional count of it
+/// (`40/s`, `90/15s`, `2.5/hour`).
+pub(crate) fn rate_pattern() -> String {
+    let per = units_group(&["second", "minute", "hour", "day"]);
+    format!(r"^\s*[0-9_.eE+]+\s*/\s*(?:{NUMBER}\s*)?{per}\s*$")
+}
+
+impl schemars::JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": format!("A span of simulated time: {DURATION_HELP}."),
+            "anyOf": [
+                {"type": "string", "pattern": duration_pattern()},
+                {"const": 0}
+            ]
+        })
+    }
+}
+
+impl schemars::JsonSchema for Rate {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rate".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": format!("Events per unit of time: {RATE_HELP}."),
+            "type": "string",
+            "pattern": rate_pattern()
+        })
+    }
+}
+
+/// A shape described by a hand-written reader: a bare value (`bare`) or a mapping
+/// read as `T`.
+pub(crate) fn bare_or<T: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+    bare: serde_json::Value,
+    what: &str,
+) -> schemars::Schema {
+    let family = generator.subschema_for::<T>();
+    schemars::json_schema!({
+        "description": what,
+        "anyOf": [bare, family]
+    })
 }
 
 #[cfg(test)]
