@@ -50,6 +50,7 @@ pub fn llama8b_cluster(replicas: u32, seconds: f64, initial_ready: bool) -> Clus
             billing_granularity: SimDuration::from_secs(1),
             billing_minimum: SimDuration::from_secs(60),
             spot: None,
+            reserved: None,
         }],
         models: vec![Deployment {
             name: "llama-3.1-8b".into(),

@@ -43,16 +43,40 @@ fn rel(a: f64, b: f64) -> f64 {
 /// the GPU and CPU node-hours; the models' costs to the run's.
 #[test]
 fn cost_is_the_integral_of_the_cost_rate_over_the_window() {
+    costs_integrate_and_add_up(&[]);
+}
+
+/// The same with the GPU node type reserved: one L4 node committed at 30% off for
+/// the whole run (the autoscaler runs one to four), the rest on demand — the series
+/// still integrate to the bill and the models' costs add up to it, the idle part of
+/// the commitment included.
+#[test]
+fn a_reservation_is_billed_in_the_series_and_the_models_too() {
+    let results = costs_integrate_and_add_up(&[(
+        "{name: gpu, preset: l4, max_count: 4}",
+        "{name: gpu, preset: l4, max_count: 4, billing: {reserved: {nodes: 1, discount: 0.3}}}",
+    )]);
+    // The commitment alone is a floor: $0.8048/h × 0.7 over the 2 h run.
+    for run in &results.runs {
+        let llm = run.llm.as_ref().unwrap();
+        assert!(
+            llm.cost_total_usd >= 0.8048 * 0.7 * 2.0 - 1e-9,
+            "{}",
+            llm.cost_total_usd
+        );
+    }
+}
+
+fn costs_integrate_and_add_up(extra: &[(&str, &str)]) -> RunResults {
     let warmup_s = 607.0;
-    let results = run_example(
-        "mixed-fleet",
-        &[
-            ("warmup: 10m", "warmup: 10m7s"),
-            // Spot nodes live 40 minutes on average: reclaims in every replication.
-            ("mean_lifetime: 2h", "mean_lifetime: 40m"),
-            ("duration: 4h", "duration: 2h"),
-        ],
-    );
+    let mut edits = vec![
+        ("warmup: 10m", "warmup: 10m7s"),
+        // Spot nodes live 40 minutes on average: reclaims in every replication.
+        ("mean_lifetime: 2h", "mean_lifetime: 40m"),
+        ("duration: 4h", "duration: 2h"),
+    ];
+    edits.extend_from_slice(extra);
+    let results = run_example("mixed-fleet", &edits);
     let reclaims: u64 = results
         .runs
         .iter()
@@ -143,11 +167,47 @@ fn cost_is_the_integral_of_the_cost_rate_over_the_window() {
         );
         assert!(llm.cost_total_usd > llm.cost_usd);
     }
+    results
 }
 
 /// A static fleet's window cost is the bill of the window exactly: one 8-GPU node for
 /// an hour with a 10-minute warm-up is billed $40.9657 for the run and 50/60 of it
 /// in the window.
+/// A reservation bills the commitment whether it runs or not: with two nodes
+/// committed at 40% off and one running, the hour costs 2 × 0.6 × $40.9657; with
+/// one committed at $20/h, $20; node-hours count the node that ran.
+#[test]
+fn a_commitment_is_billed_whole() {
+    for (reserved, total) in [
+        ("{nodes: 2, discount: 0.4}", 2.0 * 0.6 * 40.9657),
+        ("{nodes: 1, price_per_hour: 20}", 20.0),
+    ] {
+        let results = run_example(
+            "llm-a100",
+            &[
+                ("replications: 3", "replications: 1"),
+                (
+                    "billing: {granularity: 1s, minimum: 60s}",
+                    &format!("billing: {{granularity: 1s, minimum: 60s, reserved: {reserved}}}"),
+                ),
+            ],
+        );
+        let llm = results.runs[0].llm.as_ref().unwrap();
+        assert!(
+            (llm.cost_total_usd - total).abs() < 1e-9,
+            "{reserved}: {}",
+            llm.cost_total_usd
+        );
+        assert!(
+            (llm.cost_usd - total * 50.0 / 60.0).abs() < 1e-9,
+            "{reserved}"
+        );
+        assert!((llm.gpu_node_hours_total - 1.0).abs() < 1e-12);
+        let model: f64 = results.models.iter().map(|m| m.cost_total_usd).sum();
+        assert!((model - total).abs() < 1e-9, "{reserved}: models {model}");
+    }
+}
+
 #[test]
 fn a_static_fleet_bills_the_window_share_of_the_hour() {
     let results = run_example("llm-a100", &[("replications: 3", "replications: 1")]);

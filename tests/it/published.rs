@@ -383,6 +383,7 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
                 billing_granularity: SimDuration::from_secs(1),
                 billing_minimum: SimDuration::from_secs(60),
                 spot: None,
+                reserved: None,
             }],
             models: vec![Deployment {
                 name: "rn50".into(),

@@ -14,10 +14,18 @@
 //! attributed to the models whose replicas occupy it, in proportion to the accelerators
 //! each occupies at the time (a rounding charge goes by the last occupancy), so the
 //! models' costs add up to the fleet's.
+//!
+//! A node type with a reservation ([`Reservation`]) bills its commitment for the
+//! whole run and on-demand node time only beyond it: at each instant the pool costs
+//! `nodes × reserved price + max(alive − nodes, 0) × price`, spread evenly over its
+//! alive nodes (so the models running on it bear the idle part of the commitment too),
+//! or shared by the models placed on it while none is alive. A node that goes while
+//! more are alive than committed was on demand and pays its rounding; one that goes
+//! within the commitment pays none (the commitment is paid anyway).
 
 use inferscale_engine::{SimDuration, SimTime};
 
-use crate::cluster::{NodePool, billed};
+use crate::cluster::{NodePool, Reservation, billed};
 
 /// Seconds per hour, as nanoseconds per hour.
 const NS_PER_HOUR: f64 = 3.6e12;
@@ -123,6 +131,34 @@ struct PoolAccount {
     /// Billed node-nanoseconds; its rate is the number of nodes alive.
     node_ns: Meter<u128>,
     alive: u32,
+    /// A reserved node type's commitment and its accounts.
+    commitment: Option<Commitment>,
+}
+
+/// What a reservation needs to be billed and attributed.
+#[derive(Clone, Debug)]
+struct Commitment {
+    terms: Reservation,
+    /// Node-nanoseconds billed on demand: nodes alive beyond the commitment, and the
+    /// rounding of those that go.
+    on_demand_ns: Meter<u128>,
+    /// The models placed on the node type: they share the commitment while no node
+    /// of it is alive.
+    placed: Vec<usize>,
+    /// Per model: its occupancy shares summed over the pool's alive nodes.
+    share: Vec<f64>,
+    /// Per model: the part of its dollar rate (per ns) that comes from this pool.
+    contrib: Vec<f64>,
+}
+
+impl Commitment {
+    /// Dollars per nanosecond of the whole pool with `alive` nodes.
+    fn pool_rate(&self, alive: u32, price_per_hour: f64) -> f64 {
+        let beyond = alive.saturating_sub(self.terms.nodes);
+        (f64::from(self.terms.nodes) * self.terms.price_per_hour
+            + f64::from(beyond) * price_per_hour)
+            / NS_PER_HOUR
+    }
 }
 
 /// A model's account: its share of the nodes it occupies.
@@ -139,6 +175,8 @@ struct ModelAccount {
 pub(crate) struct Ledger {
     /// Start of the measurement window (the end of the warm-up).
     from: SimTime,
+    /// The end of the run, once closed: commitments accrue up to it.
+    end: Option<SimTime>,
     pools: Vec<PoolAccount>,
     pool_terms: Vec<NodePool>,
     models: Vec<ModelAccount>,
@@ -169,22 +207,76 @@ impl std::ops::Sub for Billed {
 }
 
 impl Ledger {
-    /// An empty ledger for `pools` and `models` models, measuring from `from`.
-    pub(crate) fn new(pools: &[NodePool], models: usize, from: SimTime) -> Self {
-        Ledger {
+    /// An empty ledger for `pools` and models placed on the pools `model_pools` (one
+    /// entry per model), measuring from `from`.
+    pub(crate) fn new(pools: &[NodePool], model_pools: &[usize], from: SimTime) -> Self {
+        let models = model_pools.len();
+        let mut ledger = Ledger {
             from,
+            end: None,
             pools: pools
                 .iter()
-                .map(|p| PoolAccount {
+                .enumerate()
+                .map(|(i, p)| PoolAccount {
                     price_per_hour: p.node_type.price_per_hour,
                     node_ns: Meter::default(),
                     alive: 0,
+                    commitment: p.reserved.map(|terms| Commitment {
+                        terms,
+                        on_demand_ns: Meter::default(),
+                        placed: (0..models).filter(|&m| model_pools[m] == i).collect(),
+                        share: vec![0.0; models],
+                        contrib: vec![0.0; models],
+                    }),
                 })
                 .collect(),
             pool_terms: pools.to_vec(),
             models: vec![ModelAccount::default(); models],
             nodes: Vec::new(),
             closed: false,
+        };
+        // Commitments accrue from the start, before any node exists.
+        for pool in 0..ledger.pools.len() {
+            ledger.refresh_commitment(pool, SimTime::ZERO);
+        }
+        ledger
+    }
+
+    /// After the alive count or the occupancy of a reserved `pool` changed at `now`:
+    /// the models' rates from it, set anew (a no-op for other pools).
+    fn refresh_commitment(&mut self, pool: usize, now: SimTime) {
+        let account = &mut self.pools[pool];
+        let Some(c) = account.commitment.as_mut() else {
+            return;
+        };
+        let alive = account.alive;
+        let rate = c.pool_rate(alive, account.price_per_hour);
+        for m in 0..c.contrib.len() {
+            let new = if alive > 0 {
+                rate / f64::from(alive) * c.share[m]
+            } else if c.placed.contains(&m) {
+                rate / c.placed.len() as f64
+            } else {
+                0.0
+            };
+            let old = c.contrib[m];
+            if new != old {
+                c.contrib[m] = new;
+                let dollars = &mut self.models[m].dollars;
+                let updated = dollars.rate - old + new;
+                dollars.change_rate(now, self.from, updated);
+            }
+        }
+    }
+
+    /// Sets a reserved pool's on-demand meter to its alive count beyond the
+    /// commitment.
+    fn set_on_demand_rate(&mut self, pool: usize, now: SimTime) {
+        let account = &mut self.pools[pool];
+        if let Some(c) = account.commitment.as_mut() {
+            let beyond = account.alive.saturating_sub(c.terms.nodes);
+            c.on_demand_ns
+                .change_rate(now, self.from, u128::from(beyond));
         }
     }
 
@@ -214,6 +306,8 @@ impl Ledger {
             occupancy: Vec::new(),
             last_occupancy: Vec::new(),
         });
+        self.set_on_demand_rate(pool, now);
+        self.refresh_commitment(pool, now);
         self.nodes.len() - 1
     }
 
@@ -253,14 +347,24 @@ impl Ledger {
         if used == 0 {
             return;
         }
-        let price_per_ns = self.pools[bill.pool].price_per_hour / NS_PER_HOUR;
+        let pool = bill.pool;
+        let price_per_ns = self.pools[pool].price_per_hour / NS_PER_HOUR;
+        let reserved = self.pools[pool].commitment.is_some();
         for &(model, accelerators) in &bill.occupancy {
             let share = f64::from(accelerators) / f64::from(used);
             let account = &mut self.models[model];
-            let dollars = account.dollars.rate + sign * price_per_ns * share;
+            if let Some(c) = self.pools[pool].commitment.as_mut() {
+                // The dollars follow the pool's rate (set by `refresh_commitment`).
+                c.share[model] += sign * share;
+            } else {
+                let dollars = account.dollars.rate + sign * price_per_ns * share;
+                account.dollars.change_rate(now, self.from, dollars);
+            }
             let node_ns = account.node_ns.rate + sign * share;
-            account.dollars.change_rate(now, self.from, dollars);
             account.node_ns.change_rate(now, self.from, node_ns);
+        }
+        if reserved {
+            self.refresh_commitment(pool, now);
         }
     }
 
@@ -275,13 +379,23 @@ impl Ledger {
         bill.released = Some(now);
         let (pool, requested) = (bill.pool, bill.requested);
         let account = &mut self.pools[pool];
+        // Beyond the commitment, the node that goes was on demand.
+        let on_demand = account
+            .commitment
+            .as_ref()
+            .is_none_or(|c| account.alive > c.terms.nodes);
         account.alive -= 1;
         account
             .node_ns
             .change_rate(now, self.from, u128::from(account.alive));
-        let lifetime = now - requested;
-        let rounding = billed(lifetime, &self.pool_terms[pool]).as_nanos() - lifetime.as_nanos();
-        self.charge_rounding(node, SimDuration::from_nanos(rounding), now);
+        self.set_on_demand_rate(pool, now);
+        self.refresh_commitment(pool, now);
+        if on_demand {
+            let lifetime = now - requested;
+            let rounding =
+                billed(lifetime, &self.pool_terms[pool]).as_nanos() - lifetime.as_nanos();
+            self.charge_rounding(node, SimDuration::from_nanos(rounding), now);
+        }
     }
 
     /// Charges `rounding` of node time of `node` at `now`, to its node type and, by
@@ -291,6 +405,9 @@ impl Ledger {
         let bill = &self.nodes[node];
         let account = &mut self.pools[bill.pool];
         account.node_ns.charge(now, self.from, u128::from(ns));
+        if let Some(c) = account.commitment.as_mut() {
+            c.on_demand_ns.charge(now, self.from, u128::from(ns));
+        }
         let used = NodeBill::used(&bill.last_occupancy);
         let price_per_ns = account.price_per_hour / NS_PER_HOUR;
         for &(model, accelerators) in &bill.last_occupancy {
@@ -308,20 +425,38 @@ impl Ledger {
         if self.closed {
             return;
         }
+        // Of a reserved pool's nodes still alive, those beyond the commitment are on
+        // demand: the most recently requested ones (the commitment covers the base).
+        let mut covered: Vec<u32> = self
+            .pools
+            .iter()
+            .map(|p| p.commitment.as_ref().map_or(0, |c| c.terms.nodes))
+            .collect();
         for node in 0..self.nodes.len() {
             let bill = &self.nodes[node];
-            if bill.released.is_none() {
-                let lifetime = end - bill.requested;
-                let rounding =
-                    billed(lifetime, &self.pool_terms[bill.pool]).as_nanos() - lifetime.as_nanos();
-                self.charge_rounding(node, SimDuration::from_nanos(rounding), end);
+            if bill.released.is_some() {
+                continue;
             }
+            // Oldest first: covered while the commitment lasts.
+            if covered[bill.pool] > 0 {
+                covered[bill.pool] -= 1;
+                continue;
+            }
+            let lifetime = end - bill.requested;
+            let rounding =
+                billed(lifetime, &self.pool_terms[bill.pool]).as_nanos() - lifetime.as_nanos();
+            self.charge_rounding(node, SimDuration::from_nanos(rounding), end);
         }
         let from = self.from;
         for p in &mut self.pools {
             p.node_ns.advance(end, from);
             p.node_ns.window_start(from);
+            if let Some(c) = p.commitment.as_mut() {
+                c.on_demand_ns.advance(end, from);
+                c.on_demand_ns.window_start(from);
+            }
         }
+        self.end = Some(end);
         for m in &mut self.models {
             m.dollars.advance(end, from);
             m.dollars.window_start(from);
@@ -338,19 +473,51 @@ impl Ledger {
 
     /// What `pool` has billed from the start to `now`.
     pub(crate) fn pool_billed(&self, pool: usize, now: SimTime) -> Billed {
-        self.pool_amount(pool, self.pools[pool].node_ns.value_at(now))
+        let account = &self.pools[pool];
+        let on_demand = account
+            .commitment
+            .as_ref()
+            .map(|c| c.on_demand_ns.value_at(now));
+        let until = self.end.map_or(now, |end| now.min(end));
+        self.pool_amount(pool, account.node_ns.value_at(now), on_demand, until)
     }
 
     /// What `pool` billed before the measurement window (after [`Ledger::close`]).
     pub(crate) fn pool_before_window(&self, pool: usize) -> Billed {
-        self.pool_amount(pool, self.pools[pool].node_ns.at_window_start.unwrap_or(0))
+        let account = &self.pools[pool];
+        let on_demand = account
+            .commitment
+            .as_ref()
+            .map(|c| c.on_demand_ns.at_window_start.unwrap_or(0));
+        self.pool_amount(
+            pool,
+            account.node_ns.at_window_start.unwrap_or(0),
+            on_demand,
+            self.from,
+        )
     }
 
-    /// `ns` node-nanoseconds of `pool` in dollars and node-hours.
-    fn pool_amount(&self, pool: usize, ns: u128) -> Billed {
+    /// `ns` node-nanoseconds of `pool` in dollars and node-hours; a reserved pool's
+    /// dollars are its commitment up to `until` and its `on_demand` node time.
+    fn pool_amount(
+        &self,
+        pool: usize,
+        ns: u128,
+        on_demand: Option<u128>,
+        until: SimTime,
+    ) -> Billed {
+        let account = &self.pools[pool];
         let hours = ns as f64 / NS_PER_HOUR;
+        let dollars = match (&account.commitment, on_demand) {
+            (Some(c), Some(od)) => {
+                f64::from(c.terms.nodes) * c.terms.price_per_hour * until.as_nanos() as f64
+                    / NS_PER_HOUR
+                    + od as f64 / NS_PER_HOUR * account.price_per_hour
+            }
+            _ => hours * account.price_per_hour,
+        };
         Billed {
-            dollars: hours * self.pools[pool].price_per_hour,
+            dollars,
             node_hours: hours,
         }
     }
@@ -403,6 +570,7 @@ mod tests {
             billing_granularity: SimDuration::from_secs(granularity_s),
             billing_minimum: SimDuration::from_secs(minimum_s),
             spot: None,
+            reserved: None,
         }
     }
 
@@ -415,7 +583,7 @@ mod tests {
     /// [20 min, end] gets 10 accrued minutes and the whole rounding.
     #[test]
     fn rounding_is_charged_when_the_node_goes() {
-        let mut l = Ledger::new(&[pool(36.0, 3600, 0)], 1, t(1200));
+        let mut l = Ledger::new(&[pool(36.0, 3600, 0)], &[0], t(1200));
         let n = l.request_node(0, t(0));
         l.occupy(n, 0, 1, t(0));
         l.occupy(n, 0, -1, t(1800));
@@ -435,7 +603,7 @@ mod tests {
     /// left alone pays the rest, and the minimum's rounding at the end.
     #[test]
     fn shares_follow_occupancy_and_add_up() {
-        let mut l = Ledger::new(&[pool(8.0, 1, 7200)], 2, t(0));
+        let mut l = Ledger::new(&[pool(8.0, 1, 7200)], &[0, 0], t(0));
         let n = l.request_node(0, t(0));
         l.occupy(n, 0, 2, t(0));
         l.occupy(n, 1, 6, t(0));
@@ -457,7 +625,7 @@ mod tests {
     /// instant are cumulative.
     #[test]
     fn the_window_start_is_remembered_on_the_way_past() {
-        let mut l = Ledger::new(&[pool(3.6, 1, 0)], 1, t(100));
+        let mut l = Ledger::new(&[pool(3.6, 1, 0)], &[0], t(100));
         let n = l.request_node(0, t(0));
         l.occupy(n, 0, 1, t(0));
         l.occupy(n, 0, -1, t(50));
@@ -471,5 +639,79 @@ mod tests {
         assert!((before.dollars - 0.05).abs() < 1e-12);
         assert!((total.dollars - before.dollars - 0.1).abs() < 1e-12);
         assert_eq!(l.alive(0), 1);
+    }
+
+    fn reserved(price: f64, granularity_s: u64, nodes: u32, reserved_price: f64) -> NodePool {
+        NodePool {
+            reserved: Some(Reservation {
+                nodes,
+                price_per_hour: reserved_price,
+            }),
+            ..pool(price, granularity_s, 0)
+        }
+    }
+
+    /// Two nodes committed at $5/h, $10/h on demand: three nodes overlap for half an
+    /// hour, so the bill is the commitment for the 4 h run plus 0.5 node-hours on
+    /// demand ($40 + $5), idle commitment included; the one model pays it all.
+    #[test]
+    fn a_commitment_is_paid_whole_and_only_the_excess_on_demand() {
+        let mut l = Ledger::new(&[reserved(10.0, 1, 2, 5.0)], &[0], t(0));
+        let h = |x: f64| SimTime::from_secs_f64(x * 3600.0);
+        let nodes: Vec<(f64, f64)> = vec![(0.0, 2.0), (1.0, 3.0), (1.5, 2.5)];
+        let mut events: Vec<(SimTime, usize, bool)> = Vec::new();
+        for (i, &(a, b)) in nodes.iter().enumerate() {
+            events.push((h(a), i, true));
+            events.push((h(b), i, false));
+        }
+        events.sort_by_key(|e| (e.0, e.2));
+        let mut index = vec![0; nodes.len()];
+        for (at, i, up) in events {
+            if up {
+                index[i] = l.request_node(0, at);
+                l.occupy(index[i], 0, 8, at);
+            } else {
+                l.occupy(index[i], 0, -8, at);
+                l.release(index[i], at);
+            }
+        }
+        l.close(h(4.0));
+        let total = l.pool_billed(0, h(4.0));
+        assert!((total.dollars - 45.0).abs() < 1e-9, "{total:?}");
+        // Node-hours count every node alive (2 + 2 + 1), committed or not.
+        assert!((total.node_hours - 5.0).abs() < 1e-12, "{total:?}");
+        let model = l.model_billed(0, h(4.0)).dollars;
+        assert!((model - 45.0).abs() < 1e-9, "{model}");
+        // After the end nothing more accrues.
+        assert!((l.pool_billed(0, h(9.0)).dollars - 45.0).abs() < 1e-9);
+    }
+
+    /// With hourly granularity, a node that goes beyond the commitment pays its
+    /// rounding on demand; the committed one pays none. Two models split the pool's
+    /// rate by the nodes they run on: $7/h each while two run ($4 + $10 over two).
+    #[test]
+    fn only_on_demand_nodes_pay_rounding_and_shares_add_up() {
+        let mut l = Ledger::new(&[reserved(10.0, 3600, 1, 4.0)], &[0, 0], t(3600));
+        let h = |x: f64| SimTime::from_secs_f64(x * 3600.0);
+        let a = l.request_node(0, h(0.0));
+        l.occupy(a, 0, 8, h(0.0));
+        let b = l.request_node(0, h(0.5));
+        l.occupy(b, 1, 8, h(0.5));
+        l.occupy(b, 1, -8, h(1.0));
+        l.release(b, h(1.0));
+        l.close(h(2.0));
+        // $4 × 2 h committed, 0.5 h on demand and 0.5 h rounding at $10.
+        let total = l.pool_billed(0, h(2.0)).dollars;
+        assert!((total - 18.0).abs() < 1e-9, "{total}");
+        let m0 = l.model_billed(0, h(2.0)).dollars;
+        let m1 = l.model_billed(1, h(2.0)).dollars;
+        assert!((m1 - 8.5).abs() < 1e-9, "{m1}");
+        assert!((m0 - 9.5).abs() < 1e-9, "{m0}");
+        // Before the window (1 h): $4 committed and 0.5 h on demand; the rounding,
+        // charged at the window's first instant, is the window's.
+        let before = l.pool_before_window(0).dollars;
+        assert!((before - 9.0).abs() < 1e-9, "{before}");
+        let m_before = l.model_before_window(0).dollars + l.model_before_window(1).dollars;
+        assert!((m_before - before).abs() < 1e-9, "{m_before}");
     }
 }

@@ -37,8 +37,8 @@ pub mod station;
 pub use classic::{ClassicProfile, ClassicReplica, ClassicServerConfig};
 pub use cluster::{
     ClusterConfig, ClusterReport, Deployment, FleetSample, ModelReport, NodePool, PoolUsage,
-    ReplicaChange, ReplicaTime, RequestLogging, RequestStream, RoutingPolicy, Serving, SpotTerms,
-    simulate_cluster, simulate_cluster_with, simulate_controlled_cluster,
+    ReplicaChange, ReplicaTime, RequestLogging, RequestStream, Reservation, RoutingPolicy, Serving,
+    SpotTerms, simulate_cluster, simulate_cluster_with, simulate_controlled_cluster,
 };
 pub use control::{
     ActionRecord, ClusterView, Controller, ControllerReport, ExecutorConfig, ForecastError,

@@ -135,6 +135,28 @@ pub struct BillingSpec {
     /// Minimum billed time per node. Default: `60s`.
     #[serde(default = "one_minute")]
     pub minimum: Duration,
+    /// Reserved (committed-use) capacity: `nodes` nodes paid for at a lower rate for
+    /// the whole run whether they run or not, nodes beyond them on demand (with the
+    /// granularity and minimum), e.g. `reserved: {nodes: 2, discount: 0.4}`.
+    /// Default: every node on demand.
+    #[serde(default)]
+    pub reserved: Option<ReservedSpec>,
+}
+
+/// A commitment to a number of nodes (AWS Reserved Instances or Savings Plans, GCP
+/// committed-use discounts), priced by `price_per_hour` or by `discount`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservedSpec {
+    /// Nodes committed to (at least 1). Required.
+    pub nodes: u32,
+    /// Price of one committed node, dollars per hour. Give this or `discount`.
+    #[serde(default)]
+    pub price_per_hour: Option<f64>,
+    /// The committed price as a share off the on-demand price: `0.4` pays 60% of
+    /// it. Give this or `price_per_hour`.
+    #[serde(default)]
+    pub discount: Option<f64>,
 }
 
 impl Default for BillingSpec {
@@ -142,6 +164,7 @@ impl Default for BillingSpec {
         BillingSpec {
             granularity: one_second(),
             minimum: one_minute(),
+            reserved: None,
         }
     }
 }

@@ -39,6 +39,23 @@ pub struct NodePool {
     pub billing_minimum: SimDuration,
     /// Spot capacity: nodes are reclaimed by the provider. `None`: on-demand.
     pub spot: Option<SpotTerms>,
+    /// Reserved (committed-use) capacity: a number of nodes paid for at a lower rate
+    /// for the whole run whether they run or not, on-demand price beyond them.
+    /// `None`: every node on demand.
+    pub reserved: Option<Reservation>,
+}
+
+/// A commitment to `nodes` nodes of a type at `price_per_hour` each (AWS Reserved
+/// Instances and Savings Plans, GCP committed-use discounts): the commitment is paid
+/// for every hour of the run whatever runs; at each instant it covers up to `nodes`
+/// alive nodes (whichever they are), and nodes beyond it are billed on demand, their
+/// granularity and minimum included.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reservation {
+    /// Nodes committed to.
+    pub nodes: u32,
+    /// Price of one committed node, dollars per hour.
+    pub price_per_hour: f64,
 }
 
 /// How a spot node type is reclaimed: each node lives an exponential time with mean

@@ -34,8 +34,8 @@ mod tests;
 use inferscale_engine::{Context, Model, RngStreams, SimRng, SimTime, Simulation};
 
 pub use config::{
-    ClusterConfig, Deployment, NodePool, ReplicaChange, RequestStream, RoutingPolicy, Serving,
-    SpotTerms, billed,
+    ClusterConfig, Deployment, NodePool, ReplicaChange, RequestStream, Reservation, RoutingPolicy,
+    Serving, SpotTerms, billed,
 };
 pub use observe::{FleetSample, Sample};
 pub use report::{ClusterReport, ModelReport, PoolUsage, ReplicaTime};
@@ -383,7 +383,11 @@ pub fn simulate_cluster_with(
         routers,
         per_model,
         boot_rng: rng.stream("boot"),
-        ledger: crate::billing::Ledger::new(&config.pools, models, config.warmup),
+        ledger: crate::billing::Ledger::new(
+            &config.pools,
+            &config.models.iter().map(|d| d.pool).collect::<Vec<_>>(),
+            config.warmup,
+        ),
         timeseries: Vec::new(),
         fleet: Vec::new(),
         last_sample: SimTime::ZERO,

@@ -71,6 +71,7 @@ fn pool(max_count: Option<u32>) -> NodePool {
         billing_granularity: SimDuration::from_secs(1),
         billing_minimum: SimDuration::from_secs(60),
         spot: None,
+        reserved: None,
     }
 }
 
