@@ -36,6 +36,7 @@ mod golden_outputs;
 mod loader_property;
 mod paired;
 mod policies;
+mod prefix_cache;
 mod published;
 mod queueing;
 mod requests;

@@ -29,6 +29,7 @@ pub mod llm_server;
 pub mod metrics;
 pub mod outcomes;
 pub mod perf;
+pub mod prefix_cache;
 pub mod replica;
 pub mod request_log;
 mod run_error;

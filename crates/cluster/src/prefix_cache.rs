@@ -1,0 +1,467 @@
+//! A replica's KV blocks with identities: vLLM's automatic prefix caching.
+//!
+//! A prompt is split into full blocks of `block_size` tokens; each full block is
+//! identified by a hash of its own content chained to the hash of the block before it
+//! ([`chain_hashes`]), so two prompts share a block exactly when they share everything
+//! up to its end. The pool holds every KV block of the replica:
+//!
+//! - a block held by running requests has a reference count above zero;
+//! - a block no request holds is in the *free queue*, least recently used first; it
+//!   keeps its hash (and stays findable) until the queue hands it out again, when its
+//!   hash is forgotten (the eviction);
+//! - a new request reuses the longest run of its leading blocks that is cached (taking
+//!   them off the free queue if no one held them), and allocates the rest from the
+//!   head of the queue; the full blocks it computes are registered under their hashes;
+//! - a finished request's blocks go back to the tail of the queue in reverse order, so
+//!   its last block is evicted first and its shared prefix last (vLLM v1's
+//!   `KVCacheManager.free`).
+//!
+//! As in vLLM, cached blocks no request holds count as free capacity: the scheduler
+//! sees `free_blocks()` = never-used + cached-idle blocks. Everything is per block: a
+//! request costs O(its blocks) at admission and at release, never per token.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// No block (the free queue's end, a block's missing neighbour).
+const NIL: u32 = u32::MAX;
+
+/// One KV block.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    /// Its content's chained hash while it is registered.
+    hash: Option<u64>,
+    /// Requests holding it.
+    refs: u32,
+    /// Free-queue neighbours (towards the head, towards the tail).
+    prev: u32,
+    next: u32,
+}
+
+/// A hasher for keys that are already well-mixed 64-bit hashes: it passes them
+/// through (the map never iterates, so no order depends on it).
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// The chained hashes of a sequence of block contents: block `i`'s hash depends on
+/// `ids[0..=i]`, so equal hashes mean equal prefixes (up to a 2⁻⁶⁴ collision).
+pub fn chain_hashes(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    let mut parent = 0x243F_6A88_85A3_08D3_u64;
+    ids.into_iter()
+        .map(|id| {
+            parent = mix(parent ^ mix(id));
+            parent
+        })
+        .collect()
+}
+
+/// SplitMix64's finaliser: a bijective mix of 64 bits.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// How many leading blocks of a prompt of `prompt_tokens` tokens may come from the
+/// cache: its full blocks, but never the whole prompt — the last token is always
+/// computed, for its logits (vLLM v1 caps a hit at `num_tokens − 1`), so a prompt of
+/// exactly `k` full blocks can reuse at most `k − 1`.
+pub fn hit_limit(prompt_tokens: u64, block_size: u32) -> usize {
+    (prompt_tokens.saturating_sub(1) / u64::from(block_size.max(1))) as usize
+}
+
+/// Cache effectiveness: lookups and hits, in blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    /// Full prompt blocks requests asked for (up to their hit limit).
+    pub queried_blocks: u64,
+    /// Of those, blocks found cached.
+    pub hit_blocks: u64,
+    /// Cached blocks evicted to make room.
+    pub evicted_blocks: u64,
+}
+
+/// A replica's KV blocks: the held ones, and the free queue of the rest, some of them
+/// still cached.
+#[derive(Clone, Debug)]
+pub struct BlockPool {
+    blocks: Vec<Block>,
+    /// Free queue: head is evicted first.
+    head: u32,
+    tail: u32,
+    free: u32,
+    cached: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+    counts: CacheCounts,
+}
+
+impl BlockPool {
+    /// A pool of `blocks` empty blocks, all free.
+    pub fn new(blocks: u32) -> Self {
+        let mut pool = BlockPool {
+            blocks: Vec::with_capacity(blocks as usize),
+            head: NIL,
+            tail: NIL,
+            free: 0,
+            cached: HashMap::default(),
+            counts: CacheCounts::default(),
+        };
+        for i in 0..blocks {
+            pool.blocks.push(Block {
+                hash: None,
+                refs: 0,
+                prev: NIL,
+                next: NIL,
+            });
+            pool.push_tail(i);
+        }
+        pool
+    }
+
+    /// Blocks in all.
+    pub fn capacity(&self) -> u32 {
+        self.blocks.len() as u32
+    }
+
+    /// Blocks a new allocation can take: never used, or cached and held by no one.
+    pub fn free_blocks(&self) -> u32 {
+        self.free
+    }
+
+    /// Blocks held by running requests.
+    pub fn used_blocks(&self) -> u32 {
+        self.capacity() - self.free
+    }
+
+    /// Blocks registered under a hash (held or idle).
+    pub fn cached_blocks(&self) -> usize {
+        self.cached.len()
+    }
+
+    /// Lookups, hits and evictions so far.
+    pub fn counts(&self) -> CacheCounts {
+        self.counts
+    }
+
+    /// How many of the leading `hashes` (at most `limit`) are cached.
+    pub fn longest_prefix(&self, hashes: &[u64], limit: usize) -> usize {
+        hashes
+            .iter()
+            .take(limit)
+            .take_while(|h| self.cached.contains_key(h))
+            .count()
+    }
+
+    /// Blocks a request would take beyond the cached prefix: `total` blocks in all,
+    /// `hit` of them cached; the cached ones idle in the free queue come off it too,
+    /// so the request needs `total − hit` free blocks besides them.
+    pub fn can_allocate(&self, hashes: &[u64], hit: usize, total: usize) -> bool {
+        let idle_hits = hashes[..hit]
+            .iter()
+            .filter(|h| {
+                self.cached
+                    .get(h)
+                    .is_some_and(|&b| self.blocks[b as usize].refs == 0)
+            })
+            .count();
+        total.saturating_sub(hit) + idle_hits <= self.free as usize
+    }
+
+    /// Admits a request that holds `total` blocks, the first `hit` of `hashes` reused
+    /// from the cache (as [`longest_prefix`](Self::longest_prefix) found them) and the
+    /// rest allocated; the fresh blocks that `hashes` covers (full blocks the request
+    /// computes) are registered. The blocks go to `out` in prompt order. Counts the
+    /// lookup: `queried` leading blocks asked for (the hit limit), `hit` found. Returns
+    /// false, changing nothing, when the free blocks do not suffice.
+    pub fn allocate(
+        &mut self,
+        hashes: &[u64],
+        hit: usize,
+        queried: usize,
+        total: usize,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        if !self.can_allocate(hashes, hit, total) {
+            return false;
+        }
+        self.counts.queried_blocks += queried as u64;
+        self.counts.hit_blocks += hit as u64;
+        for h in &hashes[..hit] {
+            let b = self.cached[h];
+            self.hold(b);
+            out.push(b);
+        }
+        for i in hit..total {
+            let b = self.take_free();
+            if let Some(&h) = hashes.get(i) {
+                // A block another request computed meanwhile keeps its first copy.
+                if let std::collections::hash_map::Entry::Vacant(e) = self.cached.entry(h) {
+                    e.insert(b);
+                    self.blocks[b as usize].hash = Some(h);
+                }
+            }
+            out.push(b);
+        }
+        true
+    }
+
+    /// One more block for a running request (a decode step that fills its last
+    /// block); `None` when none is free.
+    pub fn allocate_one(&mut self) -> Option<u32> {
+        (self.free > 0).then(|| self.take_free())
+    }
+
+    /// Registers a block a request filled (a full block of its output) under `hash`,
+    /// so a later prompt that continues the conversation finds it.
+    pub fn register(&mut self, block: u32, hash: u64) {
+        if self.blocks[block as usize].hash.is_none()
+            && let std::collections::hash_map::Entry::Vacant(e) = self.cached.entry(hash)
+        {
+            e.insert(block);
+            self.blocks[block as usize].hash = Some(hash);
+        }
+    }
+
+    /// A request lets go of `blocks` (in prompt order): those no one else holds go to
+    /// the free queue's tail, last block first, so the prefix is evicted last.
+    pub fn release(&mut self, blocks: &[u32]) {
+        for &b in blocks.iter().rev() {
+            let block = &mut self.blocks[b as usize];
+            debug_assert!(block.refs > 0, "block {b} released more than held");
+            block.refs -= 1;
+            if block.refs == 0 {
+                self.push_tail(b);
+            }
+        }
+    }
+
+    /// Takes a reference on `b`, off the free queue if no one held it.
+    fn hold(&mut self, b: u32) {
+        if self.blocks[b as usize].refs == 0 {
+            self.unlink(b);
+        }
+        self.blocks[b as usize].refs += 1;
+    }
+
+    /// The free queue's head, held once; its hash is forgotten (evicted) if it had one.
+    fn take_free(&mut self) -> u32 {
+        let b = self.head;
+        debug_assert!(b != NIL, "no free block");
+        self.unlink(b);
+        let block = &mut self.blocks[b as usize];
+        if let Some(h) = block.hash.take() {
+            self.cached.remove(&h);
+            self.counts.evicted_blocks += 1;
+        }
+        block.refs = 1;
+        b
+    }
+
+    fn push_tail(&mut self, b: u32) {
+        let tail = self.tail;
+        {
+            let block = &mut self.blocks[b as usize];
+            block.prev = tail;
+            block.next = NIL;
+        }
+        if tail == NIL {
+            self.head = b;
+        } else {
+            self.blocks[tail as usize].next = b;
+        }
+        self.tail = b;
+        self.free += 1;
+    }
+
+    fn unlink(&mut self, b: u32) {
+        let Block { prev, next, .. } = self.blocks[b as usize];
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.blocks[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.blocks[next as usize].prev = prev;
+        }
+        let block = &mut self.blocks[b as usize];
+        block.prev = NIL;
+        block.next = NIL;
+        self.free -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// A request arrives, reuses its cached prefix, computes the rest and finishes:
+    /// the pool's view, one request at a time.
+    fn serve(pool: &mut BlockPool, ids: &[u64], total: usize) -> usize {
+        let hashes = chain_hashes(ids.iter().copied());
+        let limit = hashes.len().min(total);
+        let hit = pool.longest_prefix(&hashes, limit);
+        let mut held = Vec::new();
+        assert!(pool.allocate(&hashes, hit, limit, total, &mut held));
+        pool.release(&held);
+        hit
+    }
+
+    /// The same semantics written plainly over a list of free blocks in LRU order
+    /// (each `Some(hash)` cached, `None` empty): the reference the pool must equal.
+    struct PlainLru {
+        free: VecDeque<Option<u64>>,
+    }
+
+    impl PlainLru {
+        fn serve(&mut self, ids: &[u64], total: usize) -> usize {
+            let hashes = chain_hashes(ids.iter().copied());
+            let limit = hashes.len().min(total);
+            let mut hit = 0;
+            while hit < limit && self.free.contains(&Some(hashes[hit])) {
+                hit += 1;
+            }
+            // The hit blocks leave the free list; fresh ones come off its head.
+            let mut held: Vec<Option<u64>> = hashes[..hit].iter().map(|&h| Some(h)).collect();
+            self.free.retain(|b| !held.contains(b));
+            for i in hit..total {
+                // The head goes, whatever it cached.
+                self.free.pop_front().unwrap();
+                held.push(hashes.get(i).copied());
+            }
+            // Back in reverse order: the last block first.
+            for b in held.into_iter().rev() {
+                self.free.push_back(b);
+            }
+            hit
+        }
+    }
+
+    #[test]
+    fn a_repeated_prompt_reuses_its_prefix_and_never_its_last_token() {
+        let mut pool = BlockPool::new(16);
+        // 3 full blocks and a partial one: 4 blocks held, 3 hashed.
+        let ids = [1, 2, 3];
+        assert_eq!(serve(&mut pool, &ids, 4), 0);
+        assert_eq!(pool.cached_blocks(), 3);
+        assert_eq!(
+            pool.free_blocks(),
+            16,
+            "idle cached blocks are free capacity"
+        );
+        assert_eq!(serve(&mut pool, &ids, 4), 3);
+        // A prompt of exactly 3 full blocks (48 tokens at 16 per block) reuses 2.
+        assert_eq!(hit_limit(48, 16), 2);
+        assert_eq!(hit_limit(49, 16), 3);
+        let hashes = chain_hashes(ids);
+        assert_eq!(pool.longest_prefix(&hashes, hit_limit(48, 16)), 2);
+        // Another prompt sharing only the first block.
+        assert_eq!(serve(&mut pool, &[1, 9, 9], 4), 1);
+        let c = pool.counts();
+        assert_eq!(
+            (c.queried_blocks, c.hit_blocks, c.evicted_blocks),
+            (9, 4, 0)
+        );
+    }
+
+    #[test]
+    fn chained_hashes_tell_equal_blocks_after_different_prefixes_apart() {
+        let a = chain_hashes([7, 8]);
+        let b = chain_hashes([6, 8]);
+        assert_ne!(a[1], b[1]);
+        assert_eq!(chain_hashes([7, 8, 9])[..2], a[..]);
+    }
+
+    /// Held blocks are never evicted, an allocation that does not fit changes nothing,
+    /// and a block shared by two requests is free only when both let go.
+    #[test]
+    fn held_blocks_stay_and_shared_ones_free_last() {
+        let mut pool = BlockPool::new(4);
+        let h = chain_hashes([1, 2]);
+        let mut first = Vec::new();
+        assert!(pool.allocate(&h, 0, 2, 3, &mut first));
+        assert_eq!(pool.free_blocks(), 1);
+        let hit = pool.longest_prefix(&h, 2);
+        assert_eq!(hit, 2);
+        let mut second = Vec::new();
+        // Shares the two cached blocks and needs two more: only one is free.
+        assert!(!pool.allocate(&h, hit, 2, 4, &mut second));
+        assert!(second.is_empty() && pool.free_blocks() == 1);
+        assert!(pool.allocate(&h, hit, 2, 3, &mut second));
+        assert_eq!(&second[..2], &first[..2]);
+        assert_eq!(pool.free_blocks(), 0);
+        pool.release(&first);
+        // The shared two are still held by the second request.
+        assert_eq!(pool.free_blocks(), 1);
+        pool.release(&second);
+        assert_eq!(pool.free_blocks(), 4);
+        assert_eq!(pool.cached_blocks(), 2);
+    }
+
+    /// Over many prompts drawn from a few shared prefixes, served one at a time, the
+    /// pool's hits equal those of the plain LRU list, for small and large pools (the
+    /// small ones evict constantly).
+    #[test]
+    fn hits_equal_a_plain_lru_at_every_size() {
+        let mut state = 0x1234_5678_u64;
+        let mut next = |n: u64| {
+            state = mix(state);
+            state % n
+        };
+        let prompts: Vec<(Vec<u64>, usize)> = (0..400)
+            .map(|_| {
+                // One of 5 system prompts of 3 blocks, then 0-4 blocks of a question
+                // drawn from 6 (so questions repeat too), and a partial block or not.
+                let system = next(5);
+                let mut ids: Vec<u64> = (0..3).map(|k| 100 * system + k).collect();
+                for _ in 0..next(5) {
+                    ids.push(1000 + next(6));
+                }
+                let total = ids.len() + next(2) as usize;
+                (ids, total.max(1))
+            })
+            .collect();
+        let mut hits = Vec::new();
+        for capacity in [8u32, 12, 20, 40, 400, 5000] {
+            let mut pool = BlockPool::new(capacity);
+            let mut plain = PlainLru {
+                free: (0..capacity).map(|_| None).collect(),
+            };
+            let (mut a, mut b) = (0, 0);
+            for (ids, total) in &prompts {
+                a += serve(&mut pool, ids, *total);
+                b += plain.serve(ids, *total);
+            }
+            assert_eq!(a, b, "capacity {capacity}");
+            hits.push(a);
+            assert_eq!(pool.free_blocks(), capacity);
+            // Never-used blocks are handed out first: a pool larger than everything
+            // served never evicts.
+            if capacity == 5000 {
+                assert_eq!(pool.counts().evicted_blocks, 0);
+            } else if capacity == 8 {
+                assert!(pool.counts().evicted_blocks > 100);
+            }
+        }
+        // More memory, more hits (and some even at 8 blocks: the system prompts).
+        assert!(hits.windows(2).all(|w| w[0] <= w[1]), "{hits:?}");
+        assert!(hits[0] > 0 && hits[5] > 3 * hits[0], "{hits:?}");
+    }
+}
