@@ -22,6 +22,8 @@ pub struct ReplicaView {
     pub busy_fraction: f64,
     /// Requests it holds (queued or running).
     pub in_flight: u32,
+    /// Of those, requests waiting for admission (vLLM's `num_requests_waiting`).
+    pub waiting: u32,
 }
 
 /// One model's state at a tick.

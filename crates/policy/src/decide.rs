@@ -90,6 +90,12 @@ pub enum ReplicaMetric {
     /// seconds: a latency signal, not scaled by the forecast (an interval without
     /// first tokens gives no signal).
     TtftP99,
+    /// Share of the ready replicas' KV cache in use (0–1; vLLM's
+    /// `gpu_cache_usage_perc`, what the Dynamo planner scales decode on).
+    KvUtilization,
+    /// Requests waiting for admission per ready replica (vLLM's
+    /// `num_requests_waiting`; the router's backlog included).
+    QueueLength,
 }
 
 /// The metric's value, scaled by the forecast's load ratio where it is a load.
@@ -101,6 +107,10 @@ fn metric_value(metric: ReplicaMetric, input: &DecideInput) -> f64 {
             m.in_flight / f64::from(m.latest.ready.max(1)) * input.load_ratio()
         }
         ReplicaMetric::TtftP99 => m.latest.ttft_p99_s,
+        ReplicaMetric::KvUtilization => m.latest.kv_utilization * input.load_ratio(),
+        ReplicaMetric::QueueLength => {
+            m.latest.waiting / f64::from(m.latest.ready.max(1)) * input.load_ratio()
+        }
     }
 }
 
@@ -644,6 +654,7 @@ mod tests {
                 in_flight: 0.0,
                 router_queue: 0.0,
                 kv_utilization: 0.0,
+                waiting: 0.0,
                 ttft_p99_s: f64::NAN,
                 output_tokens_per_s: 0.0,
                 desired,
@@ -655,6 +666,48 @@ mod tests {
             in_flight: 0.0,
             window_history: None,
         }
+    }
+
+    /// KV use is read as a share and scaled by the forecast like a load; the queue
+    /// length is the waiting requests per ready replica.
+    #[test]
+    fn kv_utilization_and_queue_length_are_read_per_replica() {
+        let mut m = metrics(0.0, 10.0, 0.5, 4, 4);
+        m.latest.kv_utilization = 0.6;
+        m.latest.waiting = 10.0;
+        let input = |forecast: Option<f64>| DecideInput {
+            metrics: &m,
+            forecast_per_s: forecast,
+            peak_forecast_per_s: None,
+            interval_s: 15.0,
+        };
+        assert_eq!(
+            metric_value(ReplicaMetric::KvUtilization, &input(None)),
+            0.6
+        );
+        assert_eq!(metric_value(ReplicaMetric::QueueLength, &input(None)), 2.5);
+        assert_eq!(
+            metric_value(ReplicaMetric::KvUtilization, &input(Some(15.0))),
+            0.6 * 1.5
+        );
+        // A threshold on the queue: 2.5 waiting per replica is above 2, one step out.
+        let mut t = Threshold {
+            metric: ReplicaMetric::QueueLength,
+            upper: 2.0,
+            lower: 0.5,
+            step_up: 1,
+            step_down: 1,
+            cooldown_up_s: 0.0,
+            cooldown_down_s: 0.0,
+            min: 1,
+            max: 10,
+            last_step_s: None,
+        };
+        assert_eq!(t.decide(&input(None)).replicas, Some(5));
+        assert_eq!(
+            crate::scaling_loop::replica_metric("queue_length"),
+            Some(ReplicaMetric::QueueLength)
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Snapshot {
     pub router_queue: f64,
     /// KV-cache share in use.
     pub kv_utilization: f64,
+    /// Requests waiting for admission: in the replicas' queues (vLLM's
+    /// `num_requests_waiting`, summed) and at the router.
+    pub waiting: f64,
     /// 99th percentile TTFT over the interval, seconds (NaN when no first token).
     pub ttft_p99_s: f64,
     /// Output tokens per second over the interval.
@@ -155,6 +158,14 @@ impl Monitor {
             in_flight: self.noisy(view.in_flight as f64),
             router_queue: view.router_queue as f64,
             kv_utilization: view.kv_utilization,
+            // Counted, not sampled: no noise (and no draw from the noise stream, so
+            // noisy monitors see the numbers they saw before this field existed).
+            waiting: (view.router_queue
+                + view
+                    .replicas
+                    .iter()
+                    .map(|r| u64::from(r.waiting))
+                    .sum::<u64>()) as f64,
             ttft_p99_s: self.noisy(view.ttft_p99_s),
             output_tokens_per_s: self.noisy(view.output_tokens_per_s),
             desired: view.desired,
@@ -230,6 +241,7 @@ mod tests {
                     draining: false,
                     busy_fraction: busy,
                     in_flight: 2,
+                    waiting: 1,
                 };
                 2
             ],

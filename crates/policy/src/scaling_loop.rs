@@ -553,14 +553,21 @@ impl Controller for ScalingLoop {
     }
 }
 
+/// The per-replica metrics by their scenario names.
+pub const REPLICA_METRICS: [(&str, ReplicaMetric); 5] = [
+    ("utilization", ReplicaMetric::Utilization),
+    ("concurrency", ReplicaMetric::Concurrency),
+    ("ttft_p99", ReplicaMetric::TtftP99),
+    ("kv_utilization", ReplicaMetric::KvUtilization),
+    ("queue_length", ReplicaMetric::QueueLength),
+];
+
 /// A per-replica metric by its scenario name.
 pub fn replica_metric(name: &str) -> Option<ReplicaMetric> {
-    match name {
-        "utilization" => Some(ReplicaMetric::Utilization),
-        "concurrency" => Some(ReplicaMetric::Concurrency),
-        "ttft_p99" => Some(ReplicaMetric::TtftP99),
-        _ => None,
-    }
+    REPLICA_METRICS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, m)| m)
 }
 
 #[cfg(test)]

@@ -52,8 +52,16 @@ pub struct PolicySetup {
 }
 
 fn metric(name: &str) -> Result<ReplicaMetric, String> {
-    inferscale_policy::scaling_loop::replica_metric(name)
-        .ok_or_else(|| format!("unknown metric `{name}`; expected `utilization` or `concurrency`"))
+    inferscale_policy::scaling_loop::replica_metric(name).ok_or_else(|| {
+        let names: Vec<String> = inferscale_policy::scaling_loop::REPLICA_METRICS
+            .iter()
+            .map(|(n, _)| format!("`{n}`"))
+            .collect();
+        format!(
+            "unknown metric `{name}`; expected one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// An HPA `behavior:` block as a scenario writes it (`scaleUp` and `scaleDown` with

@@ -296,9 +296,13 @@ fn default_one() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct ThresholdSpec {
     /// `utilization` (busy share of ready replicas), `concurrency` (in flight per
-    /// replica) or `ttft_p99` (the model's p99 time to first token over the last
-    /// interval, seconds). Default: utilization.
+    /// replica), `ttft_p99` (the model's p99 time to first token over the last
+    /// interval, seconds), `kv_utilization` (share of the ready replicas' KV cache in
+    /// use, 0–1) or `queue_length` (requests waiting for admission per ready replica,
+    /// vLLM's `num_requests_waiting`, the router's backlog included). Default:
+    /// utilization.
     #[serde(default = "default_metric")]
+    #[schemars(schema_with = "replica_metric_names")]
     pub metric: String,
     /// Scale out above this. Required.
     pub upper: f64,
@@ -337,6 +341,7 @@ fn three_hundred() -> Duration {
 pub struct TargetTrackingSpec {
     /// As for `threshold`. Default: utilization.
     #[serde(default = "default_metric")]
+    #[schemars(schema_with = "replica_metric_names")]
     pub metric: String,
     /// Per-replica target. Required.
     pub target: f64,
@@ -722,4 +727,18 @@ impl schemars::JsonSchema for Quantity {
             ]
         })
     }
+}
+
+/// The editor schema of a per-replica metric: the names the loop knows.
+fn replica_metric_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = inferscale_policy::scaling_loop::REPLICA_METRICS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    schemars::json_schema!({
+        "description": "A per-replica metric.",
+        "type": "string",
+        "enum": names,
+        "default": "utilization"
+    })
 }

@@ -296,6 +296,7 @@ impl Cluster {
                     draining: r.draining || r.doomed,
                     busy_fraction,
                     in_flight,
+                    waiting: r.server.queued() as u32,
                 });
             }
         }
