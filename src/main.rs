@@ -624,7 +624,8 @@ fn run(
             .into_iter()
             .map(|r| PlannedKey {
                 run_id: r.run_id,
-                point_index: r.point as u64,
+                // The point's index in the whole sweep (a pilot keeps some points).
+                point_index: sweep.points[r.point].index as u64,
                 point: sweep.points[r.point].label.clone(),
             })
             .collect(),

@@ -113,9 +113,12 @@ pub fn plan(sweep: &Sweep, shard: Option<Shard>) -> Vec<PlannedRun> {
     sweep
         .points
         .iter()
-        .flat_map(|p| {
+        .enumerate()
+        // The position in `points`, not the point's index in the whole sweep: a pilot
+        // (`--only`) keeps some points, with their indices.
+        .flat_map(|(position, p)| {
             (0..reps).map(move |r| PlannedRun {
-                point: p.index,
+                point: position,
                 replication: r,
                 run_id: format!("{}-r{r}", p.id),
             })

@@ -501,16 +501,26 @@ fn a_pilot_changes_the_sweep_from_the_command_line_and_says_so() {
         "1",
         "--only",
         "fixed*",
+        "--only",
+        "threshold",
         "--set",
         "duration=20m",
     ]);
     let runs = inferscale::report::read_parquet(&out.join("runs.parquet")).unwrap();
     let labels = runs.string_column("point").unwrap();
-    assert_eq!(labels, ["fixed-1", "fixed-2"]);
+    assert_eq!(labels, ["fixed-1", "fixed-2", "threshold"]);
+    // Kept points keep their place in the whole sweep (the last one is point 3).
+    let index: Vec<f64> = runs
+        .f64_column("point_index")
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(index, [0.0, 1.0, 3.0]);
     let pilot = runs.schema.metadata().get(inferscale::report::PILOT_KEY);
     assert_eq!(
         pilot.map(String::as_str),
-        Some("--replications 1 --only 'fixed*' --set duration=20m")
+        Some("--replications 1 --only 'fixed*' --only threshold --set duration=20m")
     );
     // The provenance keeps the file as written.
     assert!(runs.scenario_text().unwrap().contains("duration: 1h"));

@@ -248,6 +248,35 @@ fn a_threshold_on_ttft_scales_out_when_first_tokens_slow_down() {
     assert!(llm.max_replicas > 2, "{llm:?}");
 }
 
+/// The same diurnal HPA scenario driven by the waiting queue and by the KV cache's
+/// use: each scales out when its signal rises (so the cluster reports waiting
+/// requests and KV use to the loop) and back in at the trough.
+#[test]
+fn thresholds_on_the_queue_and_the_kv_cache_scale_with_the_load() {
+    let text = std::fs::read_to_string("scenarios/autoscale-hpa.yaml").unwrap();
+    for decider in [
+        "{kind: threshold, metric: queue_length, upper: 2, lower: 0.1, min: 1, max: 16, cooldown_down: 120s}",
+        "{kind: target_tracking, metric: kv_utilization, target: 0.05, min: 1, max: 16}",
+    ] {
+        let text = format!(
+            "{}policy:\n  interval: 15s\n  decider: {decider}\n",
+            &text[..text.find("policy:").unwrap()]
+        )
+        .replace("replications: 3", "replications: 1");
+        let scenario =
+            inferscale::scenario::parse(&text, "signal.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let results = inferscale::runner::run_all(&scenario, Some(1)).unwrap();
+        let count = |what: &str| results.actions.iter().filter(|a| a.action == what).count();
+        assert!(
+            count("scale_up") > 0 && count("scale_down") > 0,
+            "{decider}: {:?}",
+            results.actions
+        );
+        let llm = results.runs[0].llm.as_ref().unwrap();
+        assert!(llm.max_replicas > 2, "{decider}: {llm:?}");
+    }
+}
+
 /// Mean SLA attainment and cost of `scenario`'s runs.
 fn attainment_and_cost(scenario: &inferscale::scenario::Scenario) -> (f64, f64) {
     let runs = inferscale::runner::run_replications(scenario, Some(2)).unwrap();
