@@ -119,3 +119,44 @@ fn a_bounded_pool_is_a_least_recently_used_list() {
         assert!(hits > 0, "capacity {capacity}");
     }
 }
+
+/// At an engine's 16-token blocks (each Mooncake block is 32 of them, named by
+/// `TraceRequest::engine_blocks`), the unbounded pool hits exactly the leading engine
+/// blocks seen before, up to each prompt's hit limit.
+#[test]
+fn mooncake_blocks_map_onto_16_token_engine_blocks() {
+    let path = traces_dir().join("mooncake/conversation_trace.jsonl");
+    let requests: Vec<_> = TraceReader::open(&path, TraceFormat::Mooncake)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let block = 16;
+    // Room for every block of the trace: nothing is ever evicted.
+    let blocks: u64 = requests
+        .iter()
+        .map(|r| u64::from(r.input_tokens).div_ceil(u64::from(block)).max(1))
+        .sum();
+    let mut pool = BlockPool::new(u32::try_from(blocks).unwrap());
+    let mut seen = HashSet::new();
+    let (mut want, mut held) = (0u64, Vec::new());
+    for r in &requests {
+        let ids = r.engine_blocks(inferscale::workload::MOONCAKE_BLOCK_TOKENS, block);
+        let limit = hit_limit(u64::from(r.input_tokens), block).min(ids.len());
+        want += ids[..limit]
+            .iter()
+            .take_while(|id| seen.contains(*id))
+            .count() as u64;
+        seen.extend(ids.iter().copied());
+        let hashes = chain_hashes(ids.iter().copied());
+        let total = u64::from(r.input_tokens).div_ceil(u64::from(block)).max(1) as usize;
+        let hit = pool.longest_prefix(&hashes, limit);
+        held.clear();
+        assert!(pool.allocate(&hashes, hit, limit, total, &mut held));
+        pool.release(&held);
+    }
+    let c = pool.counts();
+    assert_eq!(c.hit_blocks, want);
+    assert_eq!(c.evicted_blocks, 0);
+    let rate = c.hit_blocks as f64 / c.queried_blocks as f64;
+    assert!(rate > 0.3 && rate < 0.45, "{rate}");
+}

@@ -25,4 +25,4 @@ pub use request::Request;
 pub use servegen::read_servegen_client;
 pub use sizes::{EmpiricalPairs, TokenDist};
 pub use source::{RequestSource, Requests, Sizes};
-pub use trace::{TraceError, TraceFormat, TraceReader, TraceRequest};
+pub use trace::{MOONCAKE_BLOCK_TOKENS, TraceError, TraceFormat, TraceReader, TraceRequest};
