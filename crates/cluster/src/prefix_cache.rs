@@ -106,6 +106,9 @@ pub struct BlockPool {
     tail: u32,
     free: u32,
     cached: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+    /// Blocks taken without an identity (requests' growth while decoding): any one
+    /// is as good as another, so they are counted and kept, not named per request.
+    anonymous: Vec<u32>,
     counts: CacheCounts,
 }
 
@@ -118,6 +121,7 @@ impl BlockPool {
             tail: NIL,
             free: 0,
             cached: HashMap::default(),
+            anonymous: Vec::new(),
             counts: CacheCounts::default(),
         };
         for i in 0..blocks {
@@ -223,6 +227,37 @@ impl BlockPool {
     /// block); `None` when none is free.
     pub fn allocate_one(&mut self) -> Option<u32> {
         (self.free > 0).then(|| self.take_free())
+    }
+
+    /// Takes `n` blocks with no identity (the running requests whose decode step
+    /// fills their last block, all at once), from the head of the free queue as
+    /// [`allocate`](Self::allocate) does; false, taking none, when fewer are free.
+    pub fn take_anonymous(&mut self, n: u32) -> bool {
+        if n > self.free {
+            return false;
+        }
+        for _ in 0..n {
+            let b = self.take_free();
+            self.anonymous.push(b);
+        }
+        true
+    }
+
+    /// Gives back `n` blocks taken by [`take_anonymous`](Self::take_anonymous) (a
+    /// request that finished or was preempted held them); they join the free queue's
+    /// tail. A finishing request gives back these, its last blocks, before releasing
+    /// its prompt's, as vLLM frees a request's blocks last first.
+    pub fn give_back_anonymous(&mut self, n: u32) {
+        debug_assert!(
+            n as usize <= self.anonymous.len(),
+            "more given back than taken"
+        );
+        for _ in 0..n.min(self.anonymous.len() as u32) {
+            if let Some(b) = self.anonymous.pop() {
+                self.blocks[b as usize].refs = 0;
+                self.push_tail(b);
+            }
+        }
     }
 
     /// Registers a block a request filled (a full block of its output) under `hash`,
@@ -413,6 +448,33 @@ mod tests {
         pool.release(&second);
         assert_eq!(pool.free_blocks(), 4);
         assert_eq!(pool.cached_blocks(), 2);
+    }
+
+    /// Anonymous growth blocks come from the free queue like any allocation (evicting
+    /// the least recently used cached block once the empty ones are gone) and go back
+    /// to its tail; a request that cannot grow takes nothing.
+    #[test]
+    fn anonymous_blocks_share_the_free_queue() {
+        let mut pool = BlockPool::new(4);
+        assert_eq!(serve(&mut pool, &[1, 2], 2), 0);
+        assert_eq!(pool.cached_blocks(), 2);
+        // Two empty blocks first: nothing evicted.
+        assert!(pool.take_anonymous(2));
+        assert_eq!((pool.free_blocks(), pool.cached_blocks()), (2, 2));
+        // The third takes the least recently used cached block: the prompt's last.
+        assert!(pool.take_anonymous(1));
+        assert_eq!(pool.counts().evicted_blocks, 1);
+        let h = chain_hashes([1, 2]);
+        assert_eq!(pool.longest_prefix(&h, 2), 1);
+        assert!(!pool.take_anonymous(2), "one free block cannot give two");
+        assert_eq!(pool.free_blocks(), 1);
+        pool.give_back_anonymous(3);
+        assert_eq!(pool.free_blocks(), 4);
+        assert_eq!(
+            pool.longest_prefix(&h, 2),
+            1,
+            "the first block is still cached"
+        );
     }
 
     /// Over many prompts drawn from a few shared prefixes, served one at a time, the
