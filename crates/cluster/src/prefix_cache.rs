@@ -100,10 +100,18 @@ pub struct CacheCounts {
 /// still cached.
 #[derive(Clone, Debug)]
 pub struct BlockPool {
+    /// The blocks used so far; the others have never been and need no entry.
     blocks: Vec<Block>,
-    /// Free queue: head is evicted first.
+    /// Blocks in all.
+    capacity: u32,
+    /// Never-used blocks: conceptually the head of the free queue (vLLM's queue
+    /// starts with every block in order, and freed ones join its tail, so the
+    /// never-used ones always come first).
+    untouched: u32,
+    /// The rest of the free queue: head is evicted first.
     head: u32,
     tail: u32,
+    /// Free blocks, never-used ones included.
     free: u32,
     cached: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
     /// Blocks taken without an identity (requests' growth while decoding): any one
@@ -113,32 +121,26 @@ pub struct BlockPool {
 }
 
 impl BlockPool {
-    /// A pool of `blocks` empty blocks, all free.
+    /// A pool of `blocks` empty blocks, all free. Costs nothing per block: a block
+    /// gets its entry when first used, so memory follows the blocks a replica has
+    /// actually filled.
     pub fn new(blocks: u32) -> Self {
-        let mut pool = BlockPool {
-            blocks: Vec::with_capacity(blocks as usize),
+        BlockPool {
+            blocks: Vec::new(),
+            capacity: blocks,
+            untouched: blocks,
             head: NIL,
             tail: NIL,
-            free: 0,
+            free: blocks,
             cached: HashMap::default(),
             anonymous: Vec::new(),
             counts: CacheCounts::default(),
-        };
-        for i in 0..blocks {
-            pool.blocks.push(Block {
-                hash: None,
-                refs: 0,
-                prev: NIL,
-                next: NIL,
-            });
-            pool.push_tail(i);
         }
-        pool
     }
 
     /// Blocks in all.
     pub fn capacity(&self) -> u32 {
-        self.blocks.len() as u32
+        self.capacity
     }
 
     /// Blocks a new allocation can take: never used, or cached and held by no one.
@@ -294,6 +296,17 @@ impl BlockPool {
 
     /// The free queue's head, held once; its hash is forgotten (evicted) if it had one.
     fn take_free(&mut self) -> u32 {
+        if self.untouched > 0 {
+            self.untouched -= 1;
+            self.free -= 1;
+            self.blocks.push(Block {
+                hash: None,
+                refs: 1,
+                prev: NIL,
+                next: NIL,
+            });
+            return (self.blocks.len() - 1) as u32;
+        }
         let b = self.head;
         debug_assert!(b != NIL, "no free block");
         self.unlink(b);
@@ -448,6 +461,23 @@ mod tests {
         pool.release(&second);
         assert_eq!(pool.free_blocks(), 4);
         assert_eq!(pool.cached_blocks(), 2);
+    }
+
+    /// A pool costs what its used blocks cost: a billion blocks is free to make, and
+    /// never-used blocks are handed out before any cached one is evicted.
+    #[test]
+    fn blocks_get_entries_when_first_used() {
+        let mut pool = BlockPool::new(1 << 30);
+        assert_eq!((pool.capacity(), pool.free_blocks()), (1 << 30, 1 << 30));
+        assert_eq!(serve(&mut pool, &[1, 2, 3], 4), 0);
+        assert_eq!(serve(&mut pool, &[1, 2, 3], 4), 3);
+        assert_eq!(
+            pool.blocks.len(),
+            5,
+            "4 for the first, 1 fresh for the second"
+        );
+        assert_eq!(pool.free_blocks(), 1 << 30);
+        assert_eq!(pool.counts().evicted_blocks, 0);
     }
 
     /// Anonymous growth blocks come from the free queue like any allocation (evicting
