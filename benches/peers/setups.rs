@@ -28,6 +28,7 @@ pub fn vidur_70b_replica() -> (Roofline, LlmServerConfig) {
         chunked_prefill: false,
         timeout: None,
         max_model_len: None,
+        prefix_caching: true,
     };
     (roofline, config)
 }

@@ -73,6 +73,7 @@ fn replica() -> (Roofline, LlmServerConfig) {
         chunked_prefill: false,
         timeout: None,
         max_model_len: None,
+        prefix_caching: true,
     };
     (roofline, config)
 }

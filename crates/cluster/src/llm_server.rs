@@ -206,6 +206,7 @@ mod tests {
             chunked_prefill: false,
             timeout: None,
             max_model_len: None,
+            prefix_caching: true,
         }
     }
 
@@ -513,5 +514,103 @@ mod tests {
         assert!(!both.met_before_completion(&request, Some(at(11.0))));
         assert!(Sla::default().met_before_completion(&request, None));
         assert_eq!(Sla::default().deadline(&request, None), None);
+    }
+
+    /// vLLM's automatic prefix caching, replica by replica: a request whose 2,000
+    /// prompt tokens are all cached computes only its last block (the last token is
+    /// always computed: 124 of its 125 blocks are reused), so its prefill is the
+    /// roofline's time for 16 tokens after 1,984 of context, not 2,000; without
+    /// caching both take the full prefill. The blocks all come back.
+    #[test]
+    fn a_cached_prefix_is_not_prefilled_again() {
+        let full = roofline().iteration_time(&BatchWork {
+            prefill_tokens: 2000.0,
+            prefill_attention_pairs: BatchWork::prefill_pairs(2000.0, 0.0),
+            ..BatchWork::default()
+        });
+        let tail = roofline().iteration_time(&BatchWork {
+            prefill_tokens: 16.0,
+            prefill_attention_pairs: BatchWork::prefill_pairs(16.0, 1984.0),
+            ..BatchWork::default()
+        });
+        // (The tail is bound by reading the weights once: 17 ms against 137 ms.)
+        assert!(tail < full / 5.0, "{tail} against {full}");
+        let chain = crate::prefix_cache::chain_hashes(0..125);
+        for caching in [true, false] {
+            let config = LlmServerConfig {
+                prefix_caching: caching,
+                ..config(10_000)
+            };
+            let mut replica = LlmReplica::new(roofline(), config, SimTime::ZERO);
+            let mut out = Outcomes::new(Sla::default());
+            let mut now = SimTime::ZERO;
+            let mut prefill = Vec::new();
+            for id in 0..2 {
+                let request = Request {
+                    id,
+                    arrival: now,
+                    prompt: 2000,
+                    output: 1,
+                };
+                replica.enqueue_with_prefix(request, chain.clone());
+                let took = replica.start_iteration(now, &mut out).unwrap();
+                prefill.push(took.as_secs_f64());
+                now += took;
+                replica.complete_iteration(now, &mut out);
+                assert!(replica.start_iteration(now, &mut out).is_none());
+                assert_eq!(replica.kv_blocks_used(), 0, "every block comes back");
+            }
+            // Durations are whole nanoseconds.
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9;
+            assert!(close(prefill[0], full), "{prefill:?} {full}");
+            let counts = replica.cache_counts();
+            if caching {
+                assert!(close(prefill[1], tail), "{prefill:?} {tail}");
+                assert_eq!((counts.queried_blocks, counts.hit_blocks), (248, 124));
+            } else {
+                assert!(close(prefill[1], full), "{prefill:?}");
+                assert_eq!(counts, Default::default());
+            }
+            assert_eq!(out.completed, 2);
+        }
+    }
+
+    /// A replica that switches to its pool mid-run (a chained request arrives while
+    /// unchained ones run) keeps its count: every block returns when all finish.
+    #[test]
+    fn switching_to_the_pool_keeps_the_blocks_in_use() {
+        let mut replica = LlmReplica::new(roofline(), config(10_000), SimTime::ZERO);
+        let mut out = Outcomes::new(Sla::default());
+        let mut now = SimTime::ZERO;
+        for id in 0..3 {
+            replica.enqueue(Request {
+                id,
+                arrival: now,
+                prompt: 300,
+                output: 40,
+            });
+        }
+        let took = replica.start_iteration(now, &mut out).unwrap();
+        now += took;
+        replica.complete_iteration(now, &mut out);
+        let used = replica.kv_blocks_used();
+        assert!(used >= 3 * 19, "{used}");
+        replica.enqueue_with_prefix(
+            Request {
+                id: 9,
+                arrival: now,
+                prompt: 500,
+                output: 40,
+            },
+            crate::prefix_cache::chain_hashes(0..31),
+        );
+        assert_eq!(replica.kv_blocks_used(), used, "the switch keeps the count");
+        while let Some(took) = replica.start_iteration(now, &mut out) {
+            now += took;
+            replica.complete_iteration(now, &mut out);
+        }
+        assert_eq!(out.completed, 4);
+        assert_eq!(replica.kv_blocks_used(), 0);
+        assert_eq!(replica.cache_counts().queried_blocks, 31);
     }
 }

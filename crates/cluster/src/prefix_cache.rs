@@ -172,10 +172,10 @@ impl BlockPool {
             .count()
     }
 
-    /// Blocks a request would take beyond the cached prefix: `total` blocks in all,
-    /// `hit` of them cached; the cached ones idle in the free queue come off it too,
-    /// so the request needs `total − hit` free blocks besides them.
-    pub fn can_allocate(&self, hashes: &[u64], hit: usize, total: usize) -> bool {
+    /// Free blocks a request takes that holds `total` blocks, the first `hit` of
+    /// `hashes` cached: `total − hit` fresh ones, and the cached ones no one holds
+    /// (they leave the free queue too).
+    pub fn blocks_needed(&self, hashes: &[u64], hit: usize, total: usize) -> usize {
         let idle_hits = hashes[..hit]
             .iter()
             .filter(|h| {
@@ -184,7 +184,12 @@ impl BlockPool {
                     .is_some_and(|&b| self.blocks[b as usize].refs == 0)
             })
             .count();
-        total.saturating_sub(hit) + idle_hits <= self.free as usize
+        total.saturating_sub(hit) + idle_hits
+    }
+
+    /// Whether the free blocks suffice for [`blocks_needed`](Self::blocks_needed).
+    pub fn can_allocate(&self, hashes: &[u64], hit: usize, total: usize) -> bool {
+        self.blocks_needed(hashes, hit, total) <= self.free as usize
     }
 
     /// Admits a request that holds `total` blocks, the first `hit` of `hashes` reused

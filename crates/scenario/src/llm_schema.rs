@@ -252,6 +252,12 @@ pub struct ServingSpec {
     /// Default: false.
     #[serde(default)]
     pub chunked_prefill: bool,
+    /// Reuse the KV blocks of cached prompt prefixes (vLLM's automatic prefix
+    /// caching, `enable_prefix_caching`, on by default in vLLM v1). It acts on
+    /// requests that carry their prompt's blocks; workloads that do not are served
+    /// exactly as without it. Default: true.
+    #[serde(default = "default_true")]
+    pub prefix_caching: bool,
     /// Container start added to the weight load time. Default: `30s`.
     #[serde(default = "default_container_start")]
     pub container_start: Duration,
@@ -299,6 +305,7 @@ impl Default for ServingSpec {
             block_size: default_block_size(),
             memory_margin: default_memory_margin(),
             chunked_prefill: false,
+            prefix_caching: true,
             container_start: default_container_start(),
             efficiency: EfficiencySpec::default(),
             profile: None,
@@ -608,4 +615,8 @@ impl schemars::JsonSchema for TokenCounts {
             "A token count (`512`) or a distribution such as `{lognormal: {median: 512, sigma: 1.0}}`.",
         )
     }
+}
+
+fn default_true() -> bool {
+    true
 }

@@ -30,6 +30,11 @@ pub struct LlmServerConfig {
     /// room for an output token is refused; an output that would run past it stops
     /// there, as vLLM's does (`finish_reason: length`).
     pub max_model_len: Option<u32>,
+    /// Reuse the KV blocks of cached prompt prefixes (vLLM's automatic prefix
+    /// caching, on by default in vLLM v1): a request that carries its prompt's
+    /// block chain prefills only what is not cached. Requests without one are served
+    /// as before.
+    pub prefix_caching: bool,
 }
 
 impl LlmServerConfig {
@@ -47,6 +52,7 @@ impl LlmServerConfig {
             chunked_prefill: false,
             timeout: None,
             max_model_len: Some(roofline.model().max_context),
+            prefix_caching: true,
         }
     }
 }

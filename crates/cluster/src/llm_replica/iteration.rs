@@ -37,20 +37,23 @@ impl LlmReplica {
                 self.free_slots.push(id);
                 continue;
             }
-            let blocks = self.blocks_for(u64::from(new_tokens));
-            let free = self.config.kv_blocks - self.blocks_used;
+            // A cached prefix is neither computed nor budgeted (vLLM v1 schedules
+            // only a request's uncomputed tokens); it is attention context.
+            let plan = self.prompt_blocks(id, new_tokens);
+            let cached = plan.hit as u32 * self.config.block_size;
+            let compute = new_tokens - cached;
             if self.running.len() + self.admitted.len() >= self.config.max_batch as usize
-                || new_tokens > tokens_budget
-                || free < blocks + self.config.watermark_blocks
+                || compute > tokens_budget
+                || self.kv_free() < plan.needed_free + self.config.watermark_blocks
             {
                 break;
             }
             self.waiting.pop_front();
-            tokens_budget -= new_tokens;
-            self.blocks_used += blocks;
-            let n = f64::from(new_tokens);
+            tokens_budget -= compute;
+            self.take_prompt_blocks(id, plan);
+            let n = f64::from(compute);
             work.prefill_tokens += n;
-            work.prefill_attention_pairs += BatchWork::prefill_pairs(n, 0.0);
+            work.prefill_attention_pairs += BatchWork::prefill_pairs(n, f64::from(cached));
             self.admitted.push(id);
         }
         if !self.admitted.is_empty() {
@@ -75,7 +78,7 @@ impl LlmReplica {
             return None;
         }
         let phase = (self.decode_counter % u64::from(self.config.block_size)) as usize;
-        while self.phase_counts[phase] > self.config.kv_blocks - self.blocks_used {
+        while self.phase_counts[phase] > self.kv_free() {
             if !self.preempt_latest(now) {
                 debug_assert_eq!(self.decoding, 0, "decoding requests but none running");
                 break;
@@ -85,7 +88,7 @@ impl LlmReplica {
                 return self.start_iteration(now, out);
             }
         }
-        self.blocks_used += self.phase_counts[phase];
+        self.take_growth(self.phase_counts[phase]);
         work.decode_requests = self.decoding as f64;
         work.decode_context_tokens = (self.decode_context + self.decoding) as f64;
         self.stats.decode_batch_sum += self.decoding;
@@ -105,9 +108,7 @@ impl LlmReplica {
         self.chunks.clear();
         // Decode part, preempting the latest admissions if the cache cannot grow.
         let phase = (self.decode_counter % u64::from(self.config.block_size)) as usize;
-        while self.decoding > 0
-            && self.phase_counts[phase] > self.config.kv_blocks - self.blocks_used
-        {
+        while self.decoding > 0 && self.phase_counts[phase] > self.kv_free() {
             if !self.preempt_latest(now) {
                 debug_assert_eq!(self.decoding, 0, "decoding requests but none running");
                 break;
@@ -115,7 +116,7 @@ impl LlmReplica {
         }
         self.iteration_decodes = self.decoding > 0;
         if self.iteration_decodes {
-            self.blocks_used += self.phase_counts[phase];
+            self.take_growth(self.phase_counts[phase]);
             work.decode_requests = self.decoding as f64;
             work.decode_context_tokens = (self.decode_context + self.decoding) as f64;
             self.stats.decode_batch_sum += self.decoding;
@@ -149,28 +150,30 @@ impl LlmReplica {
             }
             let slot = self.slots[id];
             let target = slot.request.prompt + slot.generated;
-            let blocks = self.blocks_for(u64::from(target));
-            let free = self.config.kv_blocks - self.blocks_used;
+            let plan = self.prompt_blocks(id, target);
+            let cached = plan.hit as u32 * self.config.block_size;
             if self.running.len() >= self.config.max_batch as usize
-                || free < blocks + self.config.watermark_blocks
+                || self.kv_free() < plan.needed_free + self.config.watermark_blocks
             {
                 break;
             }
             self.waiting.pop_front();
-            self.blocks_used += blocks;
+            self.take_prompt_blocks(id, plan);
             let seq = self.next_admit_seq;
             self.next_admit_seq += 1;
             self.slots[id].admit_seq = seq;
-            self.slots[id].prefilled = 0;
+            // The cached prefix counts as prefilled.
+            self.slots[id].prefilled = cached;
             self.running.insert(seq, id);
             self.prefilling.push_back(id);
             if out.logs_requests() {
                 out.record_scheduled(&slot.request, now);
             }
-            let chunk = target.min(budget);
+            let chunk = (target - cached).min(budget);
             budget -= chunk;
             work.prefill_tokens += f64::from(chunk);
-            work.prefill_attention_pairs += BatchWork::prefill_pairs(f64::from(chunk), 0.0);
+            work.prefill_attention_pairs +=
+                BatchWork::prefill_pairs(f64::from(chunk), f64::from(cached));
             self.chunks.push((id, chunk));
         }
         if work.is_empty() {
@@ -239,8 +242,9 @@ impl LlmReplica {
 
     pub(super) fn begin(&mut self, now: SimTime, work: &BatchWork) -> SimDuration {
         self.stats.iterations += 1;
-        self.stats.peak_kv_blocks = self.stats.peak_kv_blocks.max(self.blocks_used);
-        self.stats.kv_avg.set(now, self.blocks_used);
+        let used = self.kv_used();
+        self.stats.peak_kv_blocks = self.stats.peak_kv_blocks.max(used);
+        self.stats.kv_avg.set(now, used);
         self.iteration_started = now;
         SimDuration::from_secs_f64(self.roofline.iteration_time(work))
     }
@@ -269,19 +273,20 @@ impl LlmReplica {
         };
         if self.slots[id].decoding {
             let stored = self.leave_decode_set(id);
-            self.blocks_used -= self.blocks_for(stored);
+            self.release_blocks(id, stored);
         } else {
             // Chunked mode: a request part-way through its prefill holds the blocks
             // reserved for its whole prompt.
             let slot = &mut self.slots[id];
             let target = u64::from(slot.request.prompt + slot.generated);
             slot.prefilled = 0;
-            self.blocks_used -= target.div_ceil(u64::from(self.config.block_size));
+            self.release_blocks(id, target);
             self.prefilling.retain(|&p| p != id);
         }
         self.waiting.push_front(id);
         self.stats.preemptions += 1;
-        self.stats.kv_avg.set(now, self.blocks_used);
+        let used = self.kv_used();
+        self.stats.kv_avg.set(now, used);
         true
     }
 
@@ -310,7 +315,7 @@ impl LlmReplica {
     ) {
         let slot = self.slots[id];
         self.running.remove(&slot.admit_seq);
-        self.blocks_used -= self.blocks_for(stored);
+        self.release_blocks(id, stored);
         out.record_completion(&slot.request, slot.first_token_at.unwrap_or(now), now);
         self.free_slots.push(id);
     }

@@ -50,6 +50,7 @@
 
 mod config;
 mod iteration;
+mod kv;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -127,7 +128,12 @@ pub struct LlmReplica {
     decode_context: u64,
     phase_counts: Vec<u64>,
     finishes: BinaryHeap<Reverse<(u64, usize, u32)>>,
-    blocks_used: u64,
+    /// The KV blocks: counted, or a prefix cache's pool ([`kv`]).
+    kv: kv::Kv,
+    /// Per slot: the pool blocks of its prompt, in order (with a pool).
+    held: Vec<Vec<u32>>,
+    /// Per slot: its prompt's block chain (empty: none).
+    chains: Vec<Vec<u64>>,
 
     stats: ReplicaStats,
     /// When statistics start (the warm-up's end).
@@ -157,7 +163,9 @@ impl LlmReplica {
             decode_context: 0,
             phase_counts: vec![0; block_size],
             finishes: BinaryHeap::new(),
-            blocks_used: 0,
+            kv: kv::Kv::Counted(0),
+            held: Vec::new(),
+            chains: Vec::new(),
             stats: ReplicaStats {
                 iterations: 0,
                 prefill_iterations: 0,
@@ -211,7 +219,7 @@ impl LlmReplica {
         self.decoding = 0;
         self.decode_context = 0;
         self.phase_counts.iter_mut().for_each(|c| *c = 0);
-        self.blocks_used = 0;
+        self.reset_kv();
         dropped
     }
 
@@ -258,7 +266,7 @@ impl LlmReplica {
 
     /// KV blocks in use.
     pub fn kv_blocks_used(&self) -> u64 {
-        self.blocks_used
+        self.kv_used()
     }
 
     fn blocks_for(&self, tokens: u64) -> u64 {
@@ -322,6 +330,30 @@ impl LlmReplica {
 
     /// Adds `request` to the waiting queue, as [`Self::admit`] handed it back.
     pub fn enqueue(&mut self, request: Request) {
+        let id = self.push_waiting(request);
+        if matches!(self.kv, kv::Kv::Cached(_)) {
+            self.track_slots();
+            self.chains[id].clear();
+        }
+    }
+
+    /// [`Self::enqueue`] for a request that carries its prompt's block chain: the
+    /// chained hashes of its full blocks ([`crate::prefix_cache::chain_hashes`]).
+    /// With `prefix_caching`, the replica reuses what of it is cached.
+    pub fn enqueue_with_prefix(&mut self, request: Request, chain: Vec<u64>) {
+        if self.config.prefix_caching && !chain.is_empty() {
+            self.start_caching();
+        }
+        let id = self.push_waiting(request);
+        // Chains and pool blocks are kept only once the replica caches.
+        if matches!(self.kv, kv::Kv::Cached(_)) {
+            self.track_slots();
+            self.chains[id] = chain;
+        }
+    }
+
+    /// A slot for `request` at the back of the waiting queue.
+    fn push_waiting(&mut self, request: Request) -> usize {
         let mut slot = Slot {
             request,
             generated: 0,
@@ -347,6 +379,7 @@ impl LlmReplica {
             }
         };
         self.waiting.push_back(id);
+        id
     }
 }
 
@@ -398,7 +431,7 @@ impl crate::replica::Replica for LlmReplica {
     }
 
     fn kv_blocks(&self) -> (u64, u64) {
-        (self.blocks_used, self.config.kv_blocks)
+        (self.kv_used(), self.config.kv_blocks)
     }
 
     fn kv_block_seconds(&self, end: SimTime) -> (f64, u64) {

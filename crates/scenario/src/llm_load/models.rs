@@ -198,6 +198,7 @@ pub(super) fn deployments(
             chunked_prefill: serving.chunked_prefill,
             timeout: m.timeout.map(|d| d.0),
             max_model_len: Some(max_model_len),
+            prefix_caching: serving.prefix_caching,
         };
         models.push(Deployment {
             name: m.name.clone(),
