@@ -108,6 +108,17 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
         .map_err(err)?;
     for (s, look) in chart.series.iter().zip(&looks) {
         let color = look.color;
+        // A reference line or an event mark: dashes of `dash` px, 3 px apart, 2 px wide.
+        let dashed = |ctx: &mut ChartContext<'_, DB, _>, ends: [(f64, f64); 2], dash: u32| {
+            ctx.draw_series(DashedLineSeries::new(
+                ends,
+                dash,
+                pu(3),
+                color.stroke_width(pu(2)),
+            ))
+            .map(|_| ())
+            .map_err(err)
+        };
         let mapped: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -167,35 +178,17 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
             }
             Mark::HLine(y) => {
                 if let Some(y) = chart.y.map(*y) {
-                    ctx.draw_series(DashedLineSeries::new(
-                        vec![(x0, y), (x1, y)],
-                        pu(3),
-                        pu(3),
-                        color.stroke_width(pu(2)),
-                    ))
-                    .map_err(err)?;
+                    dashed(&mut ctx, [(x0, y), (x1, y)], pu(3))?;
                 }
             }
             Mark::VLine(x) => {
                 if let Some(x) = chart.x.map(*x) {
-                    ctx.draw_series(DashedLineSeries::new(
-                        vec![(x, y0), (x, y1)],
-                        pu(3),
-                        pu(3),
-                        color.stroke_width(pu(2)),
-                    ))
-                    .map_err(err)?;
+                    dashed(&mut ctx, [(x, y0), (x, y1)], pu(3))?;
                 }
             }
             Mark::Events(at) => {
                 for x in at.iter().filter_map(|&x| chart.x.map(x)) {
-                    ctx.draw_series(DashedLineSeries::new(
-                        vec![(x, y0), (x, y1)],
-                        pu(4),
-                        pu(3),
-                        color.stroke_width(pu(2)),
-                    ))
-                    .map_err(err)?;
+                    dashed(&mut ctx, [(x, y0), (x, y1)], pu(4))?;
                 }
             }
             Mark::Span(..) => {}
