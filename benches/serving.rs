@@ -72,9 +72,9 @@ fn cluster(c: &mut Criterion) {
                     setups::llama8b_cluster(replicas, seconds, true),
                     vec![RequestStream {
                         model: 0,
-                        requests: Box::new(
+                        requests: Box::new(inferscale::workload::PlainArrivals(
                             setups::poisson_512_128(rate, 1).take(requests as usize),
-                        ),
+                        )),
                     }],
                     &RngStreams::new(1, 0),
                     controller,

@@ -420,6 +420,9 @@ fn timeseries_rows(
                 ttft_p99_s: finite(s.ttft_p99_s),
                 e2e_p99_s: finite(s.e2e_p99_s),
                 tpot_p99_s: finite(s.tpot_p99_s),
+                prefill_tokens: s.prefix.prefill_tokens,
+                cached_prompt_tokens: s.prefix.cached_tokens,
+                cache_hit_rate: finite(s.prefix.block_hit_rate()),
                 cost_rate_per_hour: s.cost_rate_per_hour,
                 forecast_per_s: forecast_at(s.model, s.time),
             }
@@ -497,6 +500,12 @@ fn model_rows(
                 output_tokens: o.output_tokens_measured,
                 utilization: m.replica_time.utilization(),
                 kv_utilization: m.replica_time.kv_utilization(),
+                prefill_tokens: m.prefix.prefill_tokens,
+                cached_prompt_tokens: m.prefix.cached_tokens,
+                cache_queried_blocks: m.prefix.queried_blocks,
+                cache_hit_blocks: m.prefix.hit_blocks,
+                cache_hit_rate: m.prefix.block_hit_rate(),
+                cache_token_hit_rate: m.prefix.token_hit_rate(),
                 mean_in_system: m.mean_in_system,
                 node_hours: m.node_hours,
                 node_hours_total: m.node_hours_total,
@@ -566,7 +575,9 @@ fn cluster_row(
     let (mut met, mut output_tokens, mut preemptions, mut unplaced) = (0, 0, 0, 0);
     let mut time = inferscale_cluster::ReplicaTime::default();
     let mut in_system = 0.0;
+    let mut prefix = inferscale_cluster::PrefixStats::default();
     for m in &r.models {
+        prefix = prefix.plus(m.prefix);
         let o = &m.outcomes;
         arrivals += o.arrivals_measured;
         completed += o.measured;
@@ -649,6 +660,12 @@ fn cluster_row(
             cpu_node_hours_total: hours_of(DeviceKind::Cpu, true),
             kv_utilization: time.kv_utilization(),
             preemptions,
+            prefill_tokens: prefix.prefill_tokens,
+            cached_prompt_tokens: prefix.cached_tokens,
+            cache_queried_blocks: prefix.queried_blocks,
+            cache_hit_blocks: prefix.hit_blocks,
+            cache_hit_rate: prefix.block_hit_rate(),
+            cache_token_hit_rate: prefix.token_hit_rate(),
             unplaced_replicas: unplaced,
             scaling_actions: r.actions.len() as u64,
             mean_replicas: r.models.iter().map(|m| m.mean_replicas).sum(),
@@ -731,10 +748,8 @@ workload:
             "",
         ));
         let take = |system: &LlmSystem| -> Vec<inferscale_cluster::Request> {
-            request_streams(system, &streams)
-                .swap_remove(0)
-                .requests
-                .collect()
+            let mut source = request_streams(system, &streams).swap_remove(0).requests;
+            std::iter::from_fn(|| source.next_request()).collect()
         };
         let a = take(&both);
         assert_eq!(a, take(&first_only));

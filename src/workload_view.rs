@@ -90,7 +90,8 @@ pub fn view(scenario: &Scenario, bins: usize) -> View {
                     let mut counts = vec![0u64; bins];
                     let (mut input, mut output) = (Vec::new(), Vec::new());
                     let mut requests = 0u64;
-                    for r in stream.requests {
+                    let mut source = stream.requests;
+                    while let Some(r) = source.next_request() {
                         let t = r.arrival.as_secs_f64();
                         counts[bin_of(t, bin_s, bins)] += 1;
                         requests += 1;

@@ -32,7 +32,7 @@ fn main() {
         config,
         vec![RequestStream {
             model: 0,
-            requests: Box::new(requests),
+            requests: Box::new(inferscale::workload::PlainArrivals(requests)),
         }],
         &RngStreams::new(1, 0),
     )

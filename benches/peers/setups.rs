@@ -90,6 +90,7 @@ pub fn poisson_512_128(rate: f64, seed: u64) -> impl Iterator<Item = Request> + 
             arrival: SimTime::from_secs_f64(t),
             prompt: 512,
             output: 128,
+            chain: 0,
         }
     })
 }

@@ -415,12 +415,13 @@ fn dynamic_batching_reproduces_published_t4_throughput() {
             arrival: SimTime::from_nanos(i * 333_333),
             prompt: 0,
             output: 1,
+            chain: 0,
         });
         let report = simulate_cluster(
             config,
             vec![RequestStream {
                 model: 0,
-                requests: Box::new(flood),
+                requests: Box::new(inferscale::workload::PlainArrivals(flood)),
             }],
             &RngStreams::new(1, 0),
         )

@@ -81,6 +81,12 @@ const RUNS: &str = "
     cpu_node_hours_total Float64
     kv_utilization Float64
     preemptions Int64
+    prefill_tokens Int64
+    cached_prompt_tokens Int64
+    cache_queried_blocks Int64
+    cache_hit_blocks Int64
+    cache_hit_rate Float64
+    cache_token_hit_rate Float64
     unplaced_replicas Int64
     scaling_actions Int64
     mean_replicas Float64
@@ -116,6 +122,12 @@ const MODELS: &str = "
     output_tokens Int64
     utilization Float64
     kv_utilization Float64
+    prefill_tokens Int64
+    cached_prompt_tokens Int64
+    cache_queried_blocks Int64
+    cache_hit_blocks Int64
+    cache_hit_rate Float64
+    cache_token_hit_rate Float64
     mean_in_system Float64
     node_hours Float64
     node_hours_total Float64
@@ -145,6 +157,9 @@ const TIMESERIES: &str = "
     ttft_p99_s Float64
     e2e_p99_s Float64
     tpot_p99_s Float64
+    prefill_tokens Int64
+    cached_prompt_tokens Int64
+    cache_hit_rate Float64
     cost_rate_per_hour Float64
     forecast_per_s Float64
 ";

@@ -54,6 +54,7 @@ fn workload() -> Vec<Request> {
             arrival: SimTime::from_secs_f64(at[i]),
             prompt: prompt[i] as u32,
             output: output[i] as u32,
+            chain: 0,
         })
         .collect()
 }
@@ -101,6 +102,7 @@ fn llama2_70b_on_two_a100s_against_vidur() {
             arrival: SimTime::from_secs_f64(f64::from(i) / 100.0),
             prompt: 512,
             output: 128,
+            chain: 0,
         })
         .collect();
     let saturated = simulate_llm_server(roofline, config, flood, None);

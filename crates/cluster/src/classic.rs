@@ -249,6 +249,7 @@ mod tests {
             arrival: SimTime::from_nanos(ms * 1_000_000),
             prompt: 0,
             output: 1,
+            chain: 0,
         }
     }
 

@@ -53,7 +53,7 @@ pub use llm_replica::{LlmReplica, LlmServerConfig, ReplicaStats};
 pub use llm_server::{LlmReport, simulate_llm_server};
 pub use outcomes::{Outcomes, Sla};
 pub use perf::{BatchWork, Efficiency, ProfileTable, Roofline};
-pub use replica::{NextStep, Replica, ReplicaKind};
+pub use replica::{NextStep, PrefixStats, Replica, ReplicaKind};
 pub use request_log::{RequestLog, RequestOutcome, RequestRecord, RequestSink};
 pub use run_error::RunError;
 pub use station::{StationConfig, StationReport, simulate_station};

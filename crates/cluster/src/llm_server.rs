@@ -223,6 +223,7 @@ mod tests {
                     arrival: SimTime::from_secs_f64(t),
                     prompt,
                     output,
+                    chain: 0,
                 }
             })
             .collect()
@@ -239,6 +240,7 @@ mod tests {
             arrival: SimTime::from_secs(1),
             prompt,
             output,
+            chain: 0,
         };
         let report = simulate_llm_server(r.clone(), config(10_000), [request], None);
         let prefill = r.iteration_time(&BatchWork {
@@ -362,18 +364,21 @@ mod tests {
                 arrival: SimTime::ZERO,
                 prompt: 5000,
                 output: 10,
+                chain: 0,
             }, // over the token budget
             Request {
                 id: 0,
                 arrival: SimTime::ZERO,
                 prompt: 100,
                 output: 0,
+                chain: 0,
             }, // nothing to generate
             Request {
                 id: 0,
                 arrival: SimTime::ZERO,
                 prompt: 100,
                 output: 10,
+                chain: 0,
             },
         ];
         let report = simulate_llm_server(roofline(), config(1000), requests, None);
@@ -413,6 +418,7 @@ mod tests {
             arrival: SimTime::ZERO,
             prompt: 3000,
             output: 2,
+            chain: 0,
         };
         let report = simulate_llm_server(r.clone(), cfg, [request], None);
         let mut ttft = 0u64;
@@ -487,6 +493,7 @@ mod tests {
             arrival: at(10.0),
             prompt: 100,
             output: 11,
+            chain: 0,
         };
         let both = Sla {
             ttft: Some(ms(2000)),
@@ -551,8 +558,9 @@ mod tests {
                     arrival: now,
                     prompt: 2000,
                     output: 1,
+                    chain: 0,
                 };
-                replica.enqueue_with_prefix(request, chain.clone());
+                replica.enqueue_with_prefix(request, &chain);
                 let took = replica.start_iteration(now, &mut out).unwrap();
                 prefill.push(took.as_secs_f64());
                 now += took;
@@ -588,6 +596,7 @@ mod tests {
                 arrival: now,
                 prompt: 300,
                 output: 40,
+                chain: 0,
             });
         }
         let took = replica.start_iteration(now, &mut out).unwrap();
@@ -601,8 +610,9 @@ mod tests {
                 arrival: now,
                 prompt: 500,
                 output: 40,
+                chain: 0,
             },
-            crate::prefix_cache::chain_hashes(0..31),
+            &crate::prefix_cache::chain_hashes(0..31),
         );
         assert_eq!(replica.kv_blocks_used(), used, "the switch keeps the count");
         while let Some(took) = replica.start_iteration(now, &mut out) {

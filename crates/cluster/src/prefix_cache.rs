@@ -23,6 +23,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use inferscale_engine::mix64 as mix;
+use inferscale_workload::Segment;
+
 /// No block (the free queue's end, a block's missing neighbour).
 const NIL: u32 = u32::MAX;
 
@@ -57,10 +60,13 @@ impl Hasher for PassThrough {
     }
 }
 
+/// The hash a chain starts from (the parent of a prompt's first block).
+const CHAIN_SEED: u64 = 0x243F_6A88_85A3_08D3;
+
 /// The chained hashes of a sequence of block contents: block `i`'s hash depends on
 /// `ids[0..=i]`, so equal hashes mean equal prefixes (up to a 2⁻⁶⁴ collision).
 pub fn chain_hashes(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
-    let mut parent = 0x243F_6A88_85A3_08D3_u64;
+    let mut parent = CHAIN_SEED;
     ids.into_iter()
         .map(|id| {
             parent = mix(parent ^ mix(id));
@@ -69,12 +75,32 @@ pub fn chain_hashes(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
         .collect()
 }
 
-/// SplitMix64's finaliser: a bijective mix of 64 bits.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// The chained hashes of the full blocks of `block_size` tokens of a prompt made of
+/// `segments`, into `out` (cleared first). Block `j` (tokens `j·block_size …
+/// (j+1)·block_size − 1`) is named by the pieces of segments it covers — each a
+/// content and the offsets of the piece within it — and chained as [`chain_hashes`]
+/// chains: two prompts get the same hash for block `j` exactly when their segments
+/// agree up to its end. The prompt's last, partial block gets none (it is not a full
+/// block). Costs O(blocks + segments), never per token.
+pub fn chain_of_segments(segments: &[Segment], block_size: u32, out: &mut Vec<u64>) {
+    out.clear();
+    let size = block_size.max(1);
+    let (mut parent, mut content, mut filled) = (CHAIN_SEED, 0u64, 0u32);
+    for segment in segments {
+        let mut at = 0u32;
+        while at < segment.tokens {
+            let take = (size - filled).min(segment.tokens - at);
+            let piece = mix(segment.content ^ mix(u64::from(at) << 32 | u64::from(at + take)));
+            content = mix(content ^ piece);
+            at += take;
+            filled += take;
+            if filled == size {
+                parent = mix(parent ^ mix(content));
+                out.push(parent);
+                (content, filled) = (0, 0);
+            }
+        }
+    }
 }
 
 /// How many leading blocks of a prompt of `prompt_tokens` tokens may come from the
@@ -361,6 +387,33 @@ impl BlockPool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn segment_chains_agree_exactly_as_far_as_the_text_does() {
+        use inferscale_workload::Segment;
+        let seg = |content, tokens| Segment { content, tokens };
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        // 100 tokens of system prompt, then different questions: blocks of 16 agree
+        // up to the 6th (tokens 0..96), the 7th straddles both.
+        chain_of_segments(&[seg(1, 100), seg(2, 60)], 16, &mut a);
+        chain_of_segments(&[seg(1, 100), seg(3, 60)], 16, &mut b);
+        assert_eq!((a.len(), b.len()), (10, 10));
+        assert_eq!(a[..6], b[..6]);
+        assert!(a[6..].iter().zip(&b[6..]).all(|(x, y)| x != y));
+        // The same text cut into segments differently is another text (segments name
+        // content, not tokens), but a segment split at a block boundary into a
+        // longer one's prefix is not: a segment's first k tokens are the same.
+        chain_of_segments(&[seg(1, 64)], 16, &mut b);
+        assert_eq!(a[..4], b[..]);
+        // A partial last block has no hash; nothing at all for a short prompt.
+        chain_of_segments(&[seg(1, 15)], 16, &mut b);
+        assert!(b.is_empty());
+        // Over one segment per block, the chain is `chain_hashes` of the blocks'
+        // contents: position matters (a repeated block under another parent differs).
+        chain_of_segments(&[seg(5, 16), seg(5, 16)], 16, &mut b);
+        assert_ne!(b[0], b[1]);
+    }
+
     use std::collections::VecDeque;
 
     use super::*;

@@ -11,6 +11,52 @@ use inferscale_engine::{SimDuration, SimTime};
 
 use crate::{Outcomes, Request};
 
+/// What a replica's prompts cost and what its prefix cache saved, over the statistics
+/// window (counted at admission; sums over replicas, models and intervals).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefixStats {
+    /// Prompt tokens computed (prefilled).
+    pub prefill_tokens: u64,
+    /// Prompt tokens taken from the prefix cache instead of computed.
+    pub cached_tokens: u64,
+    /// Full prompt blocks looked up in the cache (up to each prompt's hit limit).
+    pub queried_blocks: u64,
+    /// Of those, blocks found cached.
+    pub hit_blocks: u64,
+}
+
+impl PrefixStats {
+    /// The sum of two counts.
+    pub fn plus(self, o: PrefixStats) -> PrefixStats {
+        PrefixStats {
+            prefill_tokens: self.prefill_tokens + o.prefill_tokens,
+            cached_tokens: self.cached_tokens + o.cached_tokens,
+            queried_blocks: self.queried_blocks + o.queried_blocks,
+            hit_blocks: self.hit_blocks + o.hit_blocks,
+        }
+    }
+
+    /// The counts gained since `earlier`.
+    pub fn since(self, earlier: PrefixStats) -> PrefixStats {
+        PrefixStats {
+            prefill_tokens: self.prefill_tokens - earlier.prefill_tokens,
+            cached_tokens: self.cached_tokens - earlier.cached_tokens,
+            queried_blocks: self.queried_blocks - earlier.queried_blocks,
+            hit_blocks: self.hit_blocks - earlier.hit_blocks,
+        }
+    }
+
+    /// Share of looked-up blocks found cached (NaN when none was looked up).
+    pub fn block_hit_rate(&self) -> f64 {
+        self.hit_blocks as f64 / self.queried_blocks as f64
+    }
+
+    /// Share of prompt tokens taken from the cache (NaN when there were none).
+    pub fn token_hit_rate(&self) -> f64 {
+        self.cached_tokens as f64 / (self.cached_tokens + self.prefill_tokens) as f64
+    }
+}
+
 /// What a replica wants after being asked to start work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NextStep {
@@ -35,6 +81,35 @@ pub trait Replica: Send {
 
     /// Adds an admitted request to its queue.
     fn enqueue(&mut self, request: Request);
+
+    /// [`Replica::enqueue`] for a request whose prompt's full KV blocks are named by
+    /// `chain` ([`chain_of_segments`](crate::prefix_cache::chain_of_segments) at
+    /// [`Replica::prefix_block_size`]): a replica with a prefix cache reuses what of it
+    /// is cached. Kinds without one queue it plainly.
+    fn enqueue_with_prefix(&mut self, request: Request, _chain: &[u64]) {
+        self.enqueue(request);
+    }
+
+    /// The block size its prefix cache names blocks at, if it caches prefixes.
+    fn prefix_block_size(&self) -> Option<u32> {
+        None
+    }
+
+    /// How many of the first `limit` blocks of `chain` it holds cached now (what a
+    /// cache-aware router weighs); 0 without a prefix cache.
+    fn cached_prefix(&self, _chain: &[u64], _limit: usize) -> usize {
+        0
+    }
+
+    /// Its prompts' prefill and prefix-cache counts over the statistics window.
+    fn prefix_stats(&self) -> PrefixStats {
+        PrefixStats::default()
+    }
+
+    /// [`Replica::prefix_stats`] over the whole run, warm-up included.
+    fn prefix_stats_run(&self) -> PrefixStats {
+        PrefixStats::default()
+    }
 
     /// Starts work if it can: the cluster schedules the completion of a
     /// [`NextStep::Busy`] step, or a timer for [`NextStep::WaitUntil`].
@@ -91,6 +166,8 @@ pub(crate) struct GoneReplica {
     busy_in_window: SimDuration,
     kv_block_seconds: (f64, u64),
     preemptions: u64,
+    prefix_stats: PrefixStats,
+    prefix_stats_run: PrefixStats,
 }
 
 impl GoneReplica {
@@ -102,6 +179,8 @@ impl GoneReplica {
             busy_in_window: replica.busy_in_window(now),
             kv_block_seconds: replica.kv_block_seconds(now),
             preemptions: replica.preemptions(),
+            prefix_stats: replica.prefix_stats(),
+            prefix_stats_run: replica.prefix_stats_run(),
         }
     }
 }
@@ -154,6 +233,14 @@ impl Replica for GoneReplica {
 
     fn preemptions(&self) -> u64 {
         self.preemptions
+    }
+
+    fn prefix_stats(&self) -> PrefixStats {
+        self.prefix_stats
+    }
+
+    fn prefix_stats_run(&self) -> PrefixStats {
+        self.prefix_stats_run
     }
 }
 

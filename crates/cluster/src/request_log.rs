@@ -91,12 +91,7 @@ pub struct RequestLog {
 
 /// A 64-bit mix of `x` (SplitMix64's finalizer): ids that differ in one bit hash far
 /// apart, so a threshold samples a fraction of them uniformly.
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub use inferscale_engine::mix64 as mix;
 
 impl RequestLog {
     /// Keeps `fraction` of the requests (1: every one), chosen by their id.
@@ -202,6 +197,7 @@ mod tests {
                     arrival: SimTime::ZERO,
                     prompt: 1,
                     output: 1,
+                    chain: 0,
                 })
             })
             .collect();
@@ -213,12 +209,14 @@ mod tests {
             arrival: SimTime::ZERO,
             prompt: 1,
             output: 1,
+            chain: 0,
         })));
         assert!(RequestLog::sampling(1.0).keeps(&Request {
             id: 12345,
             arrival: SimTime::ZERO,
             prompt: 1,
-            output: 1
+            output: 1,
+            chain: 0,
         }));
     }
 }

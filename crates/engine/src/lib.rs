@@ -52,6 +52,6 @@ mod time;
 
 pub use dist::{Dist, DistError};
 pub use queue::EventQueue;
-pub use rng::{RngStreams, SimRng};
+pub use rng::{RngStreams, SimRng, mix64};
 pub use sim::{Context, Model, RunOutcome, Simulation, Watchdog};
 pub use time::{SimDuration, SimTime};

@@ -71,6 +71,22 @@ pub struct ModelRow {
     pub utilization: f64,
     /// Share of KV blocks in use over the ready replica-time.
     pub kv_utilization: f64,
+    /// Prompt tokens computed (prefilled) in the window, counted when a replica
+    /// admits a request (a preempted request's recompute counts again).
+    pub prefill_tokens: u64,
+    /// Prompt tokens taken from replicas' prefix caches instead of computed.
+    pub cached_prompt_tokens: u64,
+    /// Full prompt blocks looked up in prefix caches (up to each prompt's hit limit:
+    /// never its last token).
+    pub cache_queried_blocks: u64,
+    /// Of those, blocks found cached.
+    pub cache_hit_blocks: u64,
+    /// `cache_hit_blocks / cache_queried_blocks` (null when nothing was looked up:
+    /// no prefix cache, or no workload naming its prompts' content).
+    pub cache_hit_rate: f64,
+    /// `cached_prompt_tokens / (prefill_tokens + cached_prompt_tokens)`: the share of
+    /// prompt work the caches saved.
+    pub cache_token_hit_rate: f64,
     /// Time-average number of the model's requests in the system (at the router or
     /// a replica).
     pub mean_in_system: f64,
@@ -129,6 +145,12 @@ pub fn models_batch(rows: &[ModelRow]) -> RecordBatch {
         ("output_tokens", u(|r| r.output_tokens)),
         ("utilization", x(|r| r.utilization)),
         ("kv_utilization", x(|r| r.kv_utilization)),
+        ("prefill_tokens", u(|r| r.prefill_tokens)),
+        ("cached_prompt_tokens", u(|r| r.cached_prompt_tokens)),
+        ("cache_queried_blocks", u(|r| r.cache_queried_blocks)),
+        ("cache_hit_blocks", u(|r| r.cache_hit_blocks)),
+        ("cache_hit_rate", x(|r| r.cache_hit_rate)),
+        ("cache_token_hit_rate", x(|r| r.cache_token_hit_rate)),
         ("mean_in_system", x(|r| r.mean_in_system)),
         ("node_hours", x(|r| r.node_hours)),
         ("node_hours_total", x(|r| r.node_hours_total)),

@@ -128,6 +128,22 @@ pub struct LlmColumns {
     pub kv_utilization: f64,
     /// Requests preempted (recomputed) for lack of KV cache.
     pub preemptions: u64,
+    /// Prompt tokens computed (prefilled) in the window, counted when a replica
+    /// admits a request (a preempted request's recompute counts again).
+    pub prefill_tokens: u64,
+    /// Prompt tokens taken from replicas' prefix caches instead of computed.
+    pub cached_prompt_tokens: u64,
+    /// Full prompt blocks looked up in prefix caches (up to each prompt's hit limit:
+    /// never its last token).
+    pub cache_queried_blocks: u64,
+    /// Of those, blocks found cached.
+    pub cache_hit_blocks: u64,
+    /// `cache_hit_blocks / cache_queried_blocks` (null when nothing was looked up:
+    /// no prefix cache, or no workload naming its prompts' content).
+    pub cache_hit_rate: f64,
+    /// `cached_prompt_tokens / (prefill_tokens + cached_prompt_tokens)`: the share of
+    /// prompt work the caches saved.
+    pub cache_token_hit_rate: f64,
     /// Most replicas asked for at once that the quotas left unplaced, summed over
     /// models.
     pub unplaced_replicas: u64,
@@ -236,6 +252,12 @@ pub fn runs_batch(rows: &[RunRow]) -> RecordBatch {
         ("cpu_node_hours_total", llm_f64(|l| l.cpu_node_hours_total)),
         ("kv_utilization", llm_f64(|l| l.kv_utilization)),
         ("preemptions", llm_i64(|l| l.preemptions)),
+        ("prefill_tokens", llm_i64(|l| l.prefill_tokens)),
+        ("cached_prompt_tokens", llm_i64(|l| l.cached_prompt_tokens)),
+        ("cache_queried_blocks", llm_i64(|l| l.cache_queried_blocks)),
+        ("cache_hit_blocks", llm_i64(|l| l.cache_hit_blocks)),
+        ("cache_hit_rate", llm_f64(|l| l.cache_hit_rate)),
+        ("cache_token_hit_rate", llm_f64(|l| l.cache_token_hit_rate)),
         ("unplaced_replicas", llm_i64(|l| l.unplaced_replicas)),
         ("scaling_actions", llm_i64(|l| l.scaling_actions)),
         ("mean_replicas", llm_f64(|l| l.mean_replicas)),

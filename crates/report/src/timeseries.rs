@@ -58,6 +58,14 @@ pub struct TimeseriesRow {
     pub e2e_p99_s: Option<f64>,
     /// 99th percentile TPOT of completions (of more than one token) in the interval.
     pub tpot_p99_s: Option<f64>,
+    /// Prompt tokens the model's replicas computed (prefilled) in the interval,
+    /// counted when a replica admits a request.
+    pub prefill_tokens: u64,
+    /// Prompt tokens taken from their prefix caches instead.
+    pub cached_prompt_tokens: u64,
+    /// Share of the full prompt blocks looked up in the interval that were cached
+    /// (null when none was looked up).
+    pub cache_hit_rate: Option<f64>,
     /// Dollars billed in the interval for the model's share of the nodes, per hour of
     /// the interval: `Σ cost_rate_per_hour · interval_s / 3600` over the rows after
     /// the warm-up is the model's `cost_usd`, over all rows its `cost_total_usd`.
@@ -100,12 +108,16 @@ pub fn timeseries_batch(rows: &[TimeseriesRow]) -> RecordBatch {
         ("ttft_p99_s", o(|r| r.ttft_p99_s)),
         ("e2e_p99_s", o(|r| r.e2e_p99_s)),
         ("tpot_p99_s", o(|r| r.tpot_p99_s)),
+        ("prefill_tokens", u(|r| r.prefill_tokens)),
+        ("cached_prompt_tokens", u(|r| r.cached_prompt_tokens)),
+        ("cache_hit_rate", o(|r| r.cache_hit_rate)),
         ("cost_rate_per_hour", x(|r| r.cost_rate_per_hour)),
         ("forecast_per_s", o(|r| r.forecast_per_s)),
     ];
-    // The interval's latency quantiles and the forecast may be missing.
+    // The interval's latency quantiles, hit rate and the forecast may be missing.
     crate::batch::record_batch(columns, |name, _| {
-        name.ends_with("_s") && !matches!(name, "time_s" | "interval_s")
+        (name.ends_with("_s") && !matches!(name, "time_s" | "interval_s"))
+            || name == "cache_hit_rate"
     })
 }
 

@@ -274,6 +274,12 @@ pub struct ServingSpec {
     /// it cannot exceed it.
     #[serde(default)]
     pub max_model_len: Option<u32>,
+    /// KV blocks per replica, instead of what the accelerators' memory leaves after
+    /// the weights (vLLM `num_gpu_blocks_override`): a smaller cache, to study
+    /// memory pressure or a prefix cache of a chosen size. At most what the memory
+    /// holds. Default: computed from memory.
+    #[serde(default)]
+    pub num_gpu_blocks_override: Option<u64>,
 }
 
 /// Measured iteration times of one replica: how long a prefill of N prompt tokens and
@@ -306,6 +312,7 @@ impl Default for ServingSpec {
             memory_margin: default_memory_margin(),
             chunked_prefill: false,
             prefix_caching: true,
+            num_gpu_blocks_override: None,
             container_start: default_container_start(),
             efficiency: EfficiencySpec::default(),
             profile: None,

@@ -10,6 +10,7 @@
 mod arrivals;
 mod csv;
 pub mod lines;
+mod prompt;
 mod rate;
 mod replay;
 mod request;
@@ -19,10 +20,11 @@ mod source;
 mod trace;
 
 pub use arrivals::{ArrivalError, ArrivalProcess, RenewalWindow};
+pub use prompt::{ContentKind, Segment, content_id, segment_tokens, trace_segments};
 pub use rate::{Interpolation, RateFn, read_rate_series};
 pub use replay::{Replay, ReplayOptions, WindowSummary, summarize_window};
 pub use request::Request;
 pub use servegen::read_servegen_client;
 pub use sizes::{EmpiricalPairs, TokenDist};
-pub use source::{RequestSource, Requests, Sizes};
+pub use source::{Arrivals, PlainArrivals, RequestSource, Requests, Sizes};
 pub use trace::{MOONCAKE_BLOCK_TOKENS, TraceError, TraceFormat, TraceReader, TraceRequest};

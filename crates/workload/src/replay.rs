@@ -130,9 +130,21 @@ pub struct Replay {
     last_keep: f64,
     rng: SimRng,
     speedup: f64,
+    /// Which copy and pass the last request came from (0 for the first copy's first
+    /// pass): what tells repeated copies' prompts apart ([`Replay::copy_salt`]).
+    last_salt: u64,
 }
 
 impl Replay {
+    /// The copy and pass (`copy << 32 | pass`) of the request returned last. A faster
+    /// replay and a looped one repeat the trace's prompts; salting their content by
+    /// this treats each copy's users as other users, so a copy never hits in the cache
+    /// on the prompts of another (the first copy's first pass is 0: the trace as it
+    /// is).
+    pub fn copy_salt(&self) -> u64 {
+        self.last_salt
+    }
+
     /// Replays `path` under `options`, with `window` from [`summarize_window`] and `rng`
     /// the stream that thins.
     pub fn new(
@@ -161,6 +173,7 @@ impl Replay {
             last_keep: (options.rate_scale - (n - 1) as f64).clamp(0.0, 1.0),
             rng,
             speedup: options.speedup,
+            last_salt: 0,
         }
     }
 }
@@ -190,6 +203,7 @@ impl Iterator for Replay {
                 }
             }
             request.time_s /= self.speedup;
+            self.last_salt = (j as u64) << 32 | self.copies[j].pass;
             return Some(request);
         }
     }

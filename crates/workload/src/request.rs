@@ -18,9 +18,25 @@ pub struct Request {
     pub prompt: u32,
     /// Output tokens to generate (at least 1).
     pub output: u32,
+    /// Where the cluster keeps its prompt's KV block chain while it is in flight
+    /// (prefix caching): a handle into the cluster's store, 0 for none. Streams leave
+    /// it 0; what the prompt is made of comes from the stream
+    /// ([`Arrivals::segments`](crate::Arrivals::segments)).
+    pub chain: u32,
 }
 
 impl Request {
+    /// A request with no prefix chain.
+    pub fn new(id: u64, arrival: SimTime, prompt: u32, output: u32) -> Self {
+        Request {
+            id,
+            arrival,
+            prompt,
+            output,
+            chain: 0,
+        }
+    }
+
     /// Bits of [`Request::id`] that count a workload entry's requests.
     pub const SEQ_BITS: u32 = 40;
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use inferscale_engine::{RngStreams, SimRng, SimTime};
 
 use crate::{
-    ArrivalProcess, EmpiricalPairs, Replay, ReplayOptions, Request, TokenDist, TraceFormat,
-    WindowSummary,
+    ArrivalProcess, EmpiricalPairs, Replay, ReplayOptions, Request, Segment, TokenDist,
+    TraceFormat, WindowSummary,
 };
 
 /// How a synthetic request's token counts are drawn.
@@ -109,7 +109,32 @@ impl RequestSource {
             done: false,
             entry,
             count: 0,
+            segments: Vec::new(),
         }
+    }
+}
+
+/// A stream of requests in arrival order, as the cluster reads it: each request, and
+/// what its prompt is made of where the stream knows ([`Segment`]s, for prefix
+/// caching).
+pub trait Arrivals: Send {
+    /// The next request, or `None` when the stream has ended.
+    fn next_request(&mut self) -> Option<Request>;
+
+    /// The segments of the prompt of the request [`Arrivals::next_request`] returned
+    /// last, covering its prompt; empty when the stream does not know (nothing is
+    /// shared). Valid until the next call.
+    fn segments(&self) -> &[Segment] {
+        &[]
+    }
+}
+
+/// Any iterator of requests as an [`Arrivals`] whose prompts share nothing.
+pub struct PlainArrivals<I>(pub I);
+
+impl<I: Iterator<Item = Request> + Send> Arrivals for PlainArrivals<I> {
+    fn next_request(&mut self) -> Option<Request> {
+        self.0.next()
     }
 }
 
@@ -121,6 +146,18 @@ pub struct Requests {
     /// The workload entry, and how many requests it has produced (their ids).
     entry: usize,
     count: u64,
+    /// The last request's prompt segments (a trace's listed blocks).
+    segments: Vec<Segment>,
+}
+
+impl Arrivals for Requests {
+    fn next_request(&mut self) -> Option<Request> {
+        self.next()
+    }
+
+    fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
 }
 
 enum Inner {
@@ -151,21 +188,28 @@ impl Iterator for Requests {
             } => {
                 *now = arrivals.next_after(*now, arrival_rng)?;
                 let (prompt, output) = sizes.sample(token_rng);
-                Request {
-                    id: Request::id_of(self.entry, self.count),
-                    arrival: *now,
-                    prompt,
-                    output,
-                }
+                Request::new(Request::id_of(self.entry, self.count), *now, prompt, output)
             }
             Inner::Trace(replay) => {
                 let r = replay.next()?;
-                Request {
-                    id: Request::id_of(self.entry, self.count),
-                    arrival: SimTime::from_secs_f64(r.time_s),
-                    prompt: r.input_tokens,
-                    output: r.output_tokens.max(1),
+                let id = Request::id_of(self.entry, self.count);
+                self.segments.clear();
+                if !r.prefix_blocks.is_empty() {
+                    crate::prompt::trace_segments(
+                        &r.prefix_blocks,
+                        crate::MOONCAKE_BLOCK_TOKENS,
+                        r.input_tokens,
+                        replay.copy_salt(),
+                        id,
+                        &mut self.segments,
+                    );
                 }
+                Request::new(
+                    id,
+                    SimTime::from_secs_f64(r.time_s),
+                    r.input_tokens,
+                    r.output_tokens.max(1),
+                )
             }
         };
         if request.arrival > self.horizon {

@@ -31,35 +31,13 @@ pub struct TraceRequest {
     pub output_tokens: u32,
     /// The ids of its prompt's prefix blocks, in order, where the trace lists them
     /// (Mooncake's `hash_ids`: one id per 512-token block, equal ids for equal
-    /// prefixes); empty otherwise. Kept for prefix caching
-    /// ([`TraceRequest::engine_blocks`]); a request made from it does not carry them
-    /// yet.
+    /// prefixes); empty otherwise. What prefix caching names the prompt's blocks by
+    /// ([`trace_segments`](crate::trace_segments)).
     pub prefix_blocks: Vec<u64>,
 }
 
 /// Mooncake's prefix block: 512 tokens.
 pub const MOONCAKE_BLOCK_TOKENS: u32 = 512;
-
-impl TraceRequest {
-    /// The ids of its prompt's full blocks of `block_size` tokens (an engine's KV
-    /// block), from the trace's blocks of `trace_block` tokens: engine block `j`
-    /// (tokens `j·block_size … (j+1)·block_size − 1`) is named by the trace block
-    /// holding its last token and that token's offset in it, so two prompts share an
-    /// engine block exactly when they share the trace blocks up to its end (a block
-    /// cache chains the ids into prefix hashes). Stops at
-    /// the first engine block past the listed trace blocks; the prompt's last, partial
-    /// block is not a full block and has no id.
-    pub fn engine_blocks(&self, trace_block: u32, block_size: u32) -> Vec<u64> {
-        let (trace_block, block_size) = (trace_block.max(1), block_size.max(1));
-        (0..self.input_tokens / block_size)
-            .map_while(|j| {
-                let last = (j + 1) * block_size - 1;
-                let id = *self.prefix_blocks.get((last / trace_block) as usize)?;
-                Some(id << 20 | u64::from(last % trace_block))
-            })
-            .collect()
-    }
-}
 
 /// The trace formats understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -708,30 +686,6 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("no model column to select `a` by"), "{err}");
-    }
-
-    #[test]
-    fn trace_blocks_map_onto_engine_blocks() {
-        let r = TraceRequest {
-            time_s: 0.0,
-            input_tokens: 1100,
-            output_tokens: 1,
-            prefix_blocks: vec![7, 8, 9],
-        };
-        // At the trace's own size: its full blocks (the third, 76 tokens, is partial).
-        assert_eq!(r.engine_blocks(512, 512), [7 << 20 | 511, 8 << 20 | 511]);
-        // At 16 tokens: 68 full blocks, 32 per trace block; block 31 ends block 7.
-        let b = r.engine_blocks(512, 16);
-        assert_eq!(b.len(), 68);
-        assert_eq!(b[31], 7 << 20 | 511);
-        assert_eq!(b[32], 8 << 20 | 15);
-        assert_eq!(b[67], 9 << 20 | 63);
-        // Blocks past the listed ids have none.
-        let short = TraceRequest {
-            prefix_blocks: vec![7],
-            ..r
-        };
-        assert_eq!(short.engine_blocks(512, 16).len(), 32);
     }
 
     #[test]

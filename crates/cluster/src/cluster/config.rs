@@ -11,7 +11,7 @@ use crate::llm_replica::{LlmReplica, LlmServerConfig};
 use crate::outcomes::Sla;
 use crate::perf::Roofline;
 use crate::replica::{Replica, ReplicaKind};
-use inferscale_workload::Request;
+use inferscale_workload::Arrivals;
 
 /// How a model's router picks a replica for each request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +116,16 @@ impl Serving {
         }
     }
 
+    /// The block size its replicas' prefix caches name blocks at, if they cache
+    /// prefixes (an LLM with `prefix_caching`; a custom kind says for itself through
+    /// its replicas, and is not asked here).
+    pub fn prefix_block_size(&self) -> Option<u32> {
+        match self {
+            Serving::Llm { server, .. } => server.prefix_caching.then_some(server.block_size),
+            Serving::Classic { .. } | Serving::Custom(_) => None,
+        }
+    }
+
     /// Bytes of weights a replica loads before it is ready.
     pub fn weight_bytes(&self) -> f64 {
         match self {
@@ -189,7 +199,7 @@ pub struct RequestStream {
     /// Index into the deployments.
     pub model: usize,
     /// Requests in arrival order.
-    pub requests: Box<dyn Iterator<Item = Request> + Send>,
+    pub requests: Box<dyn Arrivals>,
 }
 
 /// Everything a cluster run needs besides its random streams.

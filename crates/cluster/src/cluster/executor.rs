@@ -198,11 +198,14 @@ impl Cluster {
         self.replicas[r].gone_at = Some(now);
         // Its queues and KV slots go with it; its measurements stay for the report.
         let gone = GoneReplica::of(&*self.replicas[r].server, now);
+        let model = self.replicas[r].model;
+        self.per_model[model].prefix_gone = self.per_model[model]
+            .prefix_gone
+            .plus(crate::Replica::prefix_stats_run(&gone));
         self.replicas[r].server = Box::new(gone);
         self.index.live.remove(&r);
         self.action_effect(r, now);
         let node = self.replicas[r].node;
-        let model = self.replicas[r].model;
         let tp = self.config.models[model].tp();
         self.nodes[node].free_accelerators += tp;
         if self.nodes[node].released.is_none() && tp > 0 {

@@ -21,6 +21,7 @@
 //! (routing policies and the backlog), `executor` (scale actions, drains,
 //! make-before-break), `observe` (the controller's view and the time series) and
 //! `report`. This file holds the cluster's state and its event dispatch.
+mod chains;
 mod config;
 mod executor;
 mod fleet;
@@ -99,6 +100,10 @@ struct ModelState {
     billed_at_sample: crate::billing::Billed,
     /// (arrivals, completions, output tokens) at the last control tick.
     counts_at_tick: (u64, u64, u64),
+    /// Whole-run prefix counts of its replicas that have gone, and of all its
+    /// replicas at the last sample.
+    prefix_gone: crate::replica::PrefixStats,
+    prefix_at_sample: crate::replica::PrefixStats,
     /// Replicas asked for, over time.
     replica_count: crate::metrics::TimeAverage,
     /// Most replicas asked for at once.
@@ -151,6 +156,10 @@ struct Cluster {
     request_sink: Option<Box<dyn crate::request_log::RequestSink>>,
     /// Whether `request_sink` is set: one flag the hot paths test.
     logging: bool,
+    /// Per model: the block size its prefix cache names blocks at, if it caches.
+    prefix_block: Vec<Option<u32>>,
+    /// The block chains of requests drawn but not yet queued at a replica.
+    chains: chains::ChainStore,
 }
 
 impl Cluster {
@@ -163,8 +172,14 @@ impl Cluster {
     pub(super) fn next_arrival(&mut self, stream: usize, ctx: &mut Context<ClusterEvent>) {
         let now = ctx.now();
         let active = &mut self.streams[stream];
-        active.next = active.source.next();
-        if let Some(request) = active.next {
+        active.next = active.source.next_request();
+        if let Some(request) = active.next.as_mut() {
+            if let Some(size) = self.prefix_block[self.config.router_of(active.model)] {
+                let segments = active.source.segments();
+                if !segments.is_empty() {
+                    request.chain = self.chains.insert(segments, size);
+                }
+            }
             ctx.schedule_at(request.arrival.max(now), ClusterEvent::Arrival { stream });
         }
     }
@@ -362,6 +377,8 @@ pub fn simulate_cluster_with(
                 counts_at_sample: (0, 0, 0),
                 billed_at_sample: Default::default(),
                 counts_at_tick: (0, 0, 0),
+                prefix_gone: Default::default(),
+                prefix_at_sample: Default::default(),
                 replica_count: crate::metrics::TimeAverage::new(config.warmup),
                 max_replicas: 0,
             }
@@ -404,6 +421,12 @@ pub fn simulate_cluster_with(
         failure: None,
         logging: request_sink.is_some(),
         request_sink,
+        prefix_block: config
+            .models
+            .iter()
+            .map(|m| m.serving.prefix_block_size())
+            .collect(),
+        chains: chains::ChainStore::default(),
         config,
     };
     let mut sim = Simulation::new(cluster);

@@ -47,6 +47,9 @@ pub struct Sample {
     pub e2e_p99_s: f64,
     /// 99th percentile TPOT of completions (of more than one token) in the interval.
     pub tpot_p99_s: f64,
+    /// Prompt tokens computed and cached, and prefix-cache blocks looked up and found,
+    /// by the model's replicas in the interval (counted at admission).
+    pub prefix: crate::replica::PrefixStats,
     /// Dollars billed in the interval for this model's share of the nodes (by the
     /// accelerators its replicas occupy, the billing rounding included when a node
     /// goes), per hour of the interval: integrated over the measurement window it is
@@ -87,6 +90,8 @@ struct ReplicaTally {
     outstanding: u64,
     kv_used: u64,
     kv_total: u64,
+    /// Whole-run prefix counts of the live replicas.
+    prefix: crate::replica::PrefixStats,
 }
 
 impl Cluster {
@@ -135,6 +140,7 @@ impl Cluster {
             }
             t.queued += r.server.queued() as u64;
             t.outstanding += r.server.outstanding() as u64;
+            t.prefix = t.prefix.plus(r.server.prefix_stats_run());
         }
         for (model, counted) in tally.into_iter().enumerate() {
             let ReplicaTally {
@@ -146,6 +152,7 @@ impl Cluster {
                 outstanding,
                 kv_used,
                 kv_total,
+                prefix,
             } = counted;
             let billed = self.ledger.model_billed(model, now);
             let cost = billed.dollars - self.per_model[model].billed_at_sample.dollars;
@@ -157,6 +164,10 @@ impl Cluster {
                 0
             };
             let state = &mut self.per_model[model];
+            // Gone replicas' counts stay in the model's total.
+            let prefix_total = state.prefix_gone.plus(prefix);
+            let prefix = prefix_total.since(state.prefix_at_sample);
+            state.prefix_at_sample = prefix_total;
             let o = &mut state.outcomes;
             let counts = (o.arrivals, o.completed, o.dropped + o.rejected);
             let last = state.counts_at_sample;
@@ -182,6 +193,7 @@ impl Cluster {
                 ttft_p99_s: o.window_ttft.quantile_s(0.99),
                 e2e_p99_s: o.window_e2e.quantile_s(0.99),
                 tpot_p99_s: o.window_tpot.quantile_s(0.99),
+                prefix,
                 cost_rate_per_hour: per_hour(cost),
             });
             o.start_window();

@@ -63,6 +63,9 @@ pub struct ModelReport {
     pub replica_time: ReplicaTime,
     /// Preemptions over all replicas.
     pub preemptions: u64,
+    /// Prompt tokens computed and taken from prefix caches, and blocks looked up and
+    /// found, over all replicas in the window.
+    pub prefix: crate::replica::PrefixStats,
     /// Dollars attributed to this model in the measurement window: each node's bill
     /// split over the models by the accelerators their replicas occupy on it.
     pub cost: f64,
@@ -284,6 +287,9 @@ impl Cluster {
                 mean_in_system: outcomes.mean_in_system(end, in_flight_ns),
                 replica_time: time,
                 preemptions: mine.iter().map(|r| r.server.preemptions()).sum(),
+                prefix: mine
+                    .iter()
+                    .fold(Default::default(), |a, r| a.plus(r.server.prefix_stats())),
                 cost: window.dollars,
                 node_hours: window.node_hours,
                 cost_total: total.dollars,

@@ -33,7 +33,7 @@ impl Router {
 /// A request stream with its next request, already drawn.
 pub(super) struct ActiveStream {
     pub(super) model: usize,
-    pub(super) source: Box<dyn Iterator<Item = Request> + Send>,
+    pub(super) source: Box<dyn inferscale_workload::Arrivals>,
     pub(super) next: Option<Request>,
 }
 
@@ -138,6 +138,7 @@ impl Cluster {
                 let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
                 let pending = &mut self.routers[owner].pending;
                 if max_queue.is_some_and(|q| pending.len() >= q) {
+                    self.chains.release(&request);
                     self.per_model[owner]
                         .outcomes
                         .record_drop(&request, ctx.now());
@@ -162,13 +163,15 @@ impl Cluster {
         let owner = self.replicas[r].owner;
         let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
         let server = &mut self.replicas[r].server;
-        let Some((admitted, cut)) = server.admit(request) else {
+        let Some((mut admitted, cut)) = server.admit(request) else {
+            self.chains.release(&request);
             self.attribute(owner, Some(r));
             self.per_model[owner].outcomes.record_reject(&request, now);
             self.attribute(owner, None);
             return false;
         };
         if max_queue.is_some_and(|q| server.queued() >= q) {
+            self.chains.release(&request);
             self.attribute(owner, Some(r));
             self.per_model[owner].outcomes.record_drop(&request, now);
             self.attribute(owner, None);
@@ -177,7 +180,19 @@ impl Cluster {
         if cut {
             self.per_model[owner].outcomes.record_truncation(&admitted);
         }
-        server.enqueue(admitted);
+        if request.chain == 0 {
+            server.enqueue(admitted);
+        } else {
+            // The chain was named at the group's block size: a replica naming blocks
+            // at another (a variant on other hardware) takes the request plainly.
+            admitted.chain = 0;
+            if server.prefix_block_size() == self.prefix_block[owner] {
+                server.enqueue_with_prefix(admitted, self.chains.of(&request));
+            } else {
+                server.enqueue(admitted);
+            }
+            self.chains.release(&request);
+        }
         true
     }
 

@@ -75,19 +75,22 @@ fn pool(max_count: Option<u32>) -> NodePool {
     }
 }
 
-fn poisson(rate: f64, until_s: f64, seed: u64) -> Box<dyn Iterator<Item = Request> + Send> {
+fn poisson(rate: f64, until_s: f64, seed: u64) -> Box<dyn inferscale_workload::Arrivals> {
     let mut rng = RngStreams::new(seed, 0).stream("arrivals");
     let mut t = 0.0;
-    Box::new(std::iter::from_fn(move || {
-        let gap: f64 = Exp1.sample(&mut rng);
-        t += gap / rate;
-        (t < until_s).then(|| Request {
-            id: 0,
-            arrival: SimTime::from_secs_f64(t),
-            prompt: 512,
-            output: 128,
-        })
-    }))
+    Box::new(inferscale_workload::PlainArrivals(std::iter::from_fn(
+        move || {
+            let gap: f64 = Exp1.sample(&mut rng);
+            t += gap / rate;
+            (t < until_s).then(|| Request {
+                id: 0,
+                arrival: SimTime::from_secs_f64(t),
+                prompt: 512,
+                output: 128,
+                chain: 0,
+            })
+        },
+    )))
 }
 
 fn run(models: Vec<Deployment>, max_count: Option<u32>, rate: f64, secs: u64) -> ClusterReport {

@@ -77,6 +77,13 @@ pub struct ReplicaStats {
     /// Of that, time after the statistics start (the warm-up's end), finished
     /// iterations only.
     pub busy_measured: SimDuration,
+    /// Prompt tokens computed and taken from the prefix cache, and blocks looked up
+    /// and found, over the statistics window (counted at admission; a preempted
+    /// request's recompute counts again, as vLLM's own counters do).
+    pub prefix: crate::replica::PrefixStats,
+    /// The same over the whole run, warm-up included (what per-interval samples
+    /// difference).
+    pub prefix_run: crate::replica::PrefixStats,
     pub(super) kv_avg: TimeAverage,
 }
 

@@ -50,6 +50,7 @@ impl LlmReplica {
             }
             self.waiting.pop_front();
             tokens_budget -= compute;
+            self.count_admission(now, plan, new_tokens);
             self.take_prompt_blocks(id, plan);
             let n = f64::from(compute);
             work.prefill_tokens += n;
@@ -158,6 +159,7 @@ impl LlmReplica {
                 break;
             }
             self.waiting.pop_front();
+            self.count_admission(now, plan, target);
             self.take_prompt_blocks(id, plan);
             let seq = self.next_admit_seq;
             self.next_admit_seq += 1;

@@ -59,6 +59,14 @@ impl LlmReplica {
         }
     }
 
+    /// How many of the first `limit` blocks of `chain` are cached now.
+    pub fn cached_prefix(&self, chain: &[u64], limit: usize) -> usize {
+        match &self.kv {
+            Kv::Counted(_) => 0,
+            Kv::Cached(pool) => pool.longest_prefix(chain, limit.min(chain.len())),
+        }
+    }
+
     /// What admitting slot `id` with `tokens` to (re)compute would take.
     #[inline(always)]
     pub(super) fn prompt_blocks(&self, id: usize, tokens: u32) -> PromptBlocks {
@@ -104,6 +112,28 @@ impl LlmReplica {
                     pool.allocate(&self.chains[id], plan.hit, plan.queried, plan.total, held);
                 debug_assert!(taken, "admitted without the blocks");
             }
+        }
+    }
+
+    /// Counts an admission of `tokens` prompt tokens as `plan` found them, within the
+    /// statistics window.
+    #[inline]
+    pub(super) fn count_admission(
+        &mut self,
+        now: inferscale_engine::SimTime,
+        plan: PromptBlocks,
+        tokens: u32,
+    ) {
+        let cached = (plan.hit as u64 * u64::from(self.config.block_size)).min(u64::from(tokens));
+        let counts = crate::replica::PrefixStats {
+            prefill_tokens: u64::from(tokens) - cached,
+            cached_tokens: cached,
+            queried_blocks: plan.queried as u64,
+            hit_blocks: plan.hit as u64,
+        };
+        self.stats.prefix_run = self.stats.prefix_run.plus(counts);
+        if now >= self.stats_from {
+            self.stats.prefix = self.stats.prefix.plus(counts);
         }
     }
 

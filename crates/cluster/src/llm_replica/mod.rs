@@ -175,6 +175,8 @@ impl LlmReplica {
                 decode_iterations: 0,
                 busy: SimDuration::ZERO,
                 busy_measured: SimDuration::ZERO,
+                prefix: Default::default(),
+                prefix_run: Default::default(),
                 kv_avg: TimeAverage::new(stats_from),
             },
             stats_from,
@@ -340,7 +342,7 @@ impl LlmReplica {
     /// [`Self::enqueue`] for a request that carries its prompt's block chain: the
     /// chained hashes of its full blocks ([`crate::prefix_cache::chain_hashes`]).
     /// With `prefix_caching`, the replica reuses what of it is cached.
-    pub fn enqueue_with_prefix(&mut self, request: Request, chain: Vec<u64>) {
+    pub fn enqueue_with_prefix(&mut self, request: Request, chain: &[u64]) {
         if self.config.prefix_caching && !chain.is_empty() {
             self.start_caching();
         }
@@ -348,7 +350,9 @@ impl LlmReplica {
         // Chains and pool blocks are kept only once the replica caches.
         if matches!(self.kv, kv::Kv::Cached(_)) {
             self.track_slots();
-            self.chains[id] = chain;
+            let kept = &mut self.chains[id];
+            kept.clear();
+            kept.extend_from_slice(chain);
         }
     }
 
@@ -391,6 +395,26 @@ impl crate::replica::Replica for LlmReplica {
 
     fn enqueue(&mut self, request: Request) {
         LlmReplica::enqueue(self, request);
+    }
+
+    fn enqueue_with_prefix(&mut self, request: Request, chain: &[u64]) {
+        LlmReplica::enqueue_with_prefix(self, request, chain);
+    }
+
+    fn prefix_block_size(&self) -> Option<u32> {
+        self.config.prefix_caching.then_some(self.config.block_size)
+    }
+
+    fn cached_prefix(&self, chain: &[u64], limit: usize) -> usize {
+        LlmReplica::cached_prefix(self, chain, limit)
+    }
+
+    fn prefix_stats(&self) -> crate::replica::PrefixStats {
+        self.stats.prefix
+    }
+
+    fn prefix_stats_run(&self) -> crate::replica::PrefixStats {
+        self.stats.prefix_run
     }
 
     fn start(&mut self, now: SimTime, out: &mut Outcomes) -> crate::NextStep {

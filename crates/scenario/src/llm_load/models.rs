@@ -175,6 +175,20 @@ pub(super) fn deployments(
                 ),
             ));
         }
+        let kv_blocks = match serving.num_gpu_blocks_override {
+            None => kv_blocks,
+            Some(n) if n >= 1 && n <= kv_blocks => n,
+            Some(n) => {
+                return Err(at(
+                    spanned.referenced,
+                    &field("serving.num_gpu_blocks_override"),
+                    format!(
+                        "`num_gpu_blocks_override: {n}` must be from 1 to the {kv_blocks} blocks of {} tokens that {} × `{}` holds for `{}`",
+                        serving.block_size, m.tp, node_type.name, model.name
+                    ),
+                ));
+            }
+        };
         let max_model_len = match serving.max_model_len {
             None => model.max_context,
             Some(len) if len >= 2 && len <= model.max_context => len,

@@ -1,0 +1,189 @@
+//! Prefix caching through the whole simulator: a scenario replaying the Mooncake
+//! conversation trace on one replica that serves one request at a time, its hit
+//! counts read from the run's own results, against a least-recently-used list over
+//! the trace's blocks computed here from the trace file alone.
+//!
+//! The replica's engine blocks are 16 tokens; the trace names 512-token blocks. An
+//! engine block is named by the trace block holding its last token and that token's
+//! offset, and a block hits only when every block before it does (a prefix): the key
+//! of block `j` here is a hash of the names of blocks `0..=j`, taken with the
+//! standard library's hasher, not the simulator's. Past the blocks a line lists, a
+//! prompt's blocks are its own.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use inferscale::workload::{TraceFormat, TraceReader};
+
+use crate::support::traces_dir;
+
+/// The engine's block.
+const BLOCK: u64 = 16;
+/// Llama-3.1-8B's context: a longer sequence has its output cut there.
+const CONTEXT: u64 = 131_072;
+
+/// One trace line: prompt and output tokens, and the prefix keys of the prompt's
+/// full engine blocks.
+struct Line {
+    prompt: u64,
+    output: u64,
+    keys: Vec<u64>,
+}
+
+fn trace() -> Vec<Line> {
+    let path = traces_dir().join("mooncake/conversation_trace.jsonl");
+    let mut last_t = f64::NEG_INFINITY;
+    TraceReader::open(&path, TraceFormat::Mooncake)
+        .unwrap()
+        .enumerate()
+        .map(|(n, r)| {
+            let r = r.unwrap();
+            assert!(r.time_s >= last_t, "the trace is in time order");
+            last_t = r.time_s;
+            let prompt = u64::from(r.input_tokens);
+            let mut parent = DefaultHasher::new();
+            let keys = (0..prompt / BLOCK)
+                .map(|j| {
+                    let last = (j + 1) * BLOCK - 1;
+                    match r.prefix_blocks.get((last / 512) as usize) {
+                        Some(id) => ("trace", *id, last % 512).hash(&mut parent),
+                        None => ("own", n as u64, j).hash(&mut parent),
+                    }
+                    parent.finish()
+                })
+                .collect();
+            Line {
+                prompt,
+                output: u64::from(r.output_tokens.max(1)),
+                keys,
+            }
+        })
+        .collect()
+}
+
+/// (hits, lookups) of a cache of `capacity` blocks serving the lines one at a time,
+/// as vLLM's block pool does: free blocks in LRU order (a cached key, or a block with
+/// nothing findable in it); a request takes its cached prefix off the list, its
+/// other blocks from the head — prompt blocks, then one per 16 tokens its decode
+/// adds — and puts them all back at the tail, its last block first. A block whose key
+/// is cached already (beyond the prefix that hit) keeps no key: the first copy stays
+/// the findable one. A request whose prompt plus output cannot fit (beside vLLM's 1%
+/// watermark) is refused, uncounted.
+fn lru(lines: &[Line], capacity: u64) -> (u64, u64) {
+    let usable = capacity - capacity / 100;
+    // Free blocks by recency stamp (smallest: least recent), and where each cached
+    // key's block is: its stamp in `free`, or `None` while the request holds it.
+    let mut free: BTreeMap<u64, Option<u64>> = (0..capacity).map(|s| (s, None)).collect();
+    let mut cached: HashMap<u64, Option<u64>> = HashMap::new();
+    let mut stamp = capacity;
+    let (mut hits, mut lookups) = (0u64, 0u64);
+    for line in lines {
+        if line.prompt >= CONTEXT {
+            continue;
+        }
+        let output = line.output.min(CONTEXT - line.prompt);
+        if (line.prompt + output).div_ceil(BLOCK) > usable {
+            continue;
+        }
+        let limit = ((line.prompt - 1) / BLOCK) as usize;
+        let hit = line.keys[..limit]
+            .iter()
+            .take_while(|k| cached.contains_key(*k))
+            .count();
+        hits += hit as u64;
+        lookups += limit as u64;
+        let mut held: Vec<Option<u64>> = Vec::new();
+        for k in &line.keys[..hit] {
+            if let Some(Some(s)) = cached.insert(*k, None) {
+                free.remove(&s);
+            }
+            held.push(Some(*k));
+        }
+        // The prompt's other blocks (its last, partial one has no key), then the
+        // decode's: the last token's KV is never stored.
+        let prompt_blocks = line.prompt.div_ceil(BLOCK) as usize;
+        let all_blocks = (line.prompt + output - 1).div_ceil(BLOCK) as usize;
+        for i in hit..all_blocks {
+            if let Some((_, Some(evicted))) = free.pop_first() {
+                cached.remove(&evicted);
+            }
+            let key = line
+                .keys
+                .get(i)
+                .filter(|k| i < prompt_blocks && !cached.contains_key(*k));
+            if let Some(k) = key {
+                cached.insert(*k, None);
+            }
+            held.push(key.copied());
+        }
+        for block in held.into_iter().rev() {
+            free.insert(stamp, block);
+            if let Some(k) = block {
+                cached.insert(k, Some(stamp));
+            }
+            stamp += 1;
+        }
+    }
+    (hits, lookups)
+}
+
+/// The scenario: the trace on one H100 replica of Llama-3.1-8B running one request at
+/// a time, with `blocks` KV blocks (`None`: an accelerator with room for every block
+/// of the trace).
+fn simulated(blocks: Option<u64>) -> (u64, u64) {
+    let trace = traces_dir().join("mooncake/conversation_trace.jsonl");
+    let (memory, override_) = match blocks {
+        Some(b) => (String::new(), format!(", num_gpu_blocks_override: {b}")),
+        None => (", memory_gb: 20000".to_string(), String::new()),
+    };
+    let text = format!(
+        "name: one-at-a-time\nseed: 1\nduration: 200h\nhardware:\n  - {{name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s{memory}}}\nmodels:\n  - name: chat\n    llm: {{preset: llama-3.1-8b}}\n    placement: gpu\n    replicas: 1\n    serving: {{max_batch: 1, max_batched_tokens: 131072, container_start: 0s{override_}}}\nworkload:\n  - model: chat\n    trace: {{path: {}, format: mooncake}}\n",
+        trace.display()
+    );
+    let scenario =
+        inferscale::scenario::parse(&text, "one-at-a-time.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let run = inferscale::runner::run_one(&scenario, 0).unwrap();
+    let model = &run.models[0];
+    assert_eq!(
+        model.completed + model.rejected,
+        run.run.arrivals,
+        "every request served or refused"
+    );
+    (model.cache_hit_blocks, model.cache_queried_blocks)
+}
+
+/// With room for everything, a block hits exactly when its prefix was seen before:
+/// the share of repeated blocks, counted at the engine's blocks up to each prompt's
+/// hit limit (the trace's own count, over its listed 512-token blocks, is 36.6%).
+#[test]
+fn an_unbounded_cache_hits_every_repeated_prefix_block() {
+    let lines = trace();
+    let mut seen = HashSet::new();
+    let (mut repeated, mut lookups) = (0u64, 0u64);
+    for line in &lines {
+        let limit = ((line.prompt - 1) / BLOCK) as usize;
+        lookups += limit as u64;
+        repeated += line.keys[..limit]
+            .iter()
+            .take_while(|k| seen.contains(*k))
+            .count() as u64;
+        seen.extend(line.keys.iter().copied());
+    }
+    let (hits, queried) = simulated(None);
+    eprintln!("unbounded: {hits} of {queried} blocks");
+    assert_eq!((hits, queried), (repeated, lookups));
+    let share = hits as f64 / queried as f64;
+    assert!((share - 0.374).abs() < 0.005, "{share}");
+}
+
+/// With B blocks, the simulated hits are the LRU list's, exactly, for every B.
+#[test]
+fn a_bounded_cache_hits_as_a_least_recently_used_list() {
+    let lines = trace();
+    for blocks in [2_048u64, 8_192, 20_000] {
+        let want = lru(&lines, blocks);
+        assert!(want.0 > 0, "{blocks} blocks hit something");
+        eprintln!("{blocks} blocks: {} of {}", want.0, want.1);
+        assert_eq!(simulated(Some(blocks)), want, "{blocks} blocks");
+    }
+}
