@@ -27,6 +27,7 @@ use inferscale_plot::{Axis, Chart, Figure, Mark, Series};
 use inferscale_report::stats::mean_ci;
 use inferscale_report::{ParquetTable, ResultsDir};
 
+mod cache;
 mod latency;
 mod params;
 mod pareto;
@@ -52,6 +53,13 @@ pub struct PolicyPoint {
     pub cost: (f64, f64, f64),
     /// Mean SLA attainment and its 95% interval.
     pub sla: (f64, f64, f64),
+    /// Mean prefix-cache hit rate (blocks) and its 95% interval; NaN without caching
+    /// (or in results written before it).
+    pub cache_hit: (f64, f64, f64),
+    /// Mean TTFT p50 and p99 and their 95% intervals.
+    pub ttft_p50: (f64, f64, f64),
+    /// See [`PolicyPoint::ttft_p50`].
+    pub ttft_p99: (f64, f64, f64),
 }
 
 /// A group's rows in its directory's tables.
@@ -157,6 +165,16 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
         let replication = table.f64("replication")?;
         let cost = table.f64("cost_usd")?;
         let sla = table.f64("sla_attainment")?;
+        // Columns newer results have (older ones read as missing values).
+        let optional = |name: &str| -> Vec<f64> {
+            table.table.f64_column(name).map_or_else(
+                || vec![f64::NAN; ids.len()],
+                |c| c.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+            )
+        };
+        let cache_hit = optional("cache_hit_rate");
+        let ttft_p50 = optional("ttft_p50_s");
+        let ttft_p99 = optional("ttft_p99_s");
         let provenance = inferscale_report::Provenance::of_schema(&table.table.schema);
         let param_names = provenance.params;
         // The comparison groups' columns, as `summary.parquet`'s `group` names them.
@@ -214,6 +232,9 @@ fn groups(dirs: &[ResultsDir], runs: &[Columns]) -> anyhow::Result<(Vec<Group>, 
                 // Intervals clipped to what the quantity can be, as in the summary.
                 cost: clipped(ci(&pick(&cost)), 0.0, f64::INFINITY),
                 sla: clipped(ci(&pick(&sla)), 0.0, 1.0),
+                cache_hit: clipped(ci(&pick(&cache_hit)), 0.0, 1.0),
+                ttft_p50: clipped(ci(&pick(&ttft_p50)), 0.0, f64::INFINITY),
+                ttft_p99: clipped(ci(&pick(&ttft_p99)), 0.0, f64::INFINITY),
             });
             groups.push(Group {
                 dir: d,
@@ -402,6 +423,9 @@ pub fn plot_results(
     }
     if points.iter().any(|p| p.cost.0.is_finite()) {
         draw("cost-vs-sla".into(), &pareto_figure(&points))?;
+    }
+    if let Some(figure) = cache::cache_figure(&points) {
+        draw("cache-vs-ttft".into(), &figure)?;
     }
     for (name, figure) in params::parameter_figures(&groups, &points) {
         draw(name, &figure)?;

@@ -113,6 +113,9 @@ mod tests {
             group: group.into(),
             cost: (cost, cost, cost),
             sla: (sla, sla, sla),
+            cache_hit: (f64::NAN, f64::NAN, f64::NAN),
+            ttft_p50: (f64::NAN, f64::NAN, f64::NAN),
+            ttft_p99: (f64::NAN, f64::NAN, f64::NAN),
         }
     }
 

@@ -37,6 +37,7 @@ mod loader_property;
 mod paired;
 mod policies;
 mod prefix_cache;
+mod prefix_routing;
 mod prefix_serving;
 mod published;
 mod queueing;

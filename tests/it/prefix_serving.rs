@@ -187,3 +187,75 @@ fn a_bounded_cache_hits_as_a_least_recently_used_list() {
         assert_eq!(simulated(Some(blocks)), want, "{blocks} blocks");
     }
 }
+
+/// TTFT follows the hit rate as the prefill time predicts. A shared-prefix workload
+/// (2 system prompts of 160 tokens, each shared by 3 users with 96-token questions:
+/// 256-token prompts, 16 blocks) sent one request at a time, each with one output
+/// token: its TTFT is one prefill iteration. The first prompt of each system prompt
+/// computes all 256 tokens; the other prompts of the first cycle find the system
+/// prompt's 10 blocks and compute the 96 question tokens after 160 cached; every
+/// later request finds its whole prompt but pays one partial prefill — its last
+/// block, 16 tokens after 240 cached (vLLM never caches a prompt's last token).
+#[test]
+fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
+    use inferscale::cluster::{BatchWork, Efficiency, Roofline};
+    use inferscale::scenario::catalog;
+
+    let dir = crate::support::TempDir::new("shared-prefix-ttft");
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        "name: ttft-by-hits\nseed: 2\nduration: 10m\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s}\nworkload:\n  - model: chat\n    arrivals: {gamma: {rate: 1/s, cv: 0.01}}\n    sizes: {shared_prefix: {num_unique_system_prompts: 2, num_users_per_system_prompt: 3, system_prompt_len: 160, question_len: 96, output_len: 1}}\noutput: {requests: all}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    crate::support::inferscale_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let requests = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
+    let ttft: Vec<f64> = requests
+        .f64_column("ttft_s")
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert!(ttft.len() > 500, "{} requests", ttft.len());
+
+    let roofline = Roofline::new(
+        catalog::model("llama-3.1-8b").unwrap(),
+        catalog::node_type("h100-sxm").unwrap().accelerator,
+        1,
+        Efficiency::CALIBRATED,
+    );
+    let prefill = |new: f64, cached: f64| {
+        roofline.iteration_time(&BatchWork {
+            prefill_tokens: new,
+            prefill_attention_pairs: BatchWork::prefill_pairs(new, cached),
+            ..BatchWork::default()
+        })
+    };
+    let (cold, system, whole) = (
+        prefill(256.0, 0.0),
+        prefill(96.0, 160.0),
+        prefill(16.0, 240.0),
+    );
+    assert!(cold > system && system > whole, "{cold} {system} {whole}");
+    let mut counts = [0usize; 3];
+    for t in &ttft {
+        let case = [cold, system, whole]
+            .iter()
+            .position(|p| (t - p).abs() < 2e-9)
+            .unwrap_or_else(|| panic!("TTFT {t} is none of {cold}, {system}, {whole}"));
+        counts[case] += 1;
+    }
+    assert_eq!(
+        counts[..2],
+        [2, 4],
+        "one cold prompt per system prompt, then 4 hits"
+    );
+    assert_eq!(counts[2], ttft.len() - 6);
+}

@@ -368,9 +368,10 @@ pub enum InitialSpec {
     Ready,
 }
 
-/// How a model's router spreads requests over its ready replicas.
-#[derive(Clone, Copy, Debug, Default, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+/// How a model's router spreads requests over its ready replicas: a name
+/// (`routing: kv_aware`, parameters at their defaults) or a name with parameters
+/// (`routing: {kv_aware: {prefix: 3, queue: 2}}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum RoutingSpec {
     /// Each replica in turn.
     RoundRobin,
@@ -383,6 +384,199 @@ pub enum RoutingSpec {
     ShortestQueue,
     /// The less loaded of two random replicas.
     PowerOfTwo,
+    /// Prefix affinity: consistent hashing on the prompt's leading blocks.
+    PrefixAffinity(PrefixAffinitySpec),
+    /// The KV-aware scorer: cached-prefix overlap weighed against load.
+    KvAware(KvAwareSpec),
+    /// Least outstanding requests, less a bonus for the cached prefix.
+    LeastLoadedCache(LeastLoadedCacheSpec),
+}
+
+/// `prefix_affinity`: a request goes to the replica its prompt's first
+/// `prefix_blocks` KV blocks hash to (rendezvous hashing, so a replica joining or
+/// leaving moves only its own share), unless that replica holds more than
+/// `load_factor` times the mean outstanding requests: then the next replica in the
+/// hash order (consistent hashing with bounded loads, Mirrokni et al. 2018). A
+/// request whose workload names no blocks goes to the least outstanding replica.
+#[derive(Clone, Copy, Debug, Deserialize, schemars::JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixAffinitySpec {
+    /// Leading KV blocks hashed (a prompt with fewer uses all its full blocks).
+    /// Deep enough to pass a shared system prompt, or every request hashes alike and
+    /// the load bound alone spreads them. Default: 128 (2,048 tokens at vLLM's
+    /// 16-token blocks).
+    #[serde(default = "default_affinity_blocks")]
+    pub prefix_blocks: u32,
+    /// Most outstanding requests a replica takes, as a multiple of the mean over
+    /// replicas (the new request counted); at least 1. Default: 1.25.
+    #[serde(default = "default_load_factor")]
+    pub load_factor: f64,
+}
+
+/// `kv_aware`: every ready replica is scored and the best taken (ties at random),
+/// as llm-d's inference scheduler scores pods: `prefix × cached share of the
+/// prompt's blocks + queue × queue score + running × running score + kv_utilization
+/// × (1 − KV blocks in use / KV blocks)`, where a queue or running score is
+/// `(max − n) / (max − min)` over the replicas (1 when all are equal). The defaults
+/// are llm-d's default profile (prefix-cache 3, queue 2, KV utilization 2).
+#[derive(Clone, Copy, Debug, Deserialize, schemars::JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KvAwareSpec {
+    /// Weight of the cached-prefix share. Default: 3.
+    #[serde(default = "default_prefix_weight")]
+    pub prefix: f64,
+    /// Weight of the waiting-queue score. Default: 2.
+    #[serde(default = "default_queue_weight")]
+    pub queue: f64,
+    /// Weight of the running-requests score. Default: 0.
+    #[serde(default)]
+    pub running: f64,
+    /// Weight of the free-KV share. Default: 2.
+    #[serde(default = "default_kv_weight")]
+    pub kv_utilization: f64,
+}
+
+/// `least_loaded_cache`: the replica with the least `outstanding requests − bonus ×
+/// cached share of the prompt's blocks` (ties to the first), so a full cache hit is
+/// worth `bonus` requests of load.
+#[derive(Clone, Copy, Debug, Deserialize, schemars::JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LeastLoadedCacheSpec {
+    /// Outstanding requests a wholly cached prompt outweighs. Default: 4.
+    #[serde(default = "default_cache_bonus")]
+    pub bonus: f64,
+}
+
+fn default_affinity_blocks() -> u32 {
+    128
+}
+fn default_load_factor() -> f64 {
+    1.25
+}
+fn default_prefix_weight() -> f64 {
+    3.0
+}
+fn default_queue_weight() -> f64 {
+    2.0
+}
+fn default_kv_weight() -> f64 {
+    2.0
+}
+fn default_cache_bonus() -> f64 {
+    4.0
+}
+
+impl Default for PrefixAffinitySpec {
+    fn default() -> Self {
+        PrefixAffinitySpec {
+            prefix_blocks: default_affinity_blocks(),
+            load_factor: default_load_factor(),
+        }
+    }
+}
+
+impl Default for KvAwareSpec {
+    fn default() -> Self {
+        KvAwareSpec {
+            prefix: default_prefix_weight(),
+            queue: default_queue_weight(),
+            running: 0.0,
+            kv_utilization: default_kv_weight(),
+        }
+    }
+}
+
+impl Default for LeastLoadedCacheSpec {
+    fn default() -> Self {
+        LeastLoadedCacheSpec {
+            bonus: default_cache_bonus(),
+        }
+    }
+}
+
+/// The routing names, as `routing:` takes them.
+pub const ROUTING_NAMES: [&str; 8] = [
+    "round_robin",
+    "random",
+    "least_outstanding",
+    "shortest_queue",
+    "power_of_two",
+    "prefix_affinity",
+    "kv_aware",
+    "least_loaded_cache",
+];
+
+/// The parametrised routings as a mapping (`{kv_aware: {prefix: 3}}`).
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum RoutingFamily {
+    PrefixAffinity(#[serde(default)] PrefixAffinitySpec),
+    KvAware(#[serde(default)] KvAwareSpec),
+    LeastLoadedCache(#[serde(default)] LeastLoadedCacheSpec),
+}
+
+impl RoutingSpec {
+    /// The routing named `name`, parameters at their defaults.
+    pub fn named(name: &str) -> Option<RoutingSpec> {
+        Some(match name {
+            "round_robin" => RoutingSpec::RoundRobin,
+            "random" => RoutingSpec::Random,
+            "least_outstanding" => RoutingSpec::LeastOutstanding,
+            "shortest_queue" => RoutingSpec::ShortestQueue,
+            "power_of_two" => RoutingSpec::PowerOfTwo,
+            "prefix_affinity" => RoutingSpec::PrefixAffinity(Default::default()),
+            "kv_aware" => RoutingSpec::KvAware(Default::default()),
+            "least_loaded_cache" => RoutingSpec::LeastLoadedCache(Default::default()),
+            _ => return None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RoutingSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RoutingSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(
+                    f,
+                    "a routing name ({}) or a name with parameters such as `{{kv_aware: {{prefix: 3}}}}`",
+                    ROUTING_NAMES.map(|n| format!("`{n}`")).join(", ")
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                RoutingSpec::named(v).ok_or_else(|| E::unknown_variant(v, &ROUTING_NAMES))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                Ok(
+                    match RoutingFamily::deserialize(serde::de::value::MapAccessDeserializer::new(
+                        map,
+                    ))? {
+                        RoutingFamily::PrefixAffinity(p) => RoutingSpec::PrefixAffinity(p),
+                        RoutingFamily::KvAware(k) => RoutingSpec::KvAware(k),
+                        RoutingFamily::LeastLoadedCache(l) => RoutingSpec::LeastLoadedCache(l),
+                    },
+                )
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for RoutingSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RoutingSpec".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let family = generator.subschema_for::<RoutingFamily>().to_value();
+        schemars::json_schema!({
+            "description": "How the router spreads requests over ready replicas: a name, or a cache-aware routing with parameters (`{kv_aware: {prefix: 3, queue: 2}}`).",
+            "anyOf": [{"enum": ROUTING_NAMES}, family]
+        })
+    }
 }
 
 /// Per-request latency targets. A request meets the SLA when it meets every target

@@ -395,6 +395,40 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
 pub enum SizesSpec {
     /// Rows of a CSV file, drawn uniformly.
     Empirical(EmpiricalSpec),
+    /// Prompts sharing system prompts, as inference-perf's `shared_prefix` data
+    /// (its field names, so its `data.shared_prefix` section pastes as it is).
+    SharedPrefix(SharedPrefixSpec),
+}
+
+/// Shared system prompts (inference-perf's `shared_prefix`): `num_unique_system_prompts`
+/// system prompts of `system_prompt_len` tokens, each shared by
+/// `num_users_per_system_prompt` users with a question of `question_len` tokens of
+/// their own; request `i` sends prompt `i mod (prompts)` of an order shuffled once.
+/// With prefix caching, every request after the first of its system prompt finds it
+/// cached, and every repeat of a prompt finds all of it but its last block.
+///
+/// ```yaml
+/// sizes:
+///   shared_prefix: {num_unique_system_prompts: 9, num_users_per_system_prompt: 5,
+///                   system_prompt_len: 100, question_len: 447, output_len: 248}
+/// ```
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharedPrefixSpec {
+    /// Distinct system prompts. Required.
+    pub num_unique_system_prompts: u32,
+    /// Users (prompts) per system prompt. Required.
+    pub num_users_per_system_prompt: u32,
+    /// System prompt tokens. Required.
+    pub system_prompt_len: u32,
+    /// Question tokens: a count or a distribution, drawn once per prompt. Required.
+    pub question_len: crate::llm_schema::TokenCounts,
+    /// Output tokens: a count or a distribution, drawn once per prompt. Required.
+    pub output_len: crate::llm_schema::TokenCounts,
+    /// A user's later turns carrying the conversation so far (inference-perf's
+    /// multi-turn chat). Not simulated yet: `true` is refused. Default: false.
+    #[serde(default)]
+    pub enable_multi_turn_chat: bool,
 }
 
 /// An empirical (input, output) size table.

@@ -22,14 +22,22 @@ pub enum Sizes {
     },
     /// (input, output) rows drawn whole.
     Joint(EmpiricalPairs),
+    /// Prompts that share system prompts (inference-perf's `shared_prefix`): request
+    /// `i` sends prompt `i mod P` of a table drawn once per stream.
+    SharedPrefix(crate::SharedPrefix),
 }
 
 impl Sizes {
-    /// Draws one request's (prompt, output) tokens.
+    /// Draws one request's (prompt, output) tokens (a shared-prefix workload's come
+    /// from its table instead: see [`Requests`]).
     pub fn sample(&self, rng: &mut SimRng) -> (u32, u32) {
         match self {
             Sizes::Independent { input, output } => (input.sample(rng), output.sample(rng)),
             Sizes::Joint(pairs) => pairs.sample(rng),
+            Sizes::SharedPrefix(shape) => (
+                shape.system_tokens + shape.question.sample(rng),
+                shape.output.sample(rng),
+            ),
         }
     }
 }
@@ -83,13 +91,21 @@ impl RequestSource {
     /// another's requests.
     pub fn requests(&self, entry: usize, streams: &RngStreams, horizon: SimTime) -> Requests {
         let inner = match self {
-            RequestSource::Synthetic { arrivals, sizes } => Inner::Synthetic {
-                arrivals: arrivals.clone(),
-                sizes: sizes.clone(),
-                arrival_rng: streams.stream(&format!("arrivals/{entry}")),
-                token_rng: streams.stream(&format!("tokens/{entry}")),
-                now: SimTime::ZERO,
-            },
+            RequestSource::Synthetic { arrivals, sizes } => {
+                let mut token_rng = streams.stream(&format!("tokens/{entry}"));
+                let shared = match sizes {
+                    Sizes::SharedPrefix(shape) => Some(shape.table(&mut token_rng, entry as u64)),
+                    Sizes::Independent { .. } | Sizes::Joint(_) => None,
+                };
+                Inner::Synthetic {
+                    arrivals: arrivals.clone(),
+                    sizes: sizes.clone(),
+                    arrival_rng: streams.stream(&format!("arrivals/{entry}")),
+                    token_rng,
+                    shared,
+                    now: SimTime::ZERO,
+                }
+            }
             RequestSource::Trace {
                 path,
                 format,
@@ -160,12 +176,16 @@ impl Arrivals for Requests {
     }
 }
 
+// One per stream, made once: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Synthetic {
         arrivals: ArrivalProcess,
         sizes: Sizes,
         arrival_rng: SimRng,
         token_rng: SimRng,
+        /// A shared-prefix workload's prompt table.
+        shared: Option<crate::SharedPrompts>,
         now: SimTime,
     },
     Trace(Replay),
@@ -184,10 +204,14 @@ impl Iterator for Requests {
                 sizes,
                 arrival_rng,
                 token_rng,
+                shared,
                 now,
             } => {
                 *now = arrivals.next_after(*now, arrival_rng)?;
-                let (prompt, output) = sizes.sample(token_rng);
+                let (prompt, output) = match shared {
+                    Some(table) => table.request(self.count, &mut self.segments),
+                    None => sizes.sample(token_rng),
+                };
                 Request::new(Request::id_of(self.entry, self.count), *now, prompt, output)
             }
             Inner::Trace(replay) => {

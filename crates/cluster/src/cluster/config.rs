@@ -14,7 +14,7 @@ use crate::replica::{Replica, ReplicaKind};
 use inferscale_workload::Arrivals;
 
 /// How a model's router picks a replica for each request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum RoutingPolicy {
     /// Each ready replica in turn.
     RoundRobin,
@@ -26,6 +26,47 @@ pub enum RoutingPolicy {
     ShortestQueue,
     /// The less loaded (outstanding) of two random replicas.
     PowerOfTwo,
+    /// Consistent (rendezvous) hashing on the hash of the prompt's first
+    /// `prefix_blocks` KV blocks, with bounded loads: a replica holding
+    /// `load_factor` × the mean outstanding requests (the new one counted) or more is
+    /// passed over for the next in the request's hash order. Requests without blocks
+    /// go to the least outstanding replica.
+    PrefixAffinity {
+        /// Leading blocks hashed.
+        prefix_blocks: u32,
+        /// Load bound, a multiple of the mean (at least 1).
+        load_factor: f64,
+    },
+    /// llm-d's weighted scorers: the best `prefix × cached share + queue × queue
+    /// score + running × running score + kv_utilization × free KV share`, the queue
+    /// and running scores min–max normalised over the replicas; ties at random.
+    KvAware {
+        /// Weight of the share of the prompt's looked-up blocks cached there.
+        prefix: f64,
+        /// Weight of `(max − waiting) / (max − min)`.
+        queue: f64,
+        /// Weight of `(max − running) / (max − min)`.
+        running: f64,
+        /// Weight of `1 − KV blocks in use / KV blocks`.
+        kv_utilization: f64,
+    },
+    /// The least `outstanding − bonus × cached share of the prompt's blocks`.
+    LeastLoadedCache {
+        /// Outstanding requests a wholly cached prompt outweighs.
+        bonus: f64,
+    },
+}
+
+impl RoutingPolicy {
+    /// Whether it reads replicas' prefix caches (and so requests' block chains).
+    pub fn cache_aware(&self) -> bool {
+        matches!(
+            self,
+            RoutingPolicy::PrefixAffinity { .. }
+                | RoutingPolicy::KvAware { .. }
+                | RoutingPolicy::LeastLoadedCache { .. }
+        )
+    }
 }
 
 /// A node type with its billing rules.

@@ -21,6 +21,7 @@
 //! (routing policies and the backlog), `executor` (scale actions, drains,
 //! make-before-break), `observe` (the controller's view and the time series) and
 //! `report`. This file holds the cluster's state and its event dispatch.
+mod cache_routing;
 mod chains;
 mod config;
 mod executor;

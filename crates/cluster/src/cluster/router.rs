@@ -38,9 +38,12 @@ pub(super) struct ActiveStream {
 }
 
 impl Cluster {
-    /// Picks a ready replica of `model` by its routing policy, or `None` if there is
-    /// none.
-    pub(super) fn route(&mut self, model: usize) -> Option<usize> {
+    /// Picks a ready replica of `model` for `request` by its routing policy, or `None`
+    /// if there is none.
+    pub(super) fn route(&mut self, model: usize, request: &Request) -> Option<usize> {
+        if self.config.models[model].routing.cache_aware() {
+            return self.route_by_cache(model, request, false);
+        }
         let router = &mut self.routers[self.config.router_of(model)];
         let n = router.ready.len();
         if n == 0 {
@@ -70,13 +73,19 @@ impl Cluster {
                     a
                 }
             }
+            RoutingPolicy::PrefixAffinity { .. }
+            | RoutingPolicy::KvAware { .. }
+            | RoutingPolicy::LeastLoadedCache { .. } => unreachable!("routed by cache"),
         };
         Some(router.ready[index])
     }
 
     /// [`Cluster::route`] among the ready replicas with room for another request (the
     /// backlog is fed only to replicas that would start it at once), or `None`.
-    pub(super) fn route_with_room(&mut self, model: usize) -> Option<usize> {
+    pub(super) fn route_with_room(&mut self, model: usize, request: &Request) -> Option<usize> {
+        if self.config.models[model].routing.cache_aware() {
+            return self.route_by_cache(model, request, true);
+        }
         let router = &mut self.routers[self.config.router_of(model)];
         let n = router.ready.len();
         let replicas = &self.replicas;
@@ -115,6 +124,9 @@ impl Cluster {
                     a
                 }
             }
+            RoutingPolicy::PrefixAffinity { .. }
+            | RoutingPolicy::KvAware { .. }
+            | RoutingPolicy::LeastLoadedCache { .. } => unreachable!("routed by cache"),
         };
         Some(router.ready[index])
     }
@@ -132,7 +144,7 @@ impl Cluster {
     ) {
         let owner = self.owner(model);
         let backlog = !self.routers[owner].pending.is_empty();
-        match (!backlog).then(|| self.route(owner)).flatten() {
+        match (!backlog).then(|| self.route(owner, &request)).flatten() {
             Some(r) => self.send(r, request, ctx),
             None => {
                 let max_queue = self.config.models[owner].max_queue.map(|q| q as usize);
@@ -233,11 +245,11 @@ impl Cluster {
         ctx: &mut Context<ClusterEvent>,
     ) {
         let mut fed: Vec<usize> = Vec::new();
-        while !self.routers[owner].pending.is_empty() {
+        while let Some(front) = self.routers[owner].pending.front().copied() {
             let chosen = if room_only {
-                self.route_with_room(owner)
+                self.route_with_room(owner, &front)
             } else {
-                self.route(owner)
+                self.route(owner, &front)
             };
             let Some(r) = chosen else {
                 break;

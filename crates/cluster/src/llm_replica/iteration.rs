@@ -37,13 +37,16 @@ impl LlmReplica {
                 self.free_slots.push(id);
                 continue;
             }
+            // A full batch admits nothing: checked before the cache is looked up.
+            if self.running.len() + self.admitted.len() >= self.config.max_batch as usize {
+                break;
+            }
             // A cached prefix is neither computed nor budgeted (vLLM v1 schedules
             // only a request's uncomputed tokens); it is attention context.
             let plan = self.prompt_blocks(id, new_tokens);
             let cached = plan.hit as u32 * self.config.block_size;
             let compute = new_tokens - cached;
-            if self.running.len() + self.admitted.len() >= self.config.max_batch as usize
-                || compute > tokens_budget
+            if compute > tokens_budget
                 || self.kv_free() < plan.needed_free + self.config.watermark_blocks
             {
                 break;
@@ -151,11 +154,12 @@ impl LlmReplica {
             }
             let slot = self.slots[id];
             let target = slot.request.prompt + slot.generated;
+            if self.running.len() >= self.config.max_batch as usize {
+                break;
+            }
             let plan = self.prompt_blocks(id, target);
             let cached = plan.hit as u32 * self.config.block_size;
-            if self.running.len() >= self.config.max_batch as usize
-                || self.kv_free() < plan.needed_free + self.config.watermark_blocks
-            {
+            if self.kv_free() < plan.needed_free + self.config.watermark_blocks {
                 break;
             }
             self.waiting.pop_front();

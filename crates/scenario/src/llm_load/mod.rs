@@ -258,6 +258,101 @@ workload:
     }
 
     #[test]
+    fn routings_read_as_names_or_with_parameters_and_bad_ones_are_located() {
+        use inferscale_cluster::RoutingPolicy;
+        let routed = |routing: &str| {
+            let text = BASE.replace(
+                "    replicas: 2\n",
+                &format!("    replicas: 2\n    routing: {routing}\n"),
+            );
+            parse(&text, "t.yaml").map(|s| match s.system {
+                System::Llm(system) => system.cluster.models[0].routing,
+                _ => panic!("not an LLM system"),
+            })
+        };
+        assert_eq!(
+            routed("kv_aware").unwrap(),
+            RoutingPolicy::KvAware {
+                prefix: 3.0,
+                queue: 2.0,
+                running: 0.0,
+                kv_utilization: 2.0
+            }
+        );
+        assert_eq!(
+            routed("{kv_aware: {queue: 1}}").unwrap(),
+            RoutingPolicy::KvAware {
+                prefix: 3.0,
+                queue: 1.0,
+                running: 0.0,
+                kv_utilization: 2.0
+            }
+        );
+        assert_eq!(
+            routed("{prefix_affinity: {prefix_blocks: 8}}").unwrap(),
+            RoutingPolicy::PrefixAffinity {
+                prefix_blocks: 8,
+                load_factor: 1.25
+            }
+        );
+        assert_eq!(
+            routed("least_loaded_cache").unwrap(),
+            RoutingPolicy::LeastLoadedCache { bonus: 4.0 }
+        );
+        assert_eq!(routed("power_of_two").unwrap(), RoutingPolicy::PowerOfTwo);
+        let err = routed("kv_awre").unwrap_err().to_string();
+        assert!(
+            err.contains("kv_aware") && err.contains("least_loaded_cache"),
+            "{err}"
+        );
+        let err = routed("{prefix_affinity: {load_factor: 0.5}}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("models[0].routing") && err.contains("1 or more"),
+            "{err}"
+        );
+        let err = routed("{kv_aware: {prefx: 1}}").unwrap_err().to_string();
+        assert!(err.contains("prefx"), "{err}");
+    }
+
+    #[test]
+    fn shared_prefix_sizes_read_as_inference_perf_writes_them() {
+        let shared = "sizes: {shared_prefix: {num_unique_system_prompts: 9, num_users_per_system_prompt: 5, system_prompt_len: 100, question_len: 447, output_len: 248}}";
+        let text = BASE.replace(
+            "    input_tokens: {uniform: [100, 2000]}\n    output_tokens: 200",
+            &format!("    {shared}"),
+        );
+        let scenario = parse(&text, "t.yaml").unwrap();
+        let System::Llm(system) = scenario.system else {
+            panic!("not an LLM system")
+        };
+        let crate::RequestSource::Synthetic {
+            sizes: crate::Sizes::SharedPrefix(p),
+            ..
+        } = &system.workloads[0].source
+        else {
+            panic!("not shared-prefix sizes")
+        };
+        assert_eq!((p.groups, p.users, p.system_tokens), (9, 5, 100));
+        let multi = text.replace(
+            "output_len: 248}",
+            "output_len: 248, enable_multi_turn_chat: true}",
+        );
+        let err = parse(&multi, "t.yaml").unwrap_err().to_string();
+        assert!(
+            err.contains("enable_multi_turn_chat") && err.contains("not simulated yet"),
+            "{err}"
+        );
+        let none = text.replace(
+            "num_unique_system_prompts: 9",
+            "num_unique_system_prompts: 0",
+        );
+        let err = parse(&none, "t.yaml").unwrap_err().to_string();
+        assert!(err.contains("workload[0].sizes.shared_prefix"), "{err}");
+    }
+
+    #[test]
     fn a_decreasing_profile_is_refused_with_its_location() {
         let text = BASE.replace("[[1, 25ms], [64, 40ms]]", "[[64, 25ms], [1, 40ms]]");
         let err = parse(&text, "t.yaml").unwrap_err().to_string();

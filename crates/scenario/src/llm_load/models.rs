@@ -225,7 +225,8 @@ pub(super) fn deployments(
                 tpot: m.sla.tpot_p99.map(|d| d.0),
                 e2e: m.sla.e2e_p99.map(|d| d.0),
             },
-            routing: routing(m.routing),
+            routing: routing(m.routing)
+                .map_err(|e| at(spanned.referenced, &field("routing"), e))?,
             max_queue: m.max_queue,
             initial_ready: initial_ready(m),
         });
@@ -270,14 +271,47 @@ pub(super) fn placement<'m>(
     Ok((pool, placement))
 }
 
-pub(super) fn routing(spec: RoutingSpec) -> RoutingPolicy {
-    match spec {
+/// The cluster's routing for `spec`, its parameters checked; the error says what a
+/// parameter accepts.
+pub(super) fn routing(spec: RoutingSpec) -> Result<RoutingPolicy, String> {
+    let weight = |name: &str, w: f64| {
+        if w.is_finite() && w >= 0.0 {
+            Ok(w)
+        } else {
+            Err(format!("`{name}: {w}` must be a weight of 0 or more"))
+        }
+    };
+    Ok(match spec {
         RoutingSpec::RoundRobin => RoutingPolicy::RoundRobin,
         RoutingSpec::Random => RoutingPolicy::Random,
         RoutingSpec::LeastOutstanding => RoutingPolicy::LeastOutstanding,
         RoutingSpec::ShortestQueue => RoutingPolicy::ShortestQueue,
         RoutingSpec::PowerOfTwo => RoutingPolicy::PowerOfTwo,
-    }
+        RoutingSpec::PrefixAffinity(p) => {
+            if p.prefix_blocks == 0 {
+                return Err("`prefix_affinity.prefix_blocks` must be at least 1".into());
+            }
+            if !(p.load_factor.is_finite() && p.load_factor >= 1.0) {
+                return Err(format!(
+                    "`prefix_affinity.load_factor: {}` must be 1 or more (1: no replica above the mean)",
+                    p.load_factor
+                ));
+            }
+            RoutingPolicy::PrefixAffinity {
+                prefix_blocks: p.prefix_blocks,
+                load_factor: p.load_factor,
+            }
+        }
+        RoutingSpec::KvAware(k) => RoutingPolicy::KvAware {
+            prefix: weight("kv_aware.prefix", k.prefix)?,
+            queue: weight("kv_aware.queue", k.queue)?,
+            running: weight("kv_aware.running", k.running)?,
+            kv_utilization: weight("kv_aware.kv_utilization", k.kv_utilization)?,
+        },
+        RoutingSpec::LeastLoadedCache(l) => RoutingPolicy::LeastLoadedCache {
+            bonus: weight("least_loaded_cache.bonus", l.bonus)?,
+        },
+    })
 }
 
 /// A `classic:` model: its measured latencies on the placement's hardware preset.
@@ -340,7 +374,18 @@ pub(super) fn classic_deployment(
             tpot: None,
             e2e: m.sla.e2e_p99.or(m.sla.ttft_p99).map(|d| d.0),
         },
-        routing: routing(m.routing),
+        routing: match routing(m.routing).map_err(|e| at(model_at, &field("routing"), e))? {
+            RoutingPolicy::PrefixAffinity { .. }
+            | RoutingPolicy::KvAware { .. }
+            | RoutingPolicy::LeastLoadedCache { .. } => {
+                return Err(at(
+                    model_at,
+                    &field("routing"),
+                    "cache-aware routing weighs replicas' prefix caches, and classic models have none; use round_robin, random, least_outstanding, shortest_queue or power_of_two".into(),
+                ));
+            }
+            plain => plain,
+        },
         max_queue: m.max_queue,
         initial_ready: initial_ready(m),
     })

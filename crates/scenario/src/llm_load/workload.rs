@@ -63,13 +63,18 @@ pub(super) fn workloads(
                                 "give either `sizes:` or `input_tokens:` and `output_tokens:`, not both".into(),
                             ));
                         }
-                        let crate::schema::SizesSpec::Empirical(e) = &sizes.value;
-                        let pairs = files
-                            .size_pairs(&e.path, &e.input_column, &e.output_column)
-                            .map_err(|m| {
-                                at(sizes.referenced, &format!("workload[{i}].sizes"), m)
-                            })?;
-                        Sizes::Joint(pairs)
+                        let field = format!("workload[{i}].sizes");
+                        match &sizes.value {
+                            crate::schema::SizesSpec::Empirical(e) => {
+                                let pairs = files
+                                    .size_pairs(&e.path, &e.input_column, &e.output_column)
+                                    .map_err(|m| at(sizes.referenced, &field, m))?;
+                                Sizes::Joint(pairs)
+                            }
+                            crate::schema::SizesSpec::SharedPrefix(p) => {
+                                shared_prefix(p, files, sizes.referenced, &field, at)?
+                            }
+                        }
                     }
                     // A scenario builds no custom replica kind; one that did would
                     // read token counts as an LLM does.
@@ -174,4 +179,50 @@ pub(super) fn trace_source(
         options,
         window,
     })
+}
+
+/// A `sizes: {shared_prefix: ...}` section, checked.
+fn shared_prefix(
+    p: &crate::schema::SharedPrefixSpec,
+    files: &crate::files::Files,
+    loc: Location,
+    field: &str,
+    at: At,
+) -> Result<Sizes, ScenarioError> {
+    let field = format!("{field}.shared_prefix");
+    if p.num_unique_system_prompts == 0 || p.num_users_per_system_prompt == 0 {
+        return Err(at(
+            loc,
+            &field,
+            "`num_unique_system_prompts` and `num_users_per_system_prompt` must be at least 1"
+                .into(),
+        ));
+    }
+    if u64::from(p.num_unique_system_prompts) * u64::from(p.num_users_per_system_prompt)
+        > 10_000_000
+    {
+        return Err(at(
+            loc,
+            &field,
+            "at most 10,000,000 prompts (system prompts × users per system prompt)".into(),
+        ));
+    }
+    if p.enable_multi_turn_chat {
+        return Err(at(
+            loc,
+            &format!("{field}.enable_multi_turn_chat"),
+            "multi-turn chat (a user's later turns carrying the conversation, each waiting for the last) is not simulated yet; `false` sends every prompt as one turn".into(),
+        ));
+    }
+    let tokens = |t: &crate::llm_schema::TokenCounts, name: &str| {
+        t.build(files)
+            .map_err(|m| at(Location::UNKNOWN, &format!("{field}.{name}"), m))
+    };
+    Ok(Sizes::SharedPrefix(inferscale_workload::SharedPrefix {
+        groups: p.num_unique_system_prompts,
+        users: p.num_users_per_system_prompt,
+        system_tokens: p.system_prompt_len,
+        question: tokens(&p.question_len, "question_len")?,
+        output: tokens(&p.output_len, "output_len")?,
+    }))
 }
