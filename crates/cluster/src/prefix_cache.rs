@@ -184,6 +184,22 @@ impl BlockPool {
         self.cached.len()
     }
 
+    /// The block holding `hash`, if one does.
+    #[inline]
+    fn lookup(&self, hash: &u64) -> Option<u32> {
+        self.cached.get(hash).copied()
+    }
+
+    /// Names `block` by `hash` unless a block holds it already (the first copy stays
+    /// the findable one).
+    #[inline]
+    fn name(&mut self, block: u32, hash: u64) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.cached.entry(hash) {
+            e.insert(block);
+            self.blocks[block as usize].hash = Some(hash);
+        }
+    }
+
     /// Lookups, hits and evictions so far.
     pub fn counts(&self) -> CacheCounts {
         self.counts
@@ -194,8 +210,43 @@ impl BlockPool {
         hashes
             .iter()
             .take(limit)
-            .take_while(|h| self.cached.contains_key(h))
+            .take_while(|h| self.lookup(h).is_some())
             .count()
+    }
+
+    /// The longest cached prefix of `hashes` (at most `limit` blocks) found by
+    /// bisection: exact when every cached block of the chain has its prefix cached,
+    /// which eviction keeps (a request releases its last block first, so a block
+    /// leaves the free queue before its parent); otherwise a length whose last block
+    /// is cached. What a router's view of a replica needs, in O(log limit) lookups.
+    pub fn cached_prefix_bisect(&self, hashes: &[u64], limit: usize) -> usize {
+        let (mut lo, mut hi) = (0usize, limit.min(hashes.len()));
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if self.lookup(&hashes[mid - 1]).is_some() {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+
+    /// [`longest_prefix`](Self::longest_prefix), the blocks found put in `found`
+    /// (cleared first): returns how many of them no request holds (they would leave
+    /// the free queue). One lookup per block, what [`allocate_found`](Self::allocate_found)
+    /// takes instead of looking them up again.
+    pub fn find_prefix(&self, hashes: &[u64], limit: usize, found: &mut Vec<u32>) -> usize {
+        found.clear();
+        let mut idle = 0;
+        for h in hashes.iter().take(limit) {
+            let Some(b) = self.lookup(h) else {
+                break;
+            };
+            idle += usize::from(self.blocks[b as usize].refs == 0);
+            found.push(b);
+        }
+        idle
     }
 
     /// Free blocks a request takes that holds `total` blocks, the first `hit` of
@@ -205,9 +256,8 @@ impl BlockPool {
         let idle_hits = hashes[..hit]
             .iter()
             .filter(|h| {
-                self.cached
-                    .get(h)
-                    .is_some_and(|&b| self.blocks[b as usize].refs == 0)
+                self.lookup(h)
+                    .is_some_and(|b| self.blocks[b as usize].refs == 0)
             })
             .count();
         total.saturating_sub(hit) + idle_hits
@@ -232,13 +282,30 @@ impl BlockPool {
         total: usize,
         out: &mut Vec<u32>,
     ) -> bool {
-        if !self.can_allocate(hashes, hit, total) {
+        let mut found = Vec::with_capacity(hit);
+        let idle = self.find_prefix(hashes, hit, &mut found);
+        self.allocate_found(hashes, &found, idle, queried, total, out)
+    }
+
+    /// [`allocate`](Self::allocate) with the hit blocks as
+    /// [`find_prefix`](Self::find_prefix) found them (`found`, `idle` of them held
+    /// by no one), the pool unchanged since.
+    pub fn allocate_found(
+        &mut self,
+        hashes: &[u64],
+        found: &[u32],
+        idle: usize,
+        queried: usize,
+        total: usize,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        let hit = found.len();
+        if total.saturating_sub(hit) + idle > self.free as usize {
             return false;
         }
         self.counts.queried_blocks += queried as u64;
         self.counts.hit_blocks += hit as u64;
-        for h in &hashes[..hit] {
-            let b = self.cached[h];
+        for &b in found {
             self.hold(b);
             out.push(b);
         }
@@ -246,10 +313,7 @@ impl BlockPool {
             let b = self.take_free();
             if let Some(&h) = hashes.get(i) {
                 // A block another request computed meanwhile keeps its first copy.
-                if let std::collections::hash_map::Entry::Vacant(e) = self.cached.entry(h) {
-                    e.insert(b);
-                    self.blocks[b as usize].hash = Some(h);
-                }
+                self.name(b, h);
             }
             out.push(b);
         }
@@ -296,11 +360,8 @@ impl BlockPool {
     /// Registers a block a request filled (a full block of its output) under `hash`,
     /// so a later prompt that continues the conversation finds it.
     pub fn register(&mut self, block: u32, hash: u64) {
-        if self.blocks[block as usize].hash.is_none()
-            && let std::collections::hash_map::Entry::Vacant(e) = self.cached.entry(hash)
-        {
-            e.insert(block);
-            self.blocks[block as usize].hash = Some(hash);
+        if self.blocks[block as usize].hash.is_none() {
+            self.name(block, hash);
         }
     }
 
@@ -387,6 +448,40 @@ impl BlockPool {
 
 #[cfg(test)]
 mod tests {
+    /// Bisection agrees with the walk on a pool that evicted under pressure (its
+    /// cached chains stay prefix-closed), and `find_prefix` finds what the walk does.
+    #[test]
+    fn bisection_and_one_lookup_agree_with_the_walk() {
+        let mut pool = BlockPool::new(40);
+        let mut held = Vec::new();
+        let chains: Vec<Vec<u64>> = (0..30u64)
+            .map(|i| chain_hashes((0..(3 + i % 7)).map(|j| if j < 2 { j } else { i * 100 + j })))
+            .collect();
+        for (n, chain) in chains.iter().enumerate() {
+            let limit = chain.len() - 1;
+            let mut found = Vec::new();
+            let idle = pool.find_prefix(chain, limit, &mut found);
+            assert_eq!(
+                found.len(),
+                pool.longest_prefix(chain, limit),
+                "request {n}"
+            );
+            held.clear();
+            assert!(pool.allocate_found(chain, &found, idle, limit, chain.len(), &mut held));
+            pool.release(&held);
+            for c in &chains {
+                assert_eq!(
+                    pool.cached_prefix_bisect(c, c.len()),
+                    pool.longest_prefix(c, c.len()),
+                    "after request {n}"
+                );
+            }
+        }
+        assert!(
+            pool.counts().evicted_blocks > 0,
+            "the pool was under pressure"
+        );
+    }
     #[test]
     fn segment_chains_agree_exactly_as_far_as_the_text_does() {
         use inferscale_workload::Segment;

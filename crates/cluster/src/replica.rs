@@ -96,7 +96,9 @@ pub trait Replica: Send {
     }
 
     /// How many of the first `limit` blocks of `chain` it holds cached now (what a
-    /// cache-aware router weighs); 0 without a prefix cache.
+    /// cache-aware router weighs); 0 without a prefix cache. An LLM replica answers
+    /// by bisection (O(log limit) lookups), exact while a cached block's prefix is
+    /// cached, which its eviction order keeps.
     fn cached_prefix(&self, _chain: &[u64], _limit: usize) -> usize {
         0
     }

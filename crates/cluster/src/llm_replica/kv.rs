@@ -33,6 +33,8 @@ pub(super) struct PromptBlocks {
     /// Leading blocks looked up (the hit limit).
     pub queried: usize,
     pub needed_free: u64,
+    /// Of the hit blocks, those no request holds.
+    pub idle: usize,
 }
 
 impl LlmReplica {
@@ -59,17 +61,19 @@ impl LlmReplica {
         }
     }
 
-    /// How many of the first `limit` blocks of `chain` are cached now.
+    /// How many of the first `limit` blocks of `chain` are cached now, by bisection
+    /// ([`BlockPool::cached_prefix_bisect`]): a router's view.
     pub fn cached_prefix(&self, chain: &[u64], limit: usize) -> usize {
         match &self.kv {
             Kv::Counted(_) => 0,
-            Kv::Cached(pool) => pool.longest_prefix(chain, limit.min(chain.len())),
+            Kv::Cached(pool) => pool.cached_prefix_bisect(chain, limit.min(chain.len())),
         }
     }
 
-    /// What admitting slot `id` with `tokens` to (re)compute would take.
+    /// What admitting slot `id` with `tokens` to (re)compute would take (with a pool,
+    /// the cached blocks found are kept for [`take_prompt_blocks`](Self::take_prompt_blocks)).
     #[inline(always)]
-    pub(super) fn prompt_blocks(&self, id: usize, tokens: u32) -> PromptBlocks {
+    pub(super) fn prompt_blocks(&mut self, id: usize, tokens: u32) -> PromptBlocks {
         match &self.kv {
             Kv::Counted(_) => {
                 let total = self.blocks_for(u64::from(tokens));
@@ -78,25 +82,31 @@ impl LlmReplica {
                     hit: 0,
                     queried: 0,
                     needed_free: total,
+                    idle: 0,
                 }
             }
-            Kv::Cached(pool) => self.cached_prompt_blocks(pool, id, tokens),
+            Kv::Cached(_) => self.cached_prompt_blocks(id, tokens),
         }
     }
 
     /// [`prompt_blocks`](Self::prompt_blocks) with a pool: the cached prefix looked
-    /// up. Out of line, so the counting path stays as short as before.
+    /// up, once. Out of line, so the counting path stays as short as before.
     #[inline(never)]
-    fn cached_prompt_blocks(&self, pool: &BlockPool, id: usize, tokens: u32) -> PromptBlocks {
+    fn cached_prompt_blocks(&mut self, id: usize, tokens: u32) -> PromptBlocks {
         let total = self.blocks_for(u64::from(tokens)) as usize;
+        let Kv::Cached(pool) = &self.kv else {
+            unreachable!("called with a pool");
+        };
         let chain = &self.chains[id];
         let queried = hit_limit(u64::from(tokens), self.config.block_size).min(chain.len());
-        let hit = pool.longest_prefix(chain, queried);
+        let idle = pool.find_prefix(chain, queried, &mut self.found);
+        let hit = self.found.len();
         PromptBlocks {
             total,
             hit,
             queried,
-            needed_free: pool.blocks_needed(chain, hit, total) as u64,
+            needed_free: (total.saturating_sub(hit) + idle) as u64,
+            idle,
         }
     }
 
@@ -108,8 +118,14 @@ impl LlmReplica {
             Kv::Cached(pool) => {
                 let held = &mut self.held[id];
                 held.clear();
-                let taken =
-                    pool.allocate(&self.chains[id], plan.hit, plan.queried, plan.total, held);
+                let taken = pool.allocate_found(
+                    &self.chains[id],
+                    &self.found,
+                    plan.idle,
+                    plan.queried,
+                    plan.total,
+                    held,
+                );
                 debug_assert!(taken, "admitted without the blocks");
             }
         }

@@ -134,6 +134,8 @@ pub struct LlmReplica {
     held: Vec<Vec<u32>>,
     /// Per slot: its prompt's block chain (empty: none).
     chains: Vec<Vec<u64>>,
+    /// The cached blocks the last admission plan found (with a pool).
+    found: Vec<u32>,
 
     stats: ReplicaStats,
     /// When statistics start (the warm-up's end).
@@ -166,6 +168,7 @@ impl LlmReplica {
             kv: kv::Kv::Counted(0),
             held: Vec::new(),
             chains: Vec::new(),
+            found: Vec::new(),
             stats: ReplicaStats {
                 iterations: 0,
                 prefill_iterations: 0,
