@@ -259,3 +259,113 @@ fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
     );
     assert_eq!(counts[2], ttft.len() - 6);
 }
+
+/// Conversations close the loop and find their history cached, answers included.
+/// Three turns of 1,024 new tokens and 512 output tokens each, 5 s apart, a
+/// conversation every 40 s, so one replica serves each turn alone: turn k + 1 arrives
+/// exactly 5 s after turn k's last token, and its TTFT is the prefill of what its
+/// cache lacks — turn 2 (2,560 tokens) finds turn 1's prompt and the full blocks of
+/// its answer (95 blocks, 1,520 tokens: the answer's last token is never stored, so
+/// its last block is not full) and computes 1,040; turn 3 (4,096) finds 191 blocks
+/// (3,056 tokens) and computes 1,040 again.
+#[test]
+fn conversations_wait_for_their_last_turn_and_find_their_history_cached() {
+    use inferscale::cluster::{BatchWork, Efficiency, Roofline};
+    use inferscale::scenario::catalog;
+
+    let dir = crate::support::TempDir::new("conversation-turns");
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        "name: turns\nseed: 4\nduration: 1h\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s}\nworkload:\n  - model: chat\n    arrivals: {gamma: {rate: 0.025/s, cv: 0.01}}\n    sizes: {conversation: {turns: 3, think_time: 5s, input_tokens: 1024, output_tokens: 512}}\noutput: {requests: all}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    crate::support::inferscale_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let table = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
+    let col = |name: &str| -> Vec<f64> {
+        table
+            .f64_column(name)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect()
+    };
+    let (ids, arrival, ttft, e2e, input) = (
+        col("request_id"),
+        col("arrival_s"),
+        col("ttft_s"),
+        col("e2e_s"),
+        col("input_tokens"),
+    );
+    let by_id: std::collections::HashMap<u64, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id as u64, i))
+        .collect();
+
+    let roofline = Roofline::new(
+        catalog::model("llama-3.1-8b").unwrap(),
+        catalog::node_type("h100-sxm").unwrap().accelerator,
+        1,
+        Efficiency::CALIBRATED,
+    );
+    let prefill = |new: f64, cached: f64| {
+        roofline.iteration_time(&BatchWork {
+            prefill_tokens: new,
+            prefill_attention_pairs: BatchWork::prefill_pairs(new, cached),
+            ..BatchWork::default()
+        })
+    };
+    // (prompt tokens, TTFT) per turn.
+    let want = [
+        (1024.0, prefill(1024.0, 0.0)),
+        (2560.0, prefill(1040.0, 1520.0)),
+        (4096.0, prefill(1040.0, 3056.0)),
+    ];
+    let mut whole = 0;
+    for conversation in 0u64.. {
+        let Some(&first) = by_id.get(&(conversation << 8)) else {
+            break;
+        };
+        for turn in 0..3u64 {
+            let Some(&i) = by_id.get(&(conversation << 8 | turn)) else {
+                // The run ended before this turn was sent.
+                assert!(
+                    arrival[first] > 3550.0,
+                    "conversation {conversation} cut short"
+                );
+                break;
+            };
+            let (tokens, t) = want[turn as usize];
+            assert_eq!(input[i], tokens, "conversation {conversation} turn {turn}");
+            if e2e[i].is_finite() {
+                assert!(
+                    (ttft[i] - t).abs() < 2e-9,
+                    "turn {turn}: TTFT {} vs {t}",
+                    ttft[i]
+                );
+            }
+            if turn > 0 {
+                let last = by_id[&(conversation << 8 | (turn - 1))];
+                let gap = arrival[i] - (arrival[last] + e2e[last]);
+                assert!(
+                    (gap - 5.0).abs() < 1e-6,
+                    "turn {turn} came {gap} s after the last"
+                );
+            }
+            if turn == 2 {
+                whole += 1;
+            }
+        }
+    }
+    assert!(whole > 80, "{whole} whole conversations");
+    // Without caching the answers, turn 2 would compute 1,536 tokens: far off.
+    assert!((prefill(1536.0, 1024.0) - want[1].1).abs() > 1e-3);
+}

@@ -128,6 +128,10 @@ pub struct Outcomes {
     /// Per-request records of a sample of the requests (`requests.parquet`); `None`:
     /// none are kept, at the cost of one test per request event.
     pub log: Option<Box<crate::request_log::RequestLog>>,
+    /// Requests that ended, with when and the output tokens of those completed
+    /// (`None`: dropped, refused, timed out), kept while a closed-loop stream waits to
+    /// hear of them (the cluster hands them on after every event); `None` otherwise.
+    pub ends: Option<Vec<(Request, SimTime, Option<u32>)>>,
 }
 
 impl Outcomes {
@@ -165,6 +169,7 @@ impl Outcomes {
             tick_ttft: None,
             departed_in_system_ns: 0,
             log: None,
+            ends: None,
         }
     }
 
@@ -196,6 +201,14 @@ impl Outcomes {
     }
 
     /// A request leaves the system at `now`.
+    /// Keeps `request`'s end for a stream that follows ends.
+    #[inline]
+    fn note_end(&mut self, request: &Request, now: SimTime, output: Option<u32>) {
+        if let Some(ends) = self.ends.as_mut() {
+            ends.push((*request, now, output));
+        }
+    }
+
     fn depart(&mut self, request: &Request, now: SimTime) {
         self.departed_in_system_ns += self.in_system_ns(request, now);
     }
@@ -215,6 +228,7 @@ impl Outcomes {
     /// Counts a request refused as impossible to serve.
     #[inline]
     pub fn record_reject(&mut self, request: &Request, now: SimTime) {
+        self.note_end(request, now, None);
         self.rejected += 1;
         let measured = self.measured(request);
         if measured {
@@ -271,6 +285,7 @@ impl Outcomes {
 
     #[inline(never)]
     fn drop_as(&mut self, request: &Request, now: SimTime, outcome: RequestOutcome) {
+        self.note_end(request, now, None);
         self.dropped += 1;
         let measured = self.measured(request);
         if measured {
@@ -305,6 +320,7 @@ impl Outcomes {
         if self.log.is_some() {
             return self.record_completion_logged(request, first_token, now);
         }
+        self.note_end(request, now, Some(request.output));
         self.completed += 1;
         self.output_tokens += u64::from(request.output);
         self.last_completion = now;

@@ -357,6 +357,13 @@ impl BlockPool {
         }
     }
 
+    /// Turns one block taken by [`take_anonymous`](Self::take_anonymous) into a
+    /// block its request holds by id (to [`register`](Self::register) it and
+    /// [`release`](Self::release) it with its prompt's); `None` when none is held.
+    pub fn claim_anonymous(&mut self) -> Option<u32> {
+        self.anonymous.pop()
+    }
+
     /// Registers a block a request filled (a full block of its output) under `hash`,
     /// so a later prompt that continues the conversation finds it.
     pub fn register(&mut self, block: u32, hash: u64) {

@@ -398,6 +398,39 @@ pub enum SizesSpec {
     /// Prompts sharing system prompts, as inference-perf's `shared_prefix` data
     /// (its field names, so its `data.shared_prefix` section pastes as it is).
     SharedPrefix(SharedPrefixSpec),
+    /// Multi-turn conversations: each arrival starts one; each later turn is sent a
+    /// think time after the previous one ended, its prompt the conversation so far.
+    Conversation(ConversationSpec),
+}
+
+/// Multi-turn conversations (a closed loop: a turn waits for the last one and a think
+/// time). A turn's prompt is the optional system prompt, every earlier turn's input
+/// and answer, and its own input; with prefix caching the history is found cached
+/// (the answers too). A turn that fails (dropped, refused, timed out) ends its
+/// conversation. Everything a conversation sends is drawn when it starts, so every
+/// policy sees the same conversations.
+///
+/// ```yaml
+/// sizes:
+///   conversation: {turns: {uniform: [2, 10]}, think_time: {exponential: {mean: 20s}},
+///                  input_tokens: {lognormal: {median: 200, sigma: 0.8, max: 4096}},
+///                  output_tokens: 250, system_prompt_len: 300}
+/// ```
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationSpec {
+    /// Turns per conversation: a count or a distribution, from 1 to 255. Required.
+    pub turns: crate::llm_schema::TokenCounts,
+    /// Time from a turn's last token to the next turn: a duration or a distribution.
+    /// Required.
+    pub think_time: DurationDist,
+    /// New input tokens per turn. Required.
+    pub input_tokens: crate::llm_schema::TokenCounts,
+    /// Output tokens per turn. Required.
+    pub output_tokens: crate::llm_schema::TokenCounts,
+    /// A system prompt every conversation starts with, in tokens. Default: 0.
+    #[serde(default)]
+    pub system_prompt_len: u32,
 }
 
 /// Shared system prompts (inference-perf's `shared_prefix`): `num_unique_system_prompts`

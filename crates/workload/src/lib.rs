@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod arrivals;
+mod conversation;
 mod csv;
 pub mod lines;
 mod prompt;
@@ -21,6 +22,7 @@ mod source;
 mod trace;
 
 pub use arrivals::{ArrivalError, ArrivalProcess, RenewalWindow};
+pub use conversation::{ConversationState, Conversations, MAX_TURNS};
 pub use prompt::{ContentKind, Segment, content_id, segment_tokens, trace_segments};
 pub use rate::{Interpolation, RateFn, read_rate_series};
 pub use replay::{Replay, ReplayOptions, WindowSummary, summarize_window};

@@ -25,6 +25,9 @@ pub enum Sizes {
     /// Prompts that share system prompts (inference-perf's `shared_prefix`): request
     /// `i` sends prompt `i mod P` of a table drawn once per stream.
     SharedPrefix(crate::SharedPrefix),
+    /// Multi-turn conversations: each arrival starts one, later turns follow the
+    /// previous one's end by a think time ([`crate::Conversations`]).
+    Conversation(Box<crate::Conversations>),
 }
 
 impl Sizes {
@@ -36,6 +39,10 @@ impl Sizes {
             Sizes::Joint(pairs) => pairs.sample(rng),
             Sizes::SharedPrefix(shape) => (
                 shape.system_tokens + shape.question.sample(rng),
+                shape.output.sample(rng),
+            ),
+            Sizes::Conversation(shape) => (
+                shape.system_tokens + shape.input.sample(rng),
                 shape.output.sample(rng),
             ),
         }
@@ -95,7 +102,13 @@ impl RequestSource {
                 let mut token_rng = streams.stream(&format!("tokens/{entry}"));
                 let shared = match sizes {
                     Sizes::SharedPrefix(shape) => Some(shape.table(&mut token_rng, entry as u64)),
-                    Sizes::Independent { .. } | Sizes::Joint(_) => None,
+                    Sizes::Independent { .. } | Sizes::Joint(_) | Sizes::Conversation(_) => None,
+                };
+                let conversations = match sizes {
+                    Sizes::Conversation(shape) => {
+                        Some(shape.state(streams.stream(&format!("think/{entry}")), entry as u64))
+                    }
+                    _ => None,
                 };
                 Inner::Synthetic {
                     arrivals: arrivals.clone(),
@@ -103,6 +116,7 @@ impl RequestSource {
                     arrival_rng: streams.stream(&format!("arrivals/{entry}")),
                     token_rng,
                     shared,
+                    conversations,
                     now: SimTime::ZERO,
                 }
             }
@@ -143,6 +157,26 @@ pub trait Arrivals: Send {
     fn segments(&self) -> &[Segment] {
         &[]
     }
+
+    /// The content the output of `request` will be, where the stream knows (a
+    /// conversation's answer, which its next turn's prompt repeats): a replica names
+    /// the blocks its decode fills by it, so the next turn finds them.
+    fn answer(&self, _request: &Request) -> Option<Segment> {
+        None
+    }
+
+    /// Whether the stream wants to hear how its requests end ([`Arrivals::ended`]): a
+    /// closed loop, such as conversations whose next turn follows the last.
+    fn follows_ends(&self) -> bool {
+        false
+    }
+
+    /// Its request `request` ended at `at`, having generated `output` tokens
+    /// (`None`: dropped, refused or timed out). Returns a request this makes due
+    /// (due at or after `at`), whose prompt [`Arrivals::segments`] then gives.
+    fn ended(&mut self, _request: &Request, _at: SimTime, _output: Option<u32>) -> Option<Request> {
+        None
+    }
 }
 
 /// Any iterator of requests as an [`Arrivals`] whose prompts share nothing.
@@ -174,6 +208,37 @@ impl Arrivals for Requests {
     fn segments(&self) -> &[Segment] {
         &self.segments
     }
+
+    fn answer(&self, request: &Request) -> Option<Segment> {
+        match &self.inner {
+            Inner::Synthetic {
+                conversations: Some(c),
+                ..
+            } => Some(c.answer(request)),
+            _ => None,
+        }
+    }
+
+    fn follows_ends(&self) -> bool {
+        matches!(
+            &self.inner,
+            Inner::Synthetic {
+                conversations: Some(_),
+                ..
+            }
+        )
+    }
+
+    fn ended(&mut self, request: &Request, at: SimTime, output: Option<u32>) -> Option<Request> {
+        let Inner::Synthetic {
+            conversations: Some(c),
+            ..
+        } = &mut self.inner
+        else {
+            return None;
+        };
+        c.ended(self.entry, request, at, output, &mut self.segments)
+    }
 }
 
 // One per stream, made once: boxing the larger variant buys nothing.
@@ -186,6 +251,8 @@ enum Inner {
         token_rng: SimRng,
         /// A shared-prefix workload's prompt table.
         shared: Option<crate::SharedPrompts>,
+        /// A conversation workload's conversations in progress.
+        conversations: Option<crate::ConversationState>,
         now: SimTime,
     },
     Trace(Replay),
@@ -205,14 +272,19 @@ impl Iterator for Requests {
                 arrival_rng,
                 token_rng,
                 shared,
+                conversations,
                 now,
             } => {
                 *now = arrivals.next_after(*now, arrival_rng)?;
-                let (prompt, output) = match shared {
-                    Some(table) => table.request(self.count, &mut self.segments),
-                    None => sizes.sample(token_rng),
-                };
-                Request::new(Request::id_of(self.entry, self.count), *now, prompt, output)
+                if let Some(c) = conversations {
+                    c.start(self.entry, *now, token_rng, &mut self.segments)
+                } else {
+                    let (prompt, output) = match shared {
+                        Some(table) => table.request(self.count, &mut self.segments),
+                        None => sizes.sample(token_rng),
+                    };
+                    Request::new(Request::id_of(self.entry, self.count), *now, prompt, output)
+                }
             }
             Inner::Trace(replay) => {
                 let r = replay.next()?;

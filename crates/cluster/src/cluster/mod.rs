@@ -86,6 +86,11 @@ enum ClusterEvent {
     SpotReclaim {
         node: usize,
     },
+    /// A closed-loop stream's request falls due (a conversation's next turn), held in
+    /// `Cluster::follow_ups`.
+    FollowUp {
+        slot: usize,
+    },
 }
 
 /// What the cluster keeps for one model (one deployment) while it runs.
@@ -161,6 +166,13 @@ struct Cluster {
     prefix_block: Vec<Option<u32>>,
     /// The block chains of requests drawn but not yet queued at a replica.
     chains: chains::ChainStore,
+    /// Requests closed-loop streams made due, until they arrive: (stream, request).
+    follow_ups: Vec<Option<(usize, inferscale_workload::Request)>>,
+    free_follow_ups: Vec<usize>,
+    /// Whether any stream follows its requests' ends.
+    following: bool,
+    /// Segments of a prompt and its answer, put together before naming their blocks.
+    scratch: Vec<inferscale_workload::Segment>,
 }
 
 impl Cluster {
@@ -174,14 +186,78 @@ impl Cluster {
         let now = ctx.now();
         let active = &mut self.streams[stream];
         active.next = active.source.next_request();
-        if let Some(request) = active.next.as_mut() {
-            if let Some(size) = self.prefix_block[self.config.router_of(active.model)] {
-                let segments = active.source.segments();
-                if !segments.is_empty() {
-                    request.chain = self.chains.insert(segments, size);
-                }
-            }
+        if let Some(mut request) = active.next {
+            request.chain = self.name_blocks(stream, &request);
+            self.streams[stream].next = Some(request);
             ctx.schedule_at(request.arrival.max(now), ClusterEvent::Arrival { stream });
+        }
+    }
+
+    /// Names the blocks of the request stream `stream` returned last (its prompt,
+    /// then the answer it will generate, where the stream knows it) at its model's
+    /// block size, if the model caches prefixes: the chain's handle, or 0.
+    fn name_blocks(&mut self, stream: usize, request: &inferscale_workload::Request) -> u32 {
+        let active = &self.streams[stream];
+        let Some(size) = self.prefix_block[self.config.router_of(active.model)] else {
+            return 0;
+        };
+        let segments = active.source.segments();
+        if segments.is_empty() {
+            return 0;
+        }
+        match active.source.answer(request) {
+            None => self.chains.insert(segments, size),
+            Some(answer) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(segments);
+                self.scratch.push(answer);
+                self.chains.insert(&self.scratch, size)
+            }
+        }
+    }
+
+    /// Hands the ends of requests to the closed-loop streams they came from, and
+    /// schedules what that makes due (none past the horizon, or while running out).
+    fn hand_on_ends(&mut self, ctx: &mut Context<ClusterEvent>) {
+        let now = ctx.now();
+        for m in 0..self.per_model.len() {
+            let Some(ends) = self.per_model[m].outcomes.ends.as_mut() else {
+                continue;
+            };
+            if ends.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(ends);
+            for (request, at, output) in &batch {
+                let stream = request.entry();
+                if stream >= self.streams.len() || !self.streams[stream].follows {
+                    continue;
+                }
+                let Some(mut next) = self.streams[stream].source.ended(request, *at, *output)
+                else {
+                    continue;
+                };
+                if self.running_out || next.arrival > self.config.horizon {
+                    continue;
+                }
+                next.chain = self.name_blocks(stream, &next);
+                let slot = match self.free_follow_ups.pop() {
+                    Some(slot) => {
+                        self.follow_ups[slot] = Some((stream, next));
+                        slot
+                    }
+                    None => {
+                        self.follow_ups.push(Some((stream, next)));
+                        self.follow_ups.len() - 1
+                    }
+                };
+                ctx.schedule_at(next.arrival.max(now), ClusterEvent::FollowUp { slot });
+            }
+            let mut batch = batch;
+            batch.clear();
+            if let Some(ends) = self.per_model[m].outcomes.ends.as_mut() {
+                *ends = batch;
+            }
         }
     }
 
@@ -216,6 +292,9 @@ impl Model for Cluster {
 
     fn handle(&mut self, event: ClusterEvent, ctx: &mut Context<ClusterEvent>) {
         self.handle_event(event, ctx);
+        if self.following {
+            self.hand_on_ends(ctx);
+        }
         if self.logging {
             self.drain_request_records();
         }
@@ -261,6 +340,15 @@ impl Cluster {
                     self.dispatch(model, request, ctx);
                 }
                 self.next_arrival(stream, ctx);
+            }
+            ClusterEvent::FollowUp { slot } => {
+                if let Some((stream, request)) = self.follow_ups[slot].take() {
+                    self.free_follow_ups.push(slot);
+                    let model = self.streams[stream].model;
+                    let owner = self.owner(model);
+                    self.per_model[owner].outcomes.record_arrival(&request);
+                    self.dispatch(model, request, ctx);
+                }
             }
             ClusterEvent::NodeBooted { node } => self.on_node_booted(node, ctx),
             ClusterEvent::ReplicaLoaded { replica } => self.on_replica_loaded(replica, ctx),
@@ -391,6 +479,7 @@ pub fn simulate_cluster_with(
             .into_iter()
             .map(|s| ActiveStream {
                 model: s.model,
+                follows: s.requests.follows_ends(),
                 source: s.requests,
                 next: None,
             })
@@ -428,8 +517,22 @@ pub fn simulate_cluster_with(
             .map(|m| m.serving.prefix_block_size())
             .collect(),
         chains: chains::ChainStore::default(),
+        follow_ups: Vec::new(),
+        free_follow_ups: Vec::new(),
+        following: false,
+        scratch: Vec::new(),
         config,
     };
+    let mut cluster = cluster;
+    // Streams that follow their requests' ends hear of them through their group's
+    // outcomes.
+    for s in 0..cluster.streams.len() {
+        if cluster.streams[s].follows {
+            let owner = cluster.owner(cluster.streams[s].model);
+            cluster.per_model[owner].outcomes.ends = Some(Vec::new());
+            cluster.following = true;
+        }
+    }
     let mut sim = Simulation::new(cluster);
     sim.set_watchdog(sim.model().config.watchdog);
     sim.schedule_at(SimTime::ZERO, ClusterEvent::Start);

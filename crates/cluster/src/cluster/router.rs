@@ -33,6 +33,8 @@ impl Router {
 /// A request stream with its next request, already drawn.
 pub(super) struct ActiveStream {
     pub(super) model: usize,
+    /// Whether it hears how its requests end (a closed loop).
+    pub(super) follows: bool,
     pub(super) source: Box<dyn inferscale_workload::Arrivals>,
     pub(super) next: Option<Request>,
 }

@@ -321,6 +321,9 @@ impl LlmReplica {
     ) {
         let slot = self.slots[id];
         self.running.remove(&slot.admit_seq);
+        if self.chains.get(id).is_some_and(|c| !c.is_empty()) {
+            self.name_filled_blocks(id, stored);
+        }
         self.release_blocks(id, stored);
         out.record_completion(&slot.request, slot.first_token_at.unwrap_or(now), now);
         self.free_slots.push(id);

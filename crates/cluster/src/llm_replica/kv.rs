@@ -35,6 +35,9 @@ pub(super) struct PromptBlocks {
     pub needed_free: u64,
     /// Of the hit blocks, those no request holds.
     pub idle: usize,
+    /// Full blocks of the tokens to compute (the blocks that may be named now: a
+    /// chain that runs on into the answer names the rest as decode fills them).
+    pub full: usize,
 }
 
 impl LlmReplica {
@@ -83,6 +86,7 @@ impl LlmReplica {
                     queried: 0,
                     needed_free: total,
                     idle: 0,
+                    full: 0,
                 }
             }
             Kv::Cached(_) => self.cached_prompt_blocks(id, tokens),
@@ -107,6 +111,7 @@ impl LlmReplica {
             queried,
             needed_free: (total.saturating_sub(hit) + idle) as u64,
             idle,
+            full: (u64::from(tokens) / u64::from(self.config.block_size)) as usize,
         }
     }
 
@@ -118,8 +123,9 @@ impl LlmReplica {
             Kv::Cached(pool) => {
                 let held = &mut self.held[id];
                 held.clear();
+                let chain = &self.chains[id];
                 let taken = pool.allocate_found(
-                    &self.chains[id],
+                    &chain[..chain.len().min(plan.full)],
                     &self.found,
                     plan.idle,
                     plan.queried,
@@ -177,6 +183,30 @@ impl LlmReplica {
                 pool.give_back_anonymous((all as usize).saturating_sub(held.len()) as u32);
                 pool.release(held);
                 held.clear();
+            }
+        }
+    }
+
+    /// Slot `id`, finishing with `stored` tokens, names the blocks its decode filled
+    /// where its chain runs on into its answer (a conversation's turn): the prompt's
+    /// last block, full now, and the full growth blocks, as vLLM caches a block once
+    /// it is full. The next turn, whose prompt repeats this answer, finds them.
+    #[inline]
+    pub(super) fn name_filled_blocks(&mut self, id: usize, stored: u64) {
+        let Kv::Cached(pool) = &mut self.kv else {
+            return;
+        };
+        let chain = &self.chains[id];
+        let size = u64::from(self.config.block_size);
+        let prompt_full = (u64::from(self.slots[id].request.prompt) / size) as usize;
+        let full = ((stored / size) as usize).min(chain.len());
+        let held = &mut self.held[id];
+        for (k, &hash) in chain.iter().enumerate().take(full).skip(prompt_full) {
+            if k < held.len() {
+                pool.register(held[k], hash);
+            } else if let Some(b) = pool.claim_anonymous() {
+                pool.register(b, hash);
+                held.push(b);
             }
         }
     }

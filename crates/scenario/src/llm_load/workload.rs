@@ -74,6 +74,34 @@ pub(super) fn workloads(
                             crate::schema::SizesSpec::SharedPrefix(p) => {
                                 shared_prefix(p, files, sizes.referenced, &field, at)?
                             }
+                            crate::schema::SizesSpec::Conversation(c) => {
+                                let field = format!("{field}.conversation");
+                                let tokens = |t: &crate::llm_schema::TokenCounts, name: &str| {
+                                    t.build(files).map_err(|m| {
+                                        at(Location::UNKNOWN, &format!("{field}.{name}"), m)
+                                    })
+                                };
+                                let turns = tokens(&c.turns, "turns")?;
+                                if turns.max() > inferscale_workload::MAX_TURNS {
+                                    return Err(at(
+                                        sizes.referenced,
+                                        &format!("{field}.turns"),
+                                        format!(
+                                            "a conversation has at most {} turns; this distribution reaches {} (give it `max: {}`)",
+                                            inferscale_workload::MAX_TURNS,
+                                            turns.max(),
+                                            inferscale_workload::MAX_TURNS
+                                        ),
+                                    ));
+                                }
+                                Sizes::Conversation(Box::new(inferscale_workload::Conversations {
+                                    turns,
+                                    input: tokens(&c.input_tokens, "input_tokens")?,
+                                    output: tokens(&c.output_tokens, "output_tokens")?,
+                                    think: c.think_time.0.clone(),
+                                    system_tokens: c.system_prompt_len,
+                                }))
+                            }
                         }
                     }
                     // A scenario builds no custom replica kind; one that did would
