@@ -15,6 +15,7 @@ fn metrics_at_rate(rate: f64) -> Metrics {
             in_flight: 0.0,
             router_queue: 0.0,
             kv_utilization: 0.0,
+            cache_hit_rate: f64::NAN,
             waiting: 0.0,
             ttft_p99_s: f64::NAN,
             output_tokens_per_s: 0.0,

@@ -51,6 +51,9 @@ pub struct ModelView {
     pub in_flight: u64,
     /// Share of ready replicas' KV cache in use.
     pub kv_utilization: f64,
+    /// Share of the full prompt blocks its replicas looked up in their prefix caches
+    /// since the last tick that were cached (NaN when none was looked up).
+    pub cache_hit_rate: f64,
     /// 99th percentile time to first token of the first tokens since the last tick,
     /// seconds (NaN when there were none).
     pub ttft_p99_s: f64,

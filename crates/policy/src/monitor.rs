@@ -46,6 +46,9 @@ pub struct Snapshot {
     pub router_queue: f64,
     /// KV-cache share in use.
     pub kv_utilization: f64,
+    /// Prefix-cache hit rate (blocks) since the previous scrape (NaN when no block
+    /// was looked up): what the Dynamo planner reads beside KV use.
+    pub cache_hit_rate: f64,
     /// Requests waiting for admission: in the replicas' queues (vLLM's
     /// `num_requests_waiting`, summed) and at the router.
     pub waiting: f64,
@@ -158,6 +161,7 @@ impl Monitor {
             in_flight: self.noisy(view.in_flight as f64),
             router_queue: view.router_queue as f64,
             kv_utilization: view.kv_utilization,
+            cache_hit_rate: view.cache_hit_rate,
             // Counted, not sampled: no noise (and no draw from the noise stream, so
             // noisy monitors see the numbers they saw before this field existed).
             waiting: (view.router_queue
@@ -232,6 +236,7 @@ mod tests {
             router_queue: 0,
             in_flight: 4,
             kv_utilization: 0.1,
+            cache_hit_rate: f64::NAN,
             ttft_p99_s: 0.2,
             output_tokens_per_s: 100.0,
             replicas: vec![

@@ -614,6 +614,7 @@ mod tests {
                 router_queue: 0,
                 in_flight: 0,
                 kv_utilization: 0.0,
+                cache_hit_rate: f64::NAN,
                 ttft_p99_s: f64::NAN,
                 output_tokens_per_s: 0.0,
                 replicas: Vec::new(),

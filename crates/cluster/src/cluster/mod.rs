@@ -110,6 +110,8 @@ struct ModelState {
     /// replicas at the last sample.
     prefix_gone: crate::replica::PrefixStats,
     prefix_at_sample: crate::replica::PrefixStats,
+    /// Whole-run prefix counts of its replicas at the last control tick.
+    prefix_at_tick: crate::replica::PrefixStats,
     /// Replicas asked for, over time.
     replica_count: crate::metrics::TimeAverage,
     /// Most replicas asked for at once.
@@ -468,6 +470,7 @@ pub fn simulate_cluster_with(
                 counts_at_tick: (0, 0, 0),
                 prefix_gone: Default::default(),
                 prefix_at_sample: Default::default(),
+                prefix_at_tick: Default::default(),
                 replica_count: crate::metrics::TimeAverage::new(config.warmup),
                 max_replicas: 0,
             }

@@ -248,6 +248,7 @@ impl Cluster {
                 router_queue: own_queue(m),
                 in_flight: own_queue(m),
                 kv_utilization: 0.0,
+                cache_hit_rate: f64::NAN,
                 ttft_p99_s: self.per_model[m]
                     .outcomes
                     .tick_ttft
@@ -274,8 +275,11 @@ impl Cluster {
         }
         // One pass over the live replicas, each counted in its model's view.
         let mut kv = vec![(0u64, 0u64); models.len()];
+        let mut prefix: Vec<crate::replica::PrefixStats> =
+            self.per_model.iter().map(|s| s.prefix_gone).collect();
         for &index in &self.index.live {
             let r = &mut self.replicas[index];
+            prefix[r.model] = prefix[r.model].plus(r.server.prefix_stats_run());
             let (view, (kv_used, kv_total)) = (&mut models[r.model], &mut kv[r.model]);
             {
                 let busy = r.server.busy();
@@ -316,6 +320,14 @@ impl Cluster {
             if kv_total > 0 {
                 view.kv_utilization = kv_used as f64 / kv_total as f64;
             }
+        }
+        for (m, (view, total)) in models.iter_mut().zip(prefix).enumerate() {
+            let state = &mut self.per_model[m];
+            let since = total.since(state.prefix_at_tick);
+            if since.queried_blocks > 0 {
+                view.cache_hit_rate = since.block_hit_rate();
+            }
+            state.prefix_at_tick = total;
         }
         self.last_tick = now;
         ClusterView {

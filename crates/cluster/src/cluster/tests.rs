@@ -1017,3 +1017,92 @@ mod custom_kind {
         assert!((r.cost - expected).abs() < 1e-6 * expected, "{}", r.cost);
     }
 }
+
+/// Records every tick's prefix-cache hit rate of model 0.
+struct HitRates(std::sync::Arc<std::sync::Mutex<Vec<f64>>>);
+
+impl Controller for HitRates {
+    fn interval(&self) -> SimDuration {
+        SimDuration::from_secs(30)
+    }
+
+    fn tick(&mut self, view: &ClusterView) -> Result<Vec<crate::control::ScaleAction>, String> {
+        self.0.lock().unwrap().push(view.models[0].cache_hit_rate);
+        Ok(Vec::new())
+    }
+}
+
+/// The loop sees the prefix cache's hit rate of each tick's interval: a shared-prefix
+/// workload's prompts recur every 40 requests, so after the first ticks nearly every
+/// looked-up block is cached; with caching off there is no rate to see.
+#[test]
+fn the_scaling_loop_sees_the_interval_cache_hit_rate() {
+    use inferscale_workload::{ArrivalProcess, RequestSource, SharedPrefix, Sizes, TokenDist};
+    let rates = |caching: bool| {
+        let mut model = deployment(
+            2,
+            1,
+            RoutingPolicy::KvAware {
+                prefix: 3.0,
+                queue: 2.0,
+                running: 0.0,
+                kv_utilization: 2.0,
+            },
+        );
+        model.initial_ready = true;
+        if let Serving::Llm { server, .. } = &mut model.serving {
+            server.prefix_caching = caching;
+        }
+        let config = ClusterConfig {
+            pools: vec![pool(None)],
+            models: vec![model],
+            warmup: SimTime::ZERO,
+            horizon: SimTime::from_secs(600),
+            sample_interval: None,
+            replica_changes: Vec::new(),
+            router_groups: Vec::new(),
+            watchdog: Default::default(),
+        };
+        let streams = RngStreams::new(3, 0);
+        let source = RequestSource::Synthetic {
+            arrivals: ArrivalProcess::poisson(4.0).unwrap(),
+            sizes: Sizes::SharedPrefix(SharedPrefix {
+                groups: 4,
+                users: 10,
+                system_tokens: 256,
+                question: TokenDist::fixed(128),
+                output: TokenDist::fixed(16),
+            }),
+        };
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let report = simulate_controlled_cluster(
+            config,
+            vec![RequestStream {
+                model: 0,
+                requests: Box::new(source.requests(0, &streams, SimTime::from_secs(600))),
+            }],
+            &streams,
+            Some(Box::new(HitRates(seen.clone()))),
+            ExecutorConfig::default(),
+        )
+        .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        (seen, report.models[0].prefix)
+    };
+    let (cached, prefix) = rates(true);
+    assert_eq!(cached.len(), 20);
+    assert!(
+        cached
+            .iter()
+            .all(|r| r.is_finite() && (0.0..=1.0).contains(r)),
+        "{cached:?}"
+    );
+    // A prompt of 24 blocks repeats with its last block computed: 23 of 23 looked up
+    // hit on a repeat; the first cycle misses the questions.
+    assert!(cached[5..].iter().all(|&r| r > 0.95), "{cached:?}");
+    assert!(cached[0] < cached[10], "{cached:?}");
+    assert!(prefix.block_hit_rate() > 0.9);
+    let (uncached, prefix) = rates(false);
+    assert!(uncached.iter().all(|r| r.is_nan()), "{uncached:?}");
+    assert_eq!(prefix.queried_blocks, 0);
+}
