@@ -369,3 +369,65 @@ fn conversations_wait_for_their_last_turn_and_find_their_history_cached() {
     // Without caching the answers, turn 2 would compute 1,536 tokens: far off.
     assert!((prefill(1536.0, 1024.0) - want[1].1).abs() > 1e-3);
 }
+
+/// A generic CSV trace says what its rows share by column: `conversation` (a row's
+/// prompt is the conversation so far, its output continues it) or `prefix_group`
+/// with `prefix_tokens` (a shared system prompt). Four rows far apart on one replica:
+/// the second turn of conversation `a` (1,300 tokens) finds the first turn's prompt
+/// and answer up to its last full block (1,199 tokens stored: 74 blocks); the second
+/// row of group `sys` finds the group's 320 tokens (20 blocks). Looked up: each
+/// prompt's full blocks but its last token's: 62 + 81 + 24 + 31.
+#[test]
+fn a_csv_trace_shares_by_conversation_and_prefix_group() {
+    let dir = crate::support::TempDir::new("csv-shared");
+    std::fs::write(
+        dir.join("t.csv"),
+        "time_s,input_tokens,output_tokens,conversation,prefix_group,prefix_tokens\n",
+    )
+    .unwrap();
+    // Both kinds in one file are refused; one file each.
+    std::fs::write(
+        dir.join("conv.csv"),
+        "time_s,input_tokens,output_tokens,conversation\n0,1000,200,a\n30,1300,100,a\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("group.csv"),
+        "time_s,input_tokens,output_tokens,prefix_group,prefix_tokens\n60,400,10,sys,320\n90,500,10,sys,320\n",
+    )
+    .unwrap();
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        "name: csv-shared\nseed: 1\nduration: 5m\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s}\nworkload:\n  - model: chat\n    trace: {path: conv.csv, format: generic}\n  - model: chat\n    trace: {path: group.csv, format: generic}\n",
+    )
+    .unwrap();
+    let scenario = inferscale::scenario::parse(
+        &std::fs::read_to_string(&file).unwrap(),
+        file.to_str().unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = inferscale::runner::run_one(&scenario, 0).unwrap();
+    let m = &run.models[0];
+    assert_eq!(m.completed, 4);
+    assert_eq!(
+        (m.cache_hit_blocks, m.cache_queried_blocks),
+        (74 + 20, 62 + 81 + 24 + 31)
+    );
+    // A header with both columns is refused, located at the file.
+    let both = file.to_str().unwrap().replace("s.yaml", "both.yaml");
+    std::fs::write(
+        &both,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("conv.csv", "t.csv"),
+    )
+    .unwrap();
+    let err = inferscale::scenario::load(std::path::Path::new(&both))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`conversation` or `prefix_group`, not both"),
+        "{err}"
+    );
+}

@@ -28,6 +28,7 @@ fn the_azure_conversation_trace_replays_exactly() {
             input_tokens: 374,
             output_tokens: 44,
             prefix_blocks: vec![],
+            shared_text: None,
         }
     );
     // Last row: 2023-11-16 19:14:08.4025270,197,183 — 58 min 21.7219370 s later.

@@ -31,4 +31,6 @@ pub use servegen::read_servegen_client;
 pub use shared_prefix::{SharedPrefix, SharedPrompts};
 pub use sizes::{EmpiricalPairs, TokenDist};
 pub use source::{Arrivals, PlainArrivals, RequestSource, Requests, Sizes};
-pub use trace::{MOONCAKE_BLOCK_TOKENS, TraceError, TraceFormat, TraceReader, TraceRequest};
+pub use trace::{
+    MOONCAKE_BLOCK_TOKENS, SharedText, TraceError, TraceFormat, TraceReader, TraceRequest,
+};

@@ -36,8 +36,10 @@ pub enum ContentKind {
     Question = 4,
     /// A model's answer in a conversation.
     Answer = 5,
-    /// A trace conversation's or prefix group's running text.
+    /// A trace conversation's running text.
     TraceText = 6,
+    /// A trace prefix group's shared text.
+    TraceGroup = 7,
 }
 
 /// The content id of text `id` of `kind` (salted by the kind; `salt` tells copies of

@@ -140,6 +140,7 @@ impl RequestSource {
             entry,
             count: 0,
             segments: Vec::new(),
+            continues: None,
         }
     }
 }
@@ -198,6 +199,9 @@ pub struct Requests {
     count: u64,
     /// The last request's prompt segments (a trace's listed blocks).
     segments: Vec<Segment>,
+    /// The content of the last trace request's conversation, whose output continues
+    /// it.
+    continues: Option<u64>,
 }
 
 impl Arrivals for Requests {
@@ -215,7 +219,12 @@ impl Arrivals for Requests {
                 conversations: Some(c),
                 ..
             } => Some(c.answer(request)),
-            _ => None,
+            // A trace conversation's output continues its text.
+            Inner::Trace(_) => self.continues.map(|content| Segment {
+                content,
+                tokens: request.output,
+            }),
+            Inner::Synthetic { .. } => None,
         }
     }
 
@@ -290,6 +299,29 @@ impl Iterator for Requests {
                 let r = replay.next()?;
                 let id = Request::id_of(self.entry, self.count);
                 self.segments.clear();
+                self.continues = None;
+                let salt = replay.copy_salt();
+                match r.shared_text {
+                    Some(crate::SharedText::Conversation(c)) => {
+                        let content = crate::content_id(crate::ContentKind::TraceText, salt, c);
+                        self.segments.push(Segment {
+                            content,
+                            tokens: r.input_tokens,
+                        });
+                        self.continues = Some(content);
+                    }
+                    Some(crate::SharedText::Group { group, tokens }) => {
+                        self.segments.push(Segment {
+                            content: crate::content_id(crate::ContentKind::TraceGroup, salt, group),
+                            tokens,
+                        });
+                        self.segments.push(Segment {
+                            content: crate::content_id(crate::ContentKind::Unique, salt, id),
+                            tokens: r.input_tokens - tokens,
+                        });
+                    }
+                    None => {}
+                }
                 if !r.prefix_blocks.is_empty() {
                     crate::prompt::trace_segments(
                         &r.prefix_blocks,

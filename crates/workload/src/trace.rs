@@ -34,7 +34,14 @@ pub struct TraceRequest {
     /// prefixes); empty otherwise. What prefix caching names the prompt's blocks by
     /// ([`trace_segments`](crate::trace_segments)).
     pub prefix_blocks: Vec<u64>,
+    /// What a generic CSV row's prompt shares with other rows', where its
+    /// `conversation` or `prefix_group` column says.
+    pub shared_text: Option<SharedText>,
 }
+
+/// A parsed line: time, input and output tokens, whether the model filter keeps it,
+/// its listed prefix blocks, what it shares by column.
+type Parsed = (f64, u32, u32, bool, Vec<u64>, Option<SharedText>);
 
 /// Mooncake's prefix block: 512 tokens.
 pub const MOONCAKE_BLOCK_TOKENS: u32 = 512;
@@ -59,6 +66,36 @@ struct GenericColumns {
     input: usize,
     output: usize,
     model: Option<usize>,
+    /// `conversation`: rows of one conversation are one growing text.
+    conversation: Option<usize>,
+    /// `prefix_group` and `prefix_tokens`: rows of a group share their first tokens.
+    prefix_group: Option<(usize, usize)>,
+}
+
+/// What a generic CSV row's prompt shares with other rows' (its optional
+/// `conversation` or `prefix_group` column), each id hashed from its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedText {
+    /// Rows of one conversation are one growing text: a row's prompt is the first
+    /// `input_tokens` of it, and the earlier rows' prompts and outputs were its
+    /// beginning (as when each request carries the conversation so far).
+    Conversation(u64),
+    /// Rows of one group share their first `tokens` tokens (a system prompt).
+    Group {
+        /// The group.
+        group: u64,
+        /// Tokens shared (at most the prompt).
+        tokens: u32,
+    },
+}
+
+/// A stable 64-bit id of a cell's text (FNV-1a, then mixed).
+fn text_id(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    inferscale_engine::mix64(h)
 }
 
 /// A trace line that could not be read.
@@ -154,7 +191,7 @@ impl<R: BufRead> TraceReader<R> {
     /// One line as (time in seconds, input tokens, output tokens, whether its model is
     /// wanted, prefix block ids), or `None` for a header.
     #[allow(clippy::type_complexity)]
-    fn parse(&mut self, text: &str) -> Result<Option<(f64, u32, u32, bool, Vec<u64>)>, TraceError> {
+    fn parse(&mut self, text: &str) -> Result<Option<Parsed>, TraceError> {
         match self.format {
             TraceFormat::Generic => {
                 let cells: Vec<&str> = text.trim().split(',').map(str::trim).collect();
@@ -168,18 +205,42 @@ impl<R: BufRead> TraceReader<R> {
                             text.trim()
                         )));
                     };
+                    let prefix_group = match (find("prefix_group"), find("prefix_tokens")) {
+                        (Some(g), Some(t)) => Some((g, t)),
+                        (None, None) => None,
+                        _ => {
+                            return Err(self.malformed(
+                                "`prefix_group` and `prefix_tokens` go together: the group, and how many of its rows' first tokens it shares",
+                            ));
+                        }
+                    };
+                    let conversation = find("conversation");
+                    if conversation.is_some() && prefix_group.is_some() {
+                        return Err(self.malformed(
+                            "give `conversation` or `prefix_group`, not both: a conversation's rows already share their text",
+                        ));
+                    }
                     self.columns = Some(GenericColumns {
                         time,
                         input,
                         output,
                         model: find("model"),
+                        conversation,
+                        prefix_group,
                     });
                     return Ok(None);
                 }
                 let Some(c) = self.columns else {
                     return Err(self.malformed("no header"));
                 };
-                let needed = c.time.max(c.input).max(c.output).max(c.model.unwrap_or(0)) + 1;
+                let needed = c
+                    .time
+                    .max(c.input)
+                    .max(c.output)
+                    .max(c.model.unwrap_or(0))
+                    .max(c.conversation.unwrap_or(0))
+                    .max(c.prefix_group.map_or(0, |(g, t)| g.max(t)))
+                    + 1;
                 if cells.len() < needed {
                     return Err(self.malformed(format!(
                         "expected at least {needed} columns, found {}",
@@ -188,12 +249,25 @@ impl<R: BufRead> TraceReader<R> {
                 }
                 let t = self.seconds(cells[c.time], "time_s")?;
                 let keep = self.wanted(c.model.map(|m| cells[m]))?;
+                let input = self.tokens(cells[c.input], "input_tokens")?;
+                // An empty cell: the row shares nothing.
+                let shared = if let Some(k) = c.conversation.filter(|&k| !cells[k].is_empty()) {
+                    Some(SharedText::Conversation(text_id(cells[k])))
+                } else if let Some((g, k)) = c.prefix_group.filter(|&(g, _)| !cells[g].is_empty()) {
+                    Some(SharedText::Group {
+                        group: text_id(cells[g]),
+                        tokens: self.tokens(cells[k], "prefix_tokens")?.min(input),
+                    })
+                } else {
+                    None
+                };
                 Ok(Some((
                     t,
-                    self.tokens(cells[c.input], "input_tokens")?,
+                    input,
                     self.tokens(cells[c.output], "output_tokens")?,
                     keep,
                     Vec::new(),
+                    shared,
                 )))
             }
             TraceFormat::AzureLlm => {
@@ -220,6 +294,7 @@ impl<R: BufRead> TraceReader<R> {
                     self.tokens(output, "GeneratedTokens")?,
                     self.wanted(None)?,
                     Vec::new(),
+                    None,
                 )))
             }
             TraceFormat::BurstGpt => {
@@ -248,6 +323,7 @@ impl<R: BufRead> TraceReader<R> {
                     self.tokens(cells[3], "Response tokens")?,
                     self.wanted(Some(cells[1]))?,
                     Vec::new(),
+                    None,
                 )))
             }
             TraceFormat::Mooncake => {
@@ -279,7 +355,14 @@ impl<R: BufRead> TraceReader<R> {
                 let input = self.tokens(field("input_length")?, "input_length")?;
                 let output = self.tokens(field("output_length")?, "output_length")?;
                 let blocks = self.hash_ids(text)?;
-                Ok(Some((ms / 1e3, input, output, self.wanted(None)?, blocks)))
+                Ok(Some((
+                    ms / 1e3,
+                    input,
+                    output,
+                    self.wanted(None)?,
+                    blocks,
+                    None,
+                )))
             }
         }
     }
@@ -356,7 +439,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            let (t, input, output, keep, prefix_blocks) = match self.parse(&text) {
+            let (t, input, output, keep, prefix_blocks, shared_text) = match self.parse(&text) {
                 Ok(Some(row)) => row,
                 Ok(None) => continue,
                 Err(e) => return Some(Err(e)),
@@ -377,6 +460,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 input_tokens: input,
                 output_tokens: output,
                 prefix_blocks,
+                shared_text,
             }));
         }
     }
@@ -583,6 +667,7 @@ mod tests {
                 input_tokens: 472,
                 output_tokens: 18,
                 prefix_blocks: vec![],
+                shared_text: None,
             }
         );
         assert_eq!(
@@ -592,6 +677,7 @@ mod tests {
                 input_tokens: 1087,
                 output_tokens: 0,
                 prefix_blocks: vec![],
+                shared_text: None,
             }
         );
         let bad = read(
@@ -620,6 +706,7 @@ mod tests {
                 input_tokens: 7,
                 output_tokens: 9,
                 prefix_blocks: vec![],
+                shared_text: None,
             }
         );
     }
@@ -639,6 +726,7 @@ mod tests {
                 input_tokens: 30,
                 output_tokens: 3,
                 prefix_blocks: vec![],
+                shared_text: None,
             }
         );
         let only_a: Vec<TraceRequest> =

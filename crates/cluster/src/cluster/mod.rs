@@ -212,7 +212,13 @@ impl Cluster {
             Some(answer) => {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(segments);
-                self.scratch.push(answer);
+                // An answer of the prompt's last content continues that text.
+                match self.scratch.last_mut() {
+                    Some(last) if last.content == answer.content => {
+                        last.tokens = last.tokens.saturating_add(answer.tokens);
+                    }
+                    _ => self.scratch.push(answer),
+                }
                 self.chains.insert(&self.scratch, size)
             }
         }
