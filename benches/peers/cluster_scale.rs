@@ -66,6 +66,7 @@ fn main() {
                     system_tokens: 384,
                     question: TokenDist::fixed(128),
                     output: TokenDist::fixed(128),
+                    multi_turn: false,
                 }),
             };
             Box::new(source.requests(0, &streams, end))

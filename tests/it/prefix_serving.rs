@@ -431,3 +431,71 @@ fn a_csv_trace_shares_by_conversation_and_prefix_group() {
         "{err}"
     );
 }
+
+/// inference-perf's multi-turn chat (`enable_multi_turn_chat: true`): 4 users (2
+/// system prompts of 160 tokens × 2), 96-token questions, 32 output tokens, at 4
+/// requests/s. Request i is user `i mod 4`'s round `i div 4`: its prompt is the user's
+/// context (system prompt, then each earlier round's question and answer: 128 tokens
+/// a round) and its question, 256 + 128·(i div 4) tokens; and a user has one request
+/// in flight, so request i + 4 is never sent before request i ended. (Chunked
+/// prefill: the contexts pass the 8,192-token budget, which would refuse them.)
+#[test]
+fn inference_perf_multi_turn_users_carry_their_context_one_request_at_a_time() {
+    let dir = crate::support::TempDir::new("multi-turn-users");
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        "name: users\nseed: 6\nduration: 2m\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s, chunked_prefill: true}\nworkload:\n  - model: chat\n    arrivals: {poisson: {rate: 4/s}}\n    sizes: {shared_prefix: {num_unique_system_prompts: 2, num_users_per_system_prompt: 2, system_prompt_len: 160, question_len: 96, output_len: 32, enable_multi_turn_chat: true}}\noutput: {requests: all}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    crate::support::inferscale_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let table = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
+    let col = |name: &str| -> Vec<f64> {
+        table
+            .f64_column(name)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect()
+    };
+    let (ids, arrival, e2e, input) = (
+        col("request_id"),
+        col("arrival_s"),
+        col("e2e_s"),
+        col("input_tokens"),
+    );
+    let by_seq: std::collections::HashMap<u64, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id as u64, i))
+        .collect();
+    assert!(by_seq.len() > 300, "{} requests", by_seq.len());
+    let mut waited = 0;
+    for (&seq, &i) in &by_seq {
+        assert_eq!(input[i], 256.0 + 128.0 * (seq / 4) as f64, "request {seq}");
+        if let Some(&next) = by_seq.get(&(seq + 4))
+            && e2e[i].is_finite()
+        {
+            let end = arrival[i] + e2e[i];
+            assert!(
+                arrival[next] >= end - 1e-9,
+                "request {} sent before {seq} ended",
+                seq + 4
+            );
+            if (arrival[next] - end).abs() < 1e-9 {
+                waited += 1;
+            }
+        }
+    }
+    assert!(waited > 0, "some request waited for its user");
+    let runs = inferscale::report::read_parquet(&out.join("runs.parquet")).unwrap();
+    let hit = runs.f64_column("cache_token_hit_rate").unwrap()[0].unwrap();
+    assert!(hit > 0.6, "{hit}");
+}

@@ -458,8 +458,13 @@ pub struct SharedPrefixSpec {
     pub question_len: crate::llm_schema::TokenCounts,
     /// Output tokens: a count or a distribution, drawn once per prompt. Required.
     pub output_len: crate::llm_schema::TokenCounts,
-    /// A user's later turns carrying the conversation so far (inference-perf's
-    /// multi-turn chat). Not simulated yet: `true` is refused. Default: false.
+    /// inference-perf's multi-turn chat: each prompt is a user; request i is user
+    /// `i mod users`' (the users shuffled once) with prompt `i mod prompts`' question,
+    /// after the user's context — its system prompt, then every earlier turn's
+    /// prompt and answer. A user has one request in flight: one due while the last
+    /// runs waits and is sent when it ends. A failed request leaves the context as it
+    /// was. Contexts grow without end, as in inference-perf: past `max_model_len` a
+    /// user's requests are refused. Default: false.
     #[serde(default)]
     pub enable_multi_turn_chat: bool,
 }

@@ -27,6 +27,27 @@ pub struct SharedPrefix {
     pub question: TokenDist,
     /// Output tokens per prompt (`output_len`), drawn once per prompt.
     pub output: TokenDist,
+    /// inference-perf's `enable_multi_turn_chat`: each prompt is a user whose
+    /// requests carry the conversation so far, one at a time ([`Sessions`]).
+    pub multi_turn: bool,
+}
+
+/// inference-perf's multi-turn chat (`enable_multi_turn_chat`): request `i` is user
+/// `order[i mod U]`'s (the users shuffled once) and asks prompt `i mod P`'s question
+/// (the prompts in the order made); its prompt is the user's context — its system
+/// prompt, then every earlier turn's prompt and answer — and that question. A user
+/// has one request in flight: a request due while the last is still running waits,
+/// and is sent when it ends (inference-perf's user session lock). A failed request
+/// leaves the context as it was.
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    order: Vec<u32>,
+    /// Per user: the context, its tokens, whether a request is in flight, and the
+    /// requests waiting for it (sequence number and when each fell due).
+    context: Vec<Vec<Segment>>,
+    tokens: Vec<u64>,
+    busy: Vec<bool>,
+    waiting: Vec<std::collections::VecDeque<(u64, inferscale_engine::SimTime)>>,
 }
 
 /// One prompt of the table.
@@ -44,6 +65,8 @@ pub struct SharedPrompts {
     system_tokens: u32,
     /// Salts the content ids (the workload entry), so two entries share nothing.
     salt: u64,
+    /// Multi-turn chat's user sessions.
+    pub sessions: Option<Sessions>,
 }
 
 impl SharedPrefix {
@@ -67,19 +90,154 @@ impl SharedPrefix {
                 });
             }
         }
-        for i in (1..prompts.len()).rev() {
-            let j = ((u128::from(rand::Rng::next_u64(rng)) * (i as u128 + 1)) >> 64) as usize;
-            prompts.swap(i, j);
-        }
+        let shuffle = |rng: &mut SimRng, n: usize| -> Vec<usize> {
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                let j = ((u128::from(rand::Rng::next_u64(rng)) * (i as u128 + 1)) >> 64) as usize;
+                order.swap(i, j);
+            }
+            order
+        };
+        let order = shuffle(rng, prompts.len());
+        let sessions = if self.multi_turn {
+            // The prompts stay in the order made; the users are shuffled.
+            let n = prompts.len();
+            let context = prompts
+                .iter()
+                .map(|p| {
+                    if self.system_tokens > 0 {
+                        vec![Segment {
+                            content: content_id(
+                                ContentKind::SystemPrompt,
+                                salt,
+                                u64::from(p.group),
+                            ),
+                            tokens: self.system_tokens,
+                        }]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            Some(Sessions {
+                order: order.iter().map(|&u| u as u32).collect(),
+                context,
+                tokens: vec![u64::from(self.system_tokens); n],
+                busy: vec![false; n],
+                waiting: vec![Default::default(); n],
+            })
+        } else {
+            prompts = order.iter().map(|&i| prompts[i]).collect();
+            None
+        };
         SharedPrompts {
             prompts,
             system_tokens: self.system_tokens,
             salt,
+            sessions,
         }
     }
 }
 
 impl SharedPrompts {
+    /// Multi-turn: request `seq` falls due at `at` — sent now (`Some`: its request,
+    /// its prompt's segments in `out`) if its user is free, else it waits (`None`).
+    pub fn session_request(
+        &mut self,
+        entry: usize,
+        seq: u64,
+        at: inferscale_engine::SimTime,
+        out: &mut Vec<Segment>,
+    ) -> Option<crate::Request> {
+        let sessions = self.sessions.as_mut()?;
+        let user = sessions.order[(seq % sessions.order.len() as u64) as usize] as usize;
+        if sessions.busy[user] {
+            sessions.waiting[user].push_back((seq, at));
+            return None;
+        }
+        Some(self.send(entry, user, seq, at, out))
+    }
+
+    /// Sends request `seq` of `user` at `at`.
+    fn send(
+        &mut self,
+        entry: usize,
+        user: usize,
+        seq: u64,
+        at: inferscale_engine::SimTime,
+        out: &mut Vec<Segment>,
+    ) -> crate::Request {
+        let index = (seq % self.prompts.len() as u64) as usize;
+        let p = self.prompts[index];
+        let salt = self.salt;
+        let Some(sessions) = self.sessions.as_mut() else {
+            unreachable!("multi-turn only");
+        };
+        sessions.busy[user] = true;
+        out.clone_from(&sessions.context[user]);
+        out.push(Segment {
+            content: content_id(ContentKind::Question, salt, index as u64),
+            tokens: p.question,
+        });
+        let prompt = (sessions.tokens[user] + u64::from(p.question)).max(1);
+        crate::Request::new(
+            crate::Request::id_of(entry, seq),
+            at,
+            u32::try_from(prompt).unwrap_or(u32::MAX),
+            p.output,
+        )
+    }
+
+    /// The answer a multi-turn request's output will be (what its user's next
+    /// request repeats).
+    pub fn answer(&self, request: &crate::Request) -> Option<Segment> {
+        self.sessions.as_ref()?;
+        Some(Segment {
+            content: content_id(
+                ContentKind::Answer,
+                self.salt,
+                request.id & ((1 << crate::Request::SEQ_BITS) - 1),
+            ),
+            tokens: request.output,
+        })
+    }
+
+    /// Multi-turn: `request` ended at `at` (`output` tokens, or `None`: failed). Its
+    /// user's context grows by its prompt's question and its answer (not when it
+    /// failed), and the user's next waiting request is sent now, if any.
+    pub fn session_ended(
+        &mut self,
+        entry: usize,
+        request: &crate::Request,
+        at: inferscale_engine::SimTime,
+        output: Option<u32>,
+        out: &mut Vec<Segment>,
+    ) -> Option<crate::Request> {
+        let seq = request.id & ((1 << crate::Request::SEQ_BITS) - 1);
+        let index = (seq % self.prompts.len() as u64) as usize;
+        let question = Segment {
+            content: content_id(ContentKind::Question, self.salt, index as u64),
+            tokens: self.prompts[index].question,
+        };
+        let answer = self.answer(request);
+        let sessions = self.sessions.as_mut()?;
+        let user = sessions.order[(seq % sessions.order.len() as u64) as usize] as usize;
+        sessions.busy[user] = false;
+        if let (Some(generated), Some(answer)) = (output, answer) {
+            sessions.context[user].push(question);
+            sessions.tokens[user] += u64::from(question.tokens);
+            if generated > 0 {
+                sessions.context[user].push(Segment {
+                    tokens: generated,
+                    ..answer
+                });
+                sessions.tokens[user] += u64::from(generated);
+            }
+        }
+        let (next, due) = sessions.waiting[user].pop_front()?;
+        Some(self.send(entry, user, next, due.max(at), out))
+    }
+
     /// Request `seq`'s prompt: its (prompt, output) tokens, its segments into `out`
     /// (cleared first): the group's system prompt, then the prompt's own question.
     pub fn request(&self, seq: u64, out: &mut Vec<Segment>) -> (u32, u32) {
@@ -115,6 +273,7 @@ mod tests {
             system_tokens: 100,
             question: TokenDist::fixed(50),
             output: TokenDist::fixed(20),
+            multi_turn: false,
         };
         let table = shape.table(&mut RngStreams::new(1, 0).stream("tokens/0"), 0);
         let mut seen = Vec::new();

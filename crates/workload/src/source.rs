@@ -219,6 +219,10 @@ impl Arrivals for Requests {
                 conversations: Some(c),
                 ..
             } => Some(c.answer(request)),
+            Inner::Synthetic {
+                shared: Some(table),
+                ..
+            } => table.answer(request),
             // A trace conversation's output continues its text.
             Inner::Trace(_) => self.continues.map(|content| Segment {
                 content,
@@ -229,24 +233,31 @@ impl Arrivals for Requests {
     }
 
     fn follows_ends(&self) -> bool {
-        matches!(
-            &self.inner,
+        match &self.inner {
             Inner::Synthetic {
                 conversations: Some(_),
                 ..
-            }
-        )
+            } => true,
+            Inner::Synthetic {
+                shared: Some(table),
+                ..
+            } => table.sessions.is_some(),
+            _ => false,
+        }
     }
 
     fn ended(&mut self, request: &Request, at: SimTime, output: Option<u32>) -> Option<Request> {
-        let Inner::Synthetic {
-            conversations: Some(c),
-            ..
-        } = &mut self.inner
-        else {
-            return None;
-        };
-        c.ended(self.entry, request, at, output, &mut self.segments)
+        match &mut self.inner {
+            Inner::Synthetic {
+                conversations: Some(c),
+                ..
+            } => c.ended(self.entry, request, at, output, &mut self.segments),
+            Inner::Synthetic {
+                shared: Some(table),
+                ..
+            } => table.session_ended(self.entry, request, at, output, &mut self.segments),
+            _ => None,
+        }
     }
 }
 
@@ -273,6 +284,34 @@ impl Iterator for Requests {
     fn next(&mut self) -> Option<Request> {
         if self.done {
             return None;
+        }
+        // Multi-turn shared prompts: a request whose user is busy waits for it (the
+        // stream hands it over when the user's request in flight ends).
+        if let Inner::Synthetic {
+            arrivals,
+            arrival_rng,
+            shared: Some(table),
+            now,
+            ..
+        } = &mut self.inner
+            && table.sessions.is_some()
+        {
+            loop {
+                let Some(t) = arrivals.next_after(*now, arrival_rng) else {
+                    self.done = true;
+                    return None;
+                };
+                *now = t;
+                if t > self.horizon {
+                    self.done = true;
+                    return None;
+                }
+                let seq = self.count;
+                self.count += 1;
+                if let Some(r) = table.session_request(self.entry, seq, t, &mut self.segments) {
+                    return Some(r);
+                }
+            }
         }
         let request = match &mut self.inner {
             Inner::Synthetic {

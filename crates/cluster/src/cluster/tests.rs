@@ -1072,6 +1072,7 @@ fn the_scaling_loop_sees_the_interval_cache_hit_rate() {
                 system_tokens: 256,
                 question: TokenDist::fixed(128),
                 output: TokenDist::fixed(16),
+                multi_turn: false,
             }),
         };
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

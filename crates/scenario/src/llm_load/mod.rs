@@ -339,11 +339,17 @@ workload:
             "output_len: 248}",
             "output_len: 248, enable_multi_turn_chat: true}",
         );
-        let err = parse(&multi, "t.yaml").unwrap_err().to_string();
-        assert!(
-            err.contains("enable_multi_turn_chat") && err.contains("not simulated yet"),
-            "{err}"
-        );
+        let scenario = parse(&multi, "t.yaml").unwrap();
+        let System::Llm(system) = scenario.system else {
+            panic!("not an LLM system")
+        };
+        assert!(matches!(
+            &system.workloads[0].source,
+            crate::RequestSource::Synthetic {
+                sizes: crate::Sizes::SharedPrefix(p),
+                ..
+            } if p.multi_turn
+        ));
         let none = text.replace(
             "num_unique_system_prompts: 9",
             "num_unique_system_prompts: 0",

@@ -235,13 +235,6 @@ fn shared_prefix(
             "at most 10,000,000 prompts (system prompts × users per system prompt)".into(),
         ));
     }
-    if p.enable_multi_turn_chat {
-        return Err(at(
-            loc,
-            &format!("{field}.enable_multi_turn_chat"),
-            "multi-turn chat (a user's later turns carrying the conversation, each waiting for the last) is not simulated yet; `false` sends every prompt as one turn".into(),
-        ));
-    }
     let tokens = |t: &crate::llm_schema::TokenCounts, name: &str| {
         t.build(files)
             .map_err(|m| at(Location::UNKNOWN, &format!("{field}.{name}"), m))
@@ -252,5 +245,6 @@ fn shared_prefix(
         system_tokens: p.system_prompt_len,
         question: tokens(&p.question_len, "question_len")?,
         output: tokens(&p.output_len, "output_len")?,
+        multi_turn: p.enable_multi_turn_chat,
     }))
 }
