@@ -28,7 +28,7 @@ pub use rate::{Interpolation, RateFn, read_rate_series};
 pub use replay::{Replay, ReplayOptions, WindowSummary, summarize_window};
 pub use request::Request;
 pub use servegen::read_servegen_client;
-pub use shared_prefix::{SharedPrefix, SharedPrompts};
+pub use shared_prefix::{Sessions, SharedPrefix, SharedPrompts};
 pub use sizes::{EmpiricalPairs, TokenDist};
 pub use source::{Arrivals, PlainArrivals, RequestSource, Requests, Sizes};
 pub use trace::{
