@@ -152,6 +152,51 @@ fn simulated(blocks: Option<u64>) -> (u64, u64) {
     (model.cache_hit_blocks, model.cache_queried_blocks)
 }
 
+/// Runs the scenario `yaml` with the CLI in a fresh directory named after `label`:
+/// the directory (removed when dropped) and the results folder in it.
+fn run_cli(label: &str, yaml: &str) -> (crate::support::TempDir, std::path::PathBuf) {
+    let dir = crate::support::TempDir::new(label);
+    let file = dir.join("s.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = dir.join("out");
+    crate::support::inferscale_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    (dir, out)
+}
+
+/// A numeric column of a results table, nulls as NaN.
+fn column(table: &inferscale::report::ParquetTable, name: &str) -> Vec<f64> {
+    table
+        .f64_column(name)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// How long Llama-3.1-8B on one H100, as these scenarios serve it, takes to prefill
+/// `new` prompt tokens after `cached` ones: the roofline's iteration time.
+fn prefill(new: f64, cached: f64) -> f64 {
+    use inferscale::cluster::{BatchWork, Efficiency, Roofline};
+    use inferscale::scenario::catalog;
+    Roofline::new(
+        catalog::model("llama-3.1-8b").unwrap(),
+        catalog::node_type("h100-sxm").unwrap().accelerator,
+        1,
+        Efficiency::CALIBRATED,
+    )
+    .iteration_time(&BatchWork {
+        prefill_tokens: new,
+        prefill_attention_pairs: BatchWork::prefill_pairs(new, cached),
+        ..BatchWork::default()
+    })
+}
+
 /// With room for everything, a block hits exactly when its prefix was seen before:
 /// the share of repeated blocks, counted at the engine's blocks up to each prompt's
 /// hit limit (the trace's own count, over its listed 512-token blocks, is 36.6%).
@@ -198,24 +243,10 @@ fn a_bounded_cache_hits_as_a_least_recently_used_list() {
 /// block, 16 tokens after 240 cached (vLLM never caches a prompt's last token).
 #[test]
 fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
-    use inferscale::cluster::{BatchWork, Efficiency, Roofline};
-    use inferscale::scenario::catalog;
-
-    let dir = crate::support::TempDir::new("shared-prefix-ttft");
-    let file = dir.join("s.yaml");
-    std::fs::write(
-        &file,
+    let (_dir, out) = run_cli(
+        "shared-prefix-ttft",
         "name: ttft-by-hits\nseed: 2\nduration: 10m\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s}\nworkload:\n  - model: chat\n    arrivals: {gamma: {rate: 1/s, cv: 0.01}}\n    sizes: {shared_prefix: {num_unique_system_prompts: 2, num_users_per_system_prompt: 3, system_prompt_len: 160, question_len: 96, output_len: 1}}\noutput: {requests: all}\n",
-    )
-    .unwrap();
-    let out = dir.join("out");
-    crate::support::inferscale_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    );
     let requests = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
     let ttft: Vec<f64> = requests
         .f64_column("ttft_s")
@@ -225,19 +256,6 @@ fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
         .collect();
     assert!(ttft.len() > 500, "{} requests", ttft.len());
 
-    let roofline = Roofline::new(
-        catalog::model("llama-3.1-8b").unwrap(),
-        catalog::node_type("h100-sxm").unwrap().accelerator,
-        1,
-        Efficiency::CALIBRATED,
-    );
-    let prefill = |new: f64, cached: f64| {
-        roofline.iteration_time(&BatchWork {
-            prefill_tokens: new,
-            prefill_attention_pairs: BatchWork::prefill_pairs(new, cached),
-            ..BatchWork::default()
-        })
-    };
     let (cold, system, whole) = (
         prefill(256.0, 0.0),
         prefill(96.0, 160.0),
@@ -270,33 +288,12 @@ fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
 /// (3,056 tokens) and computes 1,040 again.
 #[test]
 fn conversations_wait_for_their_last_turn_and_find_their_history_cached() {
-    use inferscale::cluster::{BatchWork, Efficiency, Roofline};
-    use inferscale::scenario::catalog;
-
-    let dir = crate::support::TempDir::new("conversation-turns");
-    let file = dir.join("s.yaml");
-    std::fs::write(
-        &file,
+    let (_dir, out) = run_cli(
+        "conversation-turns",
         "name: turns\nseed: 4\nduration: 1h\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s}\nworkload:\n  - model: chat\n    arrivals: {gamma: {rate: 0.025/s, cv: 0.01}}\n    sizes: {conversation: {turns: 3, think_time: 5s, input_tokens: 1024, output_tokens: 512}}\noutput: {requests: all}\n",
-    )
-    .unwrap();
-    let out = dir.join("out");
-    crate::support::inferscale_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    );
     let table = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
-    let col = |name: &str| -> Vec<f64> {
-        table
-            .f64_column(name)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect()
-    };
+    let col = |name: &str| column(&table, name);
     let (ids, arrival, ttft, e2e, input) = (
         col("request_id"),
         col("arrival_s"),
@@ -310,19 +307,6 @@ fn conversations_wait_for_their_last_turn_and_find_their_history_cached() {
         .map(|(i, id)| (*id as u64, i))
         .collect();
 
-    let roofline = Roofline::new(
-        catalog::model("llama-3.1-8b").unwrap(),
-        catalog::node_type("h100-sxm").unwrap().accelerator,
-        1,
-        Efficiency::CALIBRATED,
-    );
-    let prefill = |new: f64, cached: f64| {
-        roofline.iteration_time(&BatchWork {
-            prefill_tokens: new,
-            prefill_attention_pairs: BatchWork::prefill_pairs(new, cached),
-            ..BatchWork::default()
-        })
-    };
     // (prompt tokens, TTFT) per turn.
     let want = [
         (1024.0, prefill(1024.0, 0.0)),
@@ -441,30 +425,12 @@ fn a_csv_trace_shares_by_conversation_and_prefix_group() {
 /// prefill: the contexts pass the 8,192-token budget, which would refuse them.)
 #[test]
 fn inference_perf_multi_turn_users_carry_their_context_one_request_at_a_time() {
-    let dir = crate::support::TempDir::new("multi-turn-users");
-    let file = dir.join("s.yaml");
-    std::fs::write(
-        &file,
+    let (_dir, out) = run_cli(
+        "multi-turn-users",
         "name: users\nseed: 6\nduration: 2m\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s, chunked_prefill: true}\nworkload:\n  - model: chat\n    arrivals: {poisson: {rate: 4/s}}\n    sizes: {shared_prefix: {num_unique_system_prompts: 2, num_users_per_system_prompt: 2, system_prompt_len: 160, question_len: 96, output_len: 32, enable_multi_turn_chat: true}}\noutput: {requests: all}\n",
-    )
-    .unwrap();
-    let out = dir.join("out");
-    crate::support::inferscale_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    );
     let table = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
-    let col = |name: &str| -> Vec<f64> {
-        table
-            .f64_column(name)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect()
-    };
+    let col = |name: &str| column(&table, name);
     let (ids, arrival, e2e, input) = (
         col("request_id"),
         col("arrival_s"),

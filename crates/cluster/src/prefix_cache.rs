@@ -249,25 +249,6 @@ impl BlockPool {
         idle
     }
 
-    /// Free blocks a request takes that holds `total` blocks, the first `hit` of
-    /// `hashes` cached: `total − hit` fresh ones, and the cached ones no one holds
-    /// (they leave the free queue too).
-    pub fn blocks_needed(&self, hashes: &[u64], hit: usize, total: usize) -> usize {
-        let idle_hits = hashes[..hit]
-            .iter()
-            .filter(|h| {
-                self.lookup(h)
-                    .is_some_and(|b| self.blocks[b as usize].refs == 0)
-            })
-            .count();
-        total.saturating_sub(hit) + idle_hits
-    }
-
-    /// Whether the free blocks suffice for [`blocks_needed`](Self::blocks_needed).
-    pub fn can_allocate(&self, hashes: &[u64], hit: usize, total: usize) -> bool {
-        self.blocks_needed(hashes, hit, total) <= self.free as usize
-    }
-
     /// Admits a request that holds `total` blocks, the first `hit` of `hashes` reused
     /// from the cache (as [`longest_prefix`](Self::longest_prefix) found them) and the
     /// rest allocated; the fresh blocks that `hashes` covers (full blocks the request

@@ -146,7 +146,7 @@ impl ConversationState {
     /// names the blocks its decode filled by).
     pub fn answer(&self, request: &Request) -> Segment {
         Segment {
-            content: content_id(ContentKind::Answer, self.salt, request.id & ((1 << 40) - 1)),
+            content: content_id(ContentKind::Answer, self.salt, request.seq()),
             tokens: request.output,
         }
     }
@@ -162,7 +162,7 @@ impl ConversationState {
         output: Option<u32>,
         out: &mut Vec<Segment>,
     ) -> Option<Request> {
-        let index = (request.id & ((1 << 40) - 1)) >> 8;
+        let index = request.seq() >> 8;
         let Some(output) = output else {
             self.live.remove(&index);
             return None;

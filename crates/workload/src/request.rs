@@ -49,4 +49,9 @@ impl Request {
     pub fn entry(&self) -> usize {
         (self.id >> Self::SEQ_BITS) as usize
     }
+
+    /// Its position in its workload entry's stream (the id's low bits).
+    pub fn seq(&self) -> u64 {
+        self.id & ((1 << Self::SEQ_BITS) - 1)
+    }
 }

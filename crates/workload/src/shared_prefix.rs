@@ -193,11 +193,7 @@ impl SharedPrompts {
     pub fn answer(&self, request: &crate::Request) -> Option<Segment> {
         self.sessions.as_ref()?;
         Some(Segment {
-            content: content_id(
-                ContentKind::Answer,
-                self.salt,
-                request.id & ((1 << crate::Request::SEQ_BITS) - 1),
-            ),
+            content: content_id(ContentKind::Answer, self.salt, request.seq()),
             tokens: request.output,
         })
     }
@@ -213,7 +209,7 @@ impl SharedPrompts {
         output: Option<u32>,
         out: &mut Vec<Segment>,
     ) -> Option<crate::Request> {
-        let seq = request.id & ((1 << crate::Request::SEQ_BITS) - 1);
+        let seq = request.seq();
         let index = (seq % self.prompts.len() as u64) as usize;
         let question = Segment {
             content: content_id(ContentKind::Question, self.salt, index as u64),
