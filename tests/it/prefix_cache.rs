@@ -6,7 +6,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use inferscale::cluster::prefix_cache::{BlockPool, chain_hashes, hit_limit};
+use inferscale::cluster::prefix_cache::{BlockPool, Held, chain_hashes, hit_limit};
 use inferscale::workload::{TraceFormat, TraceReader};
 
 use crate::support::traces_dir;
@@ -29,7 +29,7 @@ fn conversation() -> Vec<(u32, Vec<u64>)> {
 /// The pool's hit share, requests served one after another.
 fn pool_hits(trace: &[(u32, Vec<u64>)], capacity: u32) -> (u64, u64) {
     let mut pool = BlockPool::new(capacity);
-    let mut held = Vec::new();
+    let mut held = Held::default();
     for (tokens, ids) in trace {
         let hashes = chain_hashes(ids.iter().copied());
         let total = u64::from(*tokens).div_ceil(u64::from(BLOCK)).max(1) as usize;

@@ -11,7 +11,7 @@
 //! blocks, its prompt's named ones first; what it gives back is computed from that,
 //! so requests admitted before the switch release correctly too.
 
-use crate::prefix_cache::{BlockPool, CacheCounts, hit_limit};
+use crate::prefix_cache::{BlockPool, CacheCounts, Held, hit_limit};
 
 use super::LlmReplica;
 
@@ -32,9 +32,8 @@ pub(super) struct PromptBlocks {
     pub hit: usize,
     /// Leading blocks looked up (the hit limit).
     pub queried: usize,
+    /// Free blocks it takes: the fresh ones and the hit ones no request holds.
     pub needed_free: u64,
-    /// Of the hit blocks, those no request holds.
-    pub idle: usize,
     /// Full blocks of the tokens to compute (the blocks that may be named now: a
     /// chain that runs on into the answer names the rest as decode fills them).
     pub full: usize,
@@ -64,12 +63,13 @@ impl LlmReplica {
         }
     }
 
-    /// How many of the first `limit` blocks of `chain` are cached now, by bisection
-    /// ([`BlockPool::cached_prefix_bisect`]): a router's view.
+    /// How many of the first `limit` blocks of `chain` are cached now
+    /// ([`BlockPool::longest_prefix`]: one map probe per run of the chain): a
+    /// router's view.
     pub fn cached_prefix(&self, chain: &[u64], limit: usize) -> usize {
         match &self.kv {
             Kv::Counted(_) => 0,
-            Kv::Cached(pool) => pool.cached_prefix_bisect(chain, limit.min(chain.len())),
+            Kv::Cached(pool) => pool.longest_prefix(chain, limit.min(chain.len())),
         }
     }
 
@@ -85,7 +85,6 @@ impl LlmReplica {
                     hit: 0,
                     queried: 0,
                     needed_free: total,
-                    idle: 0,
                     full: 0,
                 }
             }
@@ -104,13 +103,12 @@ impl LlmReplica {
         let chain = &self.chains[id];
         let queried = hit_limit(u64::from(tokens), self.config.block_size).min(chain.len());
         let idle = pool.find_prefix(chain, queried, &mut self.found);
-        let hit = self.found.len();
+        let hit = self.found.hit();
         PromptBlocks {
             total,
             hit,
             queried,
             needed_free: (total.saturating_sub(hit) + idle) as u64,
-            idle,
             full: (u64::from(tokens) / u64::from(self.config.block_size)) as usize,
         }
     }
@@ -122,12 +120,10 @@ impl LlmReplica {
             Kv::Counted(used) => *used += plan.total as u64,
             Kv::Cached(pool) => {
                 let held = &mut self.held[id];
-                held.clear();
                 let chain = &self.chains[id];
                 let taken = pool.allocate_found(
                     &chain[..chain.len().min(plan.full)],
                     &self.found,
-                    plan.idle,
                     plan.queried,
                     plan.total,
                     held,
@@ -180,7 +176,7 @@ impl LlmReplica {
             Kv::Counted(used) => *used -= all,
             Kv::Cached(pool) => {
                 let held = &mut self.held[id];
-                pool.give_back_anonymous((all as usize).saturating_sub(held.len()) as u32);
+                pool.give_back_anonymous((all as usize).saturating_sub(held.blocks()) as u32);
                 pool.release(held);
                 held.clear();
             }
@@ -200,15 +196,7 @@ impl LlmReplica {
         let size = u64::from(self.config.block_size);
         let prompt_full = (u64::from(self.slots[id].request.prompt) / size) as usize;
         let full = ((stored / size) as usize).min(chain.len());
-        let held = &mut self.held[id];
-        for (k, &hash) in chain.iter().enumerate().take(full).skip(prompt_full) {
-            if k < held.len() {
-                pool.register(held[k], hash);
-            } else if let Some(b) = pool.claim_anonymous() {
-                pool.register(b, hash);
-                held.push(b);
-            }
-        }
+        pool.name_filled(&mut self.held[id], chain, prompt_full, full);
     }
 
     /// Turns counting into a pool (the first chained request, with caching on): the
@@ -229,14 +217,14 @@ impl LlmReplica {
         let n = self.slots.len();
         if self.chains.len() < n {
             self.chains.resize_with(n, Vec::new);
-            self.held.resize_with(n, Vec::new);
+            self.held.resize_with(n, Held::default);
         }
     }
 
     /// Forgets every block (the replica was emptied): counting again, nothing cached.
     pub(super) fn reset_kv(&mut self) {
         self.kv = Kv::Counted(0);
-        self.held.iter_mut().for_each(Vec::clear);
+        self.held.iter_mut().for_each(Held::clear);
         self.chains.iter_mut().for_each(Vec::clear);
     }
 }

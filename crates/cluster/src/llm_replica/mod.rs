@@ -131,11 +131,11 @@ pub struct LlmReplica {
     /// The KV blocks: counted, or a prefix cache's pool ([`kv`]).
     kv: kv::Kv,
     /// Per slot: the pool blocks of its prompt, in order (with a pool).
-    held: Vec<Vec<u32>>,
+    held: Vec<crate::prefix_cache::Held>,
     /// Per slot: its prompt's block chain (empty: none).
     chains: Vec<Vec<u64>>,
     /// The cached blocks the last admission plan found (with a pool).
-    found: Vec<u32>,
+    found: crate::prefix_cache::Found,
 
     stats: ReplicaStats,
     /// When statistics start (the warm-up's end).
@@ -168,7 +168,7 @@ impl LlmReplica {
             kv: kv::Kv::Counted(0),
             held: Vec::new(),
             chains: Vec::new(),
-            found: Vec::new(),
+            found: Default::default(),
             stats: ReplicaStats {
                 iterations: 0,
                 prefill_iterations: 0,

@@ -1,0 +1,93 @@
+//! A replica's KV blocks with identities: vLLM's automatic prefix caching.
+//!
+//! A prompt is split into full blocks of `block_size` tokens; each full block is
+//! identified by a hash of its own content chained to the hash of the block before it
+//! ([`chain_hashes`]), so two prompts share a block exactly when they share everything
+//! up to its end. The pool holds every KV block of the replica:
+//!
+//! - a block held by running requests has a reference count above zero;
+//! - a block no request holds is in the *free queue*, least recently used first; it
+//!   keeps its hash (and stays findable) until the queue hands it out again, when its
+//!   hash is forgotten (the eviction);
+//! - a new request reuses the longest run of its leading blocks that is cached (taking
+//!   them off the free queue if no one held them), and allocates the rest from the
+//!   head of the queue; the full blocks it computes are registered under their hashes;
+//! - a finished request's blocks go back to the tail of the queue in reverse order, so
+//!   its last block is evicted first and its shared prefix last (vLLM v1's
+//!   `KVCacheManager.free`).
+//!
+//! As in vLLM, cached blocks no request holds count as free capacity: the scheduler
+//! sees `free_blocks()` = never-used + cached-idle blocks. Everything is per block: a
+//! request costs O(its blocks) at admission and at release, never per token.
+
+use inferscale_engine::mix64 as mix;
+use inferscale_workload::Segment;
+
+mod pool;
+
+pub use pool::{BlockPool, Found, Held};
+
+/// The hash a chain starts from (the parent of a prompt's first block).
+const CHAIN_SEED: u64 = 0x243F_6A88_85A3_08D3;
+
+/// The chained hashes of a sequence of block contents: block `i`'s hash depends on
+/// `ids[0..=i]`, so equal hashes mean equal prefixes (up to a 2⁻⁶⁴ collision).
+pub fn chain_hashes(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    let mut parent = CHAIN_SEED;
+    ids.into_iter()
+        .map(|id| {
+            parent = mix(parent ^ mix(id));
+            parent
+        })
+        .collect()
+}
+
+/// The chained hashes of the full blocks of `block_size` tokens of a prompt made of
+/// `segments`, into `out` (cleared first). Block `j` (tokens `j·block_size …
+/// (j+1)·block_size − 1`) is named by the pieces of segments it covers — each a
+/// content and the offsets of the piece within it — and chained as [`chain_hashes`]
+/// chains: two prompts get the same hash for block `j` exactly when their segments
+/// agree up to its end. The prompt's last, partial block gets none (it is not a full
+/// block). Costs O(blocks + segments), never per token.
+pub fn chain_of_segments(segments: &[Segment], block_size: u32, out: &mut Vec<u64>) {
+    out.clear();
+    let size = block_size.max(1);
+    let (mut parent, mut content, mut filled) = (CHAIN_SEED, 0u64, 0u32);
+    for segment in segments {
+        let mut at = 0u32;
+        while at < segment.tokens {
+            let take = (size - filled).min(segment.tokens - at);
+            let piece = mix(segment.content ^ mix(u64::from(at) << 32 | u64::from(at + take)));
+            content = mix(content ^ piece);
+            at += take;
+            filled += take;
+            if filled == size {
+                parent = mix(parent ^ mix(content));
+                out.push(parent);
+                (content, filled) = (0, 0);
+            }
+        }
+    }
+}
+
+/// How many leading blocks of a prompt of `prompt_tokens` tokens may come from the
+/// cache: its full blocks, but never the whole prompt — the last token is always
+/// computed, for its logits (vLLM v1 caps a hit at `num_tokens − 1`), so a prompt of
+/// exactly `k` full blocks can reuse at most `k − 1`.
+pub fn hit_limit(prompt_tokens: u64, block_size: u32) -> usize {
+    (prompt_tokens.saturating_sub(1) / u64::from(block_size.max(1))) as usize
+}
+
+/// Cache effectiveness: lookups and hits, in blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    /// Full prompt blocks requests asked for (up to their hit limit).
+    pub queried_blocks: u64,
+    /// Of those, blocks found cached.
+    pub hit_blocks: u64,
+    /// Cached blocks evicted to make room.
+    pub evicted_blocks: u64,
+}
+
+#[cfg(test)]
+mod tests;
