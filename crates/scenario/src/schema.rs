@@ -242,7 +242,12 @@ pub struct WorkloadSpec {
 /// arrivals: {gamma: {rate: 40/s, cv: 2}}            # renewal, also `weibull`
 /// arrivals: {mmpp: {rates: [5/s, 50/s], mean_durations: [10m, 1m]}}
 /// arrivals: {servegen: {path: traces/servegen/raw/reason/deepseek-r1, speedup: 1}}
+/// arrivals: {stages: [{rate: 8/s, duration: 10m}, {rate: 20/s, duration: 10m}]}
 /// ```
+///
+/// `stages` is inference-perf's `constant` load (`load: {type: constant, stages:
+/// [...]}`): each stage sends exactly ⌊rate × duration⌋ requests, spread at random
+/// over the stage with the last at its end; `poisson` is its `poisson` load.
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "ArrivalFamily")]
 #[schemars(with = "ArrivalFamily")]
@@ -282,6 +287,17 @@ enum ArrivalFamily {
     Weibull(RenewalSpec),
     Mmpp(MmppSpec),
     Servegen(ServegenSpec),
+    Stages(Vec<StageSpec>),
+}
+
+/// One stage of inference-perf's `constant` load.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct StageSpec {
+    /// Requests per unit of time (`8/s`; zero for a pause).
+    rate: Rate,
+    /// How long the stage lasts (`600s`, `10m`).
+    duration: Duration,
 }
 
 /// ServeGen per-client window files: one file, or every `*.csv` of a directory (each
@@ -374,6 +390,15 @@ impl TryFrom<ArrivalFamily> for ArrivalSpec {
                 g.check()?;
                 return Ok(ArrivalSpec(ArrivalRecipe::Servegen(g)));
             }
+            ArrivalFamily::Stages(stages) => ArrivalProcess::stages(
+                stages
+                    .iter()
+                    .map(|s| inferscale_workload::LoadStage {
+                        rate_per_s: s.rate.per_second(),
+                        duration_s: s.duration.0.as_secs_f64(),
+                    })
+                    .collect(),
+            ),
         };
         process
             .map(|p| ArrivalSpec(ArrivalRecipe::Ready(p)))

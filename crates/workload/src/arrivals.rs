@@ -1,6 +1,7 @@
 //! Arrival processes: Poisson with a constant or time-varying rate (sampled exactly by
 //! thinning), renewal processes with a given mean and coefficient of variation, and a
-//! two-state Markov-modulated Poisson process for bursts.
+//! two-state Markov-modulated Poisson process for bursts, and the load stages of the
+//! Kubernetes benchmark tool inference-perf.
 
 use inferscale_engine::{Dist, SimDuration, SimRng, SimTime};
 use rand::Rng;
@@ -68,6 +69,18 @@ pub enum ArrivalProcess {
         /// Index of the window of the last arrival.
         cursor: usize,
     },
+    /// inference-perf's `constant` load: stages one after another, each sending
+    /// exactly ⌊rate × duration⌋ requests whose gaps are exponential draws rescaled
+    /// to sum to the stage's duration (its `ConstantLoadTimer`), so the last one is
+    /// sent as the stage ends. The first n − 1 times are then distributed as the
+    /// order statistics of n − 1 uniform points over the stage, which is how they
+    /// are drawn here: one at a time, in order, in constant memory.
+    Stages {
+        /// The stages, in order.
+        stages: std::sync::Arc<[LoadStage]>,
+        /// Where the draw is.
+        cursor: StageCursor,
+    },
     /// Independent processes merged into one stream (clients of one service).
     Superposed {
         /// The processes.
@@ -77,6 +90,32 @@ pub enum ArrivalProcess {
         /// Whether `pending` holds the parts' first arrivals yet.
         primed: bool,
     },
+}
+
+/// One stage of an [`ArrivalProcess::Stages`] load.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadStage {
+    /// Requests per second.
+    pub rate_per_s: f64,
+    /// How long the stage lasts, seconds.
+    pub duration_s: f64,
+}
+
+impl LoadStage {
+    /// Requests the stage sends: ⌊rate × duration⌋, as inference-perf counts them.
+    pub fn count(&self) -> u64 {
+        (self.rate_per_s * self.duration_s + 1e-9).floor() as u64
+    }
+}
+
+/// The draw of an [`ArrivalProcess::Stages`] load: the stage, how many of its
+/// requests were sent, and the last one's position in it (0–1).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageCursor {
+    stage: usize,
+    start_s: f64,
+    sent: u64,
+    position: f64,
 }
 
 /// One window of a [`ArrivalProcess::Windowed`] process.
@@ -164,6 +203,28 @@ impl ArrivalProcess {
         })
     }
 
+    /// inference-perf's `constant` load over `stages`, the first starting at time 0.
+    pub fn stages(stages: Vec<LoadStage>) -> Result<Self, ArrivalError> {
+        if stages.is_empty() {
+            return Err(ArrivalError::Invalid(
+                "a staged load needs at least one stage".into(),
+            ));
+        }
+        for s in &stages {
+            if !(s.rate_per_s.is_finite() && s.rate_per_s >= 0.0) {
+                return Err(ArrivalError::Invalid(format!(
+                    "a stage's rate must be zero or more, got {}",
+                    s.rate_per_s
+                )));
+            }
+            positive("a stage's duration", s.duration_s)?;
+        }
+        Ok(ArrivalProcess::Stages {
+            stages: stages.into(),
+            cursor: StageCursor::default(),
+        })
+    }
+
     /// Independent processes merged into one stream.
     pub fn superposed(parts: Vec<ArrivalProcess>) -> Result<Self, ArrivalError> {
         if parts.is_empty() {
@@ -190,6 +251,9 @@ impl ArrivalProcess {
             ArrivalProcess::Superposed { parts, .. } => {
                 parts.iter().map(|p| p.expected_rate_at(t_s)).sum()
             }
+            ArrivalProcess::Stages { stages, .. } => stage_windows(stages)
+                .find(|&(from, to, _)| from <= t_s && t_s < to)
+                .map_or(0.0, |(_, _, s)| s.count() as f64 / s.duration_s),
             stationary => stationary.mean_rate_over(1.0),
         }
     }
@@ -207,6 +271,12 @@ impl ArrivalProcess {
             ArrivalProcess::Superposed { parts, .. } => {
                 parts.iter().map(|p| p.expected_count(from_s, to_s)).sum()
             }
+            ArrivalProcess::Stages { stages, .. } => stage_windows(stages)
+                .map(|(from, to, s)| {
+                    let overlap = (to.min(to_s) - from.max(from_s)).max(0.0);
+                    s.count() as f64 * overlap / s.duration_s
+                })
+                .sum(),
             stationary => stationary.mean_rate_over(1.0) * span,
         }
     }
@@ -237,6 +307,9 @@ impl ArrivalProcess {
             }
             ArrivalProcess::Superposed { parts, .. } => {
                 parts.iter().map(|p| p.mean_rate_over(horizon_s)).sum()
+            }
+            ArrivalProcess::Stages { .. } => {
+                self.expected_count(0.0, horizon_s) / horizon_s.max(f64::MIN_POSITIVE)
             }
         }
     }
@@ -298,6 +371,31 @@ impl ArrivalProcess {
                     t = w.end_s;
                 }
             }
+            ArrivalProcess::Stages { stages, cursor } => loop {
+                let stage = stages.get(cursor.stage)?;
+                let n = stage.count();
+                if cursor.sent < n {
+                    // Below the last, the next of the n − 1 − sent uniform points
+                    // left above the previous one is their minimum.
+                    let left = n - 1 - cursor.sent;
+                    cursor.position = if left == 0 {
+                        1.0
+                    } else {
+                        let v = 1.0 - unit_uniform(rng);
+                        let p = cursor.position;
+                        p + (1.0 - p) * (1.0 - v.powf(1.0 / left as f64))
+                    };
+                    cursor.sent += 1;
+                    let t = cursor.start_s + cursor.position * stage.duration_s;
+                    return Some(SimTime::from_secs_f64(t).max(now));
+                }
+                *cursor = StageCursor {
+                    stage: cursor.stage + 1,
+                    start_s: cursor.start_s + stage.duration_s,
+                    sent: 0,
+                    position: 0.0,
+                };
+            },
             ArrivalProcess::Superposed {
                 parts,
                 pending,
@@ -319,6 +417,15 @@ impl ArrivalProcess {
             }
         }
     }
+}
+
+/// Each stage's window (start and end, seconds) and the stage.
+fn stage_windows(stages: &[LoadStage]) -> impl Iterator<Item = (f64, f64, &LoadStage)> {
+    stages.iter().scan(0.0, |start, s| {
+        let from = *start;
+        *start += s.duration_s;
+        Some((from, *start, s))
+    })
 }
 
 fn unit_uniform(rng: &mut SimRng) -> f64 {

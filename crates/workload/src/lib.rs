@@ -21,7 +21,7 @@ mod sizes;
 mod source;
 mod trace;
 
-pub use arrivals::{ArrivalError, ArrivalProcess, RenewalWindow};
+pub use arrivals::{ArrivalError, ArrivalProcess, LoadStage, RenewalWindow, StageCursor};
 pub use conversation::{ConversationState, Conversations, MAX_TURNS};
 pub use prompt::{ContentKind, Segment, content_id, segment_tokens, trace_segments};
 pub use rate::{Interpolation, RateFn, read_rate_series};

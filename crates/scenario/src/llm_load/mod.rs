@@ -359,6 +359,38 @@ workload:
     }
 
     #[test]
+    fn inference_perf_stages_send_their_counts() {
+        use inferscale_engine::{RngStreams, SimTime};
+        let text = BASE.replace(
+            "arrivals: {poisson: {rate: 3/s}}",
+            "arrivals: {stages: [{rate: 8/s, duration: 2m}, {rate: 0/s, duration: 10s}, {rate: 20/s, duration: 1m}]}",
+        );
+        let scenario = parse(&text, "t.yaml").unwrap();
+        let System::Llm(system) = scenario.system else {
+            panic!("not an LLM system")
+        };
+        let crate::RequestSource::Synthetic { arrivals, .. } = &system.workloads[0].source else {
+            panic!("not synthetic")
+        };
+        let mut process = arrivals.clone();
+        let mut rng = RngStreams::new(1, 0).stream("arrivals");
+        let (mut t, mut times) = (SimTime::ZERO, Vec::new());
+        while let Some(next) = process.next_after(t, &mut rng) {
+            times.push(next.as_secs_f64());
+            t = next;
+        }
+        assert_eq!(times.len(), 960 + 1200);
+        assert!((times[959] - 120.0).abs() < 1e-6 && times[960] > 130.0);
+        let err = parse(
+            &text.replace("{rate: 20/s, duration: 1m}", "{rate: 20/s}"),
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("duration"), "{err}");
+    }
+
+    #[test]
     fn a_decreasing_profile_is_refused_with_its_location() {
         let text = BASE.replace("[[1, 25ms], [64, 40ms]]", "[[64, 25ms], [1, 40ms]]");
         let err = parse(&text, "t.yaml").unwrap_err().to_string();

@@ -189,3 +189,71 @@ fn mmpp_matches_its_mean_rate_and_index_of_dispersion() {
         var / mean
     );
 }
+
+/// inference-perf's stages send exactly ⌊rate × duration⌋ requests each, in order,
+/// the last as the stage ends; inside a stage the others are spread as uniform order
+/// statistics (Kolmogorov–Smirnov against the uniform law at 0.05% per stage, so
+/// under 0.1% for the two), with the first one's mean gap D/n exactly so.
+#[test]
+fn staged_loads_send_their_counts_spread_as_inference_perf_spreads_them() {
+    let stages = vec![
+        LoadStage {
+            rate_per_s: 8.0,
+            duration_s: 600.0,
+        },
+        LoadStage {
+            rate_per_s: 0.0,
+            duration_s: 30.0,
+        },
+        LoadStage {
+            rate_per_s: 20.0,
+            duration_s: 600.0,
+        },
+    ];
+    let mut process = ArrivalProcess::stages(stages.clone()).unwrap();
+    let times = arrivals(&mut process, 7, f64::INFINITY);
+    assert_eq!(times.len(), 4800 + 12_000);
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    let (first, second) = times.split_at(4800);
+    assert!((first[4799] - 600.0).abs() < 1e-6, "{}", first[4799]);
+    assert!(second[0] > 630.0 && (second[11_999] - 1230.0).abs() < 1e-6);
+    assert!((process.expected_count(0.0, 1230.0) - 16_800.0).abs() < 1e-6);
+    assert_eq!(process.expected_rate_at(615.0), 0.0);
+    for (interior, start) in [(&first[..4799], 0.0), (&second[..11_999], 630.0)] {
+        let n = interior.len() as f64;
+        let ks = interior
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let u = (t - start) / 600.0;
+                (u - i as f64 / n).abs().max(((i + 1) as f64 / n - u).abs())
+            })
+            .fold(0.0, f64::max);
+        // K–S critical value at α = 0.0005: sqrt(−ln(α/2)/2) / sqrt(n).
+        assert!(ks < 1.763 / n.sqrt(), "K–S distance {ks}");
+    }
+    // The first gap's mean over many streams: D/n = 600/4800 s, within 4.5 standard
+    // errors (its law is Beta(1, n − 1) × D: sd ≈ mean).
+    let runs = 4000;
+    let mean: f64 = (0..runs)
+        .map(|seed| {
+            let mut p = ArrivalProcess::stages(stages[..1].to_vec()).unwrap();
+            let mut rng = RngStreams::new(1000 + seed, 0).stream("arrivals");
+            p.next_after(SimTime::ZERO, &mut rng).unwrap().as_secs_f64()
+        })
+        .sum::<f64>()
+        / runs as f64;
+    let want = 600.0 / 4800.0;
+    assert!(
+        (mean - want).abs() < 4.5 * want / (runs as f64).sqrt(),
+        "{mean}"
+    );
+    assert!(ArrivalProcess::stages(Vec::new()).is_err());
+    assert!(
+        ArrivalProcess::stages(vec![LoadStage {
+            rate_per_s: 1.0,
+            duration_s: 0.0
+        }])
+        .is_err()
+    );
+}
