@@ -34,6 +34,7 @@ pub use inferscale_report as report;
 pub use inferscale_scenario as scenario;
 pub use inferscale_workload as workload;
 
+pub mod calibrate;
 pub mod plots;
 mod request_rows;
 pub mod runner;

@@ -160,6 +160,32 @@ enum Command {
         #[command(flatten)]
         pilot: PilotArgs,
     },
+    /// Replay measured serving experiments and compare the simulated latencies with
+    /// the measured ones, stage by stage.
+    ///
+    /// DIR holds experiment folders in inference-perf's layout (`exp-config.yaml`
+    /// with the vLLM server's arguments, `results/config.yaml`, one
+    /// `results/stage_<k>_lifecycle_metrics.json` per load stage), as
+    /// `data/reference/vllm_h100/experiments/`, or is one. Each is replayed on one
+    /// replica of its model (found in the catalog by its repository) and reported:
+    /// TTFT p50/p90, TPOT, end-to-end p50 and throughput, measured / simulated
+    /// (relative error), then the median and worst error per metric. A folder whose
+    /// model the catalog lacks is listed, not checked.
+    Calibrate {
+        /// Compare with the simulator's timing as it is (fitting comes later).
+        #[arg(long, required = true)]
+        check: bool,
+        /// Experiment folders, or directories of them.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Also write the comparison as a Parquet table (one row per experiment,
+        /// stage and metric).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Write each replay scenario into DIR (to read, or run with changes).
+        #[arg(long, value_name = "DIR")]
+        write_scenarios: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the scenario format (draft 2020-12): every field with
     /// its documentation, units as patterns, kinds and catalog presets as enums.
     ///
@@ -244,6 +270,12 @@ fn main() -> ExitCode {
         } => validate(&scenario, points, &pilot.pilot()),
         Command::Compare { a, b, points } => compare(&a, b.as_deref(), &points),
         Command::Schema { out } => schema(out.as_deref()),
+        Command::Calibrate {
+            check: _,
+            dirs,
+            out,
+            write_scenarios,
+        } => calibrate(&dirs, out.as_deref(), write_scenarios.as_deref()),
         Command::Plot {
             dirs,
             out,
@@ -281,6 +313,43 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `inferscale calibrate --check`: the report on standard output, the table and
+/// the replay scenarios where asked.
+fn calibrate(dirs: &[PathBuf], out: Option<&Path>, scenarios: Option<&Path>) -> anyhow::Result<()> {
+    use inferscale::calibrate;
+    let (mut checks, mut skipped) = (Vec::new(), Vec::new());
+    for dir in dirs {
+        let (c, s) = calibrate::check_all(dir, "")
+            .map_err(|e| anyhow::Error::new(Refused(e.to_string())))?;
+        checks.extend(c);
+        skipped.extend(s);
+    }
+    if let Some(into) = scenarios {
+        std::fs::create_dir_all(into).with_context(|| format!("creating `{}`", into.display()))?;
+        for dir in dirs {
+            for folder in inferscale::scenario::experiment::Experiment::folders(dir)? {
+                let e = inferscale::scenario::experiment::Experiment::read(&folder)?;
+                if let Ok(text) = e.replay_scenario("") {
+                    let path = into.join(format!("{}.yaml", e.name));
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing `{}`", path.display()))?;
+                }
+            }
+        }
+    }
+    print!("{}", calibrate::format_report(&checks, &skipped));
+    if let Some(path) = out {
+        let batch = inferscale::report::calibration_batch(&calibrate::rows(&checks));
+        let provenance = Provenance {
+            version: inferscale::version_string(),
+            ..Provenance::default()
+        };
+        write_parquet_atomic(path, &batch, &provenance)
+            .with_context(|| format!("writing `{}`", path.display()))?;
+    }
+    Ok(())
 }
 
 fn describe(s: &Scenario) -> String {

@@ -49,3 +49,4 @@ mod support;
 mod sweep;
 mod traces;
 mod vidur;
+mod vllm_h100;

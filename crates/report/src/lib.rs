@@ -12,6 +12,7 @@
 
 mod actions;
 mod batch;
+mod calibration;
 pub mod dataset;
 mod fleet;
 mod latency;
@@ -26,6 +27,7 @@ mod summary;
 mod timeseries;
 
 pub use actions::{ActionRow, actions_batch, write_actions};
+pub use calibration::{CalibrationRow, calibration_batch};
 pub use dataset::{
     ClearRefusal, CurrentSweep, Manifest, MergeSummary, PlannedKey, RUN_PARTS_KEY, ResultsDir,
     RunKeys, StreamedTable, TABLES, merge, with_keys,

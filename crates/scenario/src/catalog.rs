@@ -127,6 +127,9 @@ impl HardwareEntry {
 pub struct ModelEntry {
     /// Name scenarios use as `preset:`.
     pub name: String,
+    /// The Hugging Face repositories whose `config.json` it transcribes (what a
+    /// serving engine's `--model` names: `meta-llama/Llama-2-7b-hf`).
+    pub repositories: Vec<String>,
     /// The architecture, complete (checked when the catalog is read).
     pub fields: ModelFields,
 }
@@ -140,14 +143,21 @@ impl<'de> Deserialize<'de> for ModelEntry {
                 f.write_str("a model entry: `name` and its architecture")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ModelEntry, A::Error> {
-                let mut name = None;
+                let (mut name, mut repositories) = (None, None);
                 let fields: ModelFields =
-                    visit_entry(map, &["name"], |_, map| read_once(&mut name, "name", map))?;
+                    visit_entry(map, &["name", "repositories"], |key, map| match key {
+                        "name" => read_once(&mut name, "name", map),
+                        _ => read_once(&mut repositories, "repositories", map),
+                    })?;
                 let name: String = name.ok_or_else(|| A::Error::missing_field("name"))?;
                 if let Some(missing) = fields.missing() {
                     return Err(A::Error::custom(format!("`{name}` lacks `{missing}`")));
                 }
-                Ok(ModelEntry { name, fields })
+                Ok(ModelEntry {
+                    name,
+                    repositories: repositories.unwrap_or_default(),
+                    fields,
+                })
             }
         }
         de.deserialize_map(V)
@@ -202,6 +212,20 @@ pub fn node_type(name: &str) -> Option<NodeType> {
         .into_iter()
         .find(|h| h.name == name)
         .map(|h| h.node_type())
+}
+
+/// The name of the catalog model transcribed from Hugging Face repository
+/// `repository` (`meta-llama/Llama-2-7b-hf`; letter case aside, as the Hub treats it).
+pub fn model_of_repository(repository: &str) -> Option<String> {
+    models()
+        .ok()?
+        .into_iter()
+        .find(|m| {
+            m.repositories
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(repository))
+        })
+        .map(|m| m.name)
 }
 
 /// The catalog model called `name`.

@@ -26,6 +26,7 @@
 
 pub mod catalog;
 mod error;
+pub mod experiment;
 mod files;
 mod json_schema;
 mod llm_load;
