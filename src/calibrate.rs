@@ -314,6 +314,28 @@ pub fn error_summary(rows: &[CalibrationRow]) -> Vec<(&'static str, f64, f64, us
         .collect()
 }
 
+/// The metrics a fit weighs: on the stages the measured server kept up with, TTFT
+/// p50, TPOT and end-to-end p50 (the bounds a profile is held to).
+pub const FITTED: [&str; 3] = ["ttft_p50_s", "tpot_s", "e2e_p50_s"];
+
+/// The least-squares objective of a fit: the root mean square of
+/// ln(simulated / measured) over the [`FITTED`] metrics of the stages the measured
+/// server kept up with (a log error weighs 10% too fast as 10% too slow), and how
+/// many values it covers.
+pub fn fit_objective(rows: &[CalibrationRow]) -> (f64, usize) {
+    let logs: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.kept_up && FITTED.contains(&r.metric.as_str()))
+        .filter_map(|r| match (r.measured, r.simulated) {
+            (Some(m), Some(s)) if m > 0.0 && s > 0.0 => Some((s / m).ln()),
+            _ => None,
+        })
+        .collect();
+    let n = logs.len();
+    let sum: f64 = logs.iter().map(|l| l * l).sum();
+    ((sum / n.max(1) as f64).sqrt(), n)
+}
+
 /// The report a person reads: per experiment and stage, measured against simulated
 /// with the relative error, then the error summary.
 pub fn format_report(checks: &[ExperimentCheck], skipped: &[(String, String)]) -> String {
@@ -368,6 +390,12 @@ pub fn format_report(checks: &[ExperimentCheck], skipped: &[(String, String)]) -
                 100.0 * worst
             ));
         }
+    }
+    let (rms, n) = fit_objective(&rows(checks));
+    if n > 0 {
+        out.push_str(&format!(
+            "\nfit objective: rms of ln(simulated/measured) over {n} values (TTFT p50, TPOT, e2e p50): {rms:.4}\n"
+        ));
     }
     for (name, why) in skipped {
         out.push_str(&format!("\nnot checked: {name}: {why}\n"));

@@ -185,6 +185,11 @@ enum Command {
         /// Write each replay scenario into DIR (to read, or run with changes).
         #[arg(long, value_name = "DIR")]
         write_scenarios: Option<PathBuf>,
+        /// Extra fields for every replay's `serving:` section, as YAML lines (e.g.
+        /// `--serving 'prefix_caching: false'`; repeatable): to see what a setting
+        /// does to the fit.
+        #[arg(long, value_name = "YAML")]
+        serving: Vec<String>,
     },
     /// Print the JSON Schema of the scenario format (draft 2020-12): every field with
     /// its documentation, units as patterns, kinds and catalog presets as enums.
@@ -275,7 +280,13 @@ fn main() -> ExitCode {
             dirs,
             out,
             write_scenarios,
-        } => calibrate(&dirs, out.as_deref(), write_scenarios.as_deref()),
+            serving,
+        } => calibrate(
+            &dirs,
+            out.as_deref(),
+            write_scenarios.as_deref(),
+            &serving.join("\n"),
+        ),
         Command::Plot {
             dirs,
             out,
@@ -317,11 +328,16 @@ fn main() -> ExitCode {
 
 /// `inferscale calibrate --check`: the report on standard output, the table and
 /// the replay scenarios where asked.
-fn calibrate(dirs: &[PathBuf], out: Option<&Path>, scenarios: Option<&Path>) -> anyhow::Result<()> {
+fn calibrate(
+    dirs: &[PathBuf],
+    out: Option<&Path>,
+    scenarios: Option<&Path>,
+    serving: &str,
+) -> anyhow::Result<()> {
     use inferscale::calibrate;
     let (mut checks, mut skipped) = (Vec::new(), Vec::new());
     for dir in dirs {
-        let (c, s) = calibrate::check_all(dir, "")
+        let (c, s) = calibrate::check_all(dir, serving)
             .map_err(|e| anyhow::Error::new(Refused(e.to_string())))?;
         checks.extend(c);
         skipped.extend(s);
@@ -331,7 +347,7 @@ fn calibrate(dirs: &[PathBuf], out: Option<&Path>, scenarios: Option<&Path>) -> 
         for dir in dirs {
             for folder in inferscale::scenario::experiment::Experiment::folders(dir)? {
                 let e = inferscale::scenario::experiment::Experiment::read(&folder)?;
-                if let Ok(text) = e.replay_scenario("") {
+                if let Ok(text) = e.replay_scenario(serving) {
                     let path = into.join(format!("{}.yaml", e.name));
                     std::fs::write(&path, text)
                         .with_context(|| format!("writing `{}`", path.display()))?;

@@ -29,6 +29,8 @@ pub fn vidur_70b_replica() -> (Roofline, LlmServerConfig) {
         timeout: None,
         max_model_len: None,
         prefix_caching: true,
+        client_latency: SimDuration::ZERO,
+        deliver_after_next_step: false,
     };
     (roofline, config)
 }

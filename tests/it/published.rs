@@ -258,6 +258,7 @@ fn fit() -> Efficiency {
                     let e = Efficiency {
                         compute: f64::from(c) / 100.0,
                         memory: f64::from(m) / 100.0,
+                        kv_memory: f64::from(m) / 100.0,
                         iteration_overhead_s: f64::from(iteration_ms) * 1e-3,
                         prefill_layer_overhead_s: f64::from(layer_us) * 1e-6,
                         ..Efficiency::CALIBRATED

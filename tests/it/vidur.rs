@@ -75,6 +75,8 @@ fn replica() -> (Roofline, LlmServerConfig) {
         timeout: None,
         max_model_len: None,
         prefix_caching: true,
+        client_latency: inferscale::engine::SimDuration::ZERO,
+        deliver_after_next_step: false,
     };
     (roofline, config)
 }

@@ -1,7 +1,9 @@
 //! The replay of the real vLLM measurements on H100 (`vllm_h100/experiments/` under
 //! the reference directory): every folder whose model the catalog has is replayed
 //! — no list of names here — and sends exactly what the load generator sent, stage
-//! by stage, as inference-perf's `constant` load counts it.
+//! by stage, as inference-perf's `constant` load counts it; on the `vllm` serving
+//! stack the simulated latencies stay within the fidelity bounds of the stages the
+//! real server kept up with.
 
 use inferscale::calibrate::{self, METRICS};
 use inferscale::scenario::experiment::Experiment;
@@ -84,4 +86,83 @@ fn the_calibrate_command_reports_writes_and_refuses() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Fidelity on the `vllm` stack (what a replay runs on), over every stage the real
+/// server kept up with: the median absolute error of TTFT p50, TPOT and end-to-end
+/// p50 each at most 10%, no stage worse than 25%, and where the server kept up at
+/// its highest rate, the simulated throughput within 10% of the measured one (a
+/// simulated server that saturated there would fall behind).
+#[test]
+fn the_vllm_stack_reproduces_every_stage_the_server_kept_up_with() {
+    let dir = reference_dir().join("vllm_h100/experiments");
+    let (checks, _) = calibrate::check_all(&dir, "").unwrap();
+    let rows = calibrate::rows(&checks);
+    let mut report = String::new();
+    for (metric, median, worst, n) in calibrate::error_summary(&rows) {
+        report.push_str(&format!(
+            "{metric}: median {median:.3}, worst {worst:.3} over {n}\n"
+        ));
+    }
+    for metric in calibrate::FITTED {
+        let mut errors: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.kept_up && r.metric == metric)
+            .map(|r| {
+                r.relative_error
+                    .expect("a kept-up stage has both values")
+                    .abs()
+            })
+            .collect();
+        assert!(!errors.is_empty(), "no kept-up stage");
+        errors.sort_by(f64::total_cmp);
+        let median = calibrate::percentile(&errors, 0.5);
+        assert!(
+            median <= 0.10,
+            "{metric}: median error {median:.3}\n{report}"
+        );
+        let worst = errors[errors.len() - 1];
+        assert!(worst <= 0.25, "{metric}: worst stage {worst:.3}\n{report}");
+    }
+    for c in &checks {
+        let top = c
+            .stages
+            .iter()
+            .filter(|s| s.measured.kept_up())
+            .max_by(|a, b| a.rate_per_s.total_cmp(&b.rate_per_s));
+        if let Some(stage) = top {
+            let (m, s) = stage.values("throughput_rps", c.output_len);
+            let err = calibrate::relative_error(m, s).unwrap().abs();
+            assert!(
+                err <= 0.10,
+                "{} at {}/s: throughput {m:?} measured, {s:?} simulated",
+                c.experiment,
+                stage.rate_per_s
+            );
+        }
+    }
+}
+
+/// The client latency is a constant in every request's TTFT and end-to-end time,
+/// and nothing else: the engine does the same work later, so each stage's TTFT and
+/// e2e quantiles move by exactly that much and its TPOT does not.
+#[test]
+fn the_client_latency_adds_to_ttft_and_e2e_and_nothing_else() {
+    let dir = reference_dir().join("vllm_h100/experiments");
+    let first = Experiment::folders(&dir)
+        .unwrap()
+        .into_iter()
+        .find(|f| Experiment::read(f).unwrap().catalog_model().is_some())
+        .expect("an experiment whose model the catalog has");
+    let e = Experiment::read(&first).unwrap();
+    let with = calibrate::check(&e, "client_latency: 7ms").unwrap();
+    let without = calibrate::check(&e, "client_latency: 0s").unwrap();
+    for (a, b) in with.stages.iter().zip(&without.stages) {
+        let (ta, tb) = (a.simulated.ttft.unwrap(), b.simulated.ttft.unwrap());
+        let (ea, eb) = (a.simulated.e2e.unwrap(), b.simulated.e2e.unwrap());
+        for (x, y) in [(ta.0, tb.0), (ta.1, tb.1), (ea.0, eb.0), (ea.1, eb.1)] {
+            assert!((x - y - 0.007).abs() < 1e-6, "{x} vs {y}");
+        }
+        assert_eq!(a.simulated.successes, b.simulated.successes);
+    }
 }

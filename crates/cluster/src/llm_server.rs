@@ -207,6 +207,8 @@ mod tests {
             timeout: None,
             max_model_len: None,
             prefix_caching: true,
+            client_latency: inferscale_engine::SimDuration::ZERO,
+            deliver_after_next_step: false,
         }
     }
 
@@ -267,6 +269,61 @@ mod tests {
         assert!((report.e2e.mean_s() - expected_e2e as f64 / 1e9).abs() < 1e-12);
         assert_eq!(report.iterations, u64::from(output));
         assert_eq!(report.prefill_iterations, 1);
+    }
+
+    /// Tokens delivered after the next step: a lone request's first token is seen
+    /// when its first decode step ends (prefill + one step), its last at once (no
+    /// step follows); under load every request is still accounted for once, and no
+    /// first token is seen before it was computed.
+    #[test]
+    fn delivery_after_the_next_step_shifts_the_first_token_by_one_step() {
+        let r = roofline();
+        let (prompt, output) = (300u32, 50u32);
+        let request = Request {
+            id: 0,
+            arrival: SimTime::from_secs(1),
+            prompt,
+            output,
+            chain: 0,
+        };
+        let lagged = LlmServerConfig {
+            deliver_after_next_step: true,
+            ..config(10_000)
+        };
+        let now = simulate_llm_server(r.clone(), config(10_000), [request], None);
+        let late = simulate_llm_server(r.clone(), lagged.clone(), [request], None);
+        let first_step = SimDuration::from_secs_f64(r.iteration_time(&BatchWork {
+            decode_requests: 1.0,
+            decode_context_tokens: f64::from(prompt + 1),
+            ..Default::default()
+        }));
+        assert!((late.ttft.mean_s() - now.ttft.mean_s() - first_step.as_secs_f64()).abs() < 1e-12);
+        assert!((late.e2e.mean_s() - now.e2e.mean_s()).abs() < 1e-12);
+        let requests = poisson(2_000, 20.0, 512, 128);
+        let lagged = LlmServerConfig {
+            deliver_after_next_step: true,
+            ..config(20_000)
+        };
+        let busy = simulate_llm_server(roofline(), lagged, requests.iter().copied(), None);
+        let plain = simulate_llm_server(roofline(), config(20_000), requests, None);
+        assert_eq!((busy.completed, busy.e2e.count()), (2_000, 2_000));
+        assert_eq!(busy.ttft.count(), 2_000);
+        // Same schedule (delivery changes no engine decision), later first tokens.
+        assert_eq!(busy.iterations, plain.iterations);
+        assert!(busy.ttft.mean_s() > plain.ttft.mean_s());
+        // Each end is seen at most one step late: the longest step is a full
+        // prefill batch.
+        let longest = r.iteration_time(&BatchWork {
+            prefill_tokens: 4096.0,
+            prefill_attention_pairs: 8.0 * BatchWork::prefill_pairs(512.0, 0.0),
+            decode_requests: 64.0,
+            decode_context_tokens: 64.0 * 640.0,
+        });
+        let late_by = busy.e2e.mean_s() - plain.e2e.mean_s();
+        assert!(
+            late_by >= 0.0 && late_by < longest,
+            "{late_by} s, step {longest} s"
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::overrides::{HardwareFields, ModelFields, read_once, visit_entry};
 pub const HARDWARE_YAML: &str = include_str!("../catalog/hardware.yaml");
 /// The model catalog's text.
 pub const MODELS_YAML: &str = include_str!("../catalog/models.yaml");
+/// The serving-stack catalog's text.
+pub const ENGINES_YAML: &str = include_str!("../catalog/engines.yaml");
 /// The classic-model catalog's text.
 pub const CLASSIC_YAML: &str = include_str!("../catalog/classic.yaml");
 
@@ -237,6 +239,68 @@ pub fn model(name: &str) -> Option<LlmSpec> {
         .map(|m| m.spec())
 }
 
+/// One entry of `engines.yaml`: a serving stack's efficiencies and fixed costs, and
+/// what they were fitted on.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineEntry {
+    /// Name scenarios use as `serving.engine`.
+    pub name: String,
+    /// What stack it describes.
+    pub description: String,
+    /// The measurements its numbers were fitted on.
+    pub fitted_on: String,
+    /// Share of peak FLOP/s.
+    pub compute: f64,
+    /// Share of peak memory bandwidth, weight reads.
+    pub memory: f64,
+    /// Share of peak memory bandwidth, decode attention's KV reads.
+    pub kv_memory: f64,
+    /// Share of the shorter of compute and memory time not hidden.
+    pub overlap_loss: f64,
+    /// Fixed time per iteration.
+    pub iteration_overhead: crate::units::Duration,
+    /// Time per layer per iteration.
+    pub layer_overhead: crate::units::Duration,
+    /// Time per layer per iteration with prompt tokens.
+    pub prefill_layer_overhead: crate::units::Duration,
+    /// Latency of one all-reduce.
+    pub allreduce_latency: crate::units::Duration,
+    /// What the API server adds to each request's TTFT and end-to-end latency.
+    pub client_latency: crate::units::Duration,
+    /// Whether a client sees a token when the next engine step ends.
+    pub deliver_after_next_step: bool,
+}
+
+impl EngineEntry {
+    /// The roofline's efficiency factors of this stack.
+    pub fn efficiency(&self) -> inferscale_cluster::Efficiency {
+        inferscale_cluster::Efficiency {
+            compute: self.compute,
+            memory: self.memory,
+            kv_memory: self.kv_memory,
+            iteration_overhead_s: self.iteration_overhead.0.as_secs_f64(),
+            layer_overhead_s: self.layer_overhead.0.as_secs_f64(),
+            prefill_layer_overhead_s: self.prefill_layer_overhead.0.as_secs_f64(),
+            allreduce_latency_s: self.allreduce_latency.0.as_secs_f64(),
+            overlap_loss: self.overlap_loss,
+        }
+    }
+}
+
+/// Every serving stack of the built-in catalog.
+pub fn engines() -> Result<Vec<EngineEntry>, ScenarioError> {
+    parse(ENGINES_YAML, "catalog/engines.yaml")
+}
+
+/// The catalog serving stack called `name`.
+pub fn engine(name: &str) -> Option<EngineEntry> {
+    engines().ok()?.into_iter().find(|e| e.name == name)
+}
+
+/// The serving stack a model runs on when its scenario names none.
+pub const DEFAULT_ENGINE: &str = "tensorrt-llm";
+
 // The editor schema's preset enums (`inferscale schema`).
 
 /// The names of the bundled catalog's entries of one kind, for a preset's enum.
@@ -249,6 +313,15 @@ fn catalog_names(yaml: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|entry| entry.get("name")?.as_str().map(str::to_owned))
         .collect()
+}
+
+/// A serving-stack preset: a name of `catalog/engines.yaml`.
+pub(crate) fn engine_preset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A serving stack of the bundled catalog (crates/scenario/catalog/engines.yaml).",
+        "type": "string",
+        "enum": catalog_names(ENGINES_YAML)
+    })
 }
 
 /// A hardware preset: a name of `catalog/hardware.yaml`.
@@ -314,6 +387,30 @@ mod tests {
             assert!(
                 models.iter().any(|m| m.name == name),
                 "model catalog lacks {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_engine_is_the_roofline_calibration_and_every_engine_is_sane() {
+        let default = engine(DEFAULT_ENGINE).unwrap();
+        assert_eq!(
+            default.efficiency(),
+            inferscale_cluster::Efficiency::CALIBRATED
+        );
+        assert!(!default.deliver_after_next_step && default.client_latency.0.is_zero());
+        let all = engines().unwrap();
+        assert!(all.iter().any(|e| e.name == "vllm"));
+        for e in all {
+            let f = e.efficiency();
+            for share in [f.compute, f.memory, f.kv_memory] {
+                assert!(share > 0.0 && share <= 1.0, "{}", e.name);
+            }
+            assert!((0.0..=1.0).contains(&f.overlap_loss), "{}", e.name);
+            assert!(
+                !e.fitted_on.is_empty(),
+                "{} says what it was fitted on",
+                e.name
             );
         }
     }

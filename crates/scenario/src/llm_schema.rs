@@ -261,7 +261,7 @@ pub struct ServingSpec {
     /// Container start added to the weight load time. Default: `30s`.
     #[serde(default = "default_container_start")]
     pub container_start: Duration,
-    /// Override the roofline's calibrated efficiencies (see `Efficiency::CALIBRATED`).
+    /// Override the serving stack's efficiencies (see `serving.engine`).
     #[serde(default)]
     pub efficiency: EfficiencySpec,
     /// Measured iteration times that replace the roofline. Default: none.
@@ -280,6 +280,25 @@ pub struct ServingSpec {
     /// holds. Default: computed from memory.
     #[serde(default)]
     pub num_gpu_blocks_override: Option<u64>,
+    /// Time the serving stack adds outside the engine to each request's TTFT and
+    /// end-to-end latency: the API server receiving and tokenizing it and streaming
+    /// its tokens back. Default: the engine's (`0s` for `tensorrt-llm`).
+    #[serde(default)]
+    pub client_latency: Option<Duration>,
+    /// The client sees a token when the engine step after the one that computed it
+    /// ends (an engine that streams a step's output while running the next). Counts
+    /// in TTFT and end-to-end latency. Default: the engine's.
+    #[serde(default)]
+    pub deliver_after_next_step: Option<bool>,
+    /// The serving stack (`crates/scenario/catalog/engines.yaml`): its efficiencies,
+    /// fixed costs, client latency and token delivery, each fitted on the
+    /// measurements the entry names; `efficiency:`, `client_latency` and
+    /// `deliver_after_next_step` override its fields. `vllm`: vLLM V1, fitted on
+    /// real H100 measurements. Default: `tensorrt-llm` (the roofline's original
+    /// calibration on TensorRT-LLM's published A100 numbers).
+    #[serde(default)]
+    #[schemars(schema_with = "crate::catalog::engine_preset")]
+    pub engine: Option<String>,
 }
 
 /// Measured iteration times of one replica: how long a prefill of N prompt tokens and
@@ -313,6 +332,9 @@ impl Default for ServingSpec {
             chunked_prefill: false,
             prefix_caching: true,
             num_gpu_blocks_override: None,
+            client_latency: None,
+            deliver_after_next_step: None,
+            engine: None,
             container_start: default_container_start(),
             efficiency: EfficiencySpec::default(),
             profile: None,
@@ -338,23 +360,38 @@ fn default_container_start() -> Duration {
     Duration(inferscale_engine::SimDuration::from_secs(30))
 }
 
-/// Overrides of the roofline's efficiency factors; unset fields keep the calibrated
-/// defaults.
+/// Overrides of the serving stack's efficiency factors (`serving.engine`); unset
+/// fields keep the stack's.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EfficiencySpec {
     /// Share of peak FLOP/s reached by compute-bound work.
     #[serde(default)]
     pub compute: Option<f64>,
-    /// Share of peak memory bandwidth reached by memory-bound work.
+    /// Share of peak memory bandwidth reached by memory-bound work (the weights).
     #[serde(default)]
     pub memory: Option<f64>,
+    /// Share of peak memory bandwidth reached reading the KV cache in decode
+    /// attention. Default: `memory` when that is set here, else the engine's.
+    #[serde(default)]
+    pub kv_memory: Option<f64>,
     /// Fixed time added to every iteration.
     #[serde(default)]
     pub iteration_overhead: Option<Duration>,
     /// Time per layer added to every iteration (eager, graph-less stacks).
     #[serde(default)]
     pub layer_overhead: Option<Duration>,
+    /// Time per layer added to every iteration that processes prompt tokens (the
+    /// context phase's unfused kernels).
+    #[serde(default)]
+    pub prefill_layer_overhead: Option<Duration>,
+    /// Latency of one all-reduce between tensor-parallel accelerators.
+    #[serde(default)]
+    pub allreduce_latency: Option<Duration>,
+    /// Share of the shorter of compute and memory time not hidden behind the
+    /// longer, in [0, 1] (0: a perfect roofline).
+    #[serde(default)]
+    pub overlap_loss: Option<f64>,
 }
 
 /// How a model's replicas start (`initial:`).

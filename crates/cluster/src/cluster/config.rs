@@ -167,6 +167,18 @@ impl Serving {
         }
     }
 
+    /// The time between a client sending a request and the engine receiving it,
+    /// plus that from a token's computation to the client (the API server's
+    /// parsing and tokenization, streaming back): the serving stack's
+    /// [`LlmServerConfig::client_latency`](crate::LlmServerConfig::client_latency),
+    /// zero for other kinds. It counts in TTFT and end-to-end latency.
+    pub fn client_latency(&self) -> inferscale_engine::SimDuration {
+        match self {
+            Serving::Llm { server, .. } => server.client_latency,
+            Serving::Classic { .. } | Serving::Custom(_) => inferscale_engine::SimDuration::ZERO,
+        }
+    }
+
     /// Bytes of weights a replica loads before it is ready.
     pub fn weight_bytes(&self) -> f64 {
         match self {

@@ -166,6 +166,9 @@ struct Cluster {
     logging: bool,
     /// Per model: the block size its prefix cache names blocks at, if it caches.
     prefix_block: Vec<Option<u32>>,
+    /// Per model: a request reaches the cluster this long after it was sent (its
+    /// serving stack's client latency, counted in its latencies).
+    client_latency: Vec<inferscale_engine::SimDuration>,
     /// The block chains of requests drawn but not yet queued at a replica.
     chains: chains::ChainStore,
     /// Requests closed-loop streams made due, until they arrive: (stream, request).
@@ -191,7 +194,8 @@ impl Cluster {
         if let Some(mut request) = active.next {
             request.chain = self.name_blocks(stream, &request);
             self.streams[stream].next = Some(request);
-            ctx.schedule_at(request.arrival.max(now), ClusterEvent::Arrival { stream });
+            let reaches = request.arrival + self.client_latency[self.streams[stream].model];
+            ctx.schedule_at(reaches.max(now), ClusterEvent::Arrival { stream });
         }
     }
 
@@ -524,6 +528,11 @@ pub fn simulate_cluster_with(
             .models
             .iter()
             .map(|m| m.serving.prefix_block_size())
+            .collect(),
+        client_latency: config
+            .models
+            .iter()
+            .map(|m| m.serving.client_latency())
             .collect(),
         chains: chains::ChainStore::default(),
         follow_ups: Vec::new(),

@@ -35,6 +35,16 @@ pub struct LlmServerConfig {
     /// block chain prefills only what is not cached. Requests without one are served
     /// as before.
     pub prefix_caching: bool,
+    /// What the serving stack adds outside the engine to every request's time to
+    /// first token and end-to-end latency: the API server receiving, parsing and
+    /// tokenizing it, and streaming its tokens back (the engine sees the request this
+    /// long after it was sent). Zero: the engine's own times.
+    pub client_latency: SimDuration,
+    /// A token reaches the client when the engine step after the one that computed
+    /// it ends (at once when none follows): an engine whose output for a step is
+    /// processed and streamed while the next step runs. Counts in TTFT and
+    /// end-to-end latency, not in the time between tokens.
+    pub deliver_after_next_step: bool,
 }
 
 impl LlmServerConfig {
@@ -53,6 +63,8 @@ impl LlmServerConfig {
             timeout: None,
             max_model_len: Some(roofline.model().max_context),
             prefix_caching: true,
+            client_latency: SimDuration::ZERO,
+            deliver_after_next_step: false,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 
 use inferscale_engine::{SimDuration, SimTime};
 
-use super::{Iteration, LlmReplica};
+use super::{Delivery, Iteration, LlmReplica};
 use crate::outcomes::Outcomes;
 use crate::perf::BatchWork;
 
@@ -16,6 +16,15 @@ impl LlmReplica {
         if self.is_busy() {
             return None;
         }
+        let next = self.start_next(now, out);
+        if next.is_none() {
+            // No step follows: what the last one computed is sent at once.
+            self.deliver(now, out);
+        }
+        next
+    }
+
+    fn start_next(&mut self, now: SimTime, out: &mut Outcomes) -> Option<SimDuration> {
         if self.config.chunked_prefill {
             return self.start_mixed_iteration(now, out);
         }
@@ -216,7 +225,15 @@ impl LlmReplica {
         let slot = &mut self.slots[id];
         if slot.first_token_at.is_none() {
             slot.first_token_at = Some(now);
-            out.record_first_token(&slot.request, now);
+            if self.config.deliver_after_next_step {
+                self.undelivered.push(Delivery::First {
+                    id,
+                    request: slot.request,
+                });
+            } else {
+                slot.first_visible_at = Some(now);
+                out.record_first_token(&slot.request, now);
+            }
         }
         slot.generated += 1;
         slot.prefilled = 0;
@@ -325,13 +342,22 @@ impl LlmReplica {
             self.name_filled_blocks(id, stored);
         }
         self.release_blocks(id, stored);
-        out.record_completion(&slot.request, slot.first_token_at.unwrap_or(now), now);
+        if self.config.deliver_after_next_step {
+            self.undelivered.push(Delivery::Done {
+                request: slot.request,
+                first_visible: slot.first_visible_at,
+            });
+        } else {
+            out.record_completion(&slot.request, slot.first_visible_at.unwrap_or(now), now);
+        }
         self.free_slots.push(id);
     }
 
     /// Applies the effects of the iteration that ends at `now`; the caller then starts
     /// the next one.
     pub fn complete_iteration(&mut self, now: SimTime, out: &mut Outcomes) {
+        // The client sees the last step's tokens as this one ends.
+        self.deliver(now, out);
         self.stats.busy = self.stats.busy + (now - self.iteration_started);
         if now > self.stats_from {
             self.stats.busy_measured =

@@ -81,6 +81,9 @@ struct Slot {
     admit_seq: u64,
     /// When the first token came out, once it has.
     first_token_at: Option<SimTime>,
+    /// When the client saw it (later than `first_token_at` when tokens are
+    /// delivered after the next step), once it has.
+    first_visible_at: Option<SimTime>,
     /// Whether it is in the decode set (else waiting or being prefilled).
     decoding: bool,
     /// Prompt tokens (plus recomputed output) already prefilled, chunked mode.
@@ -91,6 +94,20 @@ impl Slot {
     fn stored(&self, decode_counter: u64) -> u64 {
         self.stored_at_join + (decode_counter - self.joined_at)
     }
+}
+
+/// A token computed but not yet seen by the client (tokens delivered after the
+/// next step).
+#[derive(Clone, Copy, Debug)]
+enum Delivery {
+    /// The first token of the request in slot `id`.
+    First { id: usize, request: Request },
+    /// The last token: the request is complete; its first token was seen then, if
+    /// it was already delivered.
+    Done {
+        request: Request,
+        first_visible: Option<SimTime>,
+    },
 }
 
 /// What the iteration in progress is doing.
@@ -136,6 +153,9 @@ pub struct LlmReplica {
     chains: Vec<Vec<u64>>,
     /// The cached blocks the last admission plan found (with a pool).
     found: crate::prefix_cache::Found,
+    /// Tokens the last iteration computed that the client sees when the next one
+    /// ends (with `deliver_after_next_step`).
+    undelivered: Vec<Delivery>,
 
     stats: ReplicaStats,
     /// When statistics start (the warm-up's end).
@@ -169,6 +189,7 @@ impl LlmReplica {
             held: Vec::new(),
             chains: Vec::new(),
             found: Default::default(),
+            undelivered: Vec::new(),
             stats: ReplicaStats {
                 iterations: 0,
                 prefill_iterations: 0,
@@ -201,6 +222,7 @@ impl LlmReplica {
     /// replica was killed or its node reclaimed), and leaves it empty and idle.
     /// Returns how many were dropped.
     pub fn abort_all(&mut self, now: SimTime, out: &mut Outcomes) -> u64 {
+        self.deliver(now, out);
         let mut free = vec![false; self.slots.len()];
         for &id in &self.free_slots {
             free[id] = true;
@@ -226,6 +248,29 @@ impl LlmReplica {
         self.phase_counts.iter_mut().for_each(|c| *c = 0);
         self.reset_kv();
         dropped
+    }
+
+    /// The client sees, at `now`, the tokens held back for the step that just
+    /// ended (or that will not come: the replica goes idle).
+    fn deliver(&mut self, now: SimTime, out: &mut Outcomes) {
+        if self.undelivered.is_empty() {
+            return;
+        }
+        for d in std::mem::take(&mut self.undelivered) {
+            match d {
+                Delivery::First { id, request } => {
+                    out.record_first_token(&request, now);
+                    let slot = &mut self.slots[id];
+                    if slot.request.id == request.id {
+                        slot.first_visible_at = Some(now);
+                    }
+                }
+                Delivery::Done {
+                    request,
+                    first_visible,
+                } => out.record_completion(&request, first_visible.unwrap_or(now), now),
+            }
+        }
     }
 
     /// The scheduler limits.
@@ -369,6 +414,7 @@ impl LlmReplica {
             epoch: 0,
             admit_seq: 0,
             first_token_at: None,
+            first_visible_at: None,
             decoding: false,
             prefilled: 0,
         };

@@ -29,6 +29,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use measured::{Quantiles, StageMeasurement};
+pub use replay::REPLAY_ENGINE;
 
 /// Why an experiment folder could not be read or replayed.
 #[derive(Debug, Error)]

@@ -7,6 +7,10 @@ use std::fmt::Write as _;
 
 use super::{Experiment, ExperimentError};
 
+/// The serving stack a replay runs on unless told otherwise: the one fitted on
+/// the vLLM H100 campaign.
+pub const REPLAY_ENGINE: &str = "vllm";
+
 /// vLLM's `--max-num-batched-tokens` default with chunked prefill (v1).
 const VLLM_MAX_BATCHED_TOKENS: u32 = 2048;
 /// vLLM's `--max-num-seqs` default.
@@ -41,9 +45,10 @@ impl Experiment {
     }
 
     /// The replay scenario's YAML: what `inferscale calibrate` runs, and what
-    /// `--write-scenarios` leaves for a user to read or change. `serving` is extra
-    /// YAML for the model's `serving:` mapping (a profile's fields), empty for the
-    /// defaults.
+    /// `--write-scenarios` leaves for a user to read or change. It runs on the
+    /// [`REPLAY_ENGINE`] serving stack. `serving` is extra YAML for the model's
+    /// `serving:` mapping (another `engine:`, efficiency overrides); a field it sets
+    /// replaces the replay's own.
     pub fn replay_scenario(&self, serving: &str) -> Result<String, ExperimentError> {
         let unsupported = |message: String| ExperimentError::Unsupported {
             path: self.dir.join("exp-config.yaml"),
@@ -106,32 +111,47 @@ impl Experiment {
         let _ = writeln!(w, "    placement: gpu\n    tp: {}", s.tensor_parallelism);
         let _ = writeln!(w, "    replicas: 1\n    initial: ready");
         let _ = writeln!(w, "    serving:");
-        let _ = writeln!(
+        // A field the extra `serving` sets replaces the replay's own.
+        let overridden: Vec<&str> = serving
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+            .filter(|k| !k.starts_with([' ', '\t', '#']))
+            .map(str::trim)
+            .collect();
+        let field = |w: &mut String, key: &str, value: String| {
+            if !overridden.contains(&key) {
+                let _ = writeln!(w, "      {key}: {value}");
+            }
+        };
+        field(
             w,
-            "      max_batch: {}",
-            s.max_num_seqs.unwrap_or(VLLM_MAX_NUM_SEQS)
+            "max_batch",
+            s.max_num_seqs.unwrap_or(VLLM_MAX_NUM_SEQS).to_string(),
         );
-        let _ = writeln!(
+        field(
             w,
-            "      max_batched_tokens: {}",
-            s.max_num_batched_tokens.unwrap_or(VLLM_MAX_BATCHED_TOKENS)
+            "max_batched_tokens",
+            s.max_num_batched_tokens
+                .unwrap_or(VLLM_MAX_BATCHED_TOKENS)
+                .to_string(),
         );
-        let _ = writeln!(w, "      block_size: {}", s.block_size.unwrap_or(16));
-        let _ = writeln!(w, "      memory_margin: {margin:.4}");
-        let _ = writeln!(
+        field(w, "block_size", s.block_size.unwrap_or(16).to_string());
+        field(w, "memory_margin", format!("{margin:.4}"));
+        field(
             w,
-            "      chunked_prefill: {}",
-            s.enable_chunked_prefill.unwrap_or(true)
+            "chunked_prefill",
+            s.enable_chunked_prefill.unwrap_or(true).to_string(),
         );
-        let _ = writeln!(
+        field(
             w,
-            "      prefix_caching: {}",
-            s.enable_prefix_caching.unwrap_or(true)
+            "prefix_caching",
+            s.enable_prefix_caching.unwrap_or(true).to_string(),
         );
         if let Some(len) = s.max_model_len {
-            let _ = writeln!(w, "      max_model_len: {len}");
+            field(w, "max_model_len", len.to_string());
         }
-        let _ = writeln!(w, "      container_start: 0s");
+        field(w, "container_start", "0s".into());
+        field(w, "engine", REPLAY_ENGINE.into());
         for line in serving.lines().filter(|l| !l.trim().is_empty()) {
             let _ = writeln!(w, "      {line}");
         }

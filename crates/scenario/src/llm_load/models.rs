@@ -84,6 +84,25 @@ pub(super) fn deployments(
                 "must be at least 1 (only a `variant_of:` entry may start at 0)".into(),
             ));
         }
+        let engine_name = m
+            .serving
+            .engine
+            .as_deref()
+            .unwrap_or(crate::catalog::DEFAULT_ENGINE);
+        let engine = crate::catalog::engine(engine_name).ok_or_else(|| {
+            let known: Vec<String> = crate::catalog::engines()
+                .map(|all| all.into_iter().map(|e| e.name).collect())
+                .unwrap_or_default();
+            at(
+                spanned.referenced,
+                &field("serving.engine"),
+                format!(
+                    "unknown serving stack `{engine_name}`; the catalog has: {}",
+                    known.join(", ")
+                ),
+            )
+        })?;
+        let base = engine.efficiency();
         let e = &m.serving.efficiency;
         let share = |name: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
             match v {
@@ -96,20 +115,31 @@ pub(super) fn deployments(
                 )),
             }
         };
+        let seconds = |d: Option<crate::units::Duration>, default: f64| {
+            d.map_or(default, |d| d.0.as_secs_f64())
+        };
         let efficiency = Efficiency {
-            compute: share("compute", e.compute, Efficiency::CALIBRATED.compute)?,
-            memory: share("memory", e.memory, Efficiency::CALIBRATED.memory)?,
-            iteration_overhead_s: e
-                .iteration_overhead
-                .map_or(Efficiency::CALIBRATED.iteration_overhead_s, |d| {
-                    d.0.as_secs_f64()
-                }),
-            layer_overhead_s: e
-                .layer_overhead
-                .map_or(Efficiency::CALIBRATED.layer_overhead_s, |d| {
-                    d.0.as_secs_f64()
-                }),
-            ..Efficiency::CALIBRATED
+            compute: share("compute", e.compute, base.compute)?,
+            memory: share("memory", e.memory, base.memory)?,
+            kv_memory: share("kv_memory", e.kv_memory.or(e.memory), base.kv_memory)?,
+            iteration_overhead_s: seconds(e.iteration_overhead, base.iteration_overhead_s),
+            layer_overhead_s: seconds(e.layer_overhead, base.layer_overhead_s),
+            prefill_layer_overhead_s: seconds(
+                e.prefill_layer_overhead,
+                base.prefill_layer_overhead_s,
+            ),
+            allreduce_latency_s: seconds(e.allreduce_latency, base.allreduce_latency_s),
+            overlap_loss: match e.overlap_loss {
+                None => base.overlap_loss,
+                Some(v) if (0.0..=1.0).contains(&v) => v,
+                Some(v) => {
+                    return Err(at(
+                        spanned.referenced,
+                        &field("serving.efficiency.overlap_loss"),
+                        format!("must be in [0, 1], got {v}"),
+                    ));
+                }
+            },
         };
         let serving = &m.serving;
         if !(0.0..1.0).contains(&serving.memory_margin) {
@@ -213,6 +243,12 @@ pub(super) fn deployments(
             timeout: m.timeout.map(|d| d.0),
             max_model_len: Some(max_model_len),
             prefix_caching: serving.prefix_caching,
+            client_latency: serving
+                .client_latency
+                .map_or(engine.client_latency.0, |d| d.0),
+            deliver_after_next_step: serving
+                .deliver_after_next_step
+                .unwrap_or(engine.deliver_after_next_step),
         };
         models.push(Deployment {
             name: m.name.clone(),
