@@ -31,6 +31,7 @@ pub fn vidur_70b_replica() -> (Roofline, LlmServerConfig) {
         prefix_caching: true,
         client_latency: SimDuration::ZERO,
         deliver_after_next_step: false,
+        client_timeout: None,
     };
     (roofline, config)
 }

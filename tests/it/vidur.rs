@@ -77,6 +77,7 @@ fn replica() -> (Roofline, LlmServerConfig) {
         prefix_caching: true,
         client_latency: inferscale::engine::SimDuration::ZERO,
         deliver_after_next_step: false,
+        client_timeout: None,
     };
     (roofline, config)
 }

@@ -209,6 +209,7 @@ mod tests {
             prefix_caching: true,
             client_latency: inferscale_engine::SimDuration::ZERO,
             deliver_after_next_step: false,
+            client_timeout: None,
         }
     }
 
@@ -324,6 +325,40 @@ mod tests {
             late_by >= 0.0 && late_by < longest,
             "{late_by} s, step {longest} s"
         );
+    }
+
+    /// A client timeout aborts what the server cannot finish in time, running or
+    /// waiting: every request either completes within the timeout (give or take the
+    /// step that finished it) or is counted timed out, and none is left behind;
+    /// without it the same requests all finish, many late.
+    #[test]
+    fn the_client_timeout_aborts_running_and_waiting_requests() {
+        // Far over capacity: a small cache and long outputs.
+        let requests = poisson(400, 10.0, 512, 600);
+        let timeout = SimDuration::from_secs(30);
+        let aborting = LlmServerConfig {
+            client_timeout: Some(timeout),
+            ..config(3_000)
+        };
+        let cut = simulate_llm_server(roofline(), aborting, requests.iter().copied(), None);
+        let patient = simulate_llm_server(roofline(), config(3_000), requests, None);
+        assert_eq!(cut.arrivals, 400);
+        assert_eq!(cut.completed + cut.dropped + cut.rejected, 400);
+        assert!(cut.dropped > 100, "{} timed out", cut.dropped);
+        // Aborted at an iteration's start: a completion can run past the deadline by
+        // at most the iteration that finished it.
+        assert!(
+            cut.e2e.quantile_s(1.0) < timeout.as_secs_f64() + 1.0,
+            "{} {} {} {}",
+            cut.e2e.quantile_s(1.0),
+            cut.e2e.quantile_s(0.5),
+            cut.completed,
+            cut.dropped
+        );
+        // Without aborts every request finishes, many of them past the deadline.
+        assert_eq!(patient.completed, 400);
+        assert!(patient.e2e.quantile_s(0.9) > timeout.as_secs_f64());
+        assert_eq!(cut.in_flight_at_end, 0);
     }
 
     #[test]

@@ -290,6 +290,12 @@ pub struct ServingSpec {
     /// in TTFT and end-to-end latency. Default: the engine's.
     #[serde(default)]
     pub deliver_after_next_step: Option<bool>,
+    /// The clients give up on a request this long after sending it (inference-perf's
+    /// request timeout): the replica aborts it wherever it is and frees its KV
+    /// cache; it counts as timed out. Unlike the model's `timeout` (a wait in the
+    /// queue), it also ends running requests. Default: none.
+    #[serde(default)]
+    pub client_timeout: Option<Duration>,
     /// The serving stack (`crates/scenario/catalog/engines.yaml`): its efficiencies,
     /// fixed costs, client latency and token delivery, each fitted on the
     /// measurements the entry names; `efficiency:`, `client_latency` and
@@ -334,6 +340,7 @@ impl Default for ServingSpec {
             num_gpu_blocks_override: None,
             client_latency: None,
             deliver_after_next_step: None,
+            client_timeout: None,
             engine: None,
             container_start: default_container_start(),
             efficiency: EfficiencySpec::default(),

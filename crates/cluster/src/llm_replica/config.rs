@@ -45,6 +45,12 @@ pub struct LlmServerConfig {
     /// processed and streamed while the next step runs. Counts in TTFT and
     /// end-to-end latency, not in the time between tokens.
     pub deliver_after_next_step: bool,
+    /// The client gives up on a request this long after sending it: the replica
+    /// aborts it wherever it is (waiting, prefilling, decoding), frees its blocks and
+    /// counts it timed out, as vLLM aborts a request whose client disconnected
+    /// (`None`: clients wait for ever). Unlike `timeout`, it also ends requests
+    /// already running.
+    pub client_timeout: Option<SimDuration>,
 }
 
 impl LlmServerConfig {
@@ -65,6 +71,7 @@ impl LlmServerConfig {
             prefix_caching: true,
             client_latency: SimDuration::ZERO,
             deliver_after_next_step: false,
+            client_timeout: None,
         }
     }
 }

@@ -25,6 +25,9 @@ impl LlmReplica {
     }
 
     fn start_next(&mut self, now: SimTime, out: &mut Outcomes) -> Option<SimDuration> {
+        if !self.deadlines.is_empty() {
+            self.abort_expired(now, out);
+        }
         if self.config.chunked_prefill {
             return self.start_mixed_iteration(now, out);
         }
@@ -43,7 +46,7 @@ impl LlmReplica {
                 // be scheduled again: refuse it rather than stall the queue.
                 self.waiting.pop_front();
                 out.record_reject(&slot.request, now);
-                self.free_slots.push(id);
+                self.free_slot(id);
                 continue;
             }
             // A full batch admits nothing: checked before the cache is looked up.
@@ -350,7 +353,7 @@ impl LlmReplica {
         } else {
             out.record_completion(&slot.request, slot.first_visible_at.unwrap_or(now), now);
         }
-        self.free_slots.push(id);
+        self.free_slot(id);
     }
 
     /// Applies the effects of the iteration that ends at `now`; the caller then starts

@@ -88,6 +88,8 @@ struct Slot {
     decoding: bool,
     /// Prompt tokens (plus recomputed output) already prefilled, chunked mode.
     prefilled: u32,
+    /// Whether a request occupies the slot (a freed slot keeps its last request).
+    live: bool,
 }
 
 impl Slot {
@@ -156,6 +158,9 @@ pub struct LlmReplica {
     /// Tokens the last iteration computed that the client sees when the next one
     /// ends (with `deliver_after_next_step`).
     undelivered: Vec<Delivery>,
+    /// When each request's client gives up (with a `client_timeout`): the time, the
+    /// slot and the request's id, earliest first.
+    deadlines: BinaryHeap<Reverse<(SimTime, usize, u64)>>,
 
     stats: ReplicaStats,
     /// When statistics start (the warm-up's end).
@@ -190,6 +195,7 @@ impl LlmReplica {
             chains: Vec::new(),
             found: Default::default(),
             undelivered: Vec::new(),
+            deadlines: BinaryHeap::new(),
             stats: ReplicaStats {
                 iterations: 0,
                 prefill_iterations: 0,
@@ -235,6 +241,8 @@ impl LlmReplica {
             }
         }
         self.free_slots = (0..self.slots.len()).rev().collect();
+        self.slots.iter_mut().for_each(|s| s.live = false);
+        self.deadlines.clear();
         self.waiting.clear();
         self.running.clear();
         self.admitted.clear();
@@ -270,6 +278,45 @@ impl LlmReplica {
                     first_visible,
                 } => out.record_completion(&request, first_visible.unwrap_or(now), now),
             }
+        }
+    }
+
+    /// Frees slot `id` (its request has left).
+    fn free_slot(&mut self, id: usize) {
+        self.slots[id].live = false;
+        self.free_slots.push(id);
+    }
+
+    /// Aborts, at `now`, every request whose client has given up (its
+    /// `client_timeout` passed): wherever it is — waiting, prefilling or decoding —
+    /// it leaves, its KV blocks are freed, and it counts as timed out; what it
+    /// computed is lost, as when vLLM aborts a request whose client disconnected.
+    fn abort_expired(&mut self, now: SimTime, out: &mut Outcomes) {
+        while let Some(&Reverse((deadline, id, request_id))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            let slot = self.slots[id];
+            if !slot.live || slot.request.id != request_id {
+                continue;
+            }
+            if let Some(at) = self.waiting.iter().position(|&w| w == id) {
+                self.waiting.remove(at);
+            } else if self.running.remove(&slot.admit_seq).is_some() {
+                if slot.decoding {
+                    let stored = self.leave_decode_set(id);
+                    self.release_blocks(id, stored);
+                } else {
+                    self.slots[id].prefilled = 0;
+                    self.release_blocks(id, u64::from(slot.request.prompt + slot.generated));
+                    self.prefilling.retain(|&p| p != id);
+                }
+                let used = self.kv_used();
+                self.stats.kv_avg.set(now, used);
+            }
+            out.record_timeout(&slot.request, now);
+            self.free_slot(id);
         }
     }
 
@@ -336,7 +383,7 @@ impl LlmReplica {
         if expired {
             self.waiting.pop_front();
             out.record_timeout(&slot.request, now);
-            self.free_slots.push(id);
+            self.free_slot(id);
         }
         expired
     }
@@ -417,6 +464,7 @@ impl LlmReplica {
             first_visible_at: None,
             decoding: false,
             prefilled: 0,
+            live: true,
         };
         let id = match self.free_slots.pop() {
             Some(id) => {
@@ -432,6 +480,11 @@ impl LlmReplica {
             }
         };
         self.waiting.push_back(id);
+        if let Some(timeout) = self.config.client_timeout {
+            let r = &self.slots[id].request;
+            self.deadlines
+                .push(Reverse((r.arrival + timeout, id, r.id)));
+        }
         id
     }
 }

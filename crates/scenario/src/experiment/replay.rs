@@ -152,6 +152,7 @@ impl Experiment {
         }
         field(w, "container_start", "0s".into());
         field(w, "engine", REPLAY_ENGINE.into());
+        field(w, "client_timeout", format!("{}s", self.load.timeout_s));
         for line in serving.lines().filter(|l| !l.trim().is_empty()) {
             let _ = writeln!(w, "      {line}");
         }

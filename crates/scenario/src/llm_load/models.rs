@@ -249,6 +249,7 @@ pub(super) fn deployments(
             deliver_after_next_step: serving
                 .deliver_after_next_step
                 .unwrap_or(engine.deliver_after_next_step),
+            client_timeout: serving.client_timeout.map(|d| d.0),
         };
         models.push(Deployment {
             name: m.name.clone(),
