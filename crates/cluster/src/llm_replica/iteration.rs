@@ -24,6 +24,7 @@ impl LlmReplica {
         next
     }
 
+    #[inline(always)]
     fn start_next(&mut self, now: SimTime, out: &mut Outcomes) -> Option<SimDuration> {
         if !self.deadlines.is_empty() {
             self.abort_expired(now, out);

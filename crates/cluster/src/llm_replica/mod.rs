@@ -260,10 +260,16 @@ impl LlmReplica {
 
     /// The client sees, at `now`, the tokens held back for the step that just
     /// ended (or that will not come: the replica goes idle).
+    #[inline]
     fn deliver(&mut self, now: SimTime, out: &mut Outcomes) {
-        if self.undelivered.is_empty() {
-            return;
+        if !self.undelivered.is_empty() {
+            self.deliver_held(now, out);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn deliver_held(&mut self, now: SimTime, out: &mut Outcomes) {
         for d in std::mem::take(&mut self.undelivered) {
             match d {
                 Delivery::First { id, request } => {
