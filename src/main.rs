@@ -169,10 +169,12 @@ enum Command {
     /// `data/reference/vllm_h100/experiments/`, or is one. Each is replayed on one
     /// replica of its model (found in the catalog by its repository) and reported:
     /// TTFT p50/p90, TPOT, end-to-end p50 and throughput, measured / simulated
-    /// (relative error), then the median and worst error per metric. A folder whose
-    /// model the catalog lacks is listed, not checked.
+    /// (relative error), then the median and worst error per metric and the fit
+    /// objective. A folder whose model the catalog lacks is listed, not checked.
     Calibrate {
-        /// Compare with the simulator's timing as it is (fitting comes later).
+        /// Compare measured with simulated latencies. The replays run on the `vllm`
+        /// serving stack (another with `--serving 'engine: NAME'`); fitting a stack's
+        /// terms is `scripts/fit-vllm-h100.sh` for now.
         #[arg(long, required = true)]
         check: bool,
         /// Experiment folders, or directories of them.
