@@ -27,7 +27,9 @@ use inferscale_cluster::{
 use inferscale_engine::RngStreams;
 use inferscale_report::CalibrationRow;
 use inferscale_scenario::System;
-use inferscale_scenario::experiment::{Experiment, ExperimentError, StageMeasurement};
+use inferscale_scenario::experiment::{
+    Experiment, ExperimentError, StageMeasurement, tpot_of_medians,
+};
 
 /// Why an experiment could not be checked.
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +123,7 @@ impl StageCheck {
         let m = &self.measured;
         let s = &self.simulated;
         let tpot = |e2e: Option<(f64, f64)>, ttft: Option<(f64, f64)>| {
-            let (e2e, ttft) = (e2e?, ttft?);
-            (output_len > 1).then(|| (e2e.0 - ttft.0) / f64::from(output_len - 1))
+            tpot_of_medians(e2e?.0, ttft?.0, output_len)
         };
         match metric {
             "ttft_p50_s" => (m.ttft.map(|q| q.median), s.ttft.map(|q| q.0)),

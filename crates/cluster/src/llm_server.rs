@@ -2,7 +2,7 @@
 //! lifecycle: the single-server simulation the scheduler is validated with (Vidur,
 //! published numbers) and that `llm_scale` times.
 
-use inferscale_engine::{Context, Model, SimTime, Simulation};
+use inferscale_engine::{Context, Model, SimDuration, SimTime, Simulation};
 use inferscale_workload::Request;
 
 use crate::llm_replica::{LlmReplica, LlmServerConfig};
@@ -67,6 +67,9 @@ struct SingleServer<I: Iterator<Item = Request>> {
     outcomes: Outcomes,
     source: I,
     next_request: Option<Request>,
+    /// The stack's client latency: a request reaches the replica this long after it
+    /// was sent.
+    latency: SimDuration,
 }
 
 impl<I: Iterator<Item = Request>> SingleServer<I> {
@@ -89,7 +92,7 @@ impl<I: Iterator<Item = Request>> Model for SingleServer<I> {
                 };
                 self.next_request = self.source.next();
                 if let Some(next) = self.next_request {
-                    ctx.schedule_at(next.arrival.max(now), LlmEvent::Arrival);
+                    ctx.schedule_at((next.arrival + self.latency).max(now), LlmEvent::Arrival);
                 }
                 self.outcomes.record_arrival(&request);
                 match self.replica.admit(request) {
@@ -121,7 +124,9 @@ where
 {
     let mut source = requests.into_iter();
     let first = source.next();
+    let latency = config.client_latency;
     let server = SingleServer {
+        latency,
         replica: LlmReplica::new(roofline, config, SimTime::ZERO),
         outcomes: Outcomes::new(Sla::default()),
         source,
@@ -129,7 +134,7 @@ where
     };
     let mut sim = Simulation::new(server);
     if let Some(first) = first {
-        sim.schedule_at(first.arrival, LlmEvent::Arrival);
+        sim.schedule_at(first.arrival + latency, LlmEvent::Arrival);
     }
     sim.run_until(horizon.unwrap_or(SimTime::MAX));
     let end = sim.now();
@@ -300,6 +305,14 @@ mod tests {
         }));
         assert!((late.ttft.mean_s() - now.ttft.mean_s() - first_step.as_secs_f64()).abs() < 1e-12);
         assert!((late.e2e.mean_s() - now.e2e.mean_s()).abs() < 1e-12);
+        // A client latency adds to both, exactly.
+        let far = LlmServerConfig {
+            client_latency: SimDuration::from_millis(7),
+            ..lagged.clone()
+        };
+        let far = simulate_llm_server(r.clone(), far, [request], None);
+        assert!((far.ttft.mean_s() - late.ttft.mean_s() - 0.007).abs() < 1e-12);
+        assert!((far.e2e.mean_s() - late.e2e.mean_s() - 0.007).abs() < 1e-12);
         let requests = poisson(2_000, 20.0, 512, 128);
         let lagged = LlmServerConfig {
             deliver_after_next_step: true,
@@ -340,7 +353,18 @@ mod tests {
             client_timeout: Some(timeout),
             ..config(3_000)
         };
-        let cut = simulate_llm_server(roofline(), aborting, requests.iter().copied(), None);
+        let cut = simulate_llm_server(roofline(), aborting.clone(), requests.iter().copied(), None);
+        // Request ids play no part (these all share id 0; a freed slot's deadline
+        // must never end its next occupant): distinct ids give the same run.
+        let distinct = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Request { id: i as u64, ..*r });
+        let named = simulate_llm_server(roofline(), aborting, distinct, None);
+        assert_eq!(
+            (named.completed, named.dropped, named.iterations),
+            (cut.completed, cut.dropped, cut.iterations)
+        );
         let patient = simulate_llm_server(roofline(), config(3_000), requests, None);
         assert_eq!(cut.arrivals, 400);
         assert_eq!(cut.completed + cut.dropped + cut.rejected, 400);

@@ -38,7 +38,9 @@ pub struct LlmServerConfig {
     /// What the serving stack adds outside the engine to every request's time to
     /// first token and end-to-end latency: the API server receiving, parsing and
     /// tokenizing it, and streaming its tokens back (the engine sees the request this
-    /// long after it was sent). Zero: the engine's own times.
+    /// long after it was sent). Zero: the engine's own times. A request sent within
+    /// this of a run's horizon reaches the engine after it and, like one sent after
+    /// the horizon, is not part of the run.
     pub client_latency: SimDuration,
     /// A token reaches the client when the engine step after the one that computed
     /// it ends (at once when none follows): an engine whose output for a step is

@@ -232,6 +232,7 @@ impl LlmReplica {
             if self.config.deliver_after_next_step {
                 self.undelivered.push(Delivery::First {
                     id,
+                    serial: slot.serial,
                     request: slot.request,
                 });
             } else {

@@ -90,6 +90,9 @@ struct Slot {
     prefilled: u32,
     /// Whether a request occupies the slot (a freed slot keeps its last request).
     live: bool,
+    /// Which occupant this is: unique per replica, unlike request ids, which a
+    /// stream may repeat.
+    serial: u64,
 }
 
 impl Slot {
@@ -102,8 +105,12 @@ impl Slot {
 /// next step).
 #[derive(Clone, Copy, Debug)]
 enum Delivery {
-    /// The first token of the request in slot `id`.
-    First { id: usize, request: Request },
+    /// The first token of the request in slot `id` (its occupant `serial`).
+    First {
+        id: usize,
+        serial: u64,
+        request: Request,
+    },
     /// The last token: the request is complete; its first token was seen then, if
     /// it was already delivered.
     Done {
@@ -159,8 +166,10 @@ pub struct LlmReplica {
     /// ends (with `deliver_after_next_step`).
     undelivered: Vec<Delivery>,
     /// When each request's client gives up (with a `client_timeout`): the time, the
-    /// slot and the request's id, earliest first.
+    /// slot and its occupant's serial, earliest first.
     deadlines: BinaryHeap<Reverse<(SimTime, usize, u64)>>,
+    /// The serial the next occupant of a slot gets.
+    next_serial: u64,
 
     stats: ReplicaStats,
     /// When statistics start (the warm-up's end).
@@ -196,6 +205,7 @@ impl LlmReplica {
             found: Default::default(),
             undelivered: Vec::new(),
             deadlines: BinaryHeap::new(),
+            next_serial: 0,
             stats: ReplicaStats {
                 iterations: 0,
                 prefill_iterations: 0,
@@ -272,10 +282,14 @@ impl LlmReplica {
     fn deliver_held(&mut self, now: SimTime, out: &mut Outcomes) {
         for d in std::mem::take(&mut self.undelivered) {
             match d {
-                Delivery::First { id, request } => {
+                Delivery::First {
+                    id,
+                    serial,
+                    request,
+                } => {
                     out.record_first_token(&request, now);
                     let slot = &mut self.slots[id];
-                    if slot.request.id == request.id {
+                    if slot.live && slot.serial == serial {
                         slot.first_visible_at = Some(now);
                     }
                 }
@@ -298,13 +312,13 @@ impl LlmReplica {
     /// it leaves, its KV blocks are freed, and it counts as timed out; what it
     /// computed is lost, as when vLLM aborts a request whose client disconnected.
     fn abort_expired(&mut self, now: SimTime, out: &mut Outcomes) {
-        while let Some(&Reverse((deadline, id, request_id))) = self.deadlines.peek() {
+        while let Some(&Reverse((deadline, id, serial))) = self.deadlines.peek() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop();
             let slot = self.slots[id];
-            if !slot.live || slot.request.id != request_id {
+            if !slot.live || slot.serial != serial {
                 continue;
             }
             if let Some(at) = self.waiting.iter().position(|&w| w == id) {
@@ -471,7 +485,9 @@ impl LlmReplica {
             decoding: false,
             prefilled: 0,
             live: true,
+            serial: self.next_serial,
         };
+        self.next_serial += 1;
         let id = match self.free_slots.pop() {
             Some(id) => {
                 // Stale finish entries of earlier occupants carry epochs up to the
@@ -487,9 +503,9 @@ impl LlmReplica {
         };
         self.waiting.push_back(id);
         if let Some(timeout) = self.config.client_timeout {
-            let r = &self.slots[id].request;
-            self.deadlines
-                .push(Reverse((r.arrival + timeout, id, r.id)));
+            let slot = &self.slots[id];
+            let deadline = slot.request.arrival + timeout;
+            self.deadlines.push(Reverse((deadline, id, slot.serial)));
         }
         id
     }

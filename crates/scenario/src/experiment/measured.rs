@@ -143,7 +143,13 @@ impl StageMeasurement {
     /// the decode rate a request saw, from the medians (the per-request ratio is not
     /// published).
     pub fn tpot_from_medians(&self, output_len: u32) -> Option<f64> {
-        let (e2e, ttft) = (self.e2e?, self.ttft?);
-        (output_len > 1).then(|| (e2e.median - ttft.median) / f64::from(output_len - 1))
+        tpot_of_medians(self.e2e?.median, self.ttft?.median, output_len)
     }
+}
+
+/// Time per output token after the first from the medians of end-to-end latency
+/// and TTFT: (e2e p50 − TTFT p50) / (output − 1); none for a single-token output.
+/// How measured and simulated stages are both compared.
+pub fn tpot_of_medians(e2e_p50: f64, ttft_p50: f64, output_len: u32) -> Option<f64> {
+    (output_len > 1).then(|| (e2e_p50 - ttft_p50) / f64::from(output_len - 1))
 }

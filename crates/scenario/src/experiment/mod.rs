@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-pub use measured::{Quantiles, StageMeasurement};
+pub use measured::{Quantiles, StageMeasurement, tpot_of_medians};
 pub use replay::REPLAY_ENGINE;
 
 /// Why an experiment folder could not be read or replayed.

@@ -359,6 +359,50 @@ workload:
     }
 
     #[test]
+    fn a_serving_stack_sets_the_roofline_and_its_overrides_win() {
+        let with = |serving: &str| {
+            parse(
+                &BASE.replace(
+                    "      max_batched_tokens: 4096\n",
+                    &format!("      max_batched_tokens: 4096\n{serving}"),
+                ),
+                "t.yaml",
+            )
+        };
+        let server_of = |scenario: crate::Scenario| {
+            let System::Llm(system) = scenario.system else {
+                panic!("not an LLM system")
+            };
+            let inferscale_cluster::Serving::Llm { roofline, server } =
+                system.cluster.models[0].serving.clone()
+            else {
+                panic!("not an LLM model")
+            };
+            (*roofline.efficiency(), server)
+        };
+        let vllm = crate::catalog::engine("vllm").unwrap();
+        let (e, server) = server_of(with("      engine: vllm\n").unwrap());
+        assert_eq!(e, vllm.efficiency());
+        assert_eq!(server.client_latency, vllm.client_latency.0);
+        assert!(server.deliver_after_next_step);
+        let (e, server) = server_of(
+            with("      engine: vllm\n      client_latency: 2ms\n      efficiency: {kv_memory: 0.5}\n")
+                .unwrap(),
+        );
+        assert_eq!((e.kv_memory, e.memory), (0.5, vllm.memory));
+        assert_eq!(server.client_latency.as_nanos(), 2_000_000);
+        // No stack named: the roofline's original calibration, engine times only.
+        let (e, server) = server_of(with("").unwrap());
+        assert_eq!(e, inferscale_cluster::Efficiency::CALIBRATED);
+        assert!(server.client_latency.is_zero() && !server.deliver_after_next_step);
+        let err = with("      engine: vlm\n").unwrap_err().to_string();
+        assert!(
+            err.contains("models[0].serving.engine") && err.contains("tensorrt-llm"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn inference_perf_stages_send_their_counts() {
         use inferscale_engine::{RngStreams, SimTime};
         let text = BASE.replace(
