@@ -189,6 +189,8 @@ mod tests {
             vocab: 32000,
             dtype_bytes: 2.0,
             max_context: 8192,
+            experts: 1,
+            experts_per_token: 1,
         };
         let gpu = AcceleratorSpec {
             kind: DeviceKind::Gpu,

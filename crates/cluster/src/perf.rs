@@ -5,7 +5,9 @@
 //! each running request). Its time is the sum of two operator classes, each bounded by
 //! the slower of compute and memory traffic (the roofline):
 //!
-//! - linear layers: 2·params FLOPs per token, against reading every weight once;
+//! - linear layers: 2·params FLOPs per token, against reading every weight once (a
+//!   mixture of experts: its active parameters per token, against reading the shared
+//!   weights and the experts the batch touches, [`LlmSpec::weight_bytes_read`]);
 //! - attention: 4·layers·hidden FLOPs per (query, key) pair, against reading the KV
 //!   cache of every decoding request once;
 //!
@@ -164,7 +166,11 @@ pub struct Roofline {
 #[derive(Clone, Copy, Debug, Default)]
 struct Coefficients {
     linear_per_token: f64,
+    /// Reading the weights every iteration reads (all of a dense model's; a mixture
+    /// of experts' shared ones).
     linear_memory: f64,
+    /// Reading one expert (zero for a dense model).
+    expert_memory: f64,
     attention_per_pair: f64,
     kv_per_context_token: f64,
     communication_fixed: f64,
@@ -191,7 +197,8 @@ impl Coefficients {
         };
         Coefficients {
             linear_per_token: m.dense_flops_per_token() / tp_f / flops_rate,
-            linear_memory: m.weight_bytes() / tp_f / bytes_rate,
+            linear_memory: m.shared_params() * m.dtype_bytes / tp_f / bytes_rate,
+            expert_memory: m.expert_params() * m.dtype_bytes / tp_f / bytes_rate,
             attention_per_pair: m.attention_flops(1.0) / tp_f / flops_rate,
             kv_per_context_token: m.kv_bytes_per_token()
                 / tp_f
@@ -259,7 +266,12 @@ impl Roofline {
         let roof = |compute: f64, memory: f64| {
             compute.max(memory) + self.efficiency.overlap_loss * compute.min(memory)
         };
-        let linear = roof(c.linear_per_token * tokens, c.linear_memory);
+        let weights = if c.expert_memory > 0.0 {
+            c.linear_memory + c.expert_memory * self.model.experts_touched(tokens)
+        } else {
+            c.linear_memory
+        };
+        let linear = roof(c.linear_per_token * tokens, weights);
         let attention_pairs = work.prefill_attention_pairs + work.decode_context_tokens;
         let attention = roof(
             c.attention_per_pair * attention_pairs,
@@ -312,6 +324,8 @@ mod tests {
             vocab: 1000,
             dtype_bytes: 2.0,
             max_context: 4096,
+            experts: 1,
+            experts_per_token: 1,
         }
     }
 
@@ -420,6 +434,49 @@ mod tests {
         );
         let want = lin_m + 0.25 * lin_c + att_m + 0.25 * att_c;
         assert!((r.iteration_time(&work) - want).abs() < 1e-15);
+    }
+
+    /// A mixture of experts: a one-token decode reads the shared weights and two of
+    /// eight experts, a large batch all eight; compute counts the active parameters.
+    #[test]
+    fn a_mixture_of_experts_reads_the_experts_its_batch_touches() {
+        // 8 experts of 3 · 10 · 1000 · 25 000 = 0.75e9 each: 6e9 in experts, 3e9 shared.
+        let moe = LlmSpec {
+            params: 9e9,
+            experts: 8,
+            experts_per_token: 2,
+            intermediate: 25_000,
+            ..tiny()
+        };
+        assert_eq!(moe.shared_params(), 3e9);
+        let a = a100();
+        let r = Roofline::new(moe.clone(), a.clone(), 1, ideal());
+        let one = BatchWork {
+            decode_requests: 1.0,
+            ..BatchWork::default()
+        };
+        let read = (3e9 + 2.0 * 0.75e9) * 2.0 / a.memory_bandwidth;
+        assert!((r.iteration_time(&one) / read - 1.0).abs() < 1e-9);
+        let many = BatchWork {
+            prefill_tokens: 100_000.0,
+            prefill_attention_pairs: BatchWork::prefill_pairs(100_000.0, 0.0),
+            ..BatchWork::default()
+        };
+        // Compute bound: 2 · (3e9 + 2 · 0.75e9) FLOPs per token, plus attention.
+        let compute = 100_000.0 * 2.0 * 4.5e9 / a.peak_flops;
+        let attention = many.prefill_attention_pairs * moe.attention_flops(1.0) / a.peak_flops;
+        let t = r.iteration_time(&many);
+        assert!(
+            (t / (compute + attention) - 1.0).abs() < 1e-9,
+            "{t} vs {compute} + {attention}"
+        );
+        // A batch of 64 tokens touches all but 8 · (3/4)^64 experts.
+        let batch = BatchWork {
+            decode_requests: 64.0,
+            ..BatchWork::default()
+        };
+        let all = 9e9 * 2.0 / a.memory_bandwidth;
+        assert!((r.iteration_time(&batch) / all - 1.0).abs() < 1e-6);
     }
 
     #[test]

@@ -180,6 +180,9 @@ impl ModelEntry {
             vocab: 0,
             dtype_bytes: 0.0,
             max_context: 0,
+            // Dense unless the entry lists experts.
+            experts: 1,
+            experts_per_token: 1,
         };
         // Complete: every field was checked present when the catalog was read.
         self.fields.apply(&mut spec);
@@ -452,7 +455,8 @@ mod tests {
             };
             // Llama 3.2 1B ties its input and output embeddings.
             let embeddings = if m.name == "llama-3.2-1b" { 1.0 } else { 2.0 };
-            let estimate = l * (2.0 * h * h + 2.0 * h * kv + gated * h * ffn)
+            let experts = f64::from(s.experts);
+            let estimate = l * (2.0 * h * h + 2.0 * h * kv + experts * gated * h * ffn)
                 + embeddings * f64::from(s.vocab) * h;
             assert!(
                 (estimate / s.params - 1.0).abs() < 0.12,

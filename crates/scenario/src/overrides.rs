@@ -200,6 +200,12 @@ field_set! {
         dtype_bytes: f64,
         /// Longest context, tokens.
         max_context: u32,
+        /// Routed experts per layer of a mixture of experts (`num_local_experts`);
+        /// 1, the default, for a dense model.
+        experts: u32,
+        /// Experts each token is routed to (`num_experts_per_tok`); 1, the default,
+        /// for a dense model.
+        experts_per_token: u32,
     }
 }
 
@@ -220,6 +226,8 @@ impl ModelFields {
             (self.intermediate, &mut model.intermediate),
             (self.vocab, &mut model.vocab),
             (self.max_context, &mut model.max_context),
+            (self.experts, &mut model.experts),
+            (self.experts_per_token, &mut model.experts_per_token),
         ] {
             if let Some(v) = value {
                 *slot = v;
@@ -227,10 +235,17 @@ impl ModelFields {
         }
     }
 
-    /// The first field that is absent: a catalog entry must give every one.
+    /// Fields a dense model need not give (a catalog entry must give every other).
+    const OPTIONAL: &'static [&'static str] = &["experts", "experts_per_token"];
+
+    /// The first field that is absent and required: a catalog entry must give every
+    /// one but the experts of a mixture of experts.
     pub(crate) fn missing(&self) -> Option<&'static str> {
         let given = self.given();
-        Self::FIELDS.iter().find(|f| !given.contains(f)).copied()
+        Self::FIELDS
+            .iter()
+            .find(|f| !given.contains(f) && !Self::OPTIONAL.contains(f))
+            .copied()
     }
 }
 

@@ -40,6 +40,8 @@ fn deployment(replicas: u32, tp: u32, routing: RoutingPolicy) -> Deployment {
         vocab: 128256,
         dtype_bytes: 2.0,
         max_context: 8192,
+        experts: 1,
+        experts_per_token: 1,
     };
     let roofline = Roofline::new(
         model,

@@ -53,14 +53,19 @@ pub(super) fn deployments(
             && model.kv_heads > 0
             && model.heads >= model.kv_heads
             && model.heads % model.kv_heads == 0
-            && model.hidden % model.heads == 0;
+            && model.hidden % model.heads == 0
+            && model.experts >= 1
+            && (1..=model.experts).contains(&model.experts_per_token)
+            && model.shared_params() > 0.0;
         if !sane {
             return Err(at(
                 llm.preset.referenced,
                 &field("llm"),
                 format!(
                     "the overridden architecture of `{}` is inconsistent: params and dtype_bytes must be positive, \
-                     heads a multiple of kv_heads, hidden a multiple of heads",
+                     heads a multiple of kv_heads, hidden a multiple of heads, \
+                     experts at least 1, experts_per_token between 1 and experts, and params more than the experts' \
+                     (experts × 3 · layers · hidden · intermediate)",
                     model.name
                 ),
             ));
