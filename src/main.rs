@@ -1,5 +1,7 @@
 //! The `inferscale` command.
 
+mod calibrate_command;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -160,28 +162,42 @@ enum Command {
         #[command(flatten)]
         pilot: PilotArgs,
     },
-    /// Replay measured serving experiments and compare the simulated latencies with
-    /// the measured ones, stage by stage.
+    /// Compare simulated latencies with measured ones, or fit a serving profile to
+    /// them.
     ///
-    /// DIR holds experiment folders in inference-perf's layout (`exp-config.yaml`
-    /// with the vLLM server's arguments, `results/config.yaml`, one
+    /// Experiment folders are in inference-perf's layout (`exp-config.yaml` with the
+    /// vLLM server's arguments, `results/config.yaml`, one
     /// `results/stage_<k>_lifecycle_metrics.json` per load stage), as
-    /// `data/reference/vllm_h100/experiments/`, or is one. Each is replayed on one
-    /// replica of its model (found in the catalog by its repository) and reported:
-    /// TTFT p50/p90, TPOT, end-to-end p50 and throughput, measured / simulated
-    /// (relative error), then the median and worst error per metric and the fit
-    /// objective. A folder whose model the catalog lacks is listed, not checked.
+    /// `data/reference/vllm_h100/experiments/`: each is replayed on one replica of
+    /// its model (found in the catalog by its repository) and reported stage by
+    /// stage — TTFT p50/p90, TPOT, end-to-end p50 and throughput, measured /
+    /// simulated (relative error), the median and worst error per metric, the fit
+    /// objective. Iteration tables (`*.csv` in the layout of Splitwise's
+    /// `perf_model.csv`: static batches' prefill and decode-iteration times) are
+    /// compared configuration by configuration, with the decode's trend in TP. A
+    /// folder or row whose model the catalog lacks is listed, not checked.
+    ///
+    ///   inferscale calibrate --check data/reference/vllm_h100/experiments
+    ///   inferscale calibrate --check splitwise-2023 data/reference/splitwise/perf_model_a100.csv
+    ///   inferscale calibrate --fit DIR --profile-out my-stack.yaml
     Calibrate {
-        /// Compare measured with simulated latencies. The replays run on the `vllm`
-        /// serving stack (another with `--serving 'engine: NAME'`); fitting a stack's
-        /// terms is `scripts/fit-vllm-h100.sh` for now.
-        #[arg(long, required = true)]
+        /// Compare measured with simulated latencies under one serving profile: the
+        /// first input when it names one (a catalog stack such as `splitwise-2023`,
+        /// or a profile file `*.yaml`), else `vllm`.
+        #[arg(long, required_unless_present = "fit", conflicts_with = "fit")]
         check: bool,
-        /// Experiment folders, or directories of them.
-        #[arg(required = true)]
-        dirs: Vec<PathBuf>,
-        /// Also write the comparison as a Parquet table (one row per experiment,
-        /// stage and metric).
+        /// Fit a profile's free terms to the inputs (a compass search on
+        /// ln(simulated/measured): least squares over the experiments' TTFT p50, TPOT
+        /// and end-to-end p50, least absolute deviations over iteration tables),
+        /// write it to --profile-out, then print its report.
+        #[arg(long)]
+        fit: bool,
+        /// [PROFILE] then inputs: experiment folders (inference-perf's layout) or
+        /// directories of them, and iteration tables (`*.csv`, Splitwise's layout).
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Also write the experiments' comparison as a Parquet table (one row per
+        /// experiment, stage and metric).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Write each replay scenario into DIR (to read, or run with changes).
@@ -192,6 +208,23 @@ enum Command {
         /// does to the fit.
         #[arg(long, value_name = "YAML")]
         serving: Vec<String>,
+        /// --fit: the profile to start from, a catalog stack or a file (default
+        /// `vllm`); its terms that are not free stay as they are.
+        #[arg(long, value_name = "PROFILE", requires = "fit")]
+        from: Option<String>,
+        /// --fit: the terms to fit, comma-separated (compute, memory, kv_memory,
+        /// overlap_loss, iteration_overhead, layer_overhead, prefill_layer_overhead,
+        /// allreduce_latency, allreduce_step_latency, gemm_half_width,
+        /// client_latency). Default: those the inputs constrain.
+        #[arg(long, value_name = "TERMS", value_delimiter = ',', requires = "fit")]
+        free: Vec<String>,
+        /// --fit: where to write the fitted profile (YAML; name it in a scenario as
+        /// `serving: {engine: FILE}`).
+        #[arg(long, value_name = "FILE", required_if_eq("fit", "true"))]
+        profile_out: Option<PathBuf>,
+        /// --fit: the fitted profile's name (default: the file's stem).
+        #[arg(long, requires = "fit")]
+        name: Option<String>,
     },
     /// Print the JSON Schema of the scenario format (draft 2020-12): every field with
     /// its documentation, units as patterns, kinds and catalog presets as enums.
@@ -279,16 +312,26 @@ fn main() -> ExitCode {
         Command::Schema { out } => schema(out.as_deref()),
         Command::Calibrate {
             check: _,
-            dirs,
+            fit,
+            inputs,
             out,
             write_scenarios,
             serving,
-        } => calibrate(
-            &dirs,
-            out.as_deref(),
-            write_scenarios.as_deref(),
-            &serving.join("\n"),
-        ),
+            from,
+            free,
+            profile_out,
+            name,
+        } => calibrate_command::run(&calibrate_command::CalibrateArgs {
+            fit,
+            inputs: &inputs,
+            out: out.as_deref(),
+            write_scenarios: write_scenarios.as_deref(),
+            serving: &serving.join("\n"),
+            from: from.as_deref(),
+            free: &free,
+            profile_out: profile_out.as_deref(),
+            name: name.as_deref(),
+        }),
         Command::Plot {
             dirs,
             out,
@@ -326,48 +369,6 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// `inferscale calibrate --check`: the report on standard output, the table and
-/// the replay scenarios where asked.
-fn calibrate(
-    dirs: &[PathBuf],
-    out: Option<&Path>,
-    scenarios: Option<&Path>,
-    serving: &str,
-) -> anyhow::Result<()> {
-    use inferscale::calibrate;
-    let (mut checks, mut skipped) = (Vec::new(), Vec::new());
-    for dir in dirs {
-        let (c, s) = calibrate::check_all(dir, serving)
-            .map_err(|e| anyhow::Error::new(Refused(e.to_string())))?;
-        checks.extend(c);
-        skipped.extend(s);
-    }
-    if let Some(into) = scenarios {
-        std::fs::create_dir_all(into).with_context(|| format!("creating `{}`", into.display()))?;
-        for dir in dirs {
-            for folder in inferscale::scenario::experiment::Experiment::folders(dir)? {
-                let e = inferscale::scenario::experiment::Experiment::read(&folder)?;
-                if let Ok(text) = e.replay_scenario(serving) {
-                    let path = into.join(format!("{}.yaml", e.name));
-                    std::fs::write(&path, text)
-                        .with_context(|| format!("writing `{}`", path.display()))?;
-                }
-            }
-        }
-    }
-    print!("{}", calibrate::format_report(&checks, &skipped));
-    if let Some(path) = out {
-        let batch = inferscale::report::calibration_batch(&calibrate::rows(&checks));
-        let provenance = Provenance {
-            version: inferscale::version_string(),
-            ..Provenance::default()
-        };
-        write_parquet_atomic(path, &batch, &provenance)
-            .with_context(|| format!("writing `{}`", path.display()))?;
-    }
-    Ok(())
 }
 
 fn describe(s: &Scenario) -> String {

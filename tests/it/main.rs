@@ -44,6 +44,7 @@ mod queueing;
 mod requests;
 mod scaling;
 mod schema;
+mod splitwise;
 mod startup;
 mod support;
 mod sweep;

@@ -43,8 +43,18 @@ pub struct Efficiency {
     /// Time added per layer to iterations that process prompt tokens, seconds: the
     /// context phase runs more, unfused, uncaptured kernels per layer than decode.
     pub prefill_layer_overhead_s: f64,
-    /// Latency of one all-reduce between tensor-parallel accelerators, seconds.
+    /// Latency of one all-reduce between tensor-parallel accelerators, seconds: its
+    /// fixed part (launch, synchronisation).
     pub allreduce_latency_s: f64,
+    /// Latency one all-reduce adds per doubling of the tensor-parallel group,
+    /// seconds: a tree (or low-latency ring) all-reduce of a small message takes
+    /// log2(tp) steps, so its latency is `allreduce_latency + this × log2(tp)`.
+    pub allreduce_step_latency_s: f64,
+    /// Hockney's half-performance width of the linear layers' GEMMs: the output
+    /// columns per accelerator (hidden / tp) at which a GEMM reaches half its peak
+    /// rate. Compute efficiency is `compute × w / (w + this)` at width `w`, so it
+    /// falls as tensor parallelism shards the weights thinner. 0: no fall.
+    pub gemm_half_width: f64,
     /// Share of the shorter of an operator class's compute and memory times that is
     /// not hidden behind the longer (0: a perfect roofline, the time is the larger
     /// of the two; 1: none overlaps, their sum). Real kernels near the ridge point
@@ -64,6 +74,8 @@ impl Efficiency {
         layer_overhead_s: 0.0,
         prefill_layer_overhead_s: 250e-6,
         allreduce_latency_s: 20e-6,
+        allreduce_step_latency_s: 0.0,
+        gemm_half_width: 0.0,
         overlap_loss: 0.0,
     };
 }
@@ -182,14 +194,16 @@ struct Coefficients {
 impl Coefficients {
     fn of(m: &LlmSpec, a: &AcceleratorSpec, tp: u32, e: &Efficiency) -> Self {
         let tp_f = f64::from(tp);
-        let flops_rate = a.peak_flops * e.compute;
+        let width = f64::from(m.hidden) / tp_f;
+        let flops_rate = a.peak_flops * e.compute * width / (width + e.gemm_half_width);
         let bytes_rate = a.memory_bandwidth * e.memory;
         let layers = f64::from(m.layers);
         let (communication_fixed, communication_per_token) = if tp > 1 {
             // Two ring all-reduces of the activations per layer.
             let bytes_per_token = f64::from(m.hidden) * m.dtype_bytes * 2.0 * (tp_f - 1.0) / tp_f;
+            let latency = e.allreduce_latency_s + e.allreduce_step_latency_s * tp_f.log2();
             (
-                2.0 * layers * e.allreduce_latency_s,
+                2.0 * layers * latency,
                 2.0 * layers * bytes_per_token / a.interconnect_bandwidth,
             )
         } else {
@@ -338,6 +352,8 @@ mod tests {
             layer_overhead_s: 0.0,
             prefill_layer_overhead_s: 0.0,
             allreduce_latency_s: 0.0,
+            allreduce_step_latency_s: 0.0,
+            gemm_half_width: 0.0,
             overlap_loss: 0.0,
         }
     }
@@ -381,6 +397,41 @@ mod tests {
         assert!(
             (two.iteration_time(&work) - (one.iteration_time(&work) / 2.0 + comm)).abs() < 1e-12
         );
+    }
+
+    /// An all-reduce's latency grows by one step per doubling of the group, and a
+    /// GEMM's efficiency falls as its per-accelerator width nears the half width.
+    #[test]
+    fn all_reduce_steps_and_thin_shards_cost_more_at_higher_tp() {
+        let e = Efficiency {
+            allreduce_latency_s: 10e-6,
+            allreduce_step_latency_s: 30e-6,
+            ..ideal()
+        };
+        let empty_batch_comm = |tp: u32| {
+            let r = Roofline::new(tiny(), a100(), tp, e);
+            r.c.communication_fixed
+        };
+        // 2 all-reduces × 10 layers × (10 µs + 30 µs × log2 tp).
+        assert!((empty_batch_comm(2) - 20.0 * 40e-6).abs() < 1e-15);
+        assert!((empty_batch_comm(8) - 20.0 * 100e-6).abs() < 1e-15);
+        assert_eq!(empty_batch_comm(1), 0.0);
+        // Width 1000 / tp against a half width of 250: 0.8 of peak at tp 1, 1/3 at 8.
+        let thin = Efficiency {
+            gemm_half_width: 250.0,
+            ..ideal()
+        };
+        let prefill = BatchWork {
+            prefill_tokens: 1e6,
+            ..Default::default()
+        };
+        let ideal_one = Roofline::new(tiny(), a100(), 1, ideal()).iteration_time(&prefill);
+        let one = Roofline::new(tiny(), a100(), 1, thin).iteration_time(&prefill);
+        assert!((one / ideal_one - 1.0 / 0.8).abs() < 1e-9);
+        let eight = Roofline::new(tiny(), a100(), 8, thin);
+        let compute_eight = 1e6 * 2e9 / 8.0 / (a100().peak_flops / 3.0);
+        let comm = eight.c.communication_per_token * 1e6;
+        assert!((eight.iteration_time(&prefill) / (compute_eight + comm) - 1.0).abs() < 1e-9);
     }
 
     #[test]

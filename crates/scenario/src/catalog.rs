@@ -267,8 +267,14 @@ pub struct EngineEntry {
     pub layer_overhead: crate::units::Duration,
     /// Time per layer per iteration with prompt tokens.
     pub prefill_layer_overhead: crate::units::Duration,
-    /// Latency of one all-reduce.
+    /// Latency of one all-reduce, its fixed part.
     pub allreduce_latency: crate::units::Duration,
+    /// Latency an all-reduce adds per doubling of the tensor-parallel group.
+    #[serde(default)]
+    pub allreduce_step_latency: crate::units::Duration,
+    /// Hockney half-performance width of the GEMMs, output columns per accelerator.
+    #[serde(default)]
+    pub gemm_half_width: f64,
     /// What the API server adds to each request's TTFT and end-to-end latency.
     pub client_latency: crate::units::Duration,
     /// Whether a client sees a token when the next engine step ends.
@@ -286,6 +292,8 @@ impl EngineEntry {
             layer_overhead_s: self.layer_overhead.0.as_secs_f64(),
             prefill_layer_overhead_s: self.prefill_layer_overhead.0.as_secs_f64(),
             allreduce_latency_s: self.allreduce_latency.0.as_secs_f64(),
+            allreduce_step_latency_s: self.allreduce_step_latency.0.as_secs_f64(),
+            gemm_half_width: self.gemm_half_width,
             overlap_loss: self.overlap_loss,
         }
     }
@@ -299,6 +307,28 @@ pub fn engines() -> Result<Vec<EngineEntry>, ScenarioError> {
 /// The catalog serving stack called `name`.
 pub fn engine(name: &str) -> Option<EngineEntry> {
     engines().ok()?.into_iter().find(|e| e.name == name)
+}
+
+/// Whether `engine` names a profile file (ending `.yaml` or `.yml`) rather than an
+/// entry of the catalog.
+pub fn is_profile_file(engine: &str) -> bool {
+    engine.ends_with(".yaml") || engine.ends_with(".yml")
+}
+
+/// A serving-stack profile from a file of its own: one mapping with the fields of an
+/// `engines.yaml` entry (what `inferscale calibrate --fit` writes). Errors name the
+/// file, line and column.
+pub fn read_engine_profile(path: &std::path::Path) -> Result<EngineEntry, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the serving profile `{}`: {e}", path.display()))?;
+    let file = path.display().to_string();
+    serde_saphyr::from_str::<EngineEntry>(&text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        format!("{file}:{line}:{column}: {e}")
+    })
 }
 
 /// The serving stack a model runs on when its scenario names none.
@@ -318,12 +348,14 @@ fn catalog_names(yaml: &str) -> Vec<String> {
         .collect()
 }
 
-/// A serving-stack preset: a name of `catalog/engines.yaml`.
+/// A serving-stack preset: a name of `catalog/engines.yaml`, or a profile file.
 pub(crate) fn engine_preset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
-        "description": "A serving stack of the bundled catalog (crates/scenario/catalog/engines.yaml).",
-        "type": "string",
-        "enum": catalog_names(ENGINES_YAML)
+        "description": "A serving stack of the bundled catalog (crates/scenario/catalog/engines.yaml), or a profile file of one (`*.yaml`, relative to the scenario; `inferscale calibrate --fit` writes them).",
+        "anyOf": [
+            {"type": "string", "enum": catalog_names(ENGINES_YAML)},
+            {"type": "string", "pattern": "\\.ya?ml$"}
+        ]
     })
 }
 

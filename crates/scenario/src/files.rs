@@ -24,6 +24,7 @@ struct Cache {
     size_pairs: HashMap<String, Result<EmpiricalPairs, String>>,
     servegen: HashMap<String, Result<ArrivalProcess, String>>,
     trace_windows: HashMap<String, Result<Option<WindowSummary>, String>>,
+    engine_profiles: HashMap<String, Result<crate::catalog::EngineEntry, String>>,
     /// How many reads missed the cache (each read a file or a directory).
     reads: usize,
 }
@@ -155,6 +156,21 @@ impl Files {
         let cache = &mut *self.cache();
         memo(&mut cache.trace_windows, &mut cache.reads, key, || {
             inferscale_workload::summarize_window(&path, format, options).map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl Files {
+    /// A serving-stack profile file (see [`crate::catalog::read_engine_profile`]).
+    pub(crate) fn engine_profile(
+        &self,
+        path: &Path,
+    ) -> Result<crate::catalog::EngineEntry, String> {
+        let path = self.resolve(path);
+        let key = format!("{path:?}");
+        let cache = &mut *self.cache();
+        memo(&mut cache.engine_profiles, &mut cache.reads, key, || {
+            crate::catalog::read_engine_profile(&path)
         })
     }
 }

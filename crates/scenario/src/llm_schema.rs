@@ -392,9 +392,20 @@ pub struct EfficiencySpec {
     /// context phase's unfused kernels).
     #[serde(default)]
     pub prefill_layer_overhead: Option<Duration>,
-    /// Latency of one all-reduce between tensor-parallel accelerators.
+    /// Latency of one all-reduce between tensor-parallel accelerators, its fixed
+    /// part.
     #[serde(default)]
     pub allreduce_latency: Option<Duration>,
+    /// Latency an all-reduce adds per doubling of the tensor-parallel group (its
+    /// log2(tp) steps): the all-reduce takes `allreduce_latency + this × log2(tp)`.
+    #[serde(default)]
+    pub allreduce_step_latency: Option<Duration>,
+    /// Hockney's half-performance width of the linear layers' GEMMs, in output
+    /// columns per accelerator (hidden / tp): compute efficiency is
+    /// `compute × w / (w + this)`, falling as tensor parallelism thins the shards.
+    /// 0: none.
+    #[serde(default)]
+    pub gemm_half_width: Option<f64>,
     /// Share of the shorter of compute and memory time not hidden behind the
     /// longer, in [0, 1] (0: a perfect roofline).
     #[serde(default)]

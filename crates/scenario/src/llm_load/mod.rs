@@ -56,7 +56,7 @@ pub(crate) fn build(
     at: At,
 ) -> Result<LlmSystem, ScenarioError> {
     let (pools, preset_of_pool) = node_pools(spec, at)?;
-    let models = deployments(spec, &pools, &preset_of_pool, at)?;
+    let models = deployments(spec, &pools, &preset_of_pool, files, at)?;
     let router_groups = variant_groups(spec, &models, at)?;
     let workloads = workloads(spec, &models, files, at)?;
     Ok(LlmSystem {

@@ -9,6 +9,7 @@ pub(super) fn deployments(
     spec: &ScenarioSpec,
     pools: &[NodePool],
     preset_of_pool: &[String],
+    files: &crate::files::Files,
     at: At,
 ) -> Result<Vec<Deployment>, ScenarioError> {
     let model_catalog = catalog::models()?;
@@ -94,19 +95,25 @@ pub(super) fn deployments(
             .engine
             .as_deref()
             .unwrap_or(crate::catalog::DEFAULT_ENGINE);
-        let engine = crate::catalog::engine(engine_name).ok_or_else(|| {
-            let known: Vec<String> = crate::catalog::engines()
-                .map(|all| all.into_iter().map(|e| e.name).collect())
-                .unwrap_or_default();
-            at(
-                spanned.referenced,
-                &field("serving.engine"),
-                format!(
-                    "unknown serving stack `{engine_name}`; the catalog has: {}",
-                    known.join(", ")
-                ),
-            )
-        })?;
+        let engine = if crate::catalog::is_profile_file(engine_name) {
+            files
+                .engine_profile(std::path::Path::new(engine_name))
+                .map_err(|e| at(spanned.referenced, &field("serving.engine"), e))?
+        } else {
+            crate::catalog::engine(engine_name).ok_or_else(|| {
+                let known: Vec<String> = crate::catalog::engines()
+                    .map(|all| all.into_iter().map(|e| e.name).collect())
+                    .unwrap_or_default();
+                at(
+                    spanned.referenced,
+                    &field("serving.engine"),
+                    format!(
+                        "unknown serving stack `{engine_name}`; the catalog has: {} (or name a profile file, `*.yaml`)",
+                        known.join(", ")
+                    ),
+                )
+            })?
+        };
         let base = engine.efficiency();
         let e = &m.serving.efficiency;
         let share = |name: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
@@ -134,6 +141,21 @@ pub(super) fn deployments(
                 base.prefill_layer_overhead_s,
             ),
             allreduce_latency_s: seconds(e.allreduce_latency, base.allreduce_latency_s),
+            allreduce_step_latency_s: seconds(
+                e.allreduce_step_latency,
+                base.allreduce_step_latency_s,
+            ),
+            gemm_half_width: match e.gemm_half_width {
+                None => base.gemm_half_width,
+                Some(v) if v.is_finite() && v >= 0.0 => v,
+                Some(v) => {
+                    return Err(at(
+                        spanned.referenced,
+                        &field("serving.efficiency.gemm_half_width"),
+                        format!("must be a width of 0 columns or more, got {v}"),
+                    ));
+                }
+            },
             overlap_loss: match e.overlap_loss {
                 None => base.overlap_loss,
                 Some(v) if (0.0..=1.0).contains(&v) => v,

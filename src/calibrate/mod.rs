@@ -16,6 +16,9 @@
 //! several tokens, so it comes out near half) — successful requests per second over
 //! the stage's sends to its last answer, and the share of requests that failed.
 
+pub mod fit;
+pub mod iterations;
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
