@@ -299,9 +299,11 @@ pub struct ServingSpec {
     /// The serving stack (`crates/scenario/catalog/engines.yaml`): its efficiencies,
     /// fixed costs, client latency and token delivery, each fitted on the
     /// measurements the entry names; `efficiency:`, `client_latency` and
-    /// `deliver_after_next_step` override its fields. `vllm`: vLLM V1, fitted on
-    /// real H100 measurements. Default: `tensorrt-llm` (the roofline's original
-    /// calibration on TensorRT-LLM's published A100 numbers).
+    /// `deliver_after_next_step` override its fields; or a profile file
+    /// (`*.yaml`, relative to the scenario, as `inferscale calibrate --fit` writes).
+    /// `vllm`: vLLM V1, fitted on real H100 measurements; `splitwise-2023`: a 2023
+    /// A100 stack. Default: `tensorrt-llm` (the roofline's original calibration on
+    /// TensorRT-LLM's published A100 numbers).
     #[serde(default)]
     #[schemars(schema_with = "crate::catalog::engine_preset")]
     pub engine: Option<String>,
