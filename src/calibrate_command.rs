@@ -136,8 +136,12 @@ pub fn run(args: &CalibrateArgs) -> anyhow::Result<()> {
             dirs.len(),
             tables.len()
         );
+        let mut experiments = Vec::new();
+        for dir in &dirs {
+            experiments.extend(calibrate::read_all(dir).map_err(|e| Refused(e.to_string()))?);
+        }
         let m = fit::Measurements {
-            experiments: &dirs,
+            experiments: &experiments,
             tables: &tables,
         };
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -217,22 +221,19 @@ fn report(
     if dirs.is_empty() {
         return Ok(());
     }
-    let (mut checks, mut skipped) = (Vec::new(), Vec::new());
+    let mut experiments = Vec::new();
     for dir in dirs {
-        let (c, s) = calibrate::check_all(dir, serving).map_err(|e| Refused(e.to_string()))?;
-        checks.extend(c);
-        skipped.extend(s);
+        experiments.extend(calibrate::read_all(dir).map_err(|e| Refused(e.to_string()))?);
     }
+    let (checks, skipped) =
+        calibrate::check_experiments(&experiments, serving).map_err(|e| Refused(e.to_string()))?;
     if let Some(into) = scenarios {
         std::fs::create_dir_all(into).with_context(|| format!("creating `{}`", into.display()))?;
-        for dir in dirs {
-            for folder in inferscale::scenario::experiment::Experiment::folders(dir)? {
-                let e = inferscale::scenario::experiment::Experiment::read(&folder)?;
-                if let Ok(text) = e.replay_scenario(serving) {
-                    let path = into.join(format!("{}.yaml", e.name));
-                    std::fs::write(&path, text)
-                        .with_context(|| format!("writing `{}`", path.display()))?;
-                }
+        for e in &experiments {
+            if let Ok(text) = e.replay_scenario(serving) {
+                let path = into.join(format!("{}.yaml", e.name));
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing `{}`", path.display()))?;
             }
         }
     }

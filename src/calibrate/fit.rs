@@ -31,77 +31,47 @@ pub struct Term {
     pub high: f64,
     /// First step.
     pub step: f64,
+    /// Whether the term is a time (written as one: `62.5us`), else a number.
+    pub seconds: bool,
 }
 
 /// Every term a fit may free.
 pub const TERMS: [Term; 11] = [
-    Term {
-        name: "compute",
-        low: 0.05,
-        high: 1.0,
-        step: 0.05,
-    },
-    Term {
-        name: "memory",
-        low: 0.05,
-        high: 1.0,
-        step: 0.05,
-    },
-    Term {
-        name: "kv_memory",
-        low: 0.05,
-        high: 1.0,
-        step: 0.05,
-    },
-    Term {
-        name: "overlap_loss",
-        low: 0.0,
-        high: 1.0,
-        step: 0.1,
-    },
-    Term {
-        name: "iteration_overhead",
-        low: 0.0,
-        high: 20e-3,
-        step: 0.5e-3,
-    },
-    Term {
-        name: "layer_overhead",
-        low: 0.0,
-        high: 1e-3,
-        step: 20e-6,
-    },
-    Term {
-        name: "prefill_layer_overhead",
-        low: 0.0,
-        high: 1e-3,
-        step: 50e-6,
-    },
-    Term {
-        name: "allreduce_latency",
-        low: 0.0,
-        high: 500e-6,
-        step: 10e-6,
-    },
-    Term {
-        name: "allreduce_step_latency",
-        low: 0.0,
-        high: 500e-6,
-        step: 10e-6,
-    },
-    Term {
-        name: "gemm_half_width",
-        low: 0.0,
-        high: 20_000.0,
-        step: 200.0,
-    },
-    Term {
-        name: "client_latency",
-        low: 0.0,
-        high: 100e-3,
-        step: 1e-3,
-    },
+    Term::number("compute", 0.05, 1.0, 0.05),
+    Term::number("memory", 0.05, 1.0, 0.05),
+    Term::number("kv_memory", 0.05, 1.0, 0.05),
+    Term::number("overlap_loss", 0.0, 1.0, 0.1),
+    Term::time("iteration_overhead", 20e-3, 0.5e-3),
+    Term::time("layer_overhead", 1e-3, 20e-6),
+    Term::time("prefill_layer_overhead", 1e-3, 50e-6),
+    Term::time("allreduce_latency", 500e-6, 10e-6),
+    Term::time("allreduce_step_latency", 500e-6, 10e-6),
+    Term::number("gemm_half_width", 0.0, 20_000.0, 200.0),
+    Term::time("client_latency", 100e-3, 1e-3),
 ];
+
+impl Term {
+    const fn number(name: &'static str, low: f64, high: f64, step: f64) -> Term {
+        Term {
+            name,
+            low,
+            high,
+            step,
+            seconds: false,
+        }
+    }
+
+    /// A time from 0 to `high` seconds.
+    const fn time(name: &'static str, high: f64, step: f64) -> Term {
+        Term {
+            name,
+            low: 0.0,
+            high,
+            step,
+            seconds: true,
+        }
+    }
+}
 
 /// The terms freed when none are named: what experiments constrain (per-request
 /// and per-iteration fixed costs, weight and KV bandwidth, overlap) and, with an
@@ -198,23 +168,30 @@ fn time(s: f64) -> String {
     format!("{:.3}us", s * 1e6)
 }
 
+/// Every term of `profile` as YAML scalars, in [`TERMS`] order.
+fn term_values(profile: &EngineEntry) -> impl Iterator<Item = (&'static str, String)> + '_ {
+    TERMS.iter().map(|t| {
+        let v = get(profile, t.name);
+        (t.name, if t.seconds { time(v) } else { v.to_string() })
+    })
+}
+
 /// The profile as the `serving:` fields that set every one of its terms (for the
 /// replays: whatever `engine:` they name, these override all of it).
 pub fn serving_yaml(profile: &EngineEntry) -> String {
+    let mut client = String::new();
+    let mut efficiency = Vec::new();
+    for (name, value) in term_values(profile) {
+        if name == "client_latency" {
+            client = value;
+        } else {
+            efficiency.push(format!("{name}: {value}"));
+        }
+    }
     format!(
-        "client_latency: {}\ndeliver_after_next_step: {}\nefficiency: {{compute: {}, memory: {}, kv_memory: {}, overlap_loss: {}, iteration_overhead: {}, layer_overhead: {}, prefill_layer_overhead: {}, allreduce_latency: {}, allreduce_step_latency: {}, gemm_half_width: {}}}",
-        time(secs(&profile.client_latency)),
+        "client_latency: {client}\ndeliver_after_next_step: {}\nefficiency: {{{}}}",
         profile.deliver_after_next_step,
-        profile.compute,
-        profile.memory,
-        profile.kv_memory,
-        profile.overlap_loss,
-        time(secs(&profile.iteration_overhead)),
-        time(secs(&profile.layer_overhead)),
-        time(secs(&profile.prefill_layer_overhead)),
-        time(secs(&profile.allreduce_latency)),
-        time(secs(&profile.allreduce_step_latency)),
-        profile.gemm_half_width,
+        efficiency.join(", ")
     )
 }
 
@@ -235,46 +212,28 @@ pub fn profile_yaml(profile: &EngineEntry) -> String {
         out.push_str(&line);
         out
     };
-    format!(
+    let mut out = format!(
         "# A serving profile: name it in a scenario as `serving: {{engine: <this file>}}`\n\
          # (a path relative to the scenario). Fields as in crates/scenario/catalog/engines.yaml.\n\
-         name: {}\n\
-         description: >-\n{}\n\
-         fitted_on: >-\n{}\n\
-         compute: {}\n\
-         memory: {}\n\
-         kv_memory: {}\n\
-         overlap_loss: {}\n\
-         iteration_overhead: {}\n\
-         layer_overhead: {}\n\
-         prefill_layer_overhead: {}\n\
-         allreduce_latency: {}\n\
-         allreduce_step_latency: {}\n\
-         gemm_half_width: {}\n\
-         client_latency: {}\n\
-         deliver_after_next_step: {}\n",
+         name: {}\ndescription: >-\n{}\nfitted_on: >-\n{}\n",
         profile.name,
         folded(&profile.description),
         folded(&profile.fitted_on),
-        profile.compute,
-        profile.memory,
-        profile.kv_memory,
-        profile.overlap_loss,
-        time(secs(&profile.iteration_overhead)),
-        time(secs(&profile.layer_overhead)),
-        time(secs(&profile.prefill_layer_overhead)),
-        time(secs(&profile.allreduce_latency)),
-        time(secs(&profile.allreduce_step_latency)),
-        profile.gemm_half_width,
-        time(secs(&profile.client_latency)),
-        profile.deliver_after_next_step,
-    )
+    );
+    for (name, value) in term_values(profile) {
+        out.push_str(&format!("{name}: {value}\n"));
+    }
+    out.push_str(&format!(
+        "deliver_after_next_step: {}\n",
+        profile.deliver_after_next_step
+    ));
+    out
 }
 
 /// What a fit scores a profile on.
 pub struct Measurements<'a> {
-    /// Experiment folders (or directories of them).
-    pub experiments: &'a [std::path::PathBuf],
+    /// Experiments, read ([`super::read_all`]).
+    pub experiments: &'a [inferscale_scenario::experiment::Experiment],
     /// Iteration tables, read.
     pub tables: &'a [IterationTable],
 }
@@ -284,10 +243,7 @@ pub fn score(profile: &EngineEntry, m: &Measurements) -> Result<f64, super::Cali
     let mut total = 0.0;
     if !m.experiments.is_empty() {
         let serving = serving_yaml(profile);
-        let mut checks = Vec::new();
-        for dir in m.experiments {
-            checks.extend(super::check_all(dir, &serving)?.0);
-        }
+        let (checks, _) = super::check_experiments(m.experiments, &serving)?;
         total += super::fit_objective(&super::rows(&checks)).0;
     }
     let efficiency = profile.efficiency();

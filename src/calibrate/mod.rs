@@ -410,15 +410,22 @@ pub fn format_report(checks: &[ExperimentCheck], skipped: &[(String, String)]) -
 /// The experiments checked, and those passed over with why (their names first).
 pub type Checked = (Vec<ExperimentCheck>, Vec<(String, String)>);
 
-/// Checks every experiment folder under `dir` (or `dir` itself), in parallel: the
-/// checks in folder order, and the folders not checked with why (a model the
-/// catalog lacks). A folder that breaks the layout is an error.
-pub fn check_all(dir: &Path, serving: &str) -> Result<Checked, CalibrateError> {
-    use rayon::prelude::*;
-    let experiments = Experiment::folders(dir)?
+/// Every experiment folder under `dir` (or `dir` itself), read, in folder order. A
+/// folder that breaks the layout is an error.
+pub fn read_all(dir: &Path) -> Result<Vec<Experiment>, CalibrateError> {
+    Ok(Experiment::folders(dir)?
         .iter()
         .map(|f| Experiment::read(f))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Checks `experiments` in parallel: the checks in their order, and those not
+/// checked with why (a model the catalog lacks).
+pub fn check_experiments(
+    experiments: &[Experiment],
+    serving: &str,
+) -> Result<Checked, CalibrateError> {
+    use rayon::prelude::*;
     let results: Vec<_> = experiments
         .par_iter()
         .map(|e| (e, check(e, serving)))
@@ -435,4 +442,10 @@ pub fn check_all(dir: &Path, serving: &str) -> Result<Checked, CalibrateError> {
         }
     }
     Ok((checks, skipped))
+}
+
+/// Checks every experiment folder under `dir` (or `dir` itself): [`read_all`] then
+/// [`check_experiments`].
+pub fn check_all(dir: &Path, serving: &str) -> Result<Checked, CalibrateError> {
+    check_experiments(&read_all(dir)?, serving)
 }

@@ -166,3 +166,27 @@ fn the_client_latency_adds_to_ttft_and_e2e_and_nothing_else() {
         assert_eq!(a.simulated.successes, b.simulated.successes);
     }
 }
+
+/// What `calibrate --fit` scores a profile with — the profile written out as
+/// `serving:` overrides of every term — replays exactly as the catalog stack it came
+/// from: the fit's objective at its start is the objective `--check` prints.
+#[test]
+fn a_profile_as_overrides_replays_as_the_stack_itself() {
+    use inferscale::calibrate::fit;
+    let dir = reference_dir().join("vllm_h100/experiments");
+    let experiments = calibrate::read_all(&dir).unwrap();
+    let (checks, _) = calibrate::check_experiments(&experiments, "").unwrap();
+    let direct = calibrate::fit_objective(&calibrate::rows(&checks)).0;
+    // Against another stack, so every override must land for the two to agree.
+    let vllm = inferscale::scenario::catalog::engine("vllm").unwrap();
+    let serving = format!("engine: tensorrt-llm\n{}", fit::serving_yaml(&vllm));
+    let (checks, _) = calibrate::check_experiments(&experiments, &serving).unwrap();
+    let overridden = calibrate::fit_objective(&calibrate::rows(&checks)).0;
+    assert!(direct > 0.0);
+    assert_eq!(direct, overridden);
+    let m = fit::Measurements {
+        experiments: &experiments,
+        tables: &[],
+    };
+    assert_eq!(fit::score(&vllm, &m).unwrap(), direct);
+}
