@@ -169,7 +169,12 @@ pub fn run(args: &CalibrateArgs) -> anyhow::Result<()> {
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        profile.description = format!("{} with {} refitted", start.name, names.join(", "));
+        let tied = if names.contains(&"memory") && !names.contains(&"kv_memory") {
+            " (kv_memory following memory)"
+        } else {
+            ""
+        };
+        profile.description = format!("{} with {} refitted{tied}", start.name, names.join(", "));
         profile.fitted_on = format!(
             "{} by `inferscale calibrate --fit` ({}): compass search from `{}` over {}; objective {:.5} (from {:.5}) after {} evaluations",
             inputs.join(", "),
