@@ -465,3 +465,39 @@ fn inference_perf_multi_turn_users_carry_their_context_one_request_at_a_time() {
     let hit = runs.f64_column("cache_token_hit_rate").unwrap()[0].unwrap();
     assert!(hit > 0.6, "{hit}");
 }
+
+/// A client latency delays every request a conversation sends, its later turns as
+/// its first: each turn's TTFT grows by exactly the latency (the conversations run
+/// alone, so nothing else moves), and a later turn is sent the same think time after
+/// the previous one's answer arrived.
+#[test]
+fn every_turn_of_a_conversation_pays_the_client_latency() {
+    let scenario = |latency: &str| {
+        format!(
+            "name: turns\nseed: 4\nduration: 1h\nhardware:\n  - {{name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}}\nmodels:\n  - name: chat\n    llm: {{preset: llama-3.1-8b}}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {{container_start: 0s, client_latency: {latency}}}\nworkload:\n  - model: chat\n    arrivals: {{gamma: {{rate: 0.025/s, cv: 0.01}}}}\n    sizes: {{conversation: {{turns: 3, think_time: 5s, input_tokens: 1024, output_tokens: 512}}}}\noutput: {{requests: all}}\n"
+        )
+    };
+    let read = |label: &str, latency: &str| {
+        let (_dir, out) = run_cli(label, &scenario(latency));
+        let table = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
+        let ids = column(&table, "request_id");
+        let ttft = column(&table, "ttft_s");
+        let by_id: std::collections::HashMap<u64, f64> = ids
+            .iter()
+            .zip(&ttft)
+            .map(|(i, t)| (*i as u64, *t))
+            .collect();
+        by_id
+    };
+    let plain = read("turns-plain", "0s");
+    let late = read("turns-late", "50ms");
+    let mut later_turns = 0;
+    for (id, t) in &plain {
+        let Some(l) = late.get(id) else { continue };
+        assert!((l - t - 0.05).abs() < 1e-6, "request {id}: TTFT {t} → {l}");
+        if id & 0xff > 0 {
+            later_turns += 1;
+        }
+    }
+    assert!(later_turns > 50, "{later_turns} later turns compared");
+}

@@ -143,17 +143,18 @@ where
     let stats = server.replica.stats().clone();
     let kv_blocks = server.replica.config().kv_blocks.max(1) as f64;
     let o = server.outcomes;
-    let mut in_flight_ns = 0;
-    server
-        .replica
-        .for_each_outstanding(|request, _| in_flight_ns += o.in_system_ns(request, end));
+    let (mut in_flight, mut in_flight_ns) = (0, 0);
+    server.replica.for_each_outstanding(|request, _| {
+        in_flight += 1;
+        in_flight_ns += o.in_system_ns(request, end);
+    });
     let mean_in_system = o.mean_in_system(end, in_flight_ns);
     LlmReport {
         arrivals: o.arrivals,
         completed: o.completed,
         rejected: o.rejected,
         dropped: o.dropped,
-        in_flight_at_end: server.replica.outstanding() as u64,
+        in_flight_at_end: in_flight,
         ttft: o.ttft,
         tpot: o.tpot,
         e2e: o.e2e,

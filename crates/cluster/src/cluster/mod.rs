@@ -263,7 +263,10 @@ impl Cluster {
                         self.follow_ups.len() - 1
                     }
                 };
-                ctx.schedule_at(next.arrival.max(now), ClusterEvent::FollowUp { slot });
+                // Sent at its arrival, it reaches the cluster a client latency later,
+                // as a stream's first requests do.
+                let reaches = next.arrival + self.client_latency[self.streams[stream].model];
+                ctx.schedule_at(reaches.max(now), ClusterEvent::FollowUp { slot });
             }
             let mut batch = batch;
             batch.clear();

@@ -364,10 +364,21 @@ impl LlmReplica {
 
     /// Calls `f` with every request it holds, waiting or running, and its first token's
     /// time once it came (a walk over them: for the end of a run, not the hot path).
+    /// A request the engine finished whose last tokens the client has not yet seen
+    /// (held back for the next step) is still in the system, and is held here too.
     pub fn for_each_outstanding(&self, mut f: impl FnMut(&Request, Option<SimTime>)) {
         for &id in self.waiting.iter().chain(self.running.values()) {
             let slot = &self.slots[id];
             f(&slot.request, slot.first_token_at);
+        }
+        for d in &self.undelivered {
+            if let Delivery::Done {
+                request,
+                first_visible,
+            } = d
+            {
+                f(request, *first_visible);
+            }
         }
     }
 
