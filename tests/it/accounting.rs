@@ -263,6 +263,29 @@ fn held_back_completions_are_accounted_for_at_the_horizon() {
     }
 }
 
+/// A request sent within the client latency of the horizon reaches the cluster after
+/// it and is not part of the run: the run-out, which follows what was in flight at the
+/// horizon, must not serve it (it did, and counted it met: SLA attainment above 1).
+#[test]
+fn no_request_reaching_the_cluster_after_the_horizon_is_judged() {
+    let results = run_example(
+        "llm-a100",
+        &[("    serving:\n", "    serving:\n      engine: vllm\n")],
+    );
+    for run in &results.runs {
+        check_every_request_is_judged(run);
+        let llm = run.llm.as_ref().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&llm.sla_attainment),
+            "{}",
+            llm.sla_attainment
+        );
+    }
+    for m in &results.models {
+        assert_eq!(m.arrivals, m.sla_met + m.sla_missed, "{}", m.model);
+    }
+}
+
 #[test]
 fn every_arrival_after_the_warm_up_is_met_or_missed_under_overload() {
     let results = run_example(

@@ -195,7 +195,12 @@ impl Cluster {
             request.chain = self.name_blocks(stream, &request);
             self.streams[stream].next = Some(request);
             let reaches = request.arrival + self.client_latency[self.streams[stream].model];
-            ctx.schedule_at(reaches.max(now), ClusterEvent::Arrival { stream });
+            // One that reaches the cluster after the horizon is not part of the run
+            // (`LlmServerConfig::client_latency`): never an arrival the run-out would
+            // serve beyond the window its counts cover.
+            if reaches <= self.config.horizon {
+                ctx.schedule_at(reaches.max(now), ClusterEvent::Arrival { stream });
+            }
         }
     }
 
@@ -249,7 +254,8 @@ impl Cluster {
                 else {
                     continue;
                 };
-                if self.running_out || next.arrival > self.config.horizon {
+                let reaches = next.arrival + self.client_latency[self.streams[stream].model];
+                if self.running_out || reaches > self.config.horizon {
                     continue;
                 }
                 next.chain = self.name_blocks(stream, &next);
@@ -265,7 +271,6 @@ impl Cluster {
                 };
                 // Sent at its arrival, it reaches the cluster a client latency later,
                 // as a stream's first requests do.
-                let reaches = next.arrival + self.client_latency[self.streams[stream].model];
                 ctx.schedule_at(reaches.max(now), ClusterEvent::FollowUp { slot });
             }
             let mut batch = batch;
