@@ -179,16 +179,16 @@ fn column(table: &inferscale::report::ParquetTable, name: &str) -> Vec<f64> {
         .collect()
 }
 
-/// How long Llama-3.1-8B on one H100, as these scenarios serve it, takes to prefill
-/// `new` prompt tokens after `cached` ones: the roofline's iteration time.
-fn prefill(new: f64, cached: f64) -> f64 {
-    use inferscale::cluster::{BatchWork, Efficiency, Roofline};
+/// How long Llama-3.1-8B on one H100, on the serving stack `engine`, takes to
+/// prefill `new` prompt tokens after `cached` ones: the roofline's iteration time.
+fn prefill_on(engine: &str, new: f64, cached: f64) -> f64 {
+    use inferscale::cluster::{BatchWork, Roofline};
     use inferscale::scenario::catalog;
     Roofline::new(
         catalog::model("llama-3.1-8b").unwrap(),
         catalog::node_type("h100-sxm").unwrap().accelerator,
         1,
-        Efficiency::CALIBRATED,
+        catalog::engine(engine).unwrap().efficiency(),
     )
     .iteration_time(&BatchWork {
         prefill_tokens: new,
@@ -240,7 +240,9 @@ fn a_bounded_cache_hits_as_a_least_recently_used_list() {
 /// computes all 256 tokens; the other prompts of the first cycle find the system
 /// prompt's 10 blocks and compute the 96 question tokens after 160 cached; every
 /// later request finds its whole prompt but pays one partial prefill — its last
-/// block, 16 tokens after 240 cached (vLLM never caches a prompt's last token).
+/// block, 16 tokens after 240 cached (vLLM never caches a prompt's last token). On
+/// the default stack (`vllm`) each TTFT also holds its client latency, once; the lone
+/// token is delivered as its step ends, no step following it.
 #[test]
 fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
     let (_dir, out) = run_cli(
@@ -256,6 +258,13 @@ fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
         .collect();
     assert!(ttft.len() > 500, "{} requests", ttft.len());
 
+    let client = inferscale::scenario::catalog::engine("vllm")
+        .unwrap()
+        .client_latency
+        .0
+        .as_secs_f64();
+    assert!(client > 0.001, "{client}");
+    let prefill = |new, cached| client + prefill_on("vllm", new, cached);
     let (cold, system, whole) = (
         prefill(256.0, 0.0),
         prefill(96.0, 160.0),
@@ -285,12 +294,13 @@ fn ttft_falls_with_the_hit_rate_as_prefill_time_predicts() {
 /// cache lacks — turn 2 (2,560 tokens) finds turn 1's prompt and the full blocks of
 /// its answer (95 blocks, 1,520 tokens: the answer's last token is never stored, so
 /// its last block is not full) and computes 1,040; turn 3 (4,096) finds 191 blocks
-/// (3,056 tokens) and computes 1,040 again.
+/// (3,056 tokens) and computes 1,040 again. On `tensorrt-llm`, whose first token
+/// reaches the client as its step ends, with no latency of its own.
 #[test]
 fn conversations_wait_for_their_last_turn_and_find_their_history_cached() {
     let (_dir, out) = run_cli(
         "conversation-turns",
-        "name: turns\nseed: 4\nduration: 1h\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s}\nworkload:\n  - model: chat\n    arrivals: {gamma: {rate: 0.025/s, cv: 0.01}}\n    sizes: {conversation: {turns: 3, think_time: 5s, input_tokens: 1024, output_tokens: 512}}\noutput: {requests: all}\n",
+        "name: turns\nseed: 4\nduration: 1h\nhardware:\n  - {name: gpu, preset: h100-sxm, max_count: 1, boot_time: 0s}\nmodels:\n  - name: chat\n    llm: {preset: llama-3.1-8b}\n    placement: gpu\n    replicas: 1\n    initial: ready\n    serving: {container_start: 0s, engine: tensorrt-llm}\nworkload:\n  - model: chat\n    arrivals: {gamma: {rate: 0.025/s, cv: 0.01}}\n    sizes: {conversation: {turns: 3, think_time: 5s, input_tokens: 1024, output_tokens: 512}}\noutput: {requests: all}\n",
     );
     let table = inferscale::report::read_parquet(&out.join("requests.parquet")).unwrap();
     let col = |name: &str| column(&table, name);
@@ -308,6 +318,7 @@ fn conversations_wait_for_their_last_turn_and_find_their_history_cached() {
         .collect();
 
     // (prompt tokens, TTFT) per turn.
+    let prefill = |new, cached| prefill_on("tensorrt-llm", new, cached);
     let want = [
         (1024.0, prefill(1024.0, 0.0)),
         (2560.0, prefill(1040.0, 1520.0)),

@@ -94,9 +94,15 @@ pub struct Outcomes {
     pub dropped: u64,
     /// Of those, requests that arrived after `measure_from` (they count as SLA misses).
     pub dropped_measured: u64,
-    /// Requests that arrived before this instant are served but not measured (the
-    /// warm-up).
+    /// Requests that reach the cluster before this instant are served but not
+    /// measured (the warm-up).
     pub measure_from: SimTime,
+    /// Per workload entry ([`Request::entry`]), the time from a request's `arrival`
+    /// (when its client sent it) to when it reaches the cluster: the serving stack's
+    /// client latency. The warm-up ends by when requests reach the cluster, as the
+    /// horizon does, so the time series' arrivals (counted as they reach it) add up
+    /// to the measured ones. Empty: none.
+    pub leads: Vec<inferscale_engine::SimDuration>,
     /// Arrival → first token.
     pub ttft: LatencyRecorder,
     /// (end-to-end − TTFT) / (output − 1), for requests with more than one token.
@@ -157,6 +163,7 @@ impl Outcomes {
             dropped: 0,
             dropped_measured: 0,
             measure_from: from,
+            leads: Vec::new(),
             ttft: LatencyRecorder::new(),
             tpot: LatencyRecorder::new(),
             e2e: LatencyRecorder::new(),
@@ -213,8 +220,11 @@ impl Outcomes {
         self.departed_in_system_ns += self.in_system_ns(request, now);
     }
 
-    fn measured(&self, request: &Request) -> bool {
-        request.arrival >= self.measure_from
+    /// Whether `request` is measured: it reached the cluster at or after
+    /// `measure_from`.
+    pub fn measured(&self, request: &Request) -> bool {
+        let lead = self.leads.get(request.entry()).copied().unwrap_or_default();
+        request.arrival + lead >= self.measure_from
     }
 
     /// Counts an arrival.

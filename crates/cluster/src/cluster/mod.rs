@@ -474,6 +474,10 @@ pub fn simulate_cluster_with(
         .iter()
         .map(|m| {
             let mut outcomes = Outcomes::measured_from(m.sla, config.warmup);
+            outcomes.leads = streams
+                .iter()
+                .map(|s| config.models[s.model].serving.client_latency())
+                .collect();
             if controller.is_some() {
                 outcomes.tick_ttft = Some(Vec::new());
             }

@@ -168,12 +168,11 @@ impl Cluster {
     /// its SLA (`None` when none has a deadline to wait for).
     pub(super) fn start_run_out(&mut self) -> Option<SimTime> {
         self.running_out = true;
-        let from = self.config.warmup;
         let mut until: Option<SimTime> = None;
         for (m, o) in self.per_model.iter().map(|s| &s.outcomes).enumerate() {
             let sla = o.sla;
             self.for_each_in_flight(m, |request, first| {
-                if request.arrival >= from
+                if o.measured(request)
                     && let Some(d) = sla.deadline(request, first)
                 {
                     until = Some(until.map_or(d, |u| u.max(d)));
@@ -186,11 +185,10 @@ impl Cluster {
     /// Measured requests of `model`'s group still in flight that have met every target
     /// with none left to miss (a first token within a TTFT-only SLA).
     pub(super) fn met_in_flight(&self, model: usize) -> u64 {
-        let sla = self.per_model[model].outcomes.sla;
-        let from = self.config.warmup;
+        let outcomes = &self.per_model[model].outcomes;
         let mut met = 0;
         self.for_each_in_flight(model, |request, first| {
-            if request.arrival >= from && sla.met_before_completion(request, first) {
+            if outcomes.measured(request) && outcomes.sla.met_before_completion(request, first) {
                 met += 1;
             }
         });

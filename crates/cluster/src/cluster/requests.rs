@@ -53,7 +53,6 @@ impl Cluster {
         if self.request_sink.is_none() {
             return;
         }
-        let from = self.config.warmup;
         for owner in 0..self.per_model.len() {
             if self.config.router_of(owner) != owner || self.per_model[owner].outcomes.log.is_none()
             {
@@ -71,17 +70,18 @@ impl Cluster {
             for request in &self.routers[owner].pending {
                 found.push((None, *request, None));
             }
-            if let Some(log) = self.per_model[owner].outcomes.log.as_mut() {
-                for (replica, request, first) in found {
+            let outcomes = &mut self.per_model[owner].outcomes;
+            let found: Vec<_> = found
+                .into_iter()
+                .map(|(replica, request, first)| {
+                    (replica, request, first, outcomes.measured(&request))
+                })
+                .collect();
+            if let Some(log) = outcomes.log.as_mut() {
+                for (replica, request, first, measured) in found {
                     log.replica = replica;
-                    let met = request.arrival >= from && sla.met_before_completion(&request, first);
-                    log.end(
-                        &request,
-                        None,
-                        RequestOutcome::InFlight,
-                        met,
-                        request.arrival >= from,
-                    );
+                    let met = measured && sla.met_before_completion(&request, first);
+                    log.end(&request, None, RequestOutcome::InFlight, met, measured);
                 }
                 log.replica = None;
             }

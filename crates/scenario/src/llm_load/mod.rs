@@ -391,8 +391,12 @@ workload:
         );
         assert_eq!((e.kv_memory, e.memory), (0.5, vllm.memory));
         assert_eq!(server.client_latency.as_nanos(), 2_000_000);
-        // No stack named: the roofline's original calibration, engine times only.
+        // No stack named: the default, vLLM.
         let (e, server) = server_of(with("").unwrap());
+        assert_eq!(e, vllm.efficiency());
+        assert!(server.deliver_after_next_step);
+        // The original calibration still by name, engine times only.
+        let (e, server) = server_of(with("      engine: tensorrt-llm\n").unwrap());
         assert_eq!(e, inferscale_cluster::Efficiency::CALIBRATED);
         assert!(server.client_latency.is_zero() && !server.deliver_after_next_step);
         let err = with("      engine: vlm\n").unwrap_err().to_string();
