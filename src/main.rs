@@ -235,6 +235,10 @@ enum Command {
         /// Write to this file (atomically) instead of standard output.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Print the external decider protocol's schema instead (the view inferscale
+        /// writes each tick and the answer it reads; docs/decider-protocol.md).
+        #[arg(long)]
+        decider_protocol: bool,
     },
 }
 
@@ -309,7 +313,10 @@ fn main() -> ExitCode {
             pilot,
         } => validate(&scenario, points, &pilot.pilot()),
         Command::Compare { a, b, points } => compare(&a, b.as_deref(), &points),
-        Command::Schema { out } => schema(out.as_deref()),
+        Command::Schema {
+            out,
+            decider_protocol,
+        } => schema(out.as_deref(), decider_protocol),
         Command::Calibrate {
             check: _,
             fit,
@@ -483,9 +490,18 @@ fn validate(path: &Path, points: bool, pilot: &scenario::Pilot) -> anyhow::Resul
 fn external_programs(sweep: &inferscale::scenario::Sweep) -> Vec<(String, PathBuf)> {
     let mut seen = Vec::new();
     for point in &sweep.points {
-        if let Some(policy) = &point.scenario.policy
-            && let inferscale::policy::PredictorConfig::External(c) = &policy.config.predictor
-        {
+        let Some(policy) = &point.scenario.policy else {
+            continue;
+        };
+        let predictor = match &policy.config.predictor {
+            inferscale::policy::PredictorConfig::External(c) => Some(c),
+            _ => None,
+        };
+        let decider = match &policy.config.decider {
+            inferscale::policy::DeciderConfig::External(c) => Some(c),
+            _ => None,
+        };
+        for c in predictor.into_iter().chain(decider) {
             let entry = (c.command.join(" "), c.dir.clone());
             if !seen.contains(&entry) {
                 seen.push(entry);
@@ -748,10 +764,15 @@ fn run(
     Ok(())
 }
 
-/// `inferscale schema`: the scenario format's JSON Schema, to standard output or a
-/// file.
-fn schema(out: Option<&Path>) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(&scenario::scenario_schema())?;
+/// `inferscale schema`: the scenario format's JSON Schema (or the external decider
+/// protocol's), to standard output or a file.
+fn schema(out: Option<&Path>, decider_protocol: bool) -> anyhow::Result<()> {
+    let value = if decider_protocol {
+        inferscale::policy::fleet::protocol_schema()
+    } else {
+        scenario::scenario_schema()
+    };
+    let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
     match out {
         None => {

@@ -15,6 +15,8 @@
 //! - [`loader_property`]: mutated example scenarios load or fail located, never
 //!   panic; the short ones run and conserve requests
 //! - [`cli`]: the `inferscale` command as a user runs it
+//! - [`external_decider`]: a policy in another program over JSON lines, against the
+//!   built-in rule it reimplements and the protocol's schema
 //! - [`requests`]: `requests.parquet` adds up to `runs.parquet`; samples are the
 //!   same requests under every policy
 //! - [`paired`]: paired differences to a baseline against the runs table, and
@@ -32,6 +34,7 @@ mod bad_input;
 mod cli;
 mod determinism;
 mod editor_schema;
+mod external_decider;
 mod golden_outputs;
 mod loader_property;
 mod paired;

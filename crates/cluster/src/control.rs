@@ -31,6 +31,14 @@ pub struct ReplicaView {
 pub struct ModelView {
     /// Model name.
     pub name: String,
+    /// The node type its replicas run on (its `placement`).
+    pub node_type: String,
+    /// The model whose router it shares (a `variant_of:` names it), by index; its
+    /// own index when it has its own.
+    pub group: usize,
+    /// What it has been billed from the start of the run to now, dollars (its share
+    /// of the nodes it occupies; the warm-up included).
+    pub cost_usd: f64,
     /// Requests that arrived since the last tick.
     pub arrivals: u64,
     /// Requests completed since the last tick.
@@ -72,6 +80,9 @@ pub struct ClusterView {
     pub interval: SimDuration,
     /// One per model, in the scenario's order.
     pub models: Vec<ModelView>,
+    /// What the run has been billed from its start to now, dollars (every node
+    /// type, the warm-up included): the models' `cost_usd` plus what no model bears.
+    pub cost_usd: f64,
 }
 
 /// Run `replicas` replicas of model `model`.

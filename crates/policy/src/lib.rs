@@ -13,6 +13,8 @@
 pub mod cost;
 pub mod decide;
 pub mod external;
+pub mod external_decider;
+pub mod fleet;
 pub mod hpa;
 pub mod kpa;
 pub mod monitor;

@@ -226,6 +226,9 @@ mod tests {
     fn view(arrivals: u64, busy: f64) -> ModelView {
         ModelView {
             name: "m".into(),
+            node_type: "gpu".into(),
+            group: 0,
+            cost_usd: 0.0,
             arrivals,
             completions: arrivals,
             desired: 2,

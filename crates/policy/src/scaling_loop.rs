@@ -16,6 +16,7 @@ use crate::decide::{
     DecideInput, Decider, HpaDecider, HpaMetricSource, KpaDecider, Queueing, ReplicaMetric,
     Scheduled, Static, TargetTracking, Threshold,
 };
+use crate::fleet::{FleetDecider, Observed};
 use crate::hpa::{Behavior, Hpa, MetricTarget};
 use crate::kpa::{DeciderSpec, Kpa};
 use crate::monitor::{Monitor, MonitorConfig};
@@ -123,6 +124,9 @@ pub enum DeciderConfig {
     Queueing(Queueing),
     /// Time-of-day table.
     Scheduled(Scheduled),
+    /// Another program decides for the whole fleet, over JSON lines
+    /// ([`crate::external_decider`]).
+    External(crate::external::ExternalCommand),
     /// Cheapest mix of a model's variants.
     CostOptimal {
         /// (model index, price/capacity/quota per replica) per variant.
@@ -285,6 +289,12 @@ pub fn build_decider(
         }),
         DeciderConfig::Queueing(q) => Box::new(q.clone()),
         DeciderConfig::Scheduled(s) => Box::new(s.clone()),
+        // The fleet decider decides for every model at once; per model nothing.
+        DeciderConfig::External(_) => Box::new(Static {
+            replicas: None,
+            min: 0,
+            max: u32::MAX,
+        }),
     }
 }
 
@@ -326,6 +336,84 @@ struct ModelLoop {
     count: u64,
 }
 
+/// What a model loop saw at a tick: the monitor's report, the forecast at the
+/// horizon and the peak over the lookahead.
+type Seen = (crate::monitor::Metrics, Option<f64>, Option<f64>);
+
+impl ModelLoop {
+    /// Scores the forecasts due now, scrapes the model and forecasts: the monitor's
+    /// report, the forecast at the horizon (`steps` intervals ahead) and, for a
+    /// decider that plans for it or when `plan` asks, the peak over the lookahead.
+    /// `None` when the monitor has nothing to report yet; an error when the predictor
+    /// failed and failures end the run.
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &mut self,
+        now: SimTime,
+        interval_s: f64,
+        model_view: &inferscale_cluster::ModelView,
+        steps: usize,
+        plan: bool,
+        on_error: crate::external::OnError,
+        forecasts: &mut Vec<(SimTime, usize, f64)>,
+    ) -> Result<Option<Seen>, String> {
+        let now_s = now.as_secs_f64();
+        // Score forecasts made for this interval against what actually arrived.
+        let actual = if interval_s > 0.0 {
+            model_view.arrivals as f64 / interval_s
+        } else {
+            0.0
+        };
+        while self.pending.front().is_some_and(|(due, _)| *due <= now) {
+            let Some((due, forecast)) = self.pending.pop_front() else {
+                break;
+            };
+            if due == now {
+                self.sq += (forecast - actual).powi(2);
+                self.count += 1;
+                if actual > 0.0 {
+                    self.abs_pct += (forecast - actual).abs() / actual;
+                    self.pct_count += 1;
+                }
+            }
+        }
+        self.monitor.scrape(now_s, interval_s, model_view);
+        let Some(metrics) = self.monitor.metrics(now_s) else {
+            return Ok(None);
+        };
+        let (forecast, peak) = match &mut self.predictor {
+            Some(p) => {
+                p.observe(metrics.latest.t_s, metrics.latest.arrival_rate);
+                let f = p.forecast(steps).map(|f| f.max(0.0));
+                if let Some(f) = f {
+                    let due = now + SimDuration::from_secs_f64(steps as f64 * interval_s);
+                    self.pending.push_back((due, f));
+                    forecasts.push((due, self.model, f));
+                }
+                let peak = if plan || self.decider.plans_for_peak() {
+                    p.peak_forecast(self.lookahead_steps).map(|f| f.max(0.0))
+                } else {
+                    None
+                };
+                if let Some(failure) = p.take_failure() {
+                    if on_error == crate::external::OnError::Fail {
+                        return Err(failure);
+                    }
+                    self.predictor_failed = true;
+                }
+                if self.predictor_failed {
+                    self.fallbacks += 1;
+                    (None, None)
+                } else {
+                    (f, peak)
+                }
+            }
+            None => (None, None),
+        };
+        Ok(Some((metrics, forecast, peak)))
+    }
+}
+
 /// The monitor → predict → decide loop for a set of models.
 pub struct ScalingLoop {
     interval: SimDuration,
@@ -334,6 +422,8 @@ pub struct ScalingLoop {
     forecasts: Vec<(SimTime, usize, f64)>,
     /// What a predictor's failure does.
     on_error: crate::external::OnError,
+    /// A decider of the whole fleet, deciding instead of the per-model ones.
+    fleet: Option<Box<dyn FleetDecider>>,
 }
 
 impl ScalingLoop {
@@ -360,7 +450,21 @@ impl ScalingLoop {
                 decider,
             });
         }
-        Ok(Self::with_stages(config, streams, stages))
+        let mut scaling = Self::with_stages(config, streams, stages);
+        if let DeciderConfig::External(command) = &config.decider {
+            scaling.fleet = Some(Box::new(crate::external_decider::ExternalDecider::spawn(
+                command,
+            )?));
+        }
+        Ok(scaling)
+    }
+
+    /// This loop with `decider` deciding for every model at once (shown a
+    /// [`crate::fleet::FleetView`] per tick) instead of the per-model deciders: how a
+    /// policy from outside the simulator (a Python object) is plugged in.
+    pub fn with_fleet_decider(mut self, decider: Box<dyn FleetDecider>) -> Self {
+        self.fleet = Some(decider);
+        self
     }
 
     /// A loop with stages built by the caller, one set per controlled model. This is how a custom predictor or decider is plugged in.
@@ -420,6 +524,7 @@ impl ScalingLoop {
                 PredictorConfig::External(c) => c.on_error,
                 _ => crate::external::OnError::Fail,
             },
+            fleet: None,
         }
     }
 }
@@ -431,64 +536,33 @@ impl Controller for ScalingLoop {
 
     fn tick(&mut self, view: &ClusterView) -> Result<Vec<ScaleAction>, String> {
         let now = view.now;
-        let now_s = now.as_secs_f64();
         let interval_s = view.interval.as_secs_f64();
         let mut actions = Vec::new();
+        let plan_all = self.fleet.is_some();
+        let mut observed = Vec::new();
         for l in &mut self.loops {
             let Some(model_view) = view.models.get(l.model) else {
                 continue;
             };
-            // Score forecasts made for this interval against what actually arrived.
-            let actual = if interval_s > 0.0 {
-                model_view.arrivals as f64 / interval_s
-            } else {
-                0.0
-            };
-            while l.pending.front().is_some_and(|(due, _)| *due <= now) {
-                let Some((due, forecast)) = l.pending.pop_front() else {
-                    break;
-                };
-                if due == now {
-                    l.sq += (forecast - actual).powi(2);
-                    l.count += 1;
-                    if actual > 0.0 {
-                        l.abs_pct += (forecast - actual).abs() / actual;
-                        l.pct_count += 1;
-                    }
-                }
-            }
-            l.monitor.scrape(now_s, interval_s, model_view);
-            let Some(metrics) = l.monitor.metrics(now_s) else {
+            let seen = l.observe(
+                now,
+                interval_s,
+                model_view,
+                self.steps,
+                plan_all,
+                self.on_error,
+                &mut self.forecasts,
+            )?;
+            if plan_all {
+                observed.push(Observed {
+                    model: l.model,
+                    metrics: seen.as_ref().map(|s| s.0.clone()),
+                    forecast: seen.as_ref().and_then(|s| s.1.map(|f| (f, s.2))),
+                });
                 continue;
-            };
-            let (forecast, peak) = match &mut l.predictor {
-                Some(p) => {
-                    p.observe(metrics.latest.t_s, metrics.latest.arrival_rate);
-                    let f = p.forecast(self.steps).map(|f| f.max(0.0));
-                    if let Some(f) = f {
-                        let due = now + SimDuration::from_secs_f64(self.steps as f64 * interval_s);
-                        l.pending.push_back((due, f));
-                        self.forecasts.push((due, l.model, f));
-                    }
-                    let peak = if l.decider.plans_for_peak() {
-                        p.peak_forecast(l.lookahead_steps).map(|f| f.max(0.0))
-                    } else {
-                        None
-                    };
-                    if let Some(failure) = p.take_failure() {
-                        if self.on_error == crate::external::OnError::Fail {
-                            return Err(failure);
-                        }
-                        l.predictor_failed = true;
-                    }
-                    if l.predictor_failed {
-                        l.fallbacks += 1;
-                        (None, None)
-                    } else {
-                        (f, peak)
-                    }
-                }
-                None => (None, None),
+            }
+            let Some((metrics, forecast, peak)) = seen else {
+                continue;
             };
             let decision = l.decider.decide(&DecideInput {
                 metrics: &metrics,
@@ -526,6 +600,18 @@ impl Controller for ScalingLoop {
                     forecast_per_s: forecast,
                 });
             }
+        }
+        if let Some(fleet) = self.fleet.as_mut() {
+            let horizon_s = self.steps as f64 * interval_s;
+            let fleet_view = crate::fleet::fleet_view(view, &observed, horizon_s);
+            let answer = fleet.decide(&fleet_view)?;
+            actions = crate::fleet::resolve(view, &observed, &answer).map_err(|e| {
+                format!(
+                    "{} answered what the protocol does not allow at t = {} s: {e}",
+                    fleet.describe(),
+                    fleet_view.time_s
+                )
+            })?;
         }
         Ok(actions)
     }
@@ -604,6 +690,9 @@ mod tests {
             interval: SimDuration::from_secs(30),
             models: vec![ModelView {
                 name: "m".into(),
+                node_type: "gpu".into(),
+                group: 0,
+                cost_usd: 0.0,
                 arrivals: 30,
                 completions: 30,
                 desired: 1,
@@ -619,6 +708,7 @@ mod tests {
                 output_tokens_per_s: 0.0,
                 replicas: Vec::new(),
             }],
+            cost_usd: 0.0,
         }
     }
 

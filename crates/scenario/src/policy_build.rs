@@ -584,6 +584,30 @@ impl PolicySpec {
                 })
             }
             DeciderSpecYaml::CostOptimal(c) => cost_optimal(c, cluster, model_names)?,
+            DeciderSpecYaml::External(e) => {
+                if e.command.is_empty() || e.command[0].is_empty() {
+                    return err(
+                        "decider.command",
+                        "an external decider needs `command: [program, args...]`",
+                    );
+                }
+                let timeout = match &e.timeout {
+                    None => inferscale_policy::external::ExternalCommand::DEFAULT_TIMEOUT,
+                    Some(t) if t.0.is_zero() => {
+                        return err(
+                            "decider.timeout",
+                            "an external decider's `timeout` must be above zero",
+                        );
+                    }
+                    Some(t) => std::time::Duration::from_nanos(t.0.as_nanos()),
+                };
+                DeciderConfig::External(inferscale_policy::external::ExternalCommand {
+                    command: e.command.clone(),
+                    dir: dir.to_owned(),
+                    timeout,
+                    on_error: inferscale_policy::external::OnError::Fail,
+                })
+            }
         };
         Ok(PolicySetup {
             config: LoopConfig {

@@ -219,6 +219,24 @@ pub enum DeciderSpecYaml {
     Scheduled(ScheduledSpec),
     /// The cheapest mix of a model's variants (CPU and GPU node types).
     CostOptimal(CostOptimalSpec),
+    /// Another program decides for the whole fleet, over JSON lines: every tick it
+    /// reads the controller's view (time, cost so far, per model its node type,
+    /// replicas, monitored metrics and forecast) and answers replica counts or deltas
+    /// per model (`docs/decider-protocol.md`). E.g. `{kind: external, command:
+    /// [python3, ../examples/threshold_decider.py]}`; it starts in the scenario file's
+    /// directory.
+    External(ExternalDeciderSpec),
+}
+
+/// `kind: external` (a decider).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalDeciderSpec {
+    /// Program and arguments. Required.
+    pub command: Vec<String>,
+    /// Longest wait for one answer (and for the exit at the end). Default 30 s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
 }
 
 /// `kind: cost_optimal`.

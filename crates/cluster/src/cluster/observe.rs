@@ -237,6 +237,12 @@ impl Cluster {
         for m in 0..self.config.models.len() {
             let view = ModelView {
                 name: self.config.models[m].name.clone(),
+                node_type: self.config.pools[self.config.models[m].pool]
+                    .node_type
+                    .name
+                    .clone(),
+                group: self.config.router_of(m),
+                cost_usd: self.ledger.model_billed(m, now).dollars,
                 arrivals: self.per_model[m].outcomes.arrivals - self.per_model[m].counts_at_tick.0,
                 completions: self.per_model[m].outcomes.completed
                     - self.per_model[m].counts_at_tick.1,
@@ -330,10 +336,14 @@ impl Cluster {
             state.prefix_at_tick = total;
         }
         self.last_tick = now;
+        let cost_usd = (0..self.config.pools.len())
+            .map(|p| self.ledger.pool_billed(p, now).dollars)
+            .sum();
         ClusterView {
             now,
             interval,
             models,
+            cost_usd,
         }
     }
 }
