@@ -9,9 +9,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use inferscale::cluster::Serving;
 use inferscale::report::{
-    CurrentSweep, PlannedKey, Provenance, ResultsDir, format_model_table_of, format_paired_table,
-    format_points_table, format_summary_table, summarize_points, summarize_table,
-    write_parquet_atomic,
+    CurrentSweep, ResultsDir, format_model_table_of, format_paired_table, format_points_table,
+    format_summary_table, summarize_points, summarize_table,
 };
 use inferscale::scenario::{self, Scenario, ScenarioError, System};
 use inferscale::sweep_run::{Refused, Shard, SweepOptions};
@@ -654,6 +653,7 @@ fn run(
             stop: &STOP,
             run_timeout: opts.run_timeout,
             force: opts.force,
+            plugins: Default::default(),
         },
     )?;
     let done = outcome.skipped + outcome.ran;
@@ -723,18 +723,7 @@ fn run(
         }
         return Ok(());
     }
-    let current = CurrentSweep {
-        runs: inferscale::sweep_run::plan(&sweep, None)
-            .into_iter()
-            .map(|r| PlannedKey {
-                run_id: r.run_id,
-                // The point's index in the whole sweep (a pilot keeps some points).
-                point_index: sweep.points[r.point].index as u64,
-                point: sweep.points[r.point].label.clone(),
-            })
-            .collect(),
-        provenance: inferscale::sweep_run::provenance(&sweep),
-    };
+    let current = inferscale::sweep_run::current_sweep(&sweep);
     if done == 0 {
         report_failures();
     }
@@ -838,24 +827,10 @@ fn finish(
     quiet: bool,
     current: Option<&CurrentSweep>,
 ) -> anyhow::Result<()> {
-    let merged = inferscale::report::merge(sources, out, current)
-        .with_context(|| format!("merging results into `{}`", out.display()))?;
-    if merged.runs == 0 {
-        anyhow::bail!(
-            "no complete runs found in {}",
-            sources
-                .iter()
-                .map(|s| format!("`{}`", s.display()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let merged = inferscale::sweep_run::merge_results(sources, out, current)?;
     let dir = ResultsDir::new(out);
     let runs = inferscale::report::read_parquet(&dir.merged("runs"))?;
-    let (points, summary) = summarize_points(&runs)?;
-    let provenance = Provenance::of_schema(&runs.schema);
-    write_parquet_atomic(&dir.merged("summary"), &summary, &provenance)
-        .with_context(|| format!("writing the summary in `{}`", out.display()))?;
+    let (points, _) = summarize_points(&runs)?;
     if merged.incomplete > 0 {
         eprintln!(
             "warning: {} run{} left out: a part is missing or cut short; `inferscale run ... \

@@ -161,6 +161,86 @@ pub fn run_one_logged(
     )
 }
 
+/// Makes a fresh fleet decider for each run ([`Plugins::decider`]).
+pub type FleetDeciderFactory =
+    dyn Fn() -> Result<Box<dyn inferscale_policy::fleet::FleetDecider>, String> + Sync;
+
+/// Makes a fresh predictor for each controlled model of each run, given the model's
+/// name and the control interval in seconds ([`Plugins::predictor`]).
+pub type PredictorFactory =
+    dyn Fn(&str, f64) -> Result<Box<dyn inferscale_policy::predict::Predictor>, String> + Sync;
+
+/// Stages from outside the scenario that replace its own in every run: how a policy
+/// written in another language through a binding (a Python object) drives a run or a
+/// sweep. The scenario's monitor, executor and the stages not replaced still run; a
+/// scenario without `policy:` has no loop to plug them into, which is an error.
+#[derive(Clone, Copy, Default)]
+pub struct Plugins<'a> {
+    /// Decides for the whole fleet at every tick instead of the scenario's decider.
+    pub decider: Option<&'a FleetDeciderFactory>,
+    /// Forecasts each controlled model instead of the scenario's predictor.
+    pub predictor: Option<&'a PredictorFactory>,
+}
+
+impl Plugins<'_> {
+    /// Whether nothing is replaced.
+    pub fn is_empty(&self) -> bool {
+        self.decider.is_none() && self.predictor.is_none()
+    }
+}
+
+/// [`run_one_logged`] with the stages of `plugins` replacing the scenario's.
+pub fn run_one_decided(
+    scenario: &Scenario,
+    replication: u64,
+    watchdog: Watchdog,
+    spool: Option<&std::path::Path>,
+    plugins: Plugins<'_>,
+) -> Result<OneRun, RunError> {
+    if plugins.is_empty() {
+        return run_one_logged(scenario, replication, watchdog, spool);
+    }
+    run_one_controlled_watched(
+        scenario,
+        replication,
+        |system, streams| {
+            let Some(policy) = scenario.policy.as_ref() else {
+                return Err(RunError::Controller(format!(
+                    "`{}` has no `policy:`: a decider or predictor from outside needs the \
+                     scaling loop's interval and monitor",
+                    scenario.name
+                )));
+            };
+            let initial: Vec<u32> = system.cluster.models.iter().map(|m| m.replicas).collect();
+            let names: Vec<String> = system
+                .cluster
+                .models
+                .iter()
+                .map(|m| m.name.clone())
+                .collect();
+            let mut scaling = ScalingLoop::new(&policy.config, streams, &names, &initial, |m| {
+                oracle_rate(system, m)
+            })
+            .map_err(RunError::Controller)?;
+            if let Some(make) = plugins.predictor {
+                let interval_s = policy.config.interval_s;
+                scaling = scaling
+                    .with_predictors(|m| make(names.get(m).map_or("", String::as_str), interval_s))
+                    .map_err(RunError::Controller)?;
+            }
+            if let Some(make) = plugins.decider {
+                scaling = scaling.with_fleet_decider(make().map_err(RunError::Controller)?);
+            }
+            Ok(Some((
+                Box::new(scaling) as Box<dyn inferscale_cluster::Controller>,
+                policy.executor,
+            )))
+        },
+        watchdog,
+        spool,
+    )
+}
+
 /// Runs replication `replication` of a cluster scenario under a controller built by
 /// `controller` from the system and the replication's random streams (instead of
 /// the scenario's own `policy:`): how a policy written outside the crate is run (see
@@ -302,23 +382,27 @@ fn scaling_loop(
         .iter()
         .map(|m| m.name.clone())
         .collect();
-    let rate_at = |model: usize| -> Option<Box<dyn Fn(f64) -> f64 + Send>> {
-        let processes: Vec<ArrivalProcess> = system
-            .workloads
-            .iter()
-            .filter(|w| w.model == model)
-            .map(|w| w.source.arrival_process().cloned())
-            .collect::<Option<_>>()?;
-        Some(Box::new(move |t: f64| {
-            processes.iter().map(|p| p.expected_rate_at(t)).sum()
-        }))
-    };
+    let rate_at = |model: usize| oracle_rate(system, model);
     // The setup was checked when the scenario was loaded; what can still fail here is
     // starting an external program (under `on_error: fallback` the loop goes on
     // without it and counts the ticks).
     ScalingLoop::new(&policy.config, streams, &names, &initial, rate_at)
         .map(|l| Box::new(l) as Box<dyn inferscale_cluster::Controller>)
         .map_err(RunError::Controller)
+}
+
+/// The oracle predictor's true rate of `model`: the summed expected rate of its
+/// synthetic workloads; `None` for a model fed by a trace.
+fn oracle_rate(system: &LlmSystem, model: usize) -> Option<Box<dyn Fn(f64) -> f64 + Send>> {
+    let processes: Vec<ArrivalProcess> = system
+        .workloads
+        .iter()
+        .filter(|w| w.model == model)
+        .map(|w| w.source.arrival_process().cloned())
+        .collect::<Option<_>>()?;
+    Some(Box::new(move |t: f64| {
+        processes.iter().map(|p| p.expected_rate_at(t)).sum()
+    }))
 }
 
 /// Each recorder's log-scale histogram as rows of `latency.parquet`: `(model, metric,

@@ -57,7 +57,6 @@ impl std::fmt::Display for Shard {
 }
 
 /// How a sweep runs.
-#[derive(Debug)]
 pub struct SweepOptions<'a> {
     /// Worker threads; `None`: one per core.
     pub threads: Option<usize>,
@@ -77,6 +76,9 @@ pub struct SweepOptions<'a> {
     /// Write into a directory that holds other files or another scenario's results
     /// (only the files inferscale writes are removed).
     pub force: bool,
+    /// Stages from a binding (a Python object) that replace the scenario's own in
+    /// every run (runs with a `policy:` only; not with `run_timeout`).
+    pub plugins: crate::runner::Plugins<'a>,
 }
 
 /// A directory the sweep refused to write into, or a resume refused: bad input
@@ -225,7 +227,7 @@ pub fn execute(
             if opts.stop.load(Ordering::Relaxed) {
                 return;
             }
-            let result = match simulate(sweep, dir, run, opts.run_timeout) {
+            let result = match simulate(sweep, dir, run, opts.run_timeout, opts.plugins) {
                 Ok(one) => write_run(sweep, dir, run, one, &provenance, opts.reproducible),
                 Err(error) => {
                     let point = sweep.points[run.point].label.clone();
@@ -301,18 +303,25 @@ fn simulate(
     dir: &ResultsDir,
     run: &PlannedRun,
     timeout: Option<Duration>,
+    plugins: crate::runner::Plugins<'_>,
 ) -> Result<crate::runner::OneRun, String> {
     let scenario = &sweep.points[run.point].scenario;
     let spool = scenario
         .output_requests
         .is_some()
         .then(|| dir.spool(&run.run_id));
+    if !plugins.is_empty() && timeout.is_some() {
+        return Err(
+            "a run with a decider or predictor from a binding cannot have a timeout".into(),
+        );
+    }
     let Some(limit) = timeout else {
-        return crate::runner::run_one_logged(
+        return crate::runner::run_one_decided(
             scenario,
             run.replication,
             inferscale_engine::Watchdog::default(),
             spool.as_deref(),
+            plugins,
         )
         .map_err(|e| {
             if let Some(s) = &spool {
@@ -460,6 +469,53 @@ fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+/// The runs `sweep` plans, keyed as the merge checks the parts against them, with the
+/// sweep's provenance.
+pub fn current_sweep(sweep: &Sweep) -> inferscale_report::CurrentSweep {
+    inferscale_report::CurrentSweep {
+        runs: plan(sweep, None)
+            .into_iter()
+            .map(|r| inferscale_report::PlannedKey {
+                run_id: r.run_id,
+                // The point's index in the whole sweep (a pilot keeps some points).
+                point_index: sweep.points[r.point].index as u64,
+                point: sweep.points[r.point].label.clone(),
+            })
+            .collect(),
+        provenance: provenance(sweep),
+    }
+}
+
+/// Merges the part files of `sources` into one file per table in `out` and writes
+/// its `summary.parquet`: what `inferscale run` does after the runs (and `merge`).
+/// Fails when no complete run is found.
+pub fn merge_results(
+    sources: &[std::path::PathBuf],
+    out: &std::path::Path,
+    current: Option<&inferscale_report::CurrentSweep>,
+) -> anyhow::Result<inferscale_report::MergeSummary> {
+    use anyhow::Context as _;
+    let merged = inferscale_report::merge(sources, out, current)
+        .with_context(|| format!("merging results into `{}`", out.display()))?;
+    if merged.runs == 0 {
+        anyhow::bail!(
+            "no complete runs found in {}",
+            sources
+                .iter()
+                .map(|s| format!("`{}`", s.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let dir = ResultsDir::new(out);
+    let runs = inferscale_report::read_parquet(&dir.merged("runs"))?;
+    let (_, summary) = inferscale_report::summarize_points(&runs)?;
+    let provenance = inferscale_report::Provenance::of_schema(&runs.schema);
+    inferscale_report::write_parquet_atomic(&dir.merged("summary"), &summary, &provenance)
+        .with_context(|| format!("writing the summary in `{}`", out.display()))?;
+    Ok(merged)
 }
 
 #[cfg(test)]

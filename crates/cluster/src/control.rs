@@ -43,6 +43,13 @@ pub struct ModelView {
     pub arrivals: u64,
     /// Requests completed since the last tick.
     pub completions: u64,
+    /// Requests measured (reaching the cluster after the warm-up) that have met every
+    /// SLA target so far, counted as they complete.
+    pub sla_met: u64,
+    /// Requests measured that have ended without meeting the SLA so far: completed
+    /// late, dropped or refused. Those in flight are judged when the run ends, so at
+    /// the end `sla_met + sla_missed` grows to the run's measured arrivals.
+    pub sla_missed: u64,
     /// Replicas asked for (not draining): the scale's `spec.replicas`.
     pub desired: u32,
     /// Replicas ready (not draining).

@@ -61,12 +61,27 @@ pub struct FleetModel {
     pub replicas: ReplicaCounts,
     /// What it has been billed from the start of the run to now, dollars.
     pub cost_usd: f64,
+    /// Its requests judged against the SLA so far: the simulator's own count, not
+    /// a scrape (what a reward or a score is computed from).
+    pub sla: SlaCounts,
     /// What the monitor reports (window averages and the newest scrape, lagged and
     /// noisy as `policy.monitor` says); `null` for a model not controlled, or before
     /// the first report a lag allows.
     pub metrics: Option<MonitoredMetrics>,
     /// The predictor's forecast; `null` without a predictor or before it has one.
     pub forecast: Option<ForecastView>,
+}
+
+/// A model's requests judged so far: those reaching the cluster after the warm-up,
+/// as they end. Requests still in flight are judged when the run ends, so the
+/// runs table's `sla_met` and `sla_missed` are these counts at the end plus theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaCounts {
+    /// Completed within every target of the SLA.
+    pub met: u64,
+    /// Completed late, dropped or refused.
+    pub missed: u64,
 }
 
 /// A model's replicas at a tick.
@@ -254,6 +269,10 @@ pub fn fleet_view(view: &ClusterView, observed: &[Observed], horizon_s: f64) -> 
                     draining: v.draining,
                 },
                 cost_usd: v.cost_usd,
+                sla: SlaCounts {
+                    met: v.sla_met,
+                    missed: v.sla_missed,
+                },
                 metrics: seen
                     .and_then(|o| o.metrics.as_ref())
                     .map(|m| MonitoredMetrics {
@@ -422,6 +441,8 @@ mod tests {
             cost_usd: 1.5,
             arrivals: 10,
             completions: 10,
+            sla_met: 0,
+            sla_missed: 0,
             desired,
             ready: desired,
             provisioning: 1,

@@ -231,6 +231,8 @@ mod tests {
             cost_usd: 0.0,
             arrivals,
             completions: arrivals,
+            sla_met: 0,
+            sla_missed: 0,
             desired: 2,
             ready: 2,
             provisioning: 0,

@@ -467,6 +467,22 @@ impl ScalingLoop {
         self
     }
 
+    /// This loop with a predictor `make` builds for each controlled model (called
+    /// with the model's index) instead of the scenario's: how a forecaster from
+    /// outside the simulator (a Python object) is plugged in. Its failure is
+    /// handled as the scenario's `on_error` says for an external predictor (by
+    /// default it ends the run).
+    pub fn with_predictors(
+        mut self,
+        mut make: impl FnMut(usize) -> Result<Box<dyn Predictor>, String>,
+    ) -> Result<Self, String> {
+        for l in &mut self.loops {
+            l.predictor = Some(make(l.model)?);
+            l.predictor_failed = false;
+        }
+        Ok(self)
+    }
+
     /// A loop with stages built by the caller, one set per controlled model. This is how a custom predictor or decider is plugged in.
     pub fn with_stages(
         config: &LoopConfig,
@@ -695,6 +711,8 @@ mod tests {
                 cost_usd: 0.0,
                 arrivals: 30,
                 completions: 30,
+                sla_met: 0,
+                sla_missed: 0,
                 desired: 1,
                 ready: 1,
                 provisioning: 0,

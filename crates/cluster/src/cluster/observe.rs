@@ -246,6 +246,11 @@ impl Cluster {
                 arrivals: self.per_model[m].outcomes.arrivals - self.per_model[m].counts_at_tick.0,
                 completions: self.per_model[m].outcomes.completed
                     - self.per_model[m].counts_at_tick.1,
+                sla_met: self.per_model[m].outcomes.met_sla,
+                sla_missed: {
+                    let o = &self.per_model[m].outcomes;
+                    (o.measured - o.met_sla) + o.dropped_measured + o.rejected_measured
+                },
                 desired: 0,
                 ready: 0,
                 provisioning: 0,
