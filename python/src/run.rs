@@ -26,6 +26,9 @@ pub const RESULT_TABLES: [&str; 8] = [
     "summary",
 ];
 
+/// How often a waiting `run` lets Python handle signals (Ctrl-C).
+const SIGNAL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Runs every run of `scenario` into `out` and returns its tables by name. With
 /// `decider` (an object with `decide(view)`) or `predictor` (with
 /// `predict(history)`), a copy of it replaces the scenario's decider or predictor in
@@ -67,25 +70,40 @@ pub fn run<'py>(
     };
     let dir = ResultsDir::new(&out);
     let stop = AtomicBool::new(false);
-    let outcome = py
-        .detach(|| {
-            inferscale::sweep_run::execute(
-                sweep,
-                &dir,
-                &SweepOptions {
-                    threads,
-                    shard: None,
-                    resume,
-                    progress,
-                    reproducible,
-                    stop: &stop,
-                    run_timeout: None,
-                    force: false,
-                    plugins,
-                },
-            )
-        })
-        .map_err(|e| run_error(format!("{e:#}")))?;
+    let opts = SweepOptions {
+        threads,
+        shard: None,
+        resume,
+        progress,
+        reproducible,
+        stop: &stop,
+        run_timeout: None,
+        force: false,
+        plugins,
+    };
+    // The sweep runs on a thread of its own while this one waits without the
+    // interpreter lock, waking to let Python handle its signals: Ctrl-C stops
+    // starting runs (those in flight finish and are kept in `out`, as the command
+    // line's first Ctrl-C does) and raises KeyboardInterrupt once they have.
+    let mut interrupt = None;
+    let outcome = std::thread::scope(|scope| {
+        let sweep_thread = scope.spawn(|| inferscale::sweep_run::execute(sweep, &dir, &opts));
+        while !sweep_thread.is_finished() {
+            py.detach(|| std::thread::sleep(SIGNAL_POLL));
+            if interrupt.is_none()
+                && let Err(e) = py.check_signals()
+            {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                interrupt = Some(e);
+            }
+        }
+        sweep_thread.join()
+    })
+    .map_err(|_| run_error("the sweep's thread panicked"))?
+    .map_err(|e| run_error(format!("{e:#}")))?;
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
     if !outcome.failed.is_empty() {
         let mut message = format!(
             "{} of {} runs failed:",
