@@ -146,19 +146,7 @@ pub fn run_one_logged(
     watchdog: Watchdog,
     spool: Option<&std::path::Path>,
 ) -> Result<OneRun, RunError> {
-    run_one_controlled_watched(
-        scenario,
-        replication,
-        |system, streams| {
-            scenario
-                .policy
-                .as_ref()
-                .map(|p| scaling_loop(p, system, streams).map(|c| (c, p.executor)))
-                .transpose()
-        },
-        watchdog,
-        spool,
-    )
+    run_one_decided(scenario, replication, watchdog, spool, Plugins::default())
 }
 
 /// Makes a fresh fleet decider for each run ([`Plugins::decider`]).
@@ -197,44 +185,17 @@ pub fn run_one_decided(
     spool: Option<&std::path::Path>,
     plugins: Plugins<'_>,
 ) -> Result<OneRun, RunError> {
-    if plugins.is_empty() {
-        return run_one_logged(scenario, replication, watchdog, spool);
-    }
     run_one_controlled_watched(
         scenario,
         replication,
-        |system, streams| {
-            let Some(policy) = scenario.policy.as_ref() else {
-                return Err(RunError::Controller(format!(
-                    "`{}` has no `policy:`: a decider or predictor from outside needs the \
-                     scaling loop's interval and monitor",
-                    scenario.name
-                )));
-            };
-            let initial: Vec<u32> = system.cluster.models.iter().map(|m| m.replicas).collect();
-            let names: Vec<String> = system
-                .cluster
-                .models
-                .iter()
-                .map(|m| m.name.clone())
-                .collect();
-            let mut scaling = ScalingLoop::new(&policy.config, streams, &names, &initial, |m| {
-                oracle_rate(system, m)
-            })
-            .map_err(RunError::Controller)?;
-            if let Some(make) = plugins.predictor {
-                let interval_s = policy.config.interval_s;
-                scaling = scaling
-                    .with_predictors(|m| make(names.get(m).map_or("", String::as_str), interval_s))
-                    .map_err(RunError::Controller)?;
-            }
-            if let Some(make) = plugins.decider {
-                scaling = scaling.with_fleet_decider(make().map_err(RunError::Controller)?);
-            }
-            Ok(Some((
-                Box::new(scaling) as Box<dyn inferscale_cluster::Controller>,
-                policy.executor,
-            )))
+        |system, streams| match scenario.policy.as_ref() {
+            Some(p) => scaling_loop(p, system, streams, plugins).map(|c| Some((c, p.executor))),
+            None if plugins.is_empty() => Ok(None),
+            None => Err(RunError::Controller(format!(
+                "`{}` has no `policy:`: a decider or predictor from outside needs the \
+                 scaling loop's interval and monitor",
+                scenario.name
+            ))),
         },
         watchdog,
         spool,
@@ -367,13 +328,15 @@ fn run_one_controlled_watched(
     Ok(one)
 }
 
-/// The scenario's scaling loop for one replication. The oracle predictor of a model
-/// reads the summed expected rate of its synthetic workloads; a model fed by a trace
-/// has none (the scenario was checked for that at load).
+/// The scenario's scaling loop for one replication, with the stages of `plugins`
+/// instead of its own. The oracle predictor of a model reads the summed expected
+/// rate of its synthetic workloads; a model fed by a trace has none (the scenario
+/// was checked for that at load).
 fn scaling_loop(
     policy: &inferscale_scenario::PolicySetup,
     system: &LlmSystem,
     streams: &RngStreams,
+    plugins: Plugins<'_>,
 ) -> Result<Box<dyn inferscale_cluster::Controller>, RunError> {
     let initial: Vec<u32> = system.cluster.models.iter().map(|m| m.replicas).collect();
     let names: Vec<String> = system
@@ -383,10 +346,25 @@ fn scaling_loop(
         .map(|m| m.name.clone())
         .collect();
     let rate_at = |model: usize| oracle_rate(system, model);
+    let interval_s = policy.config.interval_s;
+    let mut predictor = plugins.predictor.map(|make| {
+        let names = &names;
+        move |m: usize| make(names.get(m).map_or("", String::as_str), interval_s)
+    });
+    let outside = inferscale_policy::OutsideStages {
+        decider: plugins
+            .decider
+            .map(|make| make())
+            .transpose()
+            .map_err(RunError::Controller)?,
+        predictor: predictor
+            .as_mut()
+            .map(|f| f as &mut dyn FnMut(usize) -> Result<_, String>),
+    };
     // The setup was checked when the scenario was loaded; what can still fail here is
-    // starting an external program (under `on_error: fallback` the loop goes on
-    // without it and counts the ticks).
-    ScalingLoop::new(&policy.config, streams, &names, &initial, rate_at)
+    // starting an external program or a stage from outside (under `on_error:
+    // fallback` the loop goes on without an external predictor and counts the ticks).
+    ScalingLoop::with_outside(&policy.config, streams, &names, &initial, rate_at, outside)
         .map(|l| Box::new(l) as Box<dyn inferscale_cluster::Controller>)
         .map_err(RunError::Controller)
 }

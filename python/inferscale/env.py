@@ -232,8 +232,9 @@ class Env(gymnasium.Env):
     def _answer(self, action) -> str:
         if action is None:
             return "null"
-        if isinstance(action, (dict, list)) and not (
-            isinstance(action, list) and action and not isinstance(action[0], dict)
+        # The protocol's answer: a dict with `actions`, or a list of action dicts.
+        if isinstance(action, dict) or (
+            isinstance(action, list) and all(isinstance(a, dict) for a in action)
         ):
             return json.dumps(action)
         counts = np.asarray(action).reshape(-1)

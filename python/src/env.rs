@@ -177,7 +177,7 @@ impl EnvCore {
                 inferscale::runner::run_one_decided(
                     &scenario,
                     0,
-                    inferscale_engine_watchdog(),
+                    inferscale::engine::Watchdog::default(),
                     None,
                     Plugins {
                         decider: Some(&make as &FleetDeciderFactory),
@@ -249,11 +249,6 @@ impl Drop for EnvCore {
             episode.close();
         }
     }
-}
-
-/// The default watchdog (no wall-clock deadline).
-fn inferscale_engine_watchdog() -> inferscale::engine::Watchdog {
-    inferscale::engine::Watchdog::default()
 }
 
 /// A finished run's rows as tables, by name (without the key columns a results

@@ -37,18 +37,16 @@ pub fn scenario_error(py: Python<'_>, error: &inferscale::scenario::ScenarioErro
         ),
         None => (String::new(), 0, 0, String::new(), error.to_string()),
     };
-    let set = |name: &str, v: Bound<'_, PyAny>| value.setattr(name, v);
-    let attrs = (|| -> PyResult<()> {
-        set("file", file.into_pyobject(py)?.into_any())?;
-        set("line", line.into_pyobject(py)?.into_any())?;
-        set("column", column.into_pyobject(py)?.into_any())?;
-        set("field", field.into_pyobject(py)?.into_any())?;
-        set("message", message.into_pyobject(py)?.into_any())?;
-        Ok(())
-    })();
-    match attrs {
-        Ok(()) => err,
-        Err(e) => e,
+    let attrs = [
+        value.setattr("file", file),
+        value.setattr("line", line),
+        value.setattr("column", column),
+        value.setattr("field", field),
+        value.setattr("message", message),
+    ];
+    match attrs.into_iter().find_map(Result::err) {
+        None => err,
+        Some(e) => e,
     }
 }
 

@@ -133,6 +133,8 @@ pub struct PyPredictor {
     interval_s: f64,
     /// Observation times and values, the newest last (at most [`HISTORY_LIMIT`]).
     times: Py<PyList>,
+    /// Whether it has observed anything (it has nothing to forecast from before).
+    observed: bool,
     values: Py<PyList>,
     /// The forecasts asked for since the newest observation, by steps ahead: a
     /// decider that plans for the peak asks for several, each once.
@@ -141,8 +143,6 @@ pub struct PyPredictor {
     failed: std::cell::Cell<bool>,
 }
 
-// The cells are only touched by the run's own thread (a predictor is not shared),
-// and the Python objects only with the interpreter lock held.
 impl PyPredictor {
     /// A predictor of `model` forecasting with a fresh copy of `template`.
     pub fn fresh(
@@ -163,6 +163,7 @@ impl PyPredictor {
                 model: model.to_owned(),
                 interval_s,
                 times: PyList::empty(py).unbind(),
+                observed: false,
                 values: PyList::empty(py).unbind(),
                 asked: RefCell::new(Vec::new()),
                 failure: RefCell::new(None),
@@ -228,6 +229,7 @@ impl PyPredictor {
 impl Predictor for PyPredictor {
     fn observe(&mut self, t_s: f64, y: f64) {
         self.asked.get_mut().clear();
+        self.observed = true;
         Python::attach(|py| {
             let (times, values) = (self.times.bind(py), self.values.bind(py));
             if times.len() >= HISTORY_LIMIT {
@@ -241,7 +243,7 @@ impl Predictor for PyPredictor {
     }
 
     fn forecast(&self, steps: usize) -> Option<f64> {
-        if self.failed.get() || self.times_empty() {
+        if self.failed.get() || !self.observed {
             return None;
         }
         if let Some(&(_, f)) = self.asked.borrow().iter().find(|(s, _)| *s == steps) {
@@ -254,11 +256,5 @@ impl Predictor for PyPredictor {
 
     fn take_failure(&mut self) -> Option<String> {
         self.failure.get_mut().take()
-    }
-}
-
-impl PyPredictor {
-    fn times_empty(&self) -> bool {
-        Python::attach(|py| self.times.bind(py).is_empty())
     }
 }

@@ -14,18 +14,6 @@ use crate::errors::run_error;
 use crate::plugins::{PyDecider, PyPredictor};
 use crate::scenario::Scenario;
 
-/// Every table a results directory may hold, the summary included.
-pub const RESULT_TABLES: [&str; 8] = [
-    "runs",
-    "models",
-    "timeseries",
-    "fleet",
-    "actions",
-    "latency",
-    "requests",
-    "summary",
-];
-
 /// How often a waiting `run` lets Python handle signals (Ctrl-C).
 const SIGNAL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -124,7 +112,8 @@ pub fn run<'py>(
     })
     .map_err(|e| run_error(format!("{e:#}")))?;
     let tables = PyDict::new(py);
-    for name in RESULT_TABLES {
+    // Every table a results directory may hold, and its summary.
+    for name in inferscale::report::TABLES.into_iter().chain(["summary"]) {
         let path = dir.merged(name);
         if !path.exists() {
             continue;

@@ -77,8 +77,9 @@ def test_two_policies_see_the_same_requests_for_a_seed():
     _, _, scaled = episode(env, 5, scripted)
     arrivals = lambda info: info["results"]["timeseries"].column("arrivals").to_pylist()
     assert arrivals(hold) == arrivals(scaled)
-    assert hold["results"]["runs"].column("sla_missed") != scaled["results"]["runs"].column("sla_missed") or \
-        hold["results"]["runs"].column("cost_total_usd") != scaled["results"]["runs"].column("cost_total_usd")
+    # ... and the policies made a difference on them.
+    outcome = lambda info: [info["results"]["runs"].column(c)[0].as_py() for c in ("cost_total_usd", "sla_missed")]
+    assert outcome(hold) != outcome(scaled)
 
 
 def test_a_random_policy_runs_to_the_end_and_rewards_add_up_to_the_tables():
@@ -95,15 +96,12 @@ def test_a_random_policy_runs_to_the_end_and_rewards_add_up_to_the_tables():
     assert runs["sla_missed"] > 0 and runs["sla_met"] > 0
     expected = -runs["cost_total_usd"] - PENALTY * runs["sla_missed"]
     assert math.fsum(rewards) == pytest.approx(expected, rel=1e-9, abs=1e-9)
-    # Every step but the last is one interval's bill: at most the largest fleet's
-    # price over 15 s, never negative.
-    peak_rate = max(r["cost_rate_per_hour"] for r in fleet)
+    # A bill only grows and misses only add up: no step rewards.
     assert all(r <= 0 for r in rewards)
     assert len(rewards) == 240
     # The actions were the agent's: every one is logged with its reason.
     actions = results["actions"].to_pylist()
     assert actions and all(a["reason"] == "env" for a in actions)
-    assert peak_rate > 0
 
 
 def test_the_reward_is_configurable_and_bad_actions_are_refused():

@@ -255,3 +255,16 @@ def test_ctrl_c_stops_a_run_keeping_the_runs_done(tmp_path):
     # then finishes and is kept, and no run starts after the stop is seen (within a
     # 20 ms poll: a 3 h run takes ~0.2 s here, so 1 of the 5 is kept).
     assert said[0] == "interrupted" and 1 <= int(said[1]) < 5, done.stdout
+
+
+def test_a_python_decider_replaces_an_external_program_without_starting_it():
+    # The file's `external` point names a program; one that does not exist fails
+    # the run when it is started, so a run that succeeds never started it.
+    missing = ["policy.decider.command=[/nonexistent/decider]"]
+    with pytest.raises(inferscale.RunError, match="nonexistent"):
+        inferscale.run(EXTERNAL, only=["external"], replications=1, set=missing)
+    python = inferscale.run(
+        EXTERNAL, only=["external"], set=missing, decider=PythonThreshold(**RULE), reproducible=True
+    )
+    builtin = inferscale.run(EXTERNAL, only=["builtin"], reproducible=True)
+    same(rows(python["actions"]), rows(builtin["actions"]))

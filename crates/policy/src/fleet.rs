@@ -1,7 +1,7 @@
 //! Deciders that see the whole fleet at once, and the message they are shown: the
 //! decide stage for policies written outside the simulator (another program over JSON
 //! lines, [`crate::external_decider`]; any [`FleetDecider`] a caller plugs in with
-//! [`crate::ScalingLoop::with_fleet_decider`], such as a binding's object).
+//! [`crate::ScalingLoop::with_outside`], such as a binding's object).
 //!
 //! Every tick the loop monitors and forecasts each controlled model as it does for a
 //! built-in decider, then hands one [`FleetView`] — the time, the bill so far, and per

@@ -23,4 +23,4 @@ pub mod process;
 pub mod queueing;
 pub mod scaling_loop;
 
-pub use scaling_loop::{DeciderConfig, LoopConfig, PredictorConfig, ScalingLoop};
+pub use scaling_loop::{DeciderConfig, LoopConfig, OutsideStages, PredictorConfig, ScalingLoop};

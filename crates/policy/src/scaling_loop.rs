@@ -414,6 +414,20 @@ impl ModelLoop {
     }
 }
 
+/// Stages from outside the simulator that replace a loop's configured ones
+/// ([`ScalingLoop::with_outside`]).
+#[derive(Default)]
+pub struct OutsideStages<'a> {
+    /// Decides for every model at once (shown a [`crate::fleet::FleetView`] per
+    /// tick) instead of the per-model deciders.
+    pub decider: Option<Box<dyn FleetDecider>>,
+    /// Builds each controlled model's predictor (called with the model's index);
+    /// its failures are handled as the config's `on_error` says for an external
+    /// predictor (by default they end the run).
+    #[allow(clippy::type_complexity)]
+    pub predictor: Option<&'a mut dyn FnMut(usize) -> Result<Box<dyn Predictor>, String>>,
+}
+
 /// The monitor → predict → decide loop for a set of models.
 pub struct ScalingLoop {
     interval: SimDuration,
@@ -435,13 +449,39 @@ impl ScalingLoop {
         streams: &RngStreams,
         model_names: &[String],
         initial_replicas: &[u32],
+        rate_at: impl FnMut(usize) -> Option<Box<dyn Fn(f64) -> f64 + Send>>,
+    ) -> Result<Self, String> {
+        Self::with_outside(
+            config,
+            streams,
+            model_names,
+            initial_replicas,
+            rate_at,
+            OutsideStages::default(),
+        )
+    }
+
+    /// [`ScalingLoop::new`] with the stages of `outside` instead of the config's
+    /// (how a policy from outside the simulator, a Python object, is plugged in):
+    /// the config's own are then not built, so an external program they name is
+    /// not started.
+    pub fn with_outside(
+        config: &LoopConfig,
+        streams: &RngStreams,
+        model_names: &[String],
+        initial_replicas: &[u32],
         mut rate_at: impl FnMut(usize) -> Option<Box<dyn Fn(f64) -> f64 + Send>>,
+        mut outside: OutsideStages<'_>,
     ) -> Result<Self, String> {
         let mut stages = Vec::new();
         for &model in &config.models {
             let name = model_names.get(model).map_or("", String::as_str);
-            let predictor =
-                build_predictor(&config.predictor, config.interval_s, name, rate_at(model))?;
+            let predictor = match outside.predictor.as_mut() {
+                Some(make) => Some(make(model)?),
+                None => {
+                    build_predictor(&config.predictor, config.interval_s, name, rate_at(model))?
+                }
+            };
             let ready = initial_replicas.get(model).copied().unwrap_or(0);
             let decider = build_decider(&config.decider, model, 0.0, ready);
             stages.push(ModelStages {
@@ -451,36 +491,14 @@ impl ScalingLoop {
             });
         }
         let mut scaling = Self::with_stages(config, streams, stages);
-        if let DeciderConfig::External(command) = &config.decider {
-            scaling.fleet = Some(Box::new(crate::external_decider::ExternalDecider::spawn(
-                command,
-            )?));
-        }
+        scaling.fleet = match (outside.decider, &config.decider) {
+            (Some(decider), _) => Some(decider),
+            (None, DeciderConfig::External(command)) => Some(Box::new(
+                crate::external_decider::ExternalDecider::spawn(command)?,
+            )),
+            (None, _) => None,
+        };
         Ok(scaling)
-    }
-
-    /// This loop with `decider` deciding for every model at once (shown a
-    /// [`crate::fleet::FleetView`] per tick) instead of the per-model deciders: how a
-    /// policy from outside the simulator (a Python object) is plugged in.
-    pub fn with_fleet_decider(mut self, decider: Box<dyn FleetDecider>) -> Self {
-        self.fleet = Some(decider);
-        self
-    }
-
-    /// This loop with a predictor `make` builds for each controlled model (called
-    /// with the model's index) instead of the scenario's: how a forecaster from
-    /// outside the simulator (a Python object) is plugged in. Its failure is
-    /// handled as the scenario's `on_error` says for an external predictor (by
-    /// default it ends the run).
-    pub fn with_predictors(
-        mut self,
-        mut make: impl FnMut(usize) -> Result<Box<dyn Predictor>, String>,
-    ) -> Result<Self, String> {
-        for l in &mut self.loops {
-            l.predictor = Some(make(l.model)?);
-            l.predictor_failed = false;
-        }
-        Ok(self)
     }
 
     /// A loop with stages built by the caller, one set per controlled model. This is how a custom predictor or decider is plugged in.
