@@ -10,13 +10,15 @@
 
 use inferscale_workload::{Request, Segment};
 
-use crate::prefix_cache::chain_of_segments;
+use crate::prefix_cache::ChainMemo;
 
 /// Chains by handle (`Request::chain`, 1-based; 0 is none).
 #[derive(Default)]
 pub(super) struct ChainStore {
     chains: Vec<Vec<u64>>,
     free: Vec<u32>,
+    /// The hashes of prompts' first segments, reused by prompts that share one.
+    memo: ChainMemo,
 }
 
 impl ChainStore {
@@ -30,7 +32,8 @@ impl ChainStore {
                 self.chains.len() - 1
             }
         };
-        chain_of_segments(segments, block_size, &mut self.chains[index]);
+        self.memo
+            .chain(segments, block_size, &mut self.chains[index]);
         if self.chains[index].is_empty() {
             self.free.push(index as u32);
             return 0;

@@ -24,6 +24,7 @@ use inferscale_engine::mix64 as mix;
 use inferscale_workload::Segment;
 
 mod pool;
+mod starts;
 
 pub use pool::{BlockPool, Found, Held};
 
@@ -52,20 +53,120 @@ pub fn chain_hashes(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
 pub fn chain_of_segments(segments: &[Segment], block_size: u32, out: &mut Vec<u64>) {
     out.clear();
     let size = block_size.max(1);
-    let (mut parent, mut content, mut filled) = (CHAIN_SEED, 0u64, 0u32);
+    let mut state = ChainState::START;
     for segment in segments {
+        state.push(segment, size, out);
+    }
+}
+
+/// Where a chain stands between segments: the last full block's hash, and the
+/// content and size of the block being filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ChainState {
+    parent: u64,
+    content: u64,
+    filled: u32,
+}
+
+impl ChainState {
+    const START: ChainState = ChainState {
+        parent: CHAIN_SEED,
+        content: 0,
+        filled: 0,
+    };
+
+    /// Hashes `segment`'s tokens onto the chain, pushing each block it completes.
+    #[inline]
+    fn push(&mut self, segment: &Segment, size: u32, out: &mut Vec<u64>) {
         let mut at = 0u32;
         while at < segment.tokens {
-            let take = (size - filled).min(segment.tokens - at);
+            let take = (size - self.filled).min(segment.tokens - at);
             let piece = mix(segment.content ^ mix(u64::from(at) << 32 | u64::from(at + take)));
-            content = mix(content ^ piece);
+            self.content = mix(self.content ^ piece);
             at += take;
-            filled += take;
-            if filled == size {
-                parent = mix(parent ^ mix(content));
-                out.push(parent);
-                (content, filled) = (0, 0);
+            self.filled += take;
+            if self.filled == size {
+                self.parent = mix(self.parent ^ mix(self.content));
+                out.push(self.parent);
+                (self.content, self.filled) = (0, 0);
             }
+        }
+    }
+}
+
+/// [`chain_of_segments`] with the chain of each prompt's first segment remembered:
+/// prompts that open with the same segment (a shared system prompt, a conversation's
+/// history, a trace's first block) share its blocks' hashes, which are then copied
+/// rather than recomputed — most of a shared-prefix workload's hashing. Direct-mapped
+/// over [`ChainMemo::SLOTS`] slots (a colliding first segment replaces the one
+/// there), so its memory is bounded by the slots times the longest first segment;
+/// the chains it gives are exactly [`chain_of_segments`]'s.
+#[derive(Clone, Debug, Default)]
+pub struct ChainMemo {
+    slots: Vec<MemoSlot>,
+    reused: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct MemoSlot {
+    /// The segment's content and tokens, and the block size; `tokens == 0`: empty.
+    content: u64,
+    tokens: u32,
+    block_size: u32,
+    hashes: Vec<u64>,
+    after: Option<ChainState>,
+}
+
+impl ChainMemo {
+    /// Slots remembered.
+    pub const SLOTS: usize = 1024;
+
+    /// Prompts whose first segment's hashes were copied from a slot.
+    pub fn reused(&self) -> u64 {
+        self.reused
+    }
+
+    /// The chain of `segments` at `block_size` into `out`, as [`chain_of_segments`].
+    pub fn chain(&mut self, segments: &[Segment], block_size: u32, out: &mut Vec<u64>) {
+        let size = block_size.max(1);
+        let Some((first, rest)) = segments.split_first() else {
+            out.clear();
+            return;
+        };
+        if first.tokens < size {
+            chain_of_segments(segments, block_size, out);
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(Self::SLOTS, MemoSlot::default);
+        }
+        let key = mix(first.content ^ mix(u64::from(first.tokens) << 32 | u64::from(size)));
+        let slot = &mut self.slots[(key as usize) & (Self::SLOTS - 1)];
+        out.clear();
+        let mut state = match slot.after {
+            Some(after)
+                if slot.content == first.content
+                    && slot.tokens == first.tokens
+                    && slot.block_size == size =>
+            {
+                out.extend_from_slice(&slot.hashes);
+                self.reused += 1;
+                after
+            }
+            _ => {
+                let mut state = ChainState::START;
+                state.push(first, size, out);
+                slot.content = first.content;
+                slot.tokens = first.tokens;
+                slot.block_size = size;
+                slot.hashes.clear();
+                slot.hashes.extend_from_slice(out);
+                slot.after = Some(state);
+                state
+            }
+        };
+        for segment in rest {
+            state.push(segment, size, out);
         }
     }
 }

@@ -25,32 +25,11 @@
 //! block's parent is cached, so following a chain through the runs finds exactly the
 //! blocks a per-block lookup would.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use super::CacheCounts;
+use super::starts::RunStarts;
 
 /// No segment, no run (a list's end).
 const NIL: u32 = u32::MAX;
-
-/// A hasher for keys that are already well-mixed 64-bit hashes: it passes them
-/// through (the map never iterates, so no order depends on it).
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
 
 /// Consecutive named blocks of one chain, all cached (an evicted block leaves the
 /// run, which only happens at its end).
@@ -170,7 +149,7 @@ pub struct BlockPool {
     head: u32,
     tail: u32,
     /// Each run's first hash.
-    starts: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+    starts: RunStarts,
     counts: CacheCounts,
 }
 
@@ -189,7 +168,7 @@ impl BlockPool {
             spare_segments: Vec::new(),
             head: NIL,
             tail: NIL,
-            starts: HashMap::default(),
+            starts: RunStarts::default(),
             counts: CacheCounts::default(),
         }
     }
@@ -235,7 +214,7 @@ impl BlockPool {
                 return Some((run, i + 1));
             }
         }
-        self.starts.get(&hash).map(|&run| (run, 0))
+        self.starts.get(hash).map(|run| (run, 0))
     }
 
     /// The cached prefix of `hashes` (at most `limit` blocks) as the runs it goes
@@ -253,7 +232,7 @@ impl BlockPool {
         let limit = limit.min(hashes.len());
         let (mut pos, mut last) = (0, None);
         while pos < limit {
-            let Some(&run) = self.starts.get(&hashes[pos]) else {
+            let Some(run) = self.starts.get(hashes[pos]) else {
                 break;
             };
             let names = &self.runs[run as usize].hashes;
@@ -434,7 +413,7 @@ impl BlockPool {
                 None => extend = true,
             }
         }
-        if self.starts.contains_key(&hashes[0]) {
+        if self.starts.contains(hashes[0]) {
             return;
         }
         let n = hashes.len();
@@ -683,7 +662,7 @@ impl BlockPool {
                 self.named -= take as usize;
                 self.counts.evicted_blocks += u64::from(take);
                 if left == 0 {
-                    self.starts.remove(&first);
+                    self.starts.remove(first);
                     self.spare_runs.push(seg.run);
                 }
             }

@@ -26,6 +26,40 @@ fn segment_chains_agree_exactly_as_far_as_the_text_does() {
     assert_ne!(b[0], b[1]);
 }
 
+#[test]
+fn the_memo_gives_exactly_the_chains_computed_afresh() {
+    use inferscale_workload::Segment;
+    // Prompts opening with a few shared first segments (some shorter than a block,
+    // some colliding in the memo's slots) and varied rest, at two block sizes.
+    let mut memo = ChainMemo::default();
+    let (mut fresh, mut memoised) = (Vec::new(), Vec::new());
+    let mut x = 7u64;
+    let mut next = |n: u64| {
+        x = inferscale_engine::mix64(x);
+        x % n
+    };
+    for i in 0..20_000 {
+        let first = Segment {
+            content: next(ChainMemo::SLOTS as u64 / 4),
+            tokens: [5, 16, 100, 384, 512][next(5) as usize],
+        };
+        let mut segments = vec![first];
+        for _ in 0..next(4) {
+            segments.push(Segment {
+                content: next(1 << 40),
+                tokens: 1 + next(200) as u32,
+            });
+        }
+        let size = if i % 3 == 0 { 32 } else { 16 };
+        chain_of_segments(&segments, size, &mut fresh);
+        memoised.push(0xdead);
+        memo.chain(&segments, size, &mut memoised);
+        assert_eq!(fresh, memoised, "prompt {i}: {segments:?}");
+    }
+    // Most prompts found their first segment remembered (the draws repeat them).
+    assert!(memo.reused() > 5_000, "{}", memo.reused());
+}
+
 use std::collections::VecDeque;
 
 use super::*;
