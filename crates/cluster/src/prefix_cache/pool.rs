@@ -7,8 +7,8 @@
 //! them. It keeps:
 //!
 //! - **runs**: consecutive named blocks of one chain that a request computed (or a
-//!   conversation's answer named), each with its blocks' hashes and holder counts in
-//!   two contiguous arrays. A request holds a *prefix* of every run it uses — a
+//!   conversation's answer named), each with its blocks' hashes and holder counts side by side in
+//!   one contiguous array. A request holds a *prefix* of every run it uses — a
 //!   lookup enters a run at its first block and walks on — so holder counts never
 //!   increase along a run, its idle blocks are a suffix, and eviction (which takes a
 //!   run's last idle block first, as vLLM frees a request's blocks last first) only
@@ -35,14 +35,26 @@ const NIL: u32 = u32::MAX;
 /// run, which only happens at its end).
 #[derive(Clone, Debug, Default)]
 struct Run {
-    /// The blocks' chained hashes.
-    hashes: Vec<u64>,
-    /// Requests holding each block: never increasing along the run.
-    refs: Vec<u32>,
+    /// The blocks, in chain order: a lookup's comparison and the holder count it
+    /// then reads share a cache line.
+    blocks: Vec<Block>,
     /// This run's segments in the free queue: the one holding its lowest idle
     /// blocks (nearest the queue's tail) and its highest (nearest the head).
     lowest: u32,
     highest: u32,
+}
+
+/// A named block: its chained hash and the requests holding it (never increasing
+/// along a run).
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    hash: u64,
+    refs: u32,
+}
+
+/// `hashes` as blocks each held once.
+fn held_once(hashes: &[u64]) -> impl Iterator<Item = Block> + '_ {
+    hashes.iter().map(|&hash| Block { hash, refs: 1 })
 }
 
 /// A stretch of the free queue.
@@ -210,7 +222,7 @@ impl BlockPool {
     fn step(&self, at: Option<(u32, u32)>, hash: u64) -> Option<(u32, u32)> {
         if let Some((run, i)) = at {
             let next = (i + 1) as usize;
-            if self.runs[run as usize].hashes.get(next) == Some(&hash) {
+            if self.runs[run as usize].blocks.get(next).map(|b| b.hash) == Some(hash) {
                 return Some((run, i + 1));
             }
         }
@@ -235,12 +247,12 @@ impl BlockPool {
             let Some(run) = self.starts.get(hashes[pos]) else {
                 break;
             };
-            let names = &self.runs[run as usize].hashes;
+            let names = &self.runs[run as usize].blocks;
             let rest = &hashes[pos..limit];
             let (mut lo, mut hi) = (1, names.len().min(rest.len()));
             while lo < hi {
                 let mid = (lo + hi).div_ceil(2);
-                if names[mid - 1] == rest[mid - 1] {
+                if names[mid - 1].hash == rest[mid - 1] {
                     lo = mid;
                 } else {
                     hi = mid - 1;
@@ -282,8 +294,8 @@ impl BlockPool {
 
     /// Blocks of `run`'s first `len` that no request holds (a suffix of them).
     fn idle_in(&self, run: u32, len: u32) -> usize {
-        let refs = &self.runs[run as usize].refs[..len as usize];
-        len as usize - refs.partition_point(|&r| r > 0)
+        let blocks = &self.runs[run as usize].blocks[..len as usize];
+        len as usize - blocks.partition_point(|b| b.refs > 0)
     }
 
     /// Admits a request that holds `total` blocks, the first `hit` of `hashes`
@@ -350,12 +362,11 @@ impl BlockPool {
         if named > 0 {
             let new = &hashes[hit..hit + named];
             let extends =
-                last.is_some_and(|(run, i)| self.runs[run as usize].hashes.len() == i as usize + 1);
+                last.is_some_and(|(run, i)| self.runs[run as usize].blocks.len() == i as usize + 1);
             match held.pieces.last_mut() {
                 Some(last) if extends => {
                     let run = &mut self.runs[last.run as usize];
-                    run.hashes.extend_from_slice(new);
-                    run.refs.resize(run.hashes.len(), 1);
+                    run.blocks.extend(held_once(new));
                     last.len += named as u32;
                     held.blocks += named;
                 }
@@ -407,8 +418,12 @@ impl BlockPool {
         if start > 0 {
             let p = held.pieces[parent];
             debug_assert!(p.run != NIL, "only the last piece is hashless");
-            match self.runs[p.run as usize].hashes.get(p.len as usize) {
-                Some(&next) if next == hashes[0] => return,
+            match self.runs[p.run as usize]
+                .blocks
+                .get(p.len as usize)
+                .map(|b| b.hash)
+            {
+                Some(next) if next == hashes[0] => return,
                 Some(_) => {}
                 None => extend = true,
             }
@@ -426,8 +441,7 @@ impl BlockPool {
         if extend {
             let piece = &mut held.pieces[parent];
             let run = &mut self.runs[piece.run as usize];
-            run.hashes.extend_from_slice(hashes);
-            run.refs.resize(run.hashes.len(), 1);
+            run.blocks.extend(held_once(hashes));
             piece.len += n as u32;
             held.blocks += n;
         } else {
@@ -480,12 +494,12 @@ impl BlockPool {
                 continue;
             }
             let run = &mut self.runs[piece.run as usize];
-            let refs = &mut run.refs[..piece.len as usize];
-            for r in refs.iter_mut() {
-                debug_assert!(*r > 0, "a block released more than held");
-                *r -= 1;
+            let blocks = &mut run.blocks[..piece.len as usize];
+            for b in blocks.iter_mut() {
+                debug_assert!(b.refs > 0, "a block released more than held");
+                b.refs -= 1;
             }
-            let lo = refs.partition_point(|&r| r > 0) as u32;
+            let lo = blocks.partition_point(|b| b.refs > 0) as u32;
             if lo < piece.len {
                 self.queue_idle(piece.run, lo, piece.len);
             }
@@ -495,10 +509,10 @@ impl BlockPool {
     /// Takes a reference on `piece`'s blocks, taking its idle ones off the queue.
     fn hold(&mut self, piece: Piece) {
         let run = &mut self.runs[piece.run as usize];
-        let refs = &mut run.refs[..piece.len as usize];
-        let lo = refs.partition_point(|&r| r > 0) as u32;
-        for r in refs.iter_mut() {
-            *r += 1;
+        let blocks = &mut run.blocks[..piece.len as usize];
+        let lo = blocks.partition_point(|b| b.refs > 0) as u32;
+        for b in blocks.iter_mut() {
+            b.refs += 1;
         }
         if lo < piece.len {
             self.unqueue_lowest(piece.run, lo, piece.len);
@@ -515,10 +529,8 @@ impl BlockPool {
             }
         };
         let run = &mut self.runs[id as usize];
-        run.hashes.clear();
-        run.hashes.extend_from_slice(hashes);
-        run.refs.clear();
-        run.refs.resize(hashes.len(), 1);
+        run.blocks.clear();
+        run.blocks.extend(held_once(hashes));
         run.lowest = NIL;
         run.highest = NIL;
         self.starts.insert(hashes[0], id);
@@ -654,11 +666,10 @@ impl BlockPool {
             let take = seg.len().min(n);
             if seg.run != NIL {
                 let run = &mut self.runs[seg.run as usize];
-                debug_assert_eq!(run.hashes.len(), seg.hi as usize, "a run loses its end");
+                debug_assert_eq!(run.blocks.len(), seg.hi as usize, "a run loses its end");
                 let left = (seg.hi - take) as usize;
-                let first = run.hashes[0];
-                run.hashes.truncate(left);
-                run.refs.truncate(left);
+                let first = run.blocks[0].hash;
+                run.blocks.truncate(left);
                 self.named -= take as usize;
                 self.counts.evicted_blocks += u64::from(take);
                 if left == 0 {
