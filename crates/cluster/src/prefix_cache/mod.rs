@@ -107,14 +107,17 @@ pub struct ChainMemo {
     reused: u64,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct MemoSlot {
-    /// The segment's content and tokens, and the block size; `tokens == 0`: empty.
+    /// The segment's content and tokens, and the block size; `tokens == 0`: empty
+    /// (a remembered segment has at least a block's tokens, so never matches it).
     content: u64,
     tokens: u32,
     block_size: u32,
+    /// The hashes of the blocks the segment completes, and where the chain stands
+    /// after it.
     hashes: Vec<u64>,
-    after: Option<ChainState>,
+    after: ChainState,
 }
 
 impl ChainMemo {
@@ -138,32 +141,33 @@ impl ChainMemo {
             return;
         }
         if self.slots.is_empty() {
-            self.slots.resize_with(Self::SLOTS, MemoSlot::default);
+            self.slots.resize_with(Self::SLOTS, || MemoSlot {
+                content: 0,
+                tokens: 0,
+                block_size: 0,
+                hashes: Vec::new(),
+                after: ChainState::START,
+            });
         }
         let key = mix(first.content ^ mix(u64::from(first.tokens) << 32 | u64::from(size)));
         let slot = &mut self.slots[(key as usize) & (Self::SLOTS - 1)];
         out.clear();
-        let mut state = match slot.after {
-            Some(after)
-                if slot.content == first.content
-                    && slot.tokens == first.tokens
-                    && slot.block_size == size =>
-            {
-                out.extend_from_slice(&slot.hashes);
-                self.reused += 1;
-                after
-            }
-            _ => {
-                let mut state = ChainState::START;
-                state.push(first, size, out);
-                slot.content = first.content;
-                slot.tokens = first.tokens;
-                slot.block_size = size;
-                slot.hashes.clear();
-                slot.hashes.extend_from_slice(out);
-                slot.after = Some(state);
-                state
-            }
+        let remembered =
+            slot.content == first.content && slot.tokens == first.tokens && slot.block_size == size;
+        let mut state = if remembered {
+            out.extend_from_slice(&slot.hashes);
+            self.reused += 1;
+            slot.after
+        } else {
+            let mut state = ChainState::START;
+            state.push(first, size, out);
+            slot.content = first.content;
+            slot.tokens = first.tokens;
+            slot.block_size = size;
+            slot.hashes.clear();
+            slot.hashes.extend_from_slice(out);
+            slot.after = state;
+            state
         };
         for segment in rest {
             state.push(segment, size, out);
