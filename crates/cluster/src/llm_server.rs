@@ -679,7 +679,7 @@ mod tests {
                     output: 1,
                     chain: 0,
                 };
-                replica.enqueue_with_prefix(request, &chain);
+                replica.enqueue_with_prefix(request, &mut chain.clone());
                 let took = replica.start_iteration(now, &mut out).unwrap();
                 prefill.push(took.as_secs_f64());
                 now += took;
@@ -731,7 +731,7 @@ mod tests {
                 output: 40,
                 chain: 0,
             },
-            &crate::prefix_cache::chain_hashes(0..31),
+            &mut crate::prefix_cache::chain_hashes(0..31),
         );
         assert_eq!(replica.kv_blocks_used(), used, "the switch keeps the count");
         while let Some(took) = replica.start_iteration(now, &mut out) {

@@ -85,8 +85,10 @@ pub trait Replica: Send {
     /// [`Replica::enqueue`] for a request whose prompt's full KV blocks are named by
     /// `chain` ([`chain_of_segments`](crate::prefix_cache::chain_of_segments) at
     /// [`Replica::prefix_block_size`]): a replica with a prefix cache reuses what of it
-    /// is cached. Kinds without one queue it plainly.
-    fn enqueue_with_prefix(&mut self, request: Request, _chain: &[u64]) {
+    /// is cached. Kinds without one queue it plainly. The replica may keep `chain`'s
+    /// buffer, leaving another in its place (its contents unspecified), so a chain
+    /// handed over is moved, not copied.
+    fn enqueue_with_prefix(&mut self, request: Request, _chain: &mut Vec<u64>) {
         self.enqueue(request);
     }
 

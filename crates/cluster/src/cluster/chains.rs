@@ -2,7 +2,7 @@
 //! stream's request is drawn, from the segments its stream gives
 //! ([`Arrivals::segments`](inferscale_workload::Arrivals::segments)) at the block size
 //! of its model's prefix cache; read by cache-aware routers; handed to the replica
-//! that queues the request, which keeps its own copy; and freed then (or when the
+//! that queues the request, which takes its buffer (leaving another); and freed then (or when the
 //! request is refused or dropped before reaching one). The store holds only requests
 //! drawn but not yet queued at a replica — the next arrival of each stream and the
 //! routers' backlogs — so its size follows the backlog, never the run; freed chains
@@ -48,6 +48,15 @@ impl ChainStore {
             0 => &[],
             h => &self.chains[h as usize - 1],
         }
+    }
+
+    /// The chain of `request` to hand over (`request` has one): a replica that keeps
+    /// its buffer leaves another in its place, which the store reuses once the
+    /// handle is [`release`](Self::release)d.
+    #[inline]
+    pub(super) fn of_mut(&mut self, request: &Request) -> &mut Vec<u64> {
+        debug_assert!(request.chain != 0, "a request with a chain");
+        &mut self.chains[request.chain as usize - 1]
     }
 
     /// Frees the chain of `request`, if it has one.

@@ -201,7 +201,7 @@ impl Cluster {
             // at another (a variant on other hardware) takes the request plainly.
             admitted.chain = 0;
             if server.prefix_block_size() == self.prefix_block[owner] {
-                server.enqueue_with_prefix(admitted, self.chains.of(&request));
+                server.enqueue_with_prefix(admitted, self.chains.of_mut(&request));
             } else {
                 server.enqueue(admitted);
             }

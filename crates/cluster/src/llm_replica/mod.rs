@@ -467,8 +467,10 @@ impl LlmReplica {
 
     /// [`Self::enqueue`] for a request that carries its prompt's block chain: the
     /// chained hashes of its full blocks ([`crate::prefix_cache::chain_hashes`]).
-    /// With `prefix_caching`, the replica reuses what of it is cached.
-    pub fn enqueue_with_prefix(&mut self, request: Request, chain: &[u64]) {
+    /// With `prefix_caching`, the replica reuses what of it is cached. Once the
+    /// replica caches, it keeps `chain`'s buffer and leaves its slot's old one (stale
+    /// contents) in its place.
+    pub fn enqueue_with_prefix(&mut self, request: Request, chain: &mut Vec<u64>) {
         if self.config.prefix_caching && !chain.is_empty() {
             self.start_caching();
         }
@@ -476,9 +478,9 @@ impl LlmReplica {
         // Chains and pool blocks are kept only once the replica caches.
         if matches!(self.kv, kv::Kv::Cached(_)) {
             self.track_slots();
-            let kept = &mut self.chains[id];
-            kept.clear();
-            kept.extend_from_slice(chain);
+            // The caller's buffer is taken, not copied (a copy was a cold write
+            // of every hash per request); it gets this slot's old one back.
+            std::mem::swap(&mut self.chains[id], chain);
         }
     }
 
@@ -532,7 +534,7 @@ impl crate::replica::Replica for LlmReplica {
         LlmReplica::enqueue(self, request);
     }
 
-    fn enqueue_with_prefix(&mut self, request: Request, chain: &[u64]) {
+    fn enqueue_with_prefix(&mut self, request: Request, chain: &mut Vec<u64>) {
         LlmReplica::enqueue_with_prefix(self, request, chain);
     }
 

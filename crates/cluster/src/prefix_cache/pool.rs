@@ -7,12 +7,14 @@
 //! them. It keeps:
 //!
 //! - **runs**: consecutive named blocks of one chain that a request computed (or a
-//!   conversation's answer named), each with its blocks' hashes and holder counts side by side in
-//!   one contiguous array. A request holds a *prefix* of every run it uses — a
-//!   lookup enters a run at its first block and walks on — so holder counts never
-//!   increase along a run, its idle blocks are a suffix, and eviction (which takes a
-//!   run's last idle block first, as vLLM frees a request's blocks last first) only
-//!   ever shortens a run from its end;
+//!   conversation's answer named), each with its blocks' hashes in one contiguous
+//!   array. A request holds a *prefix* of every run it uses — a lookup enters a run
+//!   at its first block and walks on — so holder counts never increase along a run,
+//!   its idle blocks are a suffix, and eviction (which takes a run's last idle block
+//!   first, as vLLM frees a request's blocks last first) only ever shortens a run
+//!   from its end. A block's holder count is the number of holds longer than its
+//!   position, so a run keeps its holds' lengths ([`Holds`]), not a count per block:
+//!   holding or releasing a shared prompt's run writes one counter;
 //! - the **free queue** as segments: a range of one run's idle blocks, in the order
 //!   the queue holds them (its highest block first), or a count of hashless blocks
 //!   (decode growth, a prompt's partial last block, a recomputed duplicate), which are
@@ -35,26 +37,81 @@ const NIL: u32 = u32::MAX;
 /// run, which only happens at its end).
 #[derive(Clone, Debug, Default)]
 struct Run {
-    /// The blocks, in chain order: a lookup's comparison and the holder count it
-    /// then reads share a cache line.
-    blocks: Vec<Block>,
+    /// The blocks' chained hashes, in chain order.
+    blocks: Vec<u64>,
+    /// How far requests hold it: holding and releasing read and write this, never
+    /// the blocks.
+    holds: Holds,
     /// This run's segments in the free queue: the one holding its lowest idle
     /// blocks (nearest the queue's tail) and its highest (nearest the head).
     lowest: u32,
     highest: u32,
 }
 
-/// A named block: its chained hash and the requests holding it (never increasing
-/// along a run).
-#[derive(Clone, Copy, Debug)]
-struct Block {
-    hash: u64,
-    refs: u32,
+/// The prefixes of a run that requests hold. A block's holder count is the number of
+/// holds longer than its position, so counts never increase along the run and the
+/// blocks past the longest hold are its idle ones: the longest hold is all that
+/// admission, release and eviction ask. Kept as that and how many share it, plus the
+/// shorter holds by length (a run held to different depths, which is rare), so a
+/// request holding a shared prompt's run writes one counter, not one per block.
+#[derive(Clone, Debug, Default)]
+struct Holds {
+    /// The longest hold, in blocks (0: none), and how many requests hold that much.
+    longest: u32,
+    at_longest: u32,
+    /// Shorter holds: (length, holders), by length ascending.
+    shorter: Vec<(u32, u32)>,
 }
 
-/// `hashes` as blocks each held once.
-fn held_once(hashes: &[u64]) -> impl Iterator<Item = Block> + '_ {
-    hashes.iter().map(|&hash| Block { hash, refs: 1 })
+impl Holds {
+    /// Adds a hold of `len` (≥ 1) blocks; returns the longest hold before.
+    fn add(&mut self, len: u32) -> u32 {
+        let before = self.longest;
+        match len.cmp(&self.longest) {
+            std::cmp::Ordering::Greater => {
+                if self.at_longest > 0 {
+                    // Every shorter hold is shorter than this one: still ascending.
+                    self.shorter.push((self.longest, self.at_longest));
+                }
+                (self.longest, self.at_longest) = (len, 1);
+            }
+            std::cmp::Ordering::Equal => self.at_longest += 1,
+            std::cmp::Ordering::Less => {
+                match self.shorter.binary_search_by_key(&len, |&(l, _)| l) {
+                    Ok(i) => self.shorter[i].1 += 1,
+                    Err(i) => self.shorter.insert(i, (len, 1)),
+                }
+            }
+        }
+        before
+    }
+
+    /// Removes a hold of `len` blocks (one that was added); returns the longest
+    /// hold after.
+    fn remove(&mut self, len: u32) -> u32 {
+        if len == self.longest {
+            debug_assert!(self.at_longest > 0, "a hold released more than held");
+            self.at_longest -= 1;
+            if self.at_longest == 0 {
+                (self.longest, self.at_longest) = self.shorter.pop().unwrap_or((0, 0));
+            }
+        } else if let Ok(i) = self.shorter.binary_search_by_key(&len, |&(l, _)| l) {
+            self.shorter[i].1 -= 1;
+            if self.shorter[i].1 == 0 {
+                self.shorter.remove(i);
+            }
+        } else {
+            debug_assert!(false, "a hold of {len} released but not held");
+        }
+        self.longest
+    }
+
+    /// A hold of `from` blocks becomes one of `to` (≥ `from`): its holder named
+    /// the blocks after, which no one else holds.
+    fn grow(&mut self, from: u32, to: u32) {
+        self.remove(from);
+        self.add(to);
+    }
 }
 
 /// A stretch of the free queue.
@@ -222,7 +279,7 @@ impl BlockPool {
     fn step(&self, at: Option<(u32, u32)>, hash: u64) -> Option<(u32, u32)> {
         if let Some((run, i)) = at {
             let next = (i + 1) as usize;
-            if self.runs[run as usize].blocks.get(next).map(|b| b.hash) == Some(hash) {
+            if self.runs[run as usize].blocks.get(next) == Some(&hash) {
                 return Some((run, i + 1));
             }
         }
@@ -250,9 +307,15 @@ impl BlockPool {
             let names = &self.runs[run as usize].blocks;
             let rest = &hashes[pos..limit];
             let (mut lo, mut hi) = (1, names.len().min(rest.len()));
+            // Most walks take a run whole (a shared prompt's run, a conversation's
+            // history): one comparison at its end, instead of a bisection's chain of
+            // dependent loads.
+            if names[hi - 1] == rest[hi - 1] {
+                lo = hi;
+            }
             while lo < hi {
                 let mid = (lo + hi).div_ceil(2);
-                if names[mid - 1].hash == rest[mid - 1] {
+                if names[mid - 1] == rest[mid - 1] {
                     lo = mid;
                 } else {
                     hi = mid - 1;
@@ -294,8 +357,7 @@ impl BlockPool {
 
     /// Blocks of `run`'s first `len` that no request holds (a suffix of them).
     fn idle_in(&self, run: u32, len: u32) -> usize {
-        let blocks = &self.runs[run as usize].blocks[..len as usize];
-        len as usize - blocks.partition_point(|b| b.refs > 0)
+        (len - len.min(self.runs[run as usize].holds.longest)) as usize
     }
 
     /// Admits a request that holds `total` blocks, the first `hit` of `hashes`
@@ -366,7 +428,8 @@ impl BlockPool {
             match held.pieces.last_mut() {
                 Some(last) if extends => {
                     let run = &mut self.runs[last.run as usize];
-                    run.blocks.extend(held_once(new));
+                    run.blocks.extend_from_slice(new);
+                    run.holds.grow(last.len, last.len + named as u32);
                     last.len += named as u32;
                     held.blocks += named;
                 }
@@ -421,7 +484,7 @@ impl BlockPool {
             match self.runs[p.run as usize]
                 .blocks
                 .get(p.len as usize)
-                .map(|b| b.hash)
+                .copied()
             {
                 Some(next) if next == hashes[0] => return,
                 Some(_) => {}
@@ -441,7 +504,8 @@ impl BlockPool {
         if extend {
             let piece = &mut held.pieces[parent];
             let run = &mut self.runs[piece.run as usize];
-            run.blocks.extend(held_once(hashes));
+            run.blocks.extend_from_slice(hashes);
+            run.holds.grow(piece.len, piece.len + n as u32);
             piece.len += n as u32;
             held.blocks += n;
         } else {
@@ -493,13 +557,11 @@ impl BlockPool {
                 self.give_back_anonymous(piece.len);
                 continue;
             }
-            let run = &mut self.runs[piece.run as usize];
-            let blocks = &mut run.blocks[..piece.len as usize];
-            for b in blocks.iter_mut() {
-                debug_assert!(b.refs > 0, "a block released more than held");
-                b.refs -= 1;
-            }
-            let lo = blocks.partition_point(|b| b.refs > 0) as u32;
+            // Still held after this release: the blocks within the longest hold.
+            let lo = self.runs[piece.run as usize]
+                .holds
+                .remove(piece.len)
+                .min(piece.len);
             if lo < piece.len {
                 self.queue_idle(piece.run, lo, piece.len);
             }
@@ -508,29 +570,35 @@ impl BlockPool {
 
     /// Takes a reference on `piece`'s blocks, taking its idle ones off the queue.
     fn hold(&mut self, piece: Piece) {
-        let run = &mut self.runs[piece.run as usize];
-        let blocks = &mut run.blocks[..piece.len as usize];
-        let lo = blocks.partition_point(|b| b.refs > 0) as u32;
-        for b in blocks.iter_mut() {
-            b.refs += 1;
-        }
+        // Held before: the blocks within the longest hold.
+        let lo = self.runs[piece.run as usize]
+            .holds
+            .add(piece.len)
+            .min(piece.len);
         if lo < piece.len {
             self.unqueue_lowest(piece.run, lo, piece.len);
         }
     }
 
-    /// A new run of `hashes`, each held once, findable by its first.
-    fn new_run(&mut self, hashes: &[u64]) -> u32 {
-        let id = match self.spare_runs.pop() {
+    /// A run id to fill: a spare one (keeping its buffers) or a new one.
+    fn spare_run(&mut self) -> u32 {
+        match self.spare_runs.pop() {
             Some(id) => id,
             None => {
                 self.runs.push(Run::default());
                 (self.runs.len() - 1) as u32
             }
-        };
+        }
+    }
+
+    /// A new run of `hashes`, each held once, findable by its first.
+    fn new_run(&mut self, hashes: &[u64]) -> u32 {
+        let id = self.spare_run();
         let run = &mut self.runs[id as usize];
         run.blocks.clear();
-        run.blocks.extend(held_once(hashes));
+        run.blocks.extend_from_slice(hashes);
+        run.holds.shorter.clear();
+        (run.holds.longest, run.holds.at_longest) = (hashes.len() as u32, 1);
         run.lowest = NIL;
         run.highest = NIL;
         self.starts.insert(hashes[0], id);
@@ -668,7 +736,11 @@ impl BlockPool {
                 let run = &mut self.runs[seg.run as usize];
                 debug_assert_eq!(run.blocks.len(), seg.hi as usize, "a run loses its end");
                 let left = (seg.hi - take) as usize;
-                let first = run.blocks[0].hash;
+                debug_assert!(
+                    run.holds.longest as usize <= left,
+                    "an idle block is evicted"
+                );
+                let first = if left == 0 { run.blocks[0] } else { 0 };
                 run.blocks.truncate(left);
                 self.named -= take as usize;
                 self.counts.evicted_blocks += u64::from(take);
@@ -683,6 +755,50 @@ impl BlockPool {
             if take == seg.len() {
                 self.drop_segment(s);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod holds_tests {
+    use super::Holds;
+    use inferscale_engine::mix64 as mix;
+
+    /// Holds agree with a holder count kept per block: the longest hold is where
+    /// the counts reach zero, whatever the order of adds, removes and growths.
+    #[test]
+    fn holds_give_the_per_block_counts_longest_hold() {
+        let mut state = 7u64;
+        let mut next = |lo: u32, hi: u32| {
+            state = mix(state);
+            lo + (state % u64::from(hi - lo)) as u32
+        };
+        let mut holds = Holds::default();
+        let mut counts = [0u32; 40];
+        let mut live: Vec<u32> = Vec::new();
+        for _ in 0..20_000 {
+            let op = next(0, 3);
+            if op == 0 || live.is_empty() {
+                let len = next(1, 33);
+                let before = holds.add(len);
+                assert_eq!(before as usize, counts.partition_point(|&c| c > 0));
+                counts[..len as usize].iter_mut().for_each(|c| *c += 1);
+                live.push(len);
+            } else if op == 1 {
+                let len = live.swap_remove(next(0, live.len() as u32) as usize);
+                counts[..len as usize].iter_mut().for_each(|c| *c -= 1);
+                let after = holds.remove(len);
+                assert_eq!(after as usize, counts.partition_point(|&c| c > 0));
+            } else {
+                let i = next(0, live.len() as u32) as usize;
+                let (from, to) = (live[i], (live[i] + next(0, 8)).min(40));
+                holds.grow(from, to);
+                counts[from as usize..to as usize]
+                    .iter_mut()
+                    .for_each(|c| *c += 1);
+                live[i] = to;
+            }
+            assert_eq!(holds.longest as usize, counts.partition_point(|&c| c > 0));
         }
     }
 }
