@@ -2,11 +2,11 @@
 //! stream's request is drawn, from the segments its stream gives
 //! ([`Arrivals::segments`](inferscale_workload::Arrivals::segments)) at the block size
 //! of its model's prefix cache; read by cache-aware routers; handed to the replica
-//! that queues the request, which takes its buffer (leaving another); and freed then (or when the
-//! request is refused or dropped before reaching one). The store holds only requests
-//! drawn but not yet queued at a replica — the next arrival of each stream and the
-//! routers' backlogs — so its size follows the backlog, never the run; freed chains
-//! keep their buffers for the next.
+//! that queues the request, which takes its buffer (leaving another); and freed
+//! then (or when the request is refused or dropped before reaching one). The store
+//! holds only requests drawn but not yet queued at a replica — the next arrival of
+//! each stream and the routers' backlogs — so its size follows the backlog, never the
+//! run; freed chains keep their buffers for the next.
 
 use inferscale_workload::{Request, Segment};
 

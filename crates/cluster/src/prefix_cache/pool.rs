@@ -38,7 +38,7 @@ const NIL: u32 = u32::MAX;
 #[derive(Clone, Debug, Default)]
 struct Run {
     /// The blocks' chained hashes, in chain order.
-    blocks: Vec<u64>,
+    hashes: Vec<u64>,
     /// How far requests hold it: holding and releasing read and write this, never
     /// the blocks.
     holds: Holds,
@@ -64,6 +64,12 @@ struct Holds {
 }
 
 impl Holds {
+    /// One hold of `len` blocks and no other (a new run; keeps the buffer).
+    fn only(&mut self, len: u32) {
+        self.shorter.clear();
+        (self.longest, self.at_longest) = (len, 1);
+    }
+
     /// Adds a hold of `len` (≥ 1) blocks; returns the longest hold before.
     fn add(&mut self, len: u32) -> u32 {
         let before = self.longest;
@@ -279,7 +285,7 @@ impl BlockPool {
     fn step(&self, at: Option<(u32, u32)>, hash: u64) -> Option<(u32, u32)> {
         if let Some((run, i)) = at {
             let next = (i + 1) as usize;
-            if self.runs[run as usize].blocks.get(next) == Some(&hash) {
+            if self.runs[run as usize].hashes.get(next) == Some(&hash) {
                 return Some((run, i + 1));
             }
         }
@@ -304,7 +310,7 @@ impl BlockPool {
             let Some(run) = self.starts.get(hashes[pos]) else {
                 break;
             };
-            let names = &self.runs[run as usize].blocks;
+            let names = &self.runs[run as usize].hashes;
             let rest = &hashes[pos..limit];
             let (mut lo, mut hi) = (1, names.len().min(rest.len()));
             // Most walks take a run whole (a shared prompt's run, a conversation's
@@ -424,11 +430,11 @@ impl BlockPool {
         if named > 0 {
             let new = &hashes[hit..hit + named];
             let extends =
-                last.is_some_and(|(run, i)| self.runs[run as usize].blocks.len() == i as usize + 1);
+                last.is_some_and(|(run, i)| self.runs[run as usize].hashes.len() == i as usize + 1);
             match held.pieces.last_mut() {
                 Some(last) if extends => {
                     let run = &mut self.runs[last.run as usize];
-                    run.blocks.extend_from_slice(new);
+                    run.hashes.extend_from_slice(new);
                     run.holds.grow(last.len, last.len + named as u32);
                     last.len += named as u32;
                     held.blocks += named;
@@ -481,12 +487,8 @@ impl BlockPool {
         if start > 0 {
             let p = held.pieces[parent];
             debug_assert!(p.run != NIL, "only the last piece is hashless");
-            match self.runs[p.run as usize]
-                .blocks
-                .get(p.len as usize)
-                .copied()
-            {
-                Some(next) if next == hashes[0] => return,
+            match self.runs[p.run as usize].hashes.get(p.len as usize) {
+                Some(&next) if next == hashes[0] => return,
                 Some(_) => {}
                 None => extend = true,
             }
@@ -504,7 +506,7 @@ impl BlockPool {
         if extend {
             let piece = &mut held.pieces[parent];
             let run = &mut self.runs[piece.run as usize];
-            run.blocks.extend_from_slice(hashes);
+            run.hashes.extend_from_slice(hashes);
             run.holds.grow(piece.len, piece.len + n as u32);
             piece.len += n as u32;
             held.blocks += n;
@@ -580,25 +582,19 @@ impl BlockPool {
         }
     }
 
-    /// A run id to fill: a spare one (keeping its buffers) or a new one.
-    fn spare_run(&mut self) -> u32 {
-        match self.spare_runs.pop() {
+    /// A new run of `hashes`, held whole by one request, findable by its first.
+    fn new_run(&mut self, hashes: &[u64]) -> u32 {
+        let id = match self.spare_runs.pop() {
             Some(id) => id,
             None => {
                 self.runs.push(Run::default());
                 (self.runs.len() - 1) as u32
             }
-        }
-    }
-
-    /// A new run of `hashes`, each held once, findable by its first.
-    fn new_run(&mut self, hashes: &[u64]) -> u32 {
-        let id = self.spare_run();
+        };
         let run = &mut self.runs[id as usize];
-        run.blocks.clear();
-        run.blocks.extend_from_slice(hashes);
-        run.holds.shorter.clear();
-        (run.holds.longest, run.holds.at_longest) = (hashes.len() as u32, 1);
+        run.hashes.clear();
+        run.hashes.extend_from_slice(hashes);
+        run.holds.only(hashes.len() as u32);
         run.lowest = NIL;
         run.highest = NIL;
         self.starts.insert(hashes[0], id);
@@ -734,14 +730,14 @@ impl BlockPool {
             let take = seg.len().min(n);
             if seg.run != NIL {
                 let run = &mut self.runs[seg.run as usize];
-                debug_assert_eq!(run.blocks.len(), seg.hi as usize, "a run loses its end");
+                debug_assert_eq!(run.hashes.len(), seg.hi as usize, "a run loses its end");
                 let left = (seg.hi - take) as usize;
                 debug_assert!(
                     run.holds.longest as usize <= left,
                     "an idle block is evicted"
                 );
-                let first = if left == 0 { run.blocks[0] } else { 0 };
-                run.blocks.truncate(left);
+                let first = if left == 0 { run.hashes[0] } else { 0 };
+                run.hashes.truncate(left);
                 self.named -= take as usize;
                 self.counts.evicted_blocks += u64::from(take);
                 if left == 0 {
